@@ -1,0 +1,105 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { analyticsRouter } from "./analytics";
+import { chatRouter, wsRouter } from "./chat";
+import { createDb } from "./db/client";
+import { notificationsRouter } from "./notifications";
+import { paymentsRouter } from "./payments";
+import { authenticate } from "./platform/auth";
+import { getConfig } from "./platform/config";
+import { docsRouter } from "./platform/docs";
+import { ApiError } from "./platform/errors";
+import { healthRouter } from "./platform/health";
+import { createLogger } from "./platform/logger";
+import { onError, onNotFound } from "./platform/on-error";
+import type { AppEnv } from "./platform/types";
+import { defaultHook } from "./platform/validation";
+
+export const API_PREFIX = "/api/v1";
+/** Largest request body the API reads; bigger ones get 413 before parsing. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Per-request services (unkey's init pattern): config parsed once per isolate, one db client. */
+const init = createMiddleware<AppEnv>(async function init(c, next) {
+  const config = getConfig(c.env);
+  c.set("config", config);
+  c.set("db", createDb(c.env.DB));
+  c.set("logger", createLogger({ request_id: c.var.requestId }, config.LOG_LEVEL));
+  await next();
+});
+
+const accessLog = createMiddleware<AppEnv>(async function accessLog(c, next) {
+  const started = Date.now();
+  await next();
+  c.var.logger?.info("request", {
+    method: c.req.method,
+    path: new URL(c.req.url).pathname,
+    status: c.res.status,
+    duration_ms: Date.now() - started,
+    user_id: c.var.principal?.userId,
+  });
+});
+
+export function createApp() {
+  const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook });
+
+  app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", secureHeaders());
+  app.use(
+    "/api/*",
+    cors({
+      origin: (origin, c) => {
+        const allowed = getConfig(c.env).corsOrigins;
+        return allowed.includes("*") || allowed.includes(origin) ? origin : null;
+      },
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["X-Request-Id", "Retry-After"],
+      maxAge: 600,
+    }),
+  );
+  app.use("*", init);
+  app.use("*", accessLog);
+  app.use(
+    `${API_PREFIX}/*`,
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+  app.use(`${API_PREFIX}/*`, authenticate);
+  app.use("/ws/*", authenticate);
+
+  app.route(API_PREFIX, healthRouter);
+  app.route(API_PREFIX, docsRouter);
+  app.route(API_PREFIX, paymentsRouter);
+  app.route(API_PREFIX, notificationsRouter);
+  app.route(API_PREFIX, chatRouter);
+  app.route(API_PREFIX, analyticsRouter);
+  app.route("/ws", wsRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31(`${API_PREFIX}/openapi.json`, {
+    openapi: "3.1.0",
+    info: {
+      title: "Edge platform API",
+      version: "1.0.0",
+      description: "Payments, push notifications, real-time chat and analytics. All errors use one envelope.",
+    },
+    servers: [{ url: "/" }],
+  });
+
+  app.notFound(onNotFound);
+  app.onError(onError);
+  return app;
+}

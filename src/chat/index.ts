@@ -1,0 +1,10 @@
+import { Hono } from "hono";
+import { createRouter } from "../platform/router";
+import type { AppEnv } from "../platform/types";
+
+// Routes land with the chat capability.
+export const chatRouter = createRouter();
+/** WebSocket upgrades (not part of the OpenAPI document). */
+export const wsRouter = new Hono<AppEnv>();
+export { TicketRoom } from "./ticket-room";
+export { LiveChannel } from "./live-channel";

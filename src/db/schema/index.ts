@@ -1,0 +1,5 @@
+export * from "./analytics";
+export * from "./chat";
+export * from "./notifications";
+export * from "./payments";
+export * from "./platform";

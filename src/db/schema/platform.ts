@@ -1,0 +1,51 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { createdAt, json, uuidPk } from "./columns";
+
+/** Who did what to which record; written in the same batch as the change it describes. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: uuidPk(),
+    actorId: text("actor_id").notNull(),
+    actorRole: text("actor_role").notNull(),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    details: json("details").$type<Record<string, unknown>>(),
+    requestId: text("request_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_target_idx").on(t.targetType, t.targetId, t.createdAt)],
+);
+
+/**
+ * Client `Idempotency-Key` replay store. Scoped per caller so one user's key can never
+ * replay another's response; `request_hash` detects a reused key with a different body.
+ */
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    userId: text("user_id").notNull(),
+    key: text("key").notNull(),
+    route: text("route").notNull(),
+    requestHash: text("request_hash").notNull(),
+    state: text("state", { enum: ["in_progress", "done"] }).notNull(),
+    statusCode: integer("status_code"),
+    responseBody: text("response_body"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+);
+
+/** Every domain event published once; the primary key makes a replay a no-op. */
+export const domainEvents = sqliteTable(
+  "domain_events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    payload: json("payload").$type<Record<string, unknown>>().notNull(),
+    source: text("source").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("domain_events_type_idx").on(t.type, t.createdAt)],
+);

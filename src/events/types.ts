@@ -1,0 +1,77 @@
+import { z } from "zod";
+
+/**
+ * Domain events: the spine of the platform (DESIGN §1). Each type has a zod schema for
+ * its `data`; `publish()` validates before anything fans out.
+ */
+const money = { amount: z.number().int(), currency: z.string() };
+const id = z.string().min(1).max(128);
+
+export const eventDataSchemas = {
+  "payment.succeeded": z.object({ payment_id: id, user_id: id, merchant_id: id.nullable(), ...money }),
+  "payment.failed": z.object({
+    payment_id: id,
+    user_id: id,
+    merchant_id: id.nullable(),
+    ...money,
+    decline_code: z.string().nullable(),
+  }),
+  "payment.refunded": z.object({
+    payment_id: id,
+    user_id: id,
+    merchant_id: id.nullable(),
+    refund_id: id,
+    ...money,
+    amount_refunded_total: z.number().int(),
+  }),
+  "dispute.created": z.object({ dispute_id: id, payment_id: id.nullable(), ...money, reason: z.string().nullable() }),
+  "dispute.updated": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
+  "dispute.closed": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
+  "ticket.created": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), subject: z.string() }),
+  "ticket.replied": z.object({
+    ticket_id: id,
+    user_id: id,
+    merchant_id: id.nullable(),
+    message_id: id,
+    sender_id: id,
+    preview: z.string().max(200),
+  }),
+  "ticket.status_changed": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), status: z.string() }),
+  "campaign.status_changed": z.object({
+    campaign_id: id,
+    merchant_id: id,
+    /** Users to notify; usually the merchant's staff. */
+    user_ids: z.array(id).min(1).max(1000),
+    from: z.string().max(64),
+    to: z.string().max(64),
+    name: z.string().max(200).optional(),
+  }),
+  "feature_flag.enabled": z.object({
+    flag: z.string().min(1).max(128),
+    user_ids: z.array(id).min(1).max(1000),
+    merchant_id: id.optional(),
+    description: z.string().max(500).optional(),
+  }),
+  "merchant_application.approved": z.object({ merchant_id: id, user_id: id, business_name: z.string().max(200).optional() }),
+  "security.alert": z.object({
+    user_id: id,
+    kind: z.enum(["new_login", "password_changed", "mfa_disabled", "suspicious_activity", "api_key_created"]),
+    detail: z.string().max(500).optional(),
+  }),
+} as const;
+
+export type DomainEventType = keyof typeof eventDataSchemas;
+export const DOMAIN_EVENT_TYPES = Object.keys(eventDataSchemas) as [DomainEventType, ...DomainEventType[]];
+/** Types other services may publish through POST /api/v1/events (the rest are internal). */
+export const EXTERNAL_EVENT_TYPES = [
+  "campaign.status_changed",
+  "feature_flag.enabled",
+  "merchant_application.approved",
+  "security.alert",
+] as const satisfies readonly DomainEventType[];
+
+export type EventData<T extends DomainEventType> = z.infer<(typeof eventDataSchemas)[T]>;
+
+export type DomainEvent<T extends DomainEventType = DomainEventType> = {
+  [K in T]: { id: string; type: K; occurred_at: number; source: string; data: EventData<K> };
+}[T];

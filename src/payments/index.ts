@@ -1,0 +1,4 @@
+import { createRouter } from "../platform/router";
+
+// Routes land with the payments capability.
+export const paymentsRouter = createRouter();

@@ -1,0 +1,117 @@
+import { createMiddleware } from "hono/factory";
+import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { z } from "zod";
+import type { Config } from "./config";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./types";
+
+export const ROLES = ["user", "merchant", "admin", "service"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The verified caller. Never built from request bodies, only from a verified token. */
+export type Principal = { userId: string; role: Role; merchantId: string | null };
+
+const claimsSchema = z
+  .object({
+    sub: z.string().min(1).max(128).regex(/^[\w.:@-]+$/),
+    role: z.enum(ROLES),
+    merchant_id: z.string().min(1).max(128).optional(),
+  })
+  .refine((c) => c.role !== "merchant" || c.merchant_id !== undefined, {
+    message: "merchant tokens must carry merchant_id",
+  });
+
+const encoder = new TextEncoder();
+// One JWKS client per URL per isolate: jose caches keys and handles rotation (kid miss → refetch).
+const jwksCache = new Map<string, JWTVerifyGetKey>();
+
+function jwks(url: string): JWTVerifyGetKey {
+  let set = jwksCache.get(url);
+  if (!set) {
+    set = createRemoteJWKSet(new URL(url), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+    jwksCache.set(url, set);
+  }
+  return set;
+}
+
+/**
+ * Verifies a bearer token. Algorithms are pinned per mode, which is what defeats
+ * `alg: none` and HS/RS confusion: an HS256 token is never checked against a JWKS key,
+ * and an RS256 token is never checked against the shared secret.
+ */
+export async function verifyToken(token: string, config: Config): Promise<Principal> {
+  const options = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: 30 };
+  let payload: unknown;
+  try {
+    if (config.AUTH_JWKS_URL) {
+      ({ payload } = await jwtVerify(token, jwks(config.AUTH_JWKS_URL), {
+        ...options,
+        algorithms: ["RS256", "ES256"],
+      }));
+    } else {
+      ({ payload } = await jwtVerify(token, encoder.encode(config.JWT_SECRET ?? ""), {
+        ...options,
+        algorithms: ["HS256"],
+      }));
+    }
+  } catch (err) {
+    throw new ApiError("UNAUTHENTICATED", describeJoseError(err));
+  }
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) throw new ApiError("UNAUTHENTICATED", "Token claims are invalid");
+  return { userId: claims.data.sub, role: claims.data.role, merchantId: claims.data.merchant_id ?? null };
+}
+
+function describeJoseError(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return "Token has expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed) return `Token claim "${err.claim}" is invalid`;
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return "Token algorithm is not allowed";
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "Token signature is invalid";
+  return "Token is invalid";
+}
+
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^Bearer\s+(\S+)$/i.exec(header.trim());
+  return m?.[1] ?? null;
+}
+
+/**
+ * Sets `principal` when an Authorization header is present. A present but bad token is
+ * still a 401: silently treating it as anonymous would hide client bugs.
+ */
+export const authenticate = createMiddleware<AppEnv>(async function authenticate(c, next) {
+  const header = c.req.header("authorization");
+  if (header !== undefined) {
+    const token = bearerToken(header);
+    if (!token) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
+    c.set("principal", await verifyToken(token, c.var.config));
+  }
+  await next();
+});
+
+export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c, next) {
+  if (!c.var.principal) {
+    throw new ApiError("UNAUTHENTICATED", "Authentication required", {
+      headers: { "WWW-Authenticate": 'Bearer realm="api"' },
+    });
+  }
+  await next();
+});
+
+/** 401 when anonymous, 403 when authenticated with the wrong role. */
+export function requireRole(...roles: Role[]) {
+  return createMiddleware<AppEnv>(async function requireRole(c, next) {
+    const p = c.var.principal;
+    if (!p) throw new ApiError("UNAUTHENTICATED", "Authentication required");
+    if (!roles.includes(p.role)) throw new ApiError("FORBIDDEN", `Requires role: ${roles.join(" or ")}`);
+    await next();
+  });
+}
+
+/** For handlers behind requireAuth: the principal, typed as present. */
+export function principalOf(c: { var: { principal?: Principal } }): Principal {
+  const p = c.var.principal;
+  if (!p) throw new ApiError("UNAUTHENTICATED", "Authentication required");
+  return p;
+}

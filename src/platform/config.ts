@@ -1,0 +1,70 @@
+import { z } from "zod";
+
+const serviceAccountSchema = z.object({
+  project_id: z.string().min(1),
+  client_email: z.string().min(3),
+  private_key: z.string().includes("PRIVATE KEY", { message: "must be a PEM PKCS#8 private key" }),
+  private_key_id: z.string().optional(),
+});
+export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
+
+const configSchema = z
+  .object({
+    STRIPE_API_URL: z.url(),
+    STRIPE_SECRET_KEY: z.string().regex(/^(sk|rk)_(test|live)_/, "must be a Stripe secret key (sk_…)"),
+    STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_"),
+    GOOGLE_TOKEN_URL: z.url(),
+    FCM_API_URL: z.url(),
+    GOOGLE_SERVICE_ACCOUNT_JSON: z
+      .string()
+      .transform((s, ctx) => {
+        try {
+          return JSON.parse(s) as unknown;
+        } catch {
+          ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+          return z.NEVER;
+        }
+      })
+      .pipe(serviceAccountSchema),
+    AUTH_JWKS_URL: z.union([z.literal(""), z.url()]).default(""),
+    AUTH_ISSUER: z.string().min(1),
+    AUTH_AUDIENCE: z.string().min(1),
+    JWT_SECRET: z.string().optional(),
+    CORS_ORIGINS: z.string().default(""),
+    ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .superRefine((c, ctx) => {
+    // Without a JWKS the platform signs/verifies HS256 itself, so the secret must be strong.
+    if (!c.AUTH_JWKS_URL && (!c.JWT_SECRET || c.JWT_SECRET.length < 32)) {
+      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "needs ≥32 characters when AUTH_JWKS_URL is empty" });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema> & { corsOrigins: string[] };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// Parsed once per isolate: env objects are stable for an isolate's lifetime.
+const cache = new WeakMap<object, Config>();
+
+/** Parses vars and secrets; throws ConfigError naming every bad variable. */
+export function getConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${names.join("; ")}`);
+  }
+  const config: Config = {
+    ...parsed.data,
+    corsOrigins: parsed.data.CORS_ORIGINS.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  };
+  cache.set(env, config);
+  return config;
+}

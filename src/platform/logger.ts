@@ -1,0 +1,45 @@
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+// Anything that looks like a credential is replaced before it reaches a log line.
+const SECRET_KEY = /authorization|token|secret|password|private_key|client_secret|signature|cookie|api[-_]?key/i;
+const BEARERISH = /\b(Bearer\s+)?(eyJ[\w-]+\.[\w-]+\.[\w-]*|sk_(test|live)_\w+|whsec_\w+)/g;
+
+function redact(value: unknown, depth = 0): unknown {
+  if (depth > 6) return "[depth]";
+  if (typeof value === "string") return value.replace(BEARERISH, "[redacted]");
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+/** One JSON object per line, so Workers Logs / `wrangler tail` can index the fields. */
+export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = "info"): Logger {
+  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
+    if (ORDER[lvl] < ORDER[level]) return;
+    const line = JSON.stringify(redact({ level: lvl, msg, time: new Date().toISOString(), ...base, ...fields }));
+    if (lvl === "error") console.error(line);
+    else if (lvl === "warn") console.warn(line);
+    else console.log(line);
+  };
+  return {
+    debug: (m, f) => emit("debug", m, f),
+    info: (m, f) => emit("info", m, f),
+    warn: (m, f) => emit("warn", m, f),
+    error: (m, f) => emit("error", m, f),
+    child: (fields) => createLogger({ ...base, ...fields }, level),
+  };
+}

@@ -1,0 +1,51 @@
+import { z } from "@hono/zod-openapi";
+
+// Stripe's zero-decimal currencies: the amount is already in whole units.
+// https://docs.stripe.com/currencies#zero-decimal
+const ZERO_DECIMAL = new Set([
+  "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+]);
+// Three-decimal currencies Stripe supports.
+const THREE_DECIMAL = new Set(["bhd", "jod", "kwd", "omr", "tnd"]);
+
+/** Currencies the platform accepts (a subset of Stripe's); unknown codes are a 400. */
+export const SUPPORTED_CURRENCIES = [
+  "usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "huf",
+  "jpy", "krw", "sgd", "hkd", "inr", "brl", "mxn", "zar", "aed", "kwd", "bhd", "ils", "try",
+] as const;
+export type Currency = (typeof SUPPORTED_CURRENCIES)[number];
+
+export const currencySchema = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(SUPPORTED_CURRENCIES))
+  .openapi({ example: "usd", description: "ISO-4217 code (case-insensitive), one the platform supports" });
+
+export function minorUnitExponent(currency: string): number {
+  const c = currency.toLowerCase();
+  if (ZERO_DECIMAL.has(c)) return 0;
+  if (THREE_DECIMAL.has(c)) return 3;
+  return 2;
+}
+
+/** Integer minor units to an exact decimal string, never through floating point. */
+export function toDecimalString(amount: number, currency: string): string {
+  const exp = minorUnitExponent(currency);
+  const negative = amount < 0;
+  const digits = Math.abs(Math.trunc(amount)).toString();
+  if (exp === 0) return (negative ? "-" : "") + digits;
+  const padded = digits.padStart(exp + 1, "0");
+  const whole = padded.slice(0, padded.length - exp);
+  const frac = padded.slice(padded.length - exp);
+  return `${negative ? "-" : ""}${whole}.${frac}`;
+}
+
+/** Stripe's per-charge maximum is 99,999,999 minor units for most currencies. */
+export const MAX_AMOUNT = 99_999_999;
+
+export const amountSchema = z
+  .number()
+  .int("amount must be an integer number of minor units")
+  .positive()
+  .max(MAX_AMOUNT)
+  .openapi({ example: 2000, description: "Amount in the currency's minor units (e.g. cents)" });

@@ -1,0 +1,28 @@
+import { createMiddleware } from "hono/factory";
+import { ApiError } from "./errors";
+import type { AppEnv } from "./types";
+
+type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
+
+type Options = {
+  /** Picks the binding from env, so the same middleware serves any limiter. */
+  binding: (env: Env) => Limiter;
+  /** Key for the caller; defaults to the authenticated user, else the client IP. */
+  key?: (c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]) => string;
+  /** Seconds sent in Retry-After; the binding's window. */
+  retryAfter?: number;
+  prefix: string;
+};
+
+/** Workers rate-limit binding as middleware: 429 with Retry-After when exceeded. */
+export function rateLimit(opts: Options) {
+  return createMiddleware<AppEnv>(async function rateLimit(c, next) {
+    const who = opts.key ? opts.key(c) : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
+    const { success } = await opts.binding(c.env).limit({ key: `${opts.prefix}:${who}` });
+    if (!success) {
+      const retryAfter = String(opts.retryAfter ?? 60);
+      throw new ApiError("RATE_LIMITED", "Too many requests; retry later", { headers: { "Retry-After": retryAfter } });
+    }
+    await next();
+  });
+}

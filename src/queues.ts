@@ -5,6 +5,8 @@ import { createLogger } from "./platform/logger";
  * added by the notifications capability ("push" and its dead-letter queue "push-dlq").
  */
 export async function handleQueue(batch: MessageBatch, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  createLogger({ queue: batch.queue }).warn("no consumer for queue; acking", { count: batch.messages.length });
+  createLogger({ queue: batch.queue }).warn("no consumer for queue; acking", {
+    count: batch.messages.length,
+  });
   batch.ackAll();
 }

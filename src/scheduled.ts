@@ -1,6 +1,44 @@
+import { purgeExpiredAnalytics } from "./analytics/housekeeping";
+import { expireConnectTickets } from "./chat/housekeeping";
+import { createDb } from "./db/client";
+import { releaseHeldPushes } from "./notifications/housekeeping";
+import { getConfig } from "./platform/config";
 import { createLogger } from "./platform/logger";
 
-/** Cron entry point (see wrangler.toml [triggers]); housekeeping jobs are added per capability. */
-export async function handleScheduled(controller: ScheduledController, _env: Env, _ctx: ExecutionContext): Promise<void> {
-  createLogger({ cron: controller.cron }).info("scheduled tick");
+export type HousekeepingDeps = {
+  env: Env;
+  db: ReturnType<typeof createDb>;
+  logger: ReturnType<typeof createLogger>;
+};
+
+/** Cron entry point (wrangler.toml [triggers]). Each job is isolated: one failing does not stop the rest. */
+export async function handleScheduled(
+  controller: ScheduledController,
+  env: Env,
+  _ctx: ExecutionContext,
+): Promise<void> {
+  const config = getConfig(env);
+  const deps: HousekeepingDeps = {
+    env,
+    db: createDb(env.DB),
+    logger: createLogger({ cron: controller.cron }, config.LOG_LEVEL),
+  };
+  const daily = controller.cron === "17 3 * * *";
+  const jobs: Array<[string, (d: HousekeepingDeps) => Promise<unknown>]> = daily
+    ? [
+        ["purge-analytics", purgeExpiredAnalytics],
+        ["expire-connect-tickets", expireConnectTickets],
+      ]
+    : [
+        ["release-held-pushes", releaseHeldPushes],
+        ["expire-connect-tickets", expireConnectTickets],
+      ];
+  for (const [name, job] of jobs) {
+    try {
+      const result = await job(deps);
+      deps.logger.info("housekeeping done", { job: name, result });
+    } catch (err) {
+      deps.logger.error("housekeeping failed", { job: name, err });
+    }
+  }
 }

@@ -6,5 +6,5 @@ import type { AppEnv } from "../platform/types";
 export const chatRouter = createRouter();
 /** WebSocket upgrades (not part of the OpenAPI document). */
 export const wsRouter = new Hono<AppEnv>();
-export { TicketRoom } from "./ticket-room";
 export { LiveChannel } from "./live-channel";
+export { TicketRoom } from "./ticket-room";

@@ -29,7 +29,8 @@ export async function publish<T extends DomainEventType>(
 ): Promise<{ duplicate: boolean }> {
   const parsed = eventDataSchemas[input.type].safeParse(input.data);
   if (!parsed.success) throw validationError(parsed.error, `Invalid data for event ${input.type}`);
-  if (input.id.length === 0 || input.id.length > 128) throw new ApiError("VALIDATION_FAILED", "event id is invalid");
+  if (input.id.length === 0 || input.id.length > 128)
+    throw new ApiError("VALIDATION_FAILED", "event id is invalid");
 
   const event = {
     id: input.id,
@@ -41,7 +42,13 @@ export async function publish<T extends DomainEventType>(
 
   const inserted = await deps.db
     .insert(domainEvents)
-    .values({ id: event.id, type: event.type, payload: event.data, source: event.source, createdAt: event.occurred_at })
+    .values({
+      id: event.id,
+      type: event.type,
+      payload: event.data,
+      source: event.source,
+      createdAt: event.occurred_at,
+    })
     .onConflictDoNothing()
     .returning({ id: domainEvents.id });
   if (inserted.length === 0) return { duplicate: true };

@@ -1,8 +1,8 @@
 import { analyticsSink } from "../analytics/on-event";
 import { liveChannelSink } from "../chat/on-event";
 import { notificationSink } from "../notifications/on-event";
-import type { DomainEvent } from "./types";
 import type { EventDeps } from "./publish";
+import type { DomainEvent } from "./types";
 
 export type EventSink = { name: string; handle(event: DomainEvent, deps: EventDeps): Promise<void> };
 

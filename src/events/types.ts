@@ -24,7 +24,12 @@ export const eventDataSchemas = {
     ...money,
     amount_refunded_total: z.number().int(),
   }),
-  "dispute.created": z.object({ dispute_id: id, payment_id: id.nullable(), ...money, reason: z.string().nullable() }),
+  "dispute.created": z.object({
+    dispute_id: id,
+    payment_id: id.nullable(),
+    ...money,
+    reason: z.string().nullable(),
+  }),
   "dispute.updated": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
   "dispute.closed": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
   "ticket.created": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), subject: z.string() }),
@@ -36,7 +41,12 @@ export const eventDataSchemas = {
     sender_id: id,
     preview: z.string().max(200),
   }),
-  "ticket.status_changed": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), status: z.string() }),
+  "ticket.status_changed": z.object({
+    ticket_id: id,
+    user_id: id,
+    merchant_id: id.nullable(),
+    status: z.string(),
+  }),
   "campaign.status_changed": z.object({
     campaign_id: id,
     merchant_id: id,
@@ -52,7 +62,11 @@ export const eventDataSchemas = {
     merchant_id: id.optional(),
     description: z.string().max(500).optional(),
   }),
-  "merchant_application.approved": z.object({ merchant_id: id, user_id: id, business_name: z.string().max(200).optional() }),
+  "merchant_application.approved": z.object({
+    merchant_id: id,
+    user_id: id,
+    business_name: z.string().max(200).optional(),
+  }),
   "security.alert": z.object({
     user_id: id,
     kind: z.enum(["new_login", "password_changed", "mfa_disabled", "suspicious_activity", "api_key_created"]),

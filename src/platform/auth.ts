@@ -1,7 +1,8 @@
 import { createMiddleware } from "hono/factory";
-import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from "jose";
+import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
 import { z } from "zod";
 import type { Config } from "./config";
+import { rememberUser } from "./directory";
 import { ApiError } from "./errors";
 import type { AppEnv } from "./types";
 
@@ -13,7 +14,11 @@ export type Principal = { userId: string; role: Role; merchantId: string | null 
 
 const claimsSchema = z
   .object({
-    sub: z.string().min(1).max(128).regex(/^[\w.:@-]+$/),
+    sub: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\w.:@-]+$/),
     role: z.enum(ROLES),
     merchant_id: z.string().min(1).max(128).optional(),
   })
@@ -85,7 +90,9 @@ export const authenticate = createMiddleware<AppEnv>(async function authenticate
   if (header !== undefined) {
     const token = bearerToken(header);
     if (!token) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
-    c.set("principal", await verifyToken(token, c.var.config));
+    const principal = await verifyToken(token, c.var.config);
+    c.set("principal", principal);
+    await rememberUser(c.var.db, principal);
   }
   await next();
 });

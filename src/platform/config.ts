@@ -37,7 +37,11 @@ const configSchema = z
   .superRefine((c, ctx) => {
     // Without a JWKS the platform signs/verifies HS256 itself, so the secret must be strong.
     if (!c.AUTH_JWKS_URL && (!c.JWT_SECRET || c.JWT_SECRET.length < 32)) {
-      ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "needs ≥32 characters when AUTH_JWKS_URL is empty" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: "needs ≥32 characters when AUTH_JWKS_URL is empty",
+      });
     }
   });
 

@@ -49,7 +49,11 @@ export class ApiError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { details?: ErrorDetail[] | Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
+    opts: {
+      details?: ErrorDetail[] | Record<string, unknown>;
+      headers?: Record<string, string>;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: opts.cause });
     this.name = "ApiError";

@@ -2,7 +2,8 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 // Anything that looks like a credential is replaced before it reaches a log line.
-const SECRET_KEY = /authorization|token|secret|password|private_key|client_secret|signature|cookie|api[-_]?key/i;
+const SECRET_KEY =
+  /authorization|token|secret|password|private_key|client_secret|signature|cookie|api[-_]?key/i;
 const BEARERISH = /\b(Bearer\s+)?(eyJ[\w-]+\.[\w-]+\.[\w-]*|sk_(test|live)_\w+|whsec_\w+)/g;
 
 function redact(value: unknown, depth = 0): unknown {
@@ -12,7 +13,8 @@ function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
+    for (const [k, v] of Object.entries(value))
+      out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
     return out;
   }
   return value;
@@ -30,7 +32,9 @@ export interface Logger {
 export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = "info"): Logger {
   const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    const line = JSON.stringify(redact({ level: lvl, msg, time: new Date().toISOString(), ...base, ...fields }));
+    const line = JSON.stringify(
+      redact({ level: lvl, msg, time: new Date().toISOString(), ...base, ...fields }),
+    );
     if (lvl === "error") console.error(line);
     else if (lvl === "warn") console.warn(line);
     else console.log(line);

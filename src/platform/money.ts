@@ -3,15 +3,54 @@ import { z } from "@hono/zod-openapi";
 // Stripe's zero-decimal currencies: the amount is already in whole units.
 // https://docs.stripe.com/currencies#zero-decimal
 const ZERO_DECIMAL = new Set([
-  "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+  "bif",
+  "clp",
+  "djf",
+  "gnf",
+  "jpy",
+  "kmf",
+  "krw",
+  "mga",
+  "pyg",
+  "rwf",
+  "ugx",
+  "vnd",
+  "vuv",
+  "xaf",
+  "xof",
+  "xpf",
 ]);
 // Three-decimal currencies Stripe supports.
 const THREE_DECIMAL = new Set(["bhd", "jod", "kwd", "omr", "tnd"]);
 
 /** Currencies the platform accepts (a subset of Stripe's); unknown codes are a 400. */
 export const SUPPORTED_CURRENCIES = [
-  "usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk", "pln", "czk", "huf",
-  "jpy", "krw", "sgd", "hkd", "inr", "brl", "mxn", "zar", "aed", "kwd", "bhd", "ils", "try",
+  "usd",
+  "eur",
+  "gbp",
+  "cad",
+  "aud",
+  "nzd",
+  "chf",
+  "sek",
+  "nok",
+  "dkk",
+  "pln",
+  "czk",
+  "huf",
+  "jpy",
+  "krw",
+  "sgd",
+  "hkd",
+  "inr",
+  "brl",
+  "mxn",
+  "zar",
+  "aed",
+  "kwd",
+  "bhd",
+  "ils",
+  "try",
 ] as const;
 export type Currency = (typeof SUPPORTED_CURRENCIES)[number];
 

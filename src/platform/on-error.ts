@@ -29,7 +29,10 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     return c.json(errorBody(err.code, err.message, requestId, err.details), err.status, err.headers);
   }
   if (err instanceof ZodError) {
-    return c.json(errorBody("VALIDATION_FAILED", "Request validation failed", requestId, zodDetails(err)), 400);
+    return c.json(
+      errorBody("VALIDATION_FAILED", "Request validation failed", requestId, zodDetails(err)),
+      400,
+    );
   }
   if (err instanceof HTTPException) {
     const code = HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? "INTERNAL" : "BAD_REQUEST");
@@ -47,5 +50,8 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
 
 export function onNotFound(c: Context<AppEnv>): Response {
   const requestId = c.var.requestId ?? "unknown";
-  return c.json(errorBody("NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, requestId), 404);
+  return c.json(
+    errorBody("NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, requestId),
+    404,
+  );
 }

@@ -35,12 +35,18 @@ export function decodeCursor(raw: string | undefined): Cursor | null {
     if (sep <= 0 || !Number.isSafeInteger(t) || id.length === 0 || id.length > 100) throw new Error("shape");
     return { t, id };
   } catch {
-    throw new ApiError("VALIDATION_FAILED", "cursor is invalid", { details: [{ path: "cursor", message: "invalid" }] });
+    throw new ApiError("VALIDATION_FAILED", "cursor is invalid", {
+      details: [{ path: "cursor", message: "invalid" }],
+    });
   }
 }
 
 /** Given limit+1 fetched rows, returns the page and the cursor for the next one. */
-export function pageOf<T>(rows: T[], limit: number, key: (row: T) => Cursor): { items: T[]; next_cursor: string | null } {
+export function pageOf<T>(
+  rows: T[],
+  limit: number,
+  key: (row: T) => Cursor,
+): { items: T[]; next_cursor: string | null } {
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, next_cursor: rows.length > limit && last ? encodeCursor(key(last)) : null };

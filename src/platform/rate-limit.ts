@@ -17,11 +17,15 @@ type Options = {
 /** Workers rate-limit binding as middleware: 429 with Retry-After when exceeded. */
 export function rateLimit(opts: Options) {
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
-    const who = opts.key ? opts.key(c) : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
+    const who = opts.key
+      ? opts.key(c)
+      : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
     const { success } = await opts.binding(c.env).limit({ key: `${opts.prefix}:${who}` });
     if (!success) {
       const retryAfter = String(opts.retryAfter ?? 60);
-      throw new ApiError("RATE_LIMITED", "Too many requests; retry later", { headers: { "Retry-After": retryAfter } });
+      throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
+        headers: { "Retry-After": retryAfter },
+      });
     }
     await next();
   });

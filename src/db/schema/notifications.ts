@@ -11,7 +11,14 @@ export const NOTIFICATION_TYPES = [
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
-export const DELIVERY_STATUSES = ["queued", "held", "sent", "failed", "token_removed", "dead_lettered"] as const;
+export const DELIVERY_STATUSES = [
+  "queued",
+  "held",
+  "sent",
+  "failed",
+  "token_removed",
+  "dead_lettered",
+] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 export const devices = sqliteTable(

@@ -96,7 +96,10 @@ export const disputes = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("disputes_status_idx").on(t.status, t.createdAt), index("disputes_payment_idx").on(t.paymentId)],
+  (t) => [
+    index("disputes_status_idx").on(t.status, t.createdAt),
+    index("disputes_payment_idx").on(t.paymentId),
+  ],
 );
 
 /**
@@ -118,7 +121,10 @@ export const webhookEvents = sqliteTable(
     receivedAt: integer("received_at").notNull(),
     processedAt: integer("processed_at"),
   },
-  (t) => [index("webhook_events_status_idx").on(t.status, t.receivedAt), index("webhook_events_object_idx").on(t.objectId)],
+  (t) => [
+    index("webhook_events_status_idx").on(t.status, t.receivedAt),
+    index("webhook_events_object_idx").on(t.objectId),
+  ],
 );
 
 export const subscriptions = sqliteTable(
@@ -142,7 +148,10 @@ export const subscriptions = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("subscriptions_user_idx").on(t.userId, t.createdAt), index("subscriptions_status_idx").on(t.status)],
+  (t) => [
+    index("subscriptions_user_idx").on(t.userId, t.createdAt),
+    index("subscriptions_status_idx").on(t.status),
+  ],
 );
 
 /**

@@ -49,3 +49,20 @@ export const domainEvents = sqliteTable(
   },
   (t) => [index("domain_events_type_idx").on(t.type, t.createdAt)],
 );
+
+/**
+ * Directory of callers seen with a verified token. Identity lives in the external IdP;
+ * this exists so events can be fanned out to "all admins" or "a merchant's users"
+ * (disputes, new tickets, payments received). Upserted once per user per isolate.
+ */
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    role: text("role").notNull(),
+    merchantId: text("merchant_id"),
+    createdAt: createdAt(),
+    lastSeenAt: integer("last_seen_at").notNull(),
+  },
+  (t) => [index("users_role_idx").on(t.role), index("users_merchant_idx").on(t.merchantId)],
+);

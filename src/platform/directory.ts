@@ -1,0 +1,38 @@
+import { and, eq, sql } from "drizzle-orm";
+import { users } from "../db/schema";
+import type { Principal } from "./auth";
+import type { Db } from "./types";
+
+// Users already recorded by this isolate, so the directory costs one write per user per
+// isolate rather than one per request. Bounded so a long-lived isolate cannot grow it forever.
+const seen = new Set<string>();
+const SEEN_MAX = 10_000;
+
+/** Records (or refreshes) a verified caller in the `users` directory. */
+export async function rememberUser(db: Db, p: Principal): Promise<void> {
+  const key = `${p.userId}|${p.role}|${p.merchantId ?? ""}`;
+  if (seen.has(key)) return;
+  const t = Date.now();
+  await db
+    .insert(users)
+    .values({ id: p.userId, role: p.role, merchantId: p.merchantId, createdAt: t, lastSeenAt: t })
+    .onConflictDoUpdate({
+      target: users.id,
+      set: { role: p.role, merchantId: p.merchantId, lastSeenAt: sql`excluded.last_seen_at` },
+    });
+  if (seen.size >= SEEN_MAX) seen.clear();
+  seen.add(key);
+}
+
+export async function adminIds(db: Db): Promise<string[]> {
+  const rows = await db.select({ id: users.id }).from(users).where(eq(users.role, "admin"));
+  return rows.map((r) => r.id);
+}
+
+export async function merchantUserIds(db: Db, merchantId: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.merchantId, merchantId), eq(users.role, "merchant")));
+  return rows.map((r) => r.id);
+}

@@ -1,5 +1,5 @@
 import { GoogleState, handleGoogle } from "./google";
-import { StripeState, handleStripe } from "./stripe";
+import { handleStripe, StripeState } from "./stripe";
 
 export { GoogleState, StripeState };
 
@@ -17,7 +17,11 @@ export default {
     if (pathname.startsWith("/v1/") || pathname.startsWith("/_emulator/stripe/")) {
       return handleStripe(request, env, ctx);
     }
-    if (pathname.startsWith("/google/") || pathname.startsWith("/fcm/") || pathname.startsWith("/_emulator/google/")) {
+    if (
+      pathname.startsWith("/google/") ||
+      pathname.startsWith("/fcm/") ||
+      pathname.startsWith("/_emulator/google/")
+    ) {
       return handleGoogle(request, env, ctx);
     }
     if (pathname === "/") {

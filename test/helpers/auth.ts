@@ -3,7 +3,12 @@ import { SignJWT } from "jose";
 import type { Role } from "../../src/platform/auth";
 
 export type Caller = { role: Role; sub?: string; merchantId?: string };
-export type TokenOptions = Caller & { expiresIn?: string | number; issuer?: string; audience?: string; secret?: string };
+export type TokenOptions = Caller & {
+  expiresIn?: string | number;
+  issuer?: string;
+  audience?: string;
+  secret?: string;
+};
 
 /** A real HS256 token, signed the way `npm run token` signs one. */
 export async function tokenFor(opts: TokenOptions): Promise<string> {
@@ -21,7 +26,10 @@ export async function tokenFor(opts: TokenOptions): Promise<string> {
     .sign(new TextEncoder().encode(opts.secret ?? env.JWT_SECRET));
 }
 
-export async function authHeaders(opts: TokenOptions, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function authHeaders(
+  opts: TokenOptions,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
   return { authorization: `Bearer ${await tokenFor(opts)}`, ...extra };
 }
 

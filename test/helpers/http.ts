@@ -7,12 +7,25 @@ export function api(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
 
-export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return api(path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+export function postJson(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return api(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 }
 
 export type ErrorEnvelope = {
-  error: { code: string; message: string; details?: Array<{ path?: string; message: string }>; request_id: string };
+  error: {
+    code: string;
+    message: string;
+    details?: Array<{ path?: string; message: string }>;
+    request_id: string;
+  };
 };
 
 export async function expectEnvelope(res: Response, status: number, code?: string): Promise<ErrorEnvelope> {

@@ -55,6 +55,7 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ["./test/setup.ts"],
+      reporters: ["default", "./test/summary-reporter.ts"],
       include: ["test/**/*.test.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,

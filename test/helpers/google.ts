@@ -94,6 +94,14 @@ export function setSendLatency(ms: number): Promise<unknown> {
   return control("config", { send_latency_ms: ms });
 }
 
+/**
+ * While held, every send waits inside the emulator (counted in `in_flight`) until released:
+ * a deterministic way to see how many sends a client keeps in flight at once.
+ */
+export function holdSends(hold: boolean): Promise<{ holding: boolean; in_flight: number }> {
+  return control("hold", { hold });
+}
+
 /** Lifetime of access tokens issued from now on (default 3599 s); 0 issues already-expired tokens. */
 export function setAccessTokenTtl(seconds: number): Promise<unknown> {
   return control("config", { access_token_ttl_s: seconds });

@@ -92,6 +92,9 @@ export async function handleControls(request: Request, route: string, state: Stu
       const patch = parseConfig(body);
       return typeof patch === "string" ? bad(patch) : Response.json(await state.configure(patch));
     }
+    case "hold":
+      if (typeof body.hold !== "boolean") return bad("hold must be true or false");
+      return Response.json(await state.hold(body.hold));
     case "revoke":
       return Response.json(await state.revokeTokens());
     case "reset":

@@ -60,6 +60,8 @@ export class GoogleState extends DurableObject<Env> {
   private faults: Fault[] = [];
   private inFlight = 0;
   private maxConcurrency = 0;
+  /** While set, sends wait here: lets a test see exactly how many a client keeps in flight. */
+  private gate: { opened: Promise<void>; open: () => void } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,6 +129,7 @@ export class GoogleState extends DurableObject<Env> {
     try {
       // Latency is simulated before anything else so overlapping sends are really in flight together.
       if (this.config.send_latency_ms > 0) await scheduler.wait(this.config.send_latency_ms);
+      if (this.gate) await this.gate.opened;
       const reply = this.handleSend(input);
       this.bump(
         reply.status !== 200
@@ -279,6 +282,20 @@ export class GoogleState extends DurableObject<Env> {
     return this.config;
   }
 
+  hold(on: boolean): { holding: boolean; in_flight: number } {
+    if (on && !this.gate) {
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      this.gate = { opened, open };
+    } else if (!on && this.gate) {
+      this.gate.open();
+      this.gate = null;
+    }
+    return { holding: this.gate !== null, in_flight: this.inFlight };
+  }
+
   revokeTokens(): { revoked: number } {
     const revoked = this.sql.exec("DELETE FROM access_tokens").rowsWritten;
     return { revoked };
@@ -289,6 +306,7 @@ export class GoogleState extends DurableObject<Env> {
     this.sql.exec("DELETE FROM flaky_attempts");
     this.sql.exec("DELETE FROM faults");
     this.faults = [];
+    this.hold(false);
     this.sql.exec("UPDATE counters SET value = 0");
     this.maxConcurrency = this.inFlight;
     this.sql.exec("UPDATE counters SET value = ? WHERE name = 'max_concurrency'", this.inFlight);

@@ -1,6 +1,10 @@
+import { getConfig } from "../platform/config";
 import type { HousekeepingDeps } from "../scheduled";
+import { purgeOlderThan } from "./privacy";
+import { DAY_MS } from "./reports/range";
 
-// Placeholder until the analytics capability lands.
-export async function purgeExpiredAnalytics(_deps: HousekeepingDeps): Promise<number> {
-  return 0;
+/** Daily cron: raw events older than ANALYTICS_RETENTION_DAYS are deleted (DESIGN §7 privacy). */
+export async function purgeExpiredAnalytics(deps: HousekeepingDeps, now = Date.now()): Promise<number> {
+  const days = getConfig(deps.env).ANALYTICS_RETENTION_DAYS;
+  return purgeOlderThan(deps.db, now - days * DAY_MS);
 }

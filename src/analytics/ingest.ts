@@ -1,0 +1,100 @@
+import { newId } from "../platform/ids";
+import type { Logger } from "../platform/logger";
+import type { Db } from "../platform/types";
+import { type AeBinding, AeWriter } from "./engine";
+import {
+  type ClientEvent,
+  clientEventSchema,
+  type IngestResult,
+  jsonDepth,
+  MAX_FUTURE_MS,
+  MAX_PAST_MS,
+  MAX_PROPERTIES_BYTES,
+  MAX_PROPERTIES_DEPTH,
+  type RejectionCode,
+  SERVER_ONLY_TYPES,
+} from "./event-schema";
+import { type EventRow, insertEvents, toAePoint } from "./store";
+
+export type IngestDeps = { db: Db; ae: AeBinding | undefined; logger: Logger };
+type Rejection = IngestResult["errors"][number];
+
+const encoder = new TextEncoder();
+
+/**
+ * Validates each event on its own: good events are stored even when others in the same
+ * batch are rejected, and each rejection names its index, a code and the failing path.
+ * `userId` comes from the verified token only (null for anonymous callers).
+ */
+export async function ingestEvents(
+  deps: IngestDeps,
+  items: unknown[],
+  userId: string | null,
+  receivedAt: number,
+): Promise<IngestResult> {
+  const rows: EventRow[] = [];
+  const errors: Rejection[] = [];
+  items.forEach((item, index) => {
+    const result = checkEvent(item, receivedAt);
+    if ("code" in result) errors.push({ index, ...result });
+    else rows.push(toRow(result, userId, receivedAt));
+  });
+
+  await insertEvents(deps.db, rows);
+  const stats = new AeWriter(deps.ae).writeAll(rows.map(toAePoint));
+  if (stats.rolledUp > 0 || stats.dropped > 0) {
+    deps.logger.warn("analytics engine budget exceeded", { ...stats, batch: rows.length });
+  }
+  return { accepted: rows.length, rejected: errors.length, errors };
+}
+
+function reject(code: RejectionCode, message: string, path: string): Omit<Rejection, "index"> {
+  return { code, message, path };
+}
+
+function checkEvent(item: unknown, receivedAt: number): ClientEvent | Omit<Rejection, "index"> {
+  const parsed = clientEventSchema.safeParse(item);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return reject("INVALID_EVENT", issue?.message ?? "invalid event", issue?.path.map(String).join(".") ?? "");
+  }
+  const event = parsed.data;
+  if (SERVER_ONLY_TYPES.has(event.event_type)) {
+    return reject("EVENT_TYPE_NOT_ALLOWED", `${event.event_type} is recorded by the server only`, "event_type");
+  }
+  const at = occurredAt(event, receivedAt);
+  if (at > receivedAt + MAX_FUTURE_MS || at < receivedAt - MAX_PAST_MS) {
+    return reject("TIMESTAMP_OUT_OF_RANGE", "timestamp must be within 7 days before and 5 minutes after now", "timestamp");
+  }
+  if (event.properties !== undefined) {
+    // Size first: it bounds the input the depth walk recurses over.
+    const bytes = encoder.encode(JSON.stringify(event.properties)).byteLength;
+    if (bytes > MAX_PROPERTIES_BYTES) {
+      return reject("PROPERTIES_TOO_LARGE", `properties exceed ${MAX_PROPERTIES_BYTES} bytes (${bytes})`, "properties");
+    }
+    if (jsonDepth(event.properties) > MAX_PROPERTIES_DEPTH) {
+      return reject("PROPERTIES_TOO_DEEP", `properties nest deeper than ${MAX_PROPERTIES_DEPTH} levels`, "properties");
+    }
+  }
+  return event;
+}
+
+function occurredAt(event: ClientEvent, receivedAt: number): number {
+  if (event.timestamp === undefined) return receivedAt;
+  return typeof event.timestamp === "number" ? event.timestamp : Date.parse(event.timestamp);
+}
+
+function toRow(event: ClientEvent, userId: string | null, receivedAt: number): EventRow {
+  return {
+    id: newId(),
+    eventType: event.event_type,
+    userId,
+    sessionId: event.session_id,
+    page: event.page ?? null,
+    element: event.element ?? null,
+    source: event.source ?? null,
+    properties: event.properties ?? null,
+    occurredAt: occurredAt(event, receivedAt),
+    receivedAt,
+  };
+}

@@ -1,0 +1,75 @@
+import { type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../platform/types";
+import { pct, type Range } from "./range";
+
+export type Cohort = "week" | "month";
+
+/**
+ * Integer period number of an epoch-ms column. Weeks start on Monday (UTC): day 0 of
+ * the epoch is a Thursday, so (days + 3) / 7 flips on Mondays. Months are year*12+month.
+ */
+function periodIndex(col: SQL, cohort: Cohort): SQL {
+  if (cohort === "week") return sql`((${col} / 86400000 + 3) / 7)`;
+  return sql`(CAST(strftime('%Y', ${col} / 1000, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', ${col} / 1000, 'unixepoch') AS INTEGER) - 1)`;
+}
+
+function periodLabel(index: number, cohort: Cohort): string {
+  if (cohort === "month") return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`;
+  return new Date((index * 7 - 3) * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * Users (not anonymous sessions) by the period they were first seen, over all history;
+ * only cohorts whose first-seen falls in [from, to) are shown. Cell k counts cohort
+ * members active (any event) in period cohort+k, activity counted inside [from, to).
+ * Churn: subscriptions that ended in the range over those active at its start.
+ */
+export async function retention(db: Db, r: Range, cohort: Cohort, periods: number) {
+  const [cells, churn] = await db.batch([
+    db.all<{ cohort: number; k: number; users: number }>(sql`
+      WITH firsts AS (
+        SELECT user_id, MIN(occurred_at) AS f FROM analytics_events WHERE user_id IS NOT NULL
+        GROUP BY user_id HAVING f >= ${r.from} AND f < ${r.to}),
+      act AS (
+        SELECT DISTINCT e.user_id, ${periodIndex(sql`e.occurred_at`, cohort)} AS p
+        FROM analytics_events e JOIN firsts USING (user_id)
+        WHERE e.occurred_at >= ${r.from} AND e.occurred_at < ${r.to})
+      SELECT ${periodIndex(sql`firsts.f`, cohort)} AS cohort, act.p - ${periodIndex(sql`firsts.f`, cohort)} AS k,
+             COUNT(*) AS users
+      FROM firsts JOIN act USING (user_id)
+      GROUP BY cohort, k HAVING k >= 0 AND k < ${periods} ORDER BY cohort, k`),
+    db.all<{ active_at_start: number; churned: number }>(sql`
+      WITH s AS (SELECT created_at, COALESCE(ended_at, CASE WHEN status = 'canceled' THEN canceled_at END) AS ended
+                 FROM subscriptions)
+      SELECT SUM(CASE WHEN created_at < ${r.from} AND (ended IS NULL OR ended >= ${r.from}) THEN 1 ELSE 0 END) AS active_at_start,
+             SUM(CASE WHEN ended >= ${r.from} AND ended < ${r.to} THEN 1 ELSE 0 END) AS churned
+      FROM s`),
+  ]);
+
+  const byCohort = new Map<number, number[]>();
+  for (const c of cells) {
+    const row = byCohort.get(c.cohort) ?? new Array<number>(periods).fill(0);
+    row[c.k] = c.users;
+    byCohort.set(c.cohort, row);
+  }
+  const matrix = [...byCohort.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, counts]) => {
+      const size = counts[0] ?? 0;
+      return {
+        cohort: periodLabel(index, cohort),
+        size,
+        counts,
+        percentages: counts.map((n) => pct(n, size) ?? 0),
+      };
+    });
+  const c = churn[0] ?? { active_at_start: 0, churned: 0 };
+  const active = c.active_at_start ?? 0;
+  const churned = c.churned ?? 0;
+  return {
+    cohort,
+    periods,
+    cohorts: matrix,
+    subscription_churn: { active_at_start: active, churned, churn_rate: pct(churned, active) },
+  };
+}

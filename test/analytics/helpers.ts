@@ -1,0 +1,56 @@
+import { env } from "cloudflare:workers";
+import type { AnalyticsEventType } from "../../src/db/schema/analytics";
+import { type EventRow, insertEvents } from "../../src/analytics/store";
+import { createDb } from "../../src/db/client";
+import { api } from "../helpers/http";
+
+export const db = createDb(env.DB);
+export const MIN = 60_000;
+export const HOUR = 3_600_000;
+export const DAY = 86_400_000;
+
+// Each report test works in its own slice of the past, so aggregate queries only see
+// the rows that test wrote, whatever else shares the database.
+let nextWeek = Math.floor(Math.random() * 500) * 20;
+/** A Monday 00:00 UTC between 1990 and ~2009, 20 weeks apart per call. */
+export function freshMonday(): number {
+  const firstMonday1990 = Date.UTC(1990, 0, 1); // 1990-01-01 was a Monday
+  nextWeek += 20;
+  return firstMonday1990 + (nextWeek % 10_000) * 7 * DAY;
+}
+
+export type Ev = {
+  type: AnalyticsEventType;
+  at: number;
+  user?: string | null;
+  session?: string;
+  page?: string;
+  element?: string;
+  properties?: Record<string, unknown>;
+};
+
+export async function seedEvents(events: Ev[]): Promise<void> {
+  const rows: EventRow[] = events.map((e) => ({
+    id: crypto.randomUUID(),
+    eventType: e.type,
+    userId: e.user ?? null,
+    sessionId: e.session ?? e.user ?? crypto.randomUUID(),
+    page: e.page ?? null,
+    element: e.element ?? null,
+    source: null,
+    properties: e.properties ?? null,
+    occurredAt: e.at,
+    receivedAt: e.at,
+  }));
+  await insertEvents(db, rows);
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export async function getReport<T>(path: string, token: string, query: Record<string, string>): Promise<T> {
+  const res = await api(`/api/v1/analytics/${path}?${new URLSearchParams(query)}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status !== 200) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}

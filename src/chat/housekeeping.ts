@@ -1,6 +1,7 @@
 import type { HousekeepingDeps } from "../scheduled";
+import { deleteExpiredConnectTickets } from "./connect-tickets";
 
-// Placeholder until the chat capability lands.
-export async function expireConnectTickets(_deps: HousekeepingDeps): Promise<number> {
-  return 0;
+/** Consumed tickets are deleted at connect; this sweeps the ones nobody ever used. */
+export async function expireConnectTickets(deps: HousekeepingDeps): Promise<number> {
+  return deleteExpiredConnectTickets(deps.db);
 }

@@ -1,10 +1,10 @@
-import { Hono } from "hono";
 import { createRouter } from "../platform/router";
-import type { AppEnv } from "../platform/types";
+import { realtimeRouter } from "./realtime-routes";
+import { ticketsRouter } from "./tickets-routes";
 
-// Routes land with the chat capability.
-export const chatRouter = createRouter();
-/** WebSocket upgrades (not part of the OpenAPI document). */
-export const wsRouter = new Hono<AppEnv>();
+/** REST: support tickets, their history, and connect tickets (mounted at /api/v1). */
+export const chatRouter = createRouter().route("/", ticketsRouter).route("/", realtimeRouter);
 export { LiveChannel } from "./live-channel";
 export { TicketRoom } from "./ticket-room";
+/** WebSocket upgrades (not part of the OpenAPI document). */
+export { wsRouter } from "./ws-routes";

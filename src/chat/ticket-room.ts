@@ -1,4 +1,258 @@
 import { DurableObject } from "cloudflare:workers";
+import { createDb } from "../db/client";
+import type { EventDeps } from "../events/publish";
+import { getConfig } from "../platform/config";
+import { newId } from "../platform/ids";
+import { createLogger } from "../platform/logger";
+import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
+import { CLOSE, type ClientFrame, INTERNAL, LIMITS, type Participant, type ServerFrame } from "./protocol";
+import { drainOutbox, retryDelayMs } from "./room-mirror";
+import { RoomStore, toWire } from "./room-store";
 
-/** One per support ticket. Implemented by the chat capability. */
-export class TicketRoom extends DurableObject<Env> {}
+/** What each socket carries through hibernation (serializeAttachment). */
+type Conn = { userId: string; role: string; typingAt: number; guard: GuardState };
+
+const send = (ws: WebSocket, frame: ServerFrame) => {
+  try {
+    ws.send(JSON.stringify(frame));
+  } catch {
+    // The socket is closing; its close handler cleans up presence.
+  }
+};
+
+/**
+ * One per support ticket (DESIGN §6). Hibernation API throughout: nothing the room needs
+ * lives only in memory, so `evictDurableObject` mid-conversation loses nothing and the same
+ * sockets carry on.
+ */
+export class TicketRoom extends DurableObject<Env> {
+  private readonly store: RoomStore;
+  private flushing: Promise<void> | null = null;
+  private flushAgain = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new RoomStore(ctx.storage.sql);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** Reached only through the Worker, which authenticated the caller and set the internal headers. */
+  override async fetch(req: Request): Promise<Response> {
+    const h = req.headers;
+    const userId = h.get(INTERNAL.userId);
+    const role = h.get(INTERNAL.role);
+    const ticketId = h.get(INTERNAL.ticketId);
+    const ownerId = h.get(INTERNAL.ticketOwner);
+    if (h.get("upgrade")?.toLowerCase() !== "websocket" || !userId || !role || !ticketId || !ownerId) {
+      return new Response("internal: expected an authenticated upgrade from the Worker", { status: 400 });
+    }
+    this.store.saveMeta({ ticketId, ownerId, merchantId: h.get(INTERNAL.ticketMerchant) });
+
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    const wasOnline = this.socketsOf(userId).length > 0;
+    this.ctx.acceptWebSocket(server, [`user:${userId}`]);
+    const conn: Conn = { userId, role, typingAt: 0, guard: freshGuard(Date.now()) };
+    server.serializeAttachment(conn);
+
+    if (!wasOnline) this.broadcast({ type: "presence", user_id: userId, role, status: "online" }, server);
+    send(server, {
+      type: "welcome",
+      ticket_id: ticketId,
+      you: { user_id: userId, role },
+      participants: this.participants(),
+      last_seq: this.store.lastSeq(),
+    });
+    // Replay and live delivery happen in this one synchronous step, so nothing falls in between.
+    const since = new URL(req.url).searchParams.get("since");
+    if (since !== null) {
+      for (const m of this.store.since(Number(since), LIMITS.maxReplay))
+        send(server, { type: "message", ...toWire(m) });
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const conn = ws.deserializeAttachment() as Conn;
+    const t = Date.now();
+    const verdict = inspect(raw, conn.guard, t);
+    if (!verdict.ok) {
+      if ("close" in verdict) {
+        ws.close(verdict.close, verdict.reason);
+        return;
+      }
+      const { ok: _ok, ...error } = verdict;
+      send(ws, { type: "error", ...error });
+      const abusive = strike(conn.guard, t);
+      ws.serializeAttachment(conn);
+      if (abusive) ws.close(CLOSE.policy, "too many rejected frames");
+      return;
+    }
+    const frame = verdict.frame;
+    if (frame.type === "typing") {
+      if (t - conn.typingAt >= LIMITS.typingThrottleMs) {
+        conn.typingAt = t;
+        this.broadcast({ type: "typing", user_id: conn.userId }, ws);
+      }
+    }
+    ws.serializeAttachment(conn);
+    if (frame.type === "message") return this.onMessage(ws, conn, frame, t);
+    if (frame.type === "read") return this.onRead(conn, frame.up_to, t);
+  }
+
+  private async onMessage(
+    ws: WebSocket,
+    conn: Conn,
+    frame: Extract<ClientFrame, { type: "message" }>,
+    t: number,
+  ): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    const existing = this.store.byClientId(conn.userId, frame.client_id);
+    if (existing) {
+      send(ws, {
+        type: "ack",
+        client_id: frame.client_id,
+        id: existing.id,
+        seq: existing.seq,
+        duplicate: true,
+      });
+      return;
+    }
+    const attachments = frame.attachments ?? [];
+    if (frame.body.trim() === "" && attachments.length === 0) {
+      send(ws, {
+        type: "error",
+        code: "VALIDATION_FAILED",
+        message: "A message needs a body or an attachment",
+        client_id: frame.client_id,
+      });
+      return;
+    }
+    // An agent writing while the owner has no socket open: the owner hears about it by push.
+    const notifyOwner =
+      conn.role === "admin" && conn.userId !== meta.ownerId && this.socketsOf(meta.ownerId).length === 0;
+    // Synchronous from here to the ack: the seq is taken and stored before any await.
+    const stored = this.store.append(
+      {
+        id: newId(),
+        client_id: frame.client_id,
+        sender_id: conn.userId,
+        sender_role: conn.role,
+        body: frame.body,
+        attachments: JSON.stringify(attachments),
+        created_at: t,
+      },
+      notifyOwner ? ["replied"] : [],
+    );
+    // Safety net set with the write: if this instance dies before the mirror, the alarm redoes it.
+    void this.ctx.storage.setAlarm(t + retryDelayMs(1));
+    this.broadcast({ type: "message", ...toWire(stored) }, ws);
+    send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
+    await this.flush();
+  }
+
+  private async onRead(conn: Conn, upTo: number, t: number): Promise<void> {
+    const capped = Math.min(upTo, this.store.lastSeq());
+    if (this.store.markRead(conn.userId, capped, t) === 0) return;
+    void this.ctx.storage.setAlarm(t + retryDelayMs(1));
+    this.broadcast({ type: "read", user_id: conn.userId, up_to: capped, read_at: new Date(t).toISOString() });
+    await this.flush();
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.leave(ws);
+    try {
+      ws.close(code, reason);
+    } catch {
+      // Already closed (the runtime may have replied to the close frame itself).
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.leave(ws);
+  }
+
+  /** Called by PATCH status=closed: every socket is closed with 4000 and the reason. */
+  async closeRoom(reason: string): Promise<number> {
+    const sockets = this.ctx.getWebSockets();
+    for (const ws of sockets) {
+      try {
+        ws.close(CLOSE.ticketClosed, reason.slice(0, 120));
+      } catch {
+        // Already closing.
+      }
+    }
+    return sockets.length;
+  }
+
+  override async alarm(): Promise<void> {
+    await this.flush();
+  }
+
+  private leave(ws: WebSocket): void {
+    const conn = ws.deserializeAttachment() as Conn | null;
+    if (!conn) return;
+    if (this.socketsOf(conn.userId).some((s) => s !== ws)) return;
+    this.broadcast({ type: "presence", user_id: conn.userId, role: conn.role, status: "offline" }, ws);
+  }
+
+  private socketsOf(userId: string): WebSocket[] {
+    return this.ctx.getWebSockets(`user:${userId}`).filter((s) => s.readyState === WebSocket.OPEN);
+  }
+
+  private participants(): Participant[] {
+    const seen = new Map<string, Participant>();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const c = ws.deserializeAttachment() as Conn | null;
+      if (c && !seen.has(c.userId)) seen.set(c.userId, { user_id: c.userId, role: c.role });
+    }
+    return [...seen.values()];
+  }
+
+  private broadcast(frame: ServerFrame, except?: WebSocket): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      try {
+        ws.send(text);
+      } catch {
+        // Closing; cleaned up by webSocketClose.
+      }
+    }
+  }
+
+  /** One drain at a time; a request arriving mid-drain makes it go round once more. */
+  private flush(): Promise<void> {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return this.flushing;
+    }
+    this.flushing = this.drain().finally(() => {
+      this.flushing = null;
+    });
+    return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    const meta = this.store.meta();
+    if (!meta) return;
+    let failedAttempts: number | null;
+    do {
+      this.flushAgain = false;
+      failedAttempts = await drainOutbox(this.store, meta, this.deps());
+    } while (this.flushAgain && failedAttempts === null);
+    if (failedAttempts === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(failedAttempts));
+  }
+
+  private deps(): EventDeps {
+    const config = getConfig(this.env);
+    return {
+      env: this.env,
+      db: createDb(this.env.DB),
+      config,
+      logger: createLogger({ object: "TicketRoom" }, config.LOG_LEVEL),
+    };
+  }
+}

@@ -1,0 +1,151 @@
+import type { Attachment, ChatMessage } from "./protocol";
+
+/** A message as the room stores it (epoch ms; the wire shape is built by `toWire`). */
+export type StoredMessage = {
+  seq: number;
+  id: string;
+  client_id: string;
+  sender_id: string;
+  sender_role: string;
+  body: string;
+  attachments: string;
+  created_at: number;
+  read_at: number | null;
+};
+
+export type RoomMeta = { ticketId: string; ownerId: string; merchantId: string | null };
+export type OutboxKind = "message" | "read" | "replied";
+export type OutboxRow = { id: number; kind: OutboxKind; ref: string; attempts: number };
+
+const SCHEMA = [
+  "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
+  `CREATE TABLE IF NOT EXISTS messages (
+     seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, client_id TEXT NOT NULL,
+     sender_id TEXT NOT NULL, sender_role TEXT NOT NULL, body TEXT NOT NULL,
+     attachments TEXT NOT NULL, created_at INTEGER NOT NULL, read_at INTEGER,
+     UNIQUE (sender_id, client_id))`,
+  // Work that must reach D1 (or the event publisher) exactly once in effect; drained in id order.
+  `CREATE TABLE IF NOT EXISTS outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)`,
+];
+
+/**
+ * The room's SQLite (the live source of truth). Every method is synchronous: the storage API
+ * is, and that is what lets a message get its seq before the handler awaits anything.
+ */
+export class RoomStore {
+  constructor(private readonly sql: SqlStorage) {
+    for (const stmt of SCHEMA) sql.exec(stmt);
+  }
+
+  saveMeta(m: RoomMeta): void {
+    const upsert =
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    this.sql.exec(upsert, "ticket_id", m.ticketId);
+    this.sql.exec(upsert, "owner_id", m.ownerId);
+    this.sql.exec(upsert, "merchant_id", m.merchantId);
+  }
+
+  meta(): RoomMeta | null {
+    const rows = this.sql
+      .exec<{ key: string; value: string | null }>("SELECT key, value FROM meta")
+      .toArray();
+    const get = (k: string) => rows.find((r) => r.key === k)?.value ?? null;
+    const ticketId = get("ticket_id");
+    const ownerId = get("owner_id");
+    return ticketId && ownerId ? { ticketId, ownerId, merchantId: get("merchant_id") } : null;
+  }
+
+  lastSeq(): number {
+    return this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+  }
+
+  byClientId(senderId: string, clientId: string): StoredMessage | null {
+    const rows = this.sql
+      .exec<StoredMessage>("SELECT * FROM messages WHERE sender_id = ? AND client_id = ?", senderId, clientId)
+      .toArray();
+    return rows[0] ?? null;
+  }
+
+  byId(id: string): StoredMessage | null {
+    return this.sql.exec<StoredMessage>("SELECT * FROM messages WHERE id = ?", id).toArray()[0] ?? null;
+  }
+
+  /** Assigns the next seq and queues the D1 mirror in the same synchronous step. */
+  append(m: Omit<StoredMessage, "seq" | "read_at">, alsoQueue: OutboxKind[] = []): StoredMessage {
+    const seq = this.lastSeq() + 1;
+    this.sql.exec(
+      `INSERT INTO messages (seq, id, client_id, sender_id, sender_role, body, attachments, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      seq,
+      m.id,
+      m.client_id,
+      m.sender_id,
+      m.sender_role,
+      m.body,
+      m.attachments,
+      m.created_at,
+    );
+    this.enqueue("message", m.id);
+    for (const kind of alsoQueue) this.enqueue(kind, m.id);
+    return { ...m, seq, read_at: null };
+  }
+
+  since(seq: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec<StoredMessage>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", seq, limit)
+      .toArray();
+  }
+
+  /** Marks others' messages up to `upTo` as read; returns how many changed. */
+  markRead(readerId: string, upTo: number, at: number): number {
+    const changed = this.sql
+      .exec(
+        "UPDATE messages SET read_at = ? WHERE seq <= ? AND sender_id != ? AND read_at IS NULL RETURNING seq",
+        at,
+        upTo,
+        readerId,
+      )
+      .toArray().length;
+    if (changed > 0) this.enqueue("read", JSON.stringify({ reader_id: readerId, up_to: upTo, read_at: at }));
+    return changed;
+  }
+
+  enqueue(kind: OutboxKind, ref: string): void {
+    this.sql.exec("INSERT INTO outbox (kind, ref) VALUES (?, ?)", kind, ref);
+  }
+
+  outbox(limit = 50): OutboxRow[] {
+    return this.sql
+      .exec<OutboxRow>("SELECT id, kind, ref, attempts FROM outbox ORDER BY id LIMIT ?", limit)
+      .toArray();
+  }
+
+  outboxDone(id: number): void {
+    this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+  }
+
+  outboxFailed(id: number, error: string): number {
+    return this.sql
+      .exec<{ attempts: number }>(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ? RETURNING attempts",
+        error.slice(0, 500),
+        id,
+      )
+      .one().attempts;
+  }
+}
+
+export function toWire(m: StoredMessage): ChatMessage {
+  return {
+    id: m.id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    sender_role: m.sender_role,
+    body: m.body,
+    attachments: JSON.parse(m.attachments) as Attachment[],
+    created_at: new Date(m.created_at).toISOString(),
+    client_id: m.client_id,
+  };
+}

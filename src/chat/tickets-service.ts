@@ -1,0 +1,121 @@
+import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
+import { chatMessages, supportTickets, type TicketStatus } from "../db/schema";
+import { type EventDeps, publish } from "../events/publish";
+import type { Principal } from "../platform/auth";
+import { ApiError } from "../platform/errors";
+import { newId, now } from "../platform/ids";
+import { type Cursor, pageOf } from "../platform/pagination";
+import type { Db } from "../platform/types";
+import { loadVisibleTicket, type TicketRow } from "./access";
+
+export async function createTicket(
+  deps: EventDeps,
+  p: Principal,
+  input: { subject: string; merchant_id?: string | undefined },
+): Promise<TicketRow> {
+  // A merchant's ticket is always about its own business; a user may name the merchant concerned.
+  let merchantId = input.merchant_id ?? null;
+  if (p.role === "merchant") {
+    if (merchantId !== null && merchantId !== p.merchantId)
+      throw new ApiError("FORBIDDEN", "merchant_id must be your own merchant");
+    merchantId = p.merchantId;
+  }
+  const t = now();
+  const row: TicketRow = {
+    id: newId(),
+    userId: p.userId,
+    merchantId,
+    subject: input.subject,
+    status: "open",
+    lastMessageAt: null,
+    createdAt: t,
+    updatedAt: t,
+  };
+  await deps.db.insert(supportTickets).values(row);
+  await publish(deps, {
+    id: `ticket.created:${row.id}`,
+    type: "ticket.created",
+    source: "chat",
+    occurred_at: t,
+    data: { ticket_id: row.id, user_id: row.userId, merchant_id: row.merchantId, subject: row.subject },
+  });
+  return row;
+}
+
+export async function listTickets(
+  db: Db,
+  p: Principal,
+  q: { status?: TicketStatus | undefined; limit: number; cursor: Cursor | null },
+) {
+  const where: SQL[] = [];
+  // Admins see every ticket; everyone else only their own.
+  if (p.role !== "admin") where.push(eq(supportTickets.userId, p.userId));
+  if (q.status) where.push(eq(supportTickets.status, q.status));
+  if (q.cursor) {
+    const c = q.cursor;
+    const before = or(
+      lt(supportTickets.createdAt, c.t),
+      and(eq(supportTickets.createdAt, c.t), lt(supportTickets.id, c.id)),
+    );
+    if (before) where.push(before);
+  }
+  const rows = await db
+    .select()
+    .from(supportTickets)
+    .where(and(...where))
+    .orderBy(desc(supportTickets.createdAt), desc(supportTickets.id))
+    .limit(q.limit + 1);
+  return pageOf(rows, q.limit, (r) => ({ t: r.createdAt, id: r.id }));
+}
+
+/**
+ * Moves the status (admin only; any transition, so a ticket can be reopened). The update is
+ * conditional, so a repeat is a no-op that publishes nothing. Closing also closes the room's sockets.
+ */
+export async function setTicketStatus(
+  deps: EventDeps,
+  p: Principal,
+  id: string,
+  status: TicketStatus,
+): Promise<TicketRow> {
+  const current = await loadVisibleTicket(deps.db, p, id);
+  if (current.status === status) return current;
+  const t = now();
+  const [row] = await deps.db
+    .update(supportTickets)
+    .set({ status, updatedAt: t })
+    .where(and(eq(supportTickets.id, id), eq(supportTickets.status, current.status)))
+    .returning();
+  if (!row) throw new ApiError("CONFLICT", "Ticket changed concurrently; retry");
+  if (status === "closed") {
+    await deps.env.TICKET_ROOM.getByName(id).closeRoom(`ticket ${status}`);
+  }
+  await publish(deps, {
+    id: `ticket.status_changed:${id}:${t}:${status}`,
+    type: "ticket.status_changed",
+    source: "chat",
+    occurred_at: t,
+    data: { ticket_id: id, user_id: row.userId, merchant_id: row.merchantId, status },
+  });
+  return row;
+}
+
+/** History from the D1 mirror, keyset-paginated on seq (the cursor carries the last seq). */
+export async function listMessages(
+  db: Db,
+  p: Principal,
+  ticketId: string,
+  q: { limit: number; cursor: Cursor | null; order: "asc" | "desc" },
+) {
+  await loadVisibleTicket(db, p, ticketId);
+  const where: SQL[] = [eq(chatMessages.ticketId, ticketId)];
+  if (q.cursor)
+    where.push(q.order === "asc" ? gt(chatMessages.seq, q.cursor.t) : lt(chatMessages.seq, q.cursor.t));
+  const rows = await db
+    .select()
+    .from(chatMessages)
+    .where(and(...where))
+    .orderBy(q.order === "asc" ? asc(chatMessages.seq) : desc(chatMessages.seq))
+    .limit(q.limit + 1);
+  return pageOf(rows, q.limit, (r) => ({ t: r.seq, id: r.id }));
+}

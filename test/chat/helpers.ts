@@ -1,0 +1,133 @@
+import { env, exports } from "cloudflare:workers";
+import type { newCaller } from "../helpers/auth";
+import { postJson } from "../helpers/http";
+
+export type Frame = { type: string; [k: string]: unknown };
+type Caller = Awaited<ReturnType<typeof newCaller>>;
+
+const BASE = "http://platform.test";
+
+/** A client socket that buffers every frame so a test can await the next one it cares about. */
+export class Sock {
+  readonly frames: Frame[] = [];
+  readonly seen: Frame[] = [];
+  private waiters: Array<() => void> = [];
+  closeEvent: { code: number; reason: string } | null = null;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly res: Response,
+  ) {
+    ws.addEventListener("message", (e) => {
+      const text = String(e.data);
+      // "pong" is the runtime's auto-response to "ping"; everything else is JSON.
+      const frame = text === "pong" ? { type: "pong" } : (JSON.parse(text) as Frame);
+      this.frames.push(frame);
+      this.seen.push(frame);
+      this.wake();
+    });
+    ws.addEventListener("close", (e) => {
+      this.closeEvent = { code: e.code, reason: e.reason };
+      this.wake();
+    });
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private changed(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  /** Removes and returns the first buffered (or next arriving) frame matching `pred`. */
+  async next(pred: (f: Frame) => boolean = () => true, ms = 5000): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = this.frames.findIndex(pred);
+      if (i >= 0) return this.frames.splice(i, 1)[0] as Frame;
+      const left = deadline - Date.now();
+      if (left <= 0 || this.closeEvent) {
+        throw new Error(
+          `no matching frame; buffered: ${JSON.stringify(this.frames)} close: ${JSON.stringify(this.closeEvent)}`,
+        );
+      }
+      await this.changed(left);
+    }
+  }
+
+  nextOf(type: string, extra: (f: Frame) => boolean = () => true, ms?: number) {
+    return this.next((f) => f.type === type && extra(f), ms);
+  }
+
+  async closed(ms = 5000): Promise<{ code: number; reason: string }> {
+    const deadline = Date.now() + ms;
+    while (!this.closeEvent) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error("socket did not close");
+      await this.changed(left);
+    }
+    return this.closeEvent;
+  }
+
+  send(frame: unknown) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  close() {
+    if (!this.closeEvent) this.ws.close(1000, "bye");
+  }
+}
+
+export function upgrade(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return exports.default.fetch(`${BASE}${path}`, { headers: { Upgrade: "websocket", ...headers } });
+}
+
+/** Opens a socket or fails with the refusal body, which makes broken tests readable. */
+export async function connect(path: string, headers: Record<string, string> = {}): Promise<Sock> {
+  const res = await upgrade(path, headers);
+  if (res.status !== 101 || !res.webSocket)
+    throw new Error(`upgrade refused ${res.status}: ${await res.text()}`);
+  res.webSocket.accept();
+  return new Sock(res.webSocket, res);
+}
+
+export const bearer = (c: Caller) => ({ authorization: `Bearer ${c.token}` });
+
+/** Connects and consumes the welcome frame. */
+export async function join(c: Caller, ticketId: string, query = ""): Promise<Sock> {
+  const s = await connect(`/ws/support/${ticketId}${query}`, bearer(c));
+  await s.nextOf("welcome");
+  return s;
+}
+
+export async function openTicket(owner: Caller, body: Record<string, unknown> = {}): Promise<{ id: string }> {
+  const res = await postJson("/api/v1/support/tickets", { subject: "Help", ...body }, owner.headers);
+  if (res.status !== 201) throw new Error(`ticket create failed ${res.status}: ${await res.text()}`);
+  return res.json<{ id: string }>();
+}
+
+export const roomStub = (ticketId: string) => env.TICKET_ROOM.getByName(ticketId);
+
+/** Polls a condition with a bounded number of tries; for effects that happen after an ack. */
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  tries = 100,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("condition not met in time");
+}
+
+export const msg = (client_id: string, body = `hello ${client_id}`) => ({ type: "message", client_id, body });

@@ -1,0 +1,103 @@
+import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { devices, notificationDeliveries, notifications } from "../db/schema";
+import { notFound } from "../platform/errors";
+import { newId, now, toIso } from "../platform/ids";
+import type { Db } from "../platform/types";
+
+export type DeviceInput = {
+  token: string;
+  platform: "android" | "ios" | "web";
+  model?: string | undefined;
+  os_version?: string | undefined;
+  app_version?: string | undefined;
+  locale?: string | undefined;
+  time_zone?: string | undefined;
+};
+
+export type DeviceOut = {
+  id: string;
+  platform: "android" | "ios" | "web";
+  model: string | null;
+  os_version: string | null;
+  app_version: string | null;
+  locale: string | null;
+  time_zone: string | null;
+  created_at: string;
+  updated_at: string;
+};
+
+function shape(d: typeof devices.$inferSelect): DeviceOut {
+  return {
+    id: d.id,
+    platform: d.platform,
+    model: d.model,
+    os_version: d.osVersion,
+    app_version: d.appVersion,
+    locale: d.locale,
+    time_zone: d.timeZone,
+    created_at: toIso(d.createdAt) ?? "",
+    updated_at: toIso(d.updatedAt) ?? "",
+  };
+}
+
+/**
+ * Upsert by token (unique): re-registering updates the row and moves it to the caller.
+ * Pushes still pending for the token's previous owner are cancelled in the same batch,
+ * so one user's notification never lands on a phone that now belongs to someone else.
+ */
+export async function registerDevice(
+  db: Db,
+  userId: string,
+  input: DeviceInput,
+): Promise<{ device: DeviceOut; created: boolean }> {
+  const t = now();
+  const id = newId();
+  const info = {
+    userId,
+    platform: input.platform,
+    model: input.model ?? null,
+    osVersion: input.os_version ?? null,
+    appVersion: input.app_version ?? null,
+    locale: input.locale ?? null,
+    timeZone: input.time_zone ?? null,
+    updatedAt: t,
+  };
+  const [upserted] = await db.batch([
+    db
+      .insert(devices)
+      .values({ id, token: input.token, createdAt: t, ...info })
+      .onConflictDoUpdate({ target: devices.token, set: info })
+      .returning(),
+    db
+      .update(notificationDeliveries)
+      .set({ status: "failed", errorCode: "DEVICE_REASSIGNED", updatedAt: t })
+      .where(
+        and(
+          eq(notificationDeliveries.token, input.token),
+          inArray(notificationDeliveries.status, ["queued", "held"]),
+          // Pending rows are few (status index); the caller's own stay untouched.
+          notInArray(
+            notificationDeliveries.notificationId,
+            db.select({ id: notifications.id }).from(notifications).where(eq(notifications.userId, userId)),
+          ),
+        ),
+      ),
+  ]);
+  const row = upserted[0];
+  if (!row) throw new Error("device upsert returned no row");
+  return { device: shape(row), created: row.id === id };
+}
+
+export async function listDevices(db: Db, userId: string): Promise<DeviceOut[]> {
+  const rows = await db.select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt);
+  return rows.map(shape);
+}
+
+/** Only the owner may remove a device; anyone else gets the same 404 as for a missing id. */
+export async function deleteDevice(db: Db, userId: string, id: string): Promise<void> {
+  const gone = await db
+    .delete(devices)
+    .where(and(eq(devices.id, id), eq(devices.userId, userId)))
+    .returning({ id: devices.id });
+  if (gone.length === 0) throw notFound("Device");
+}

@@ -1,0 +1,83 @@
+import type { PendingDelivery } from "../deliveries.repo";
+import type { NotificationType } from "../types";
+
+/**
+ * FCM HTTP v1 `Message` for one delivery (DESIGN §5). Variants:
+ * - alert: `notification {title, body}`; Android `priority: HIGH` + channel id;
+ *   iOS `apns-priority: 10`, `apns-push-type: alert`.
+ * - silent (data-only): no `notification` block; Android `priority: NORMAL`;
+ *   iOS `apns-priority: 5`, `apns-push-type: background`, `aps.content-available: 1`.
+ * - web: `webpush.headers.Urgency` high (alert) or normal (silent).
+ * `data` values are always strings; `notification_id` and `type` are always present.
+ */
+export type FcmMessage = {
+  token: string;
+  data: Record<string, string>;
+  notification?: { title: string; body: string };
+  android?: {
+    priority: "HIGH" | "NORMAL";
+    collapse_key?: string;
+    notification?: { channel_id: string };
+  };
+  apns?: {
+    headers: Record<string, string>;
+    payload: { aps: Record<string, unknown> };
+  };
+  webpush?: { headers: Record<string, string> };
+};
+
+/** Android notification channels the apps create; one per kind of urgency. */
+export const ANDROID_CHANNELS: Record<NotificationType, string> = {
+  security_alert: "security",
+  payment_received: "payments",
+  support_ticket_response: "support",
+  campaign_status_changed: "updates",
+  feature_flag_enabled: "updates",
+  merchant_application_approved: "updates",
+};
+
+export class PayloadError extends Error {
+  override name = "PayloadError";
+}
+
+/** Status updates about the same thing replace each other; payments and alerts never collapse. */
+function collapseKeyFor(type: NotificationType, data: Record<string, string>): string | undefined {
+  if (type === "campaign_status_changed" && data.campaign_id) return `campaign:${data.campaign_id}`;
+  if (type === "feature_flag_enabled" && data.flag) return `flag:${data.flag}`;
+  return undefined;
+}
+
+export function buildMessage(d: PendingDelivery): FcmMessage {
+  const data: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.data ?? {})) {
+    // Stored data is meant to be strings; anything else is a payload bug, not a retry.
+    if (typeof v !== "string") throw new PayloadError(`data.${k} is not a string`);
+    data[k] = v;
+  }
+  data.notification_id = d.notificationId;
+  data.type = d.type;
+  const collapseKey = collapseKeyFor(d.type, data);
+  const message: FcmMessage = { token: d.token, data };
+  if (!d.silent) message.notification = { title: d.title, body: d.body };
+
+  if (d.platform === "android") {
+    message.android = {
+      priority: d.silent ? "NORMAL" : "HIGH",
+      ...(collapseKey ? { collapse_key: collapseKey } : {}),
+      ...(d.silent ? {} : { notification: { channel_id: ANDROID_CHANNELS[d.type] } }),
+    };
+  } else if (d.platform === "ios") {
+    const headers: Record<string, string> = d.silent
+      ? { "apns-priority": "5", "apns-push-type": "background" }
+      : { "apns-priority": "10", "apns-push-type": "alert" };
+    if (collapseKey) headers["apns-collapse-id"] = collapseKey;
+    message.apns = {
+      headers,
+      payload: { aps: d.silent ? { "content-available": 1 } : { sound: "default" } },
+    };
+  } else if (d.platform === "web") {
+    // Web Push urgency: browsers may hold "normal" messages while the device is idle.
+    message.webpush = { headers: { Urgency: d.silent ? "normal" : "high" } };
+  }
+  return message;
+}

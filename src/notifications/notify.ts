@@ -1,0 +1,137 @@
+import { inArray } from "drizzle-orm";
+import { devices, notificationDeliveries, notifications } from "../db/schema";
+import { newId, now } from "../platform/ids";
+import type { Logger } from "../platform/logger";
+import type { Db } from "../platform/types";
+import { markUnsendable } from "./deliveries.repo";
+import { chunk, recipientsFor } from "./preferences.service";
+import { heldUntil } from "./quiet-hours";
+import { type NotificationType, type PushJob, TOKENS_PER_JOB } from "./types";
+
+export type NotifyDeps = { env: Pick<Env, "PUSH_QUEUE">; db: Db; logger: Logger };
+
+export type NotifyInput = {
+  userIds: string[];
+  type: NotificationType;
+  title: string;
+  body: string;
+  /** FCM requires string values; callers stringify. */
+  data?: Record<string, string>;
+  silent?: boolean;
+  /** Domain event id: (event_id, user_id) is unique, so a replay adds nothing. */
+  eventId: string;
+};
+
+export type NotifyResult = {
+  notifications: number;
+  queued: number;
+  held: number;
+  notification_ids: string[];
+};
+
+// D1 binds at most 100 parameters per statement: rows per multi-row INSERT.
+const ROWS_PER_INSERT = 8;
+// Statements per db.batch call.
+const STATEMENTS_PER_BATCH = 50;
+
+async function batchAll(db: Db, statements: Array<ReturnType<typeof insertNotifications>>) {
+  const results: Array<{ id: string; userId: string }> = [];
+  for (const group of chunk(statements, STATEMENTS_PER_BATCH)) {
+    const [first, ...rest] = group;
+    if (!first) continue;
+    for (const rows of await db.batch([first, ...rest])) results.push(...rows);
+  }
+  return results;
+}
+
+function insertNotifications(db: Db, rows: Array<typeof notifications.$inferInsert>) {
+  return db
+    .insert(notifications)
+    .values(rows)
+    .onConflictDoNothing()
+    .returning({ id: notifications.id, userId: notifications.userId });
+}
+
+/**
+ * The one way to notify users (DESIGN §5): applies per-type/per-channel preferences,
+ * writes a notification row per user, creates a delivery row per device (`held` during
+ * quiet hours) and enqueues push jobs of at most 100 deliveries.
+ */
+export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<NotifyResult> {
+  const { db } = deps;
+  const userIds = [...new Set(input.userIds)];
+  const recipients = (await recipientsFor(db, userIds, input.type)).filter((r) => r.push || r.inApp);
+  const t = now();
+  const rows = recipients.map((r) => ({
+    id: newId(),
+    userId: r.userId,
+    type: input.type,
+    title: input.title,
+    body: input.body,
+    data: input.data ?? {},
+    silent: input.silent ?? false,
+    eventId: input.eventId,
+    inApp: r.inApp,
+    createdAt: t,
+  }));
+  const inserted = await batchAll(
+    db,
+    chunk(rows, ROWS_PER_INSERT).map((group) => insertNotifications(db, group)),
+  );
+
+  const byUser = new Map(recipients.map((r) => [r.userId, r]));
+  const pushTo = inserted.filter((n) => byUser.get(n.userId)?.push);
+  const notificationOf = new Map(pushTo.map((n) => [n.userId, n.id]));
+  const deliveries: Array<typeof notificationDeliveries.$inferInsert> = [];
+  for (const ids of chunk([...notificationOf.keys()], 90)) {
+    const userDevices = await db.select().from(devices).where(inArray(devices.userId, ids));
+    for (const d of userDevices) {
+      const notificationId = notificationOf.get(d.userId);
+      const quiet = byUser.get(d.userId)?.quietHours;
+      if (!notificationId) continue;
+      const notBefore = quiet ? heldUntil(t, quiet) : null;
+      deliveries.push({
+        id: newId(),
+        notificationId,
+        deviceId: d.id,
+        token: d.token,
+        platform: d.platform,
+        status: notBefore === null ? "queued" : "held",
+        attempts: 0,
+        notBefore,
+        createdAt: t,
+        updatedAt: t,
+      });
+    }
+  }
+  for (const group of chunk(chunk(deliveries, ROWS_PER_INSERT), STATEMENTS_PER_BATCH)) {
+    const [first, ...rest] = group.map((g) =>
+      db.insert(notificationDeliveries).values(g).onConflictDoNothing(),
+    );
+    if (first) await db.batch([first, ...rest]);
+  }
+
+  const queued = deliveries.filter((d) => d.status === "queued").map((d) => d.id);
+  try {
+    await enqueuePush(deps, queued);
+  } catch (err) {
+    // Rather than leaving rows `queued` forever, say what happened on each of them.
+    deps.logger.error("push enqueue failed", { count: queued.length, err });
+    await markUnsendable(db, queued, "ENQUEUE_FAILED");
+    throw err;
+  }
+  return {
+    notifications: inserted.length,
+    queued: queued.length,
+    held: deliveries.length - queued.length,
+    notification_ids: inserted.map((n) => n.id),
+  };
+}
+
+/** Sends delivery ids to the push queue in jobs of ≤100 (sendBatch takes ≤100 messages). */
+export async function enqueuePush(deps: Pick<NotifyDeps, "env">, deliveryIds: string[]): Promise<void> {
+  const jobs: PushJob[] = chunk(deliveryIds, TOKENS_PER_JOB).map((ids) => ({ v: 1, delivery_ids: ids }));
+  for (const group of chunk(jobs, 100)) {
+    await deps.env.PUSH_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" as const })));
+  }
+}

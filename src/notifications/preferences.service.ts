@@ -1,0 +1,136 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { notificationPreferences, notificationSettings } from "../db/schema";
+import { ApiError } from "../platform/errors";
+import { now } from "../platform/ids";
+import type { Db } from "../platform/types";
+import type { QuietHours } from "./quiet-hours";
+import { isCritical, NOTIFICATION_TYPES, type NotificationType } from "./types";
+
+export type TypePreference = { type: NotificationType; push: boolean; in_app: boolean; critical: boolean };
+export type Preferences = { preferences: TypePreference[]; quiet_hours: QuietHoursOut | null };
+type QuietHoursOut = { start: string; end: string; time_zone: string };
+
+export type PreferenceUpdate = {
+  preferences?: Array<{ type: NotificationType; push?: boolean; in_app?: boolean }>;
+  /** null clears quiet hours; undefined leaves them as they are. */
+  quiet_hours?: QuietHoursOut | null;
+};
+
+// D1 binds at most 100 parameters per statement.
+const IN_CHUNK = 90;
+export function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function getPreferences(db: Db, userId: string): Promise<Preferences> {
+  const [rows, settings] = await Promise.all([
+    db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId)),
+    db.select().from(notificationSettings).where(eq(notificationSettings.userId, userId)),
+  ]);
+  const byType = new Map(rows.map((r) => [r.type, r]));
+  const s = settings[0];
+  return {
+    preferences: NOTIFICATION_TYPES.map((type) => {
+      const critical = isCritical(type);
+      const row = byType.get(type);
+      return {
+        type,
+        push: critical || (row?.push ?? true),
+        in_app: critical || (row?.inApp ?? true),
+        critical,
+      };
+    }),
+    quiet_hours:
+      s?.quietStart && s.quietEnd && s.timeZone
+        ? { start: s.quietStart, end: s.quietEnd, time_zone: s.timeZone }
+        : null,
+  };
+}
+
+/** Applies a partial update atomically; a critical type switched off is a 422 and nothing is written. */
+export async function updatePreferences(
+  db: Db,
+  userId: string,
+  update: PreferenceUpdate,
+): Promise<Preferences> {
+  const refused = (update.preferences ?? []).filter(
+    (p) => isCritical(p.type) && (p.push === false || p.in_app === false),
+  );
+  if (refused.length > 0) {
+    throw new ApiError(
+      "UNPROCESSABLE",
+      "security_alert is critical and cannot be turned off: it warns you about access to your account",
+      {
+        details: refused.map((p) => ({
+          path: `preferences.${p.type}`,
+          message: "critical type cannot be muted",
+        })),
+      },
+    );
+  }
+  const current = await getPreferences(db, userId);
+  const t = now();
+  const writes = [];
+  for (const p of update.preferences ?? []) {
+    if (isCritical(p.type)) continue;
+    const prev = current.preferences.find((c) => c.type === p.type);
+    const push = p.push ?? prev?.push ?? true;
+    const inApp = p.in_app ?? prev?.in_app ?? true;
+    writes.push(
+      db
+        .insert(notificationPreferences)
+        .values({ userId, type: p.type, push, inApp, updatedAt: t })
+        .onConflictDoUpdate({
+          target: [notificationPreferences.userId, notificationPreferences.type],
+          set: { push, inApp, updatedAt: t },
+        }),
+    );
+  }
+  if (update.quiet_hours !== undefined) {
+    const q = update.quiet_hours;
+    const values = { quietStart: q?.start ?? null, quietEnd: q?.end ?? null, timeZone: q?.time_zone ?? null };
+    writes.push(
+      db
+        .insert(notificationSettings)
+        .values({ userId, ...values, updatedAt: t })
+        .onConflictDoUpdate({ target: notificationSettings.userId, set: { ...values, updatedAt: t } }),
+    );
+  }
+  const [first, ...rest] = writes;
+  if (first) await db.batch([first, ...rest]);
+  return getPreferences(db, userId);
+}
+
+export type Recipient = { userId: string; push: boolean; inApp: boolean; quietHours: QuietHours | null };
+
+/** Effective channels and quiet hours for many users at once (for notify). */
+export async function recipientsFor(db: Db, userIds: string[], type: NotificationType): Promise<Recipient[]> {
+  const critical = isCritical(type);
+  const prefs = new Map<string, { push: boolean; inApp: boolean }>();
+  const quiet = new Map<string, QuietHours>();
+  for (const ids of chunk(userIds, IN_CHUNK)) {
+    const [p, s] = await Promise.all([
+      critical
+        ? Promise.resolve([])
+        : db
+            .select()
+            .from(notificationPreferences)
+            .where(and(eq(notificationPreferences.type, type), inArray(notificationPreferences.userId, ids))),
+      db.select().from(notificationSettings).where(inArray(notificationSettings.userId, ids)),
+    ]);
+    for (const r of p) prefs.set(r.userId, { push: r.push, inApp: r.inApp });
+    for (const r of s) {
+      if (r.quietStart && r.quietEnd && r.timeZone)
+        quiet.set(r.userId, { start: r.quietStart, end: r.quietEnd, timeZone: r.timeZone });
+    }
+  }
+  return userIds.map((userId) => ({
+    userId,
+    push: critical || (prefs.get(userId)?.push ?? true),
+    inApp: critical || (prefs.get(userId)?.inApp ?? true),
+    // Critical alerts bypass quiet hours.
+    quietHours: critical ? null : (quiet.get(userId) ?? null),
+  }));
+}

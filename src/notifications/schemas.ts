@@ -1,0 +1,192 @@
+import { z } from "@hono/zod-openapi";
+import { EXTERNAL_EVENT_TYPES } from "../events/types";
+import { ERROR_CODES } from "../platform/errors";
+import { cursorSchema, limitSchema } from "../platform/pagination";
+import { HH_MM, isValidTimeZone } from "./quiet-hours";
+import { DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
+
+const errorEnvelope = z.object({
+  error: z.object({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    details: z
+      .union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())])
+      .optional(),
+    request_id: z.string(),
+  }),
+});
+const err = (description: string) => ({
+  description,
+  content: { "application/json": { schema: errorEnvelope } },
+});
+export const errors = {
+  400: err("Validation failed"),
+  401: err("Missing or invalid bearer token"),
+  403: err("Authenticated but not allowed (wrong role)"),
+  404: err("Not found (or not yours)"),
+  422: err("Not allowed by the rules (e.g. muting a critical type)"),
+  500: err("Internal error"),
+} as const;
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+export const security = [{ bearer: [] }];
+
+export const notificationType = z.enum(NOTIFICATION_TYPES).openapi({ example: "payment_received" });
+const timeZone = z
+  .string()
+  .max(64)
+  .refine(isValidTimeZone, "must be an IANA time zone such as Europe/Paris")
+  .openapi({ example: "Europe/Paris" });
+const hhmm = z.string().regex(HH_MM, "must be HH:MM (24h)").openapi({ example: "22:00" });
+
+export const deviceInput = z
+  .strictObject({
+    token: z.string().min(8).max(4096).openapi({ description: "FCM registration token" }),
+    platform: z.enum(["android", "ios", "web"]),
+    model: z.string().max(128).optional(),
+    os_version: z.string().max(64).optional(),
+    app_version: z.string().max(64).optional(),
+    locale: z.string().max(35).optional().openapi({ example: "en-GB" }),
+    time_zone: timeZone.optional(),
+  })
+  .openapi("DeviceRegistration");
+
+export const device = z
+  .object({
+    id: z.string(),
+    platform: z.enum(["android", "ios", "web"]),
+    model: z.string().nullable(),
+    os_version: z.string().nullable(),
+    app_version: z.string().nullable(),
+    locale: z.string().nullable(),
+    time_zone: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Device");
+
+const quietHours = z
+  .strictObject({ start: hhmm, end: hhmm.openapi({ example: "07:00" }), time_zone: timeZone })
+  .refine((q) => q.start !== q.end, { message: "start and end must differ", path: ["end"] })
+  .openapi("QuietHours");
+
+export const preferencesOut = z
+  .object({
+    preferences: z.array(
+      z.object({ type: notificationType, push: z.boolean(), in_app: z.boolean(), critical: z.boolean() }),
+    ),
+    quiet_hours: quietHours.nullable(),
+  })
+  .openapi("NotificationPreferences");
+
+export const preferencesIn = z
+  .strictObject({
+    preferences: z
+      .array(
+        z.strictObject({
+          type: notificationType,
+          push: z.boolean().optional(),
+          in_app: z.boolean().optional(),
+        }),
+      )
+      .max(NOTIFICATION_TYPES.length * 2)
+      .optional(),
+    quiet_hours: quietHours.nullable().optional().openapi({ description: "null removes quiet hours" }),
+  })
+  .openapi("NotificationPreferencesUpdate");
+
+export const notificationOut = z
+  .object({
+    id: z.string(),
+    type: notificationType,
+    title: z.string(),
+    body: z.string(),
+    data: z.record(z.string(), z.string()),
+    silent: z.boolean(),
+    read: z.boolean(),
+    read_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("Notification");
+
+export const historyQuery = z.object({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  status: z.enum(["all", "read", "unread"]).default("all"),
+  type: notificationType.optional(),
+});
+
+export const historyOut = z
+  .object({
+    items: z.array(notificationOut),
+    next_cursor: z.string().nullable(),
+    unread_count: z.number().int(),
+  })
+  .openapi("NotificationHistory");
+
+export const idParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const deliveriesOut = z
+  .object({
+    notification_id: z.string(),
+    items: z.array(
+      z.object({
+        id: z.string(),
+        device_id: z.string(),
+        platform: z.string(),
+        status: z.enum(DELIVERY_STATUSES),
+        fcm_message_name: z.string().nullable(),
+        error_code: z.string().nullable(),
+        attempts: z.number().int(),
+        not_before: z.string().nullable(),
+        created_at: z.string(),
+        updated_at: z.string(),
+      }),
+    ),
+  })
+  .openapi("NotificationDeliveries");
+
+const stringMap = z.record(z.string().max(64), z.string().max(1024));
+
+export const testSendIn = z
+  .strictObject({
+    user_id: z.string().min(1).max(128),
+    type: notificationType,
+    title: z.string().min(1).max(200).default("Test notification"),
+    body: z.string().max(1000).default("This is a test notification."),
+    data: stringMap.optional(),
+    silent: z.boolean().default(false),
+  })
+  .openapi("TestNotification");
+
+export const notifyResultOut = z
+  .object({
+    notification_ids: z.array(z.string()),
+    notifications: z.number().int(),
+    queued: z.number().int(),
+    held: z.number().int(),
+  })
+  .openapi("NotifyResult");
+
+export const eventIn = z
+  .strictObject({
+    id: z.string().min(1).max(128),
+    type: z.enum(EXTERNAL_EVENT_TYPES),
+    data: z.record(z.string(), z.unknown()),
+    occurred_at: z.iso.datetime({ offset: true }).optional(),
+  })
+  .openapi("ExternalEvent");
+
+export const eventOut = z.object({ id: z.string(), duplicate: z.boolean() }).openapi("EventAccepted");

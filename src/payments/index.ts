@@ -1,4 +1,19 @@
 import { createRouter } from "../platform/router";
+import * as h from "./payments.handlers";
+import * as r from "./payments.routes";
+import * as sh from "./subscriptions.handlers";
+import * as sr from "./subscriptions.routes";
 
-// Routes land with the payments capability.
-export const paymentsRouter = createRouter();
+// Static paths before /payments/{payment_id}, so "history" is never read as an id.
+export const paymentsRouter = createRouter()
+  .openapi(r.webhookRoute, h.webhookHandler)
+  .openapi(r.createIntentRoute, h.createIntentHandler)
+  .openapi(r.confirmRoute, h.confirmHandler)
+  .openapi(r.historyRoute, h.historyHandler)
+  .openapi(r.disputesRoute, h.disputesHandler)
+  .openapi(r.getPaymentRoute, h.getPaymentHandler)
+  .openapi(r.refundRoute, h.refundHandler)
+  .openapi(sr.plansRoute, sh.plansHandler)
+  .openapi(sr.createSubscriptionRoute, sh.createSubscriptionHandler)
+  .openapi(sr.listSubscriptionsRoute, sh.listSubscriptionsHandler)
+  .openapi(sr.cancelSubscriptionRoute, sh.cancelSubscriptionHandler);

@@ -1,0 +1,44 @@
+import type Stripe from "stripe";
+import type { Principal } from "../platform/auth";
+import type { Config } from "../platform/config";
+import { sha256Hex } from "../platform/ids";
+import type { Logger } from "../platform/logger";
+import type { Db } from "../platform/types";
+import { stripeClient } from "./stripe-client";
+
+/** What every payments service takes; a superset of EventDeps so services can publish. */
+export type PaymentDeps = { db: Db; stripe: Stripe; config: Config; logger: Logger; env: Env };
+
+/** Built by handlers from the request's services (never inside services). */
+export function paymentDeps(c: { env: Env; var: { db: Db; config: Config; logger: Logger } }): PaymentDeps {
+  return {
+    db: c.var.db,
+    stripe: stripeClient(c.var.config),
+    config: c.var.config,
+    logger: c.var.logger,
+    env: c.env,
+  };
+}
+
+export const isAdmin = (p: Principal): boolean => p.role === "admin";
+
+/**
+ * A UUID derived from its inputs. Used when a client Idempotency-Key is present, so a
+ * retry after a failure between Stripe and D1 reuses the same payment/refund id, hence
+ * the same Stripe idempotency key, and completes exactly once.
+ */
+export async function derivedUuid(...parts: string[]): Promise<string> {
+  const h = await sha256Hex(parts.join("\u0000"));
+  const variant = ((Number.parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Stripe sends seconds; we store epoch ms. */
+export const fromStripeTime = (s: number | null | undefined): number | null =>
+  typeof s === "number" ? s * 1000 : null;
+
+/** Stripe expandable fields are either an id or the object. */
+export function idOf(v: string | { id: string } | null | undefined): string | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === "string" ? v : v.id;
+}

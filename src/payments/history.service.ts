@@ -1,0 +1,44 @@
+import type { z } from "@hono/zod-openapi";
+import { and, desc, eq, gte, inArray, lt, lte, or, type SQL } from "drizzle-orm";
+import { payments } from "../db/schema";
+import type { Principal } from "../platform/auth";
+import { forbidden } from "../platform/errors";
+import { assertRange, decodeCursor, pageOf } from "../platform/pagination";
+import { isAdmin, type PaymentDeps } from "./deps";
+import type { historyQuery } from "./schemas";
+import { paymentView } from "./views";
+
+/**
+ * Keyset page over (created_at DESC, id DESC), served by payments_user_created_idx.
+ * Users see only their own rows; an admin may name another user.
+ */
+export async function paymentHistory(
+  deps: PaymentDeps,
+  principal: Principal,
+  q: z.infer<typeof historyQuery>,
+) {
+  if (q.user_id !== undefined && q.user_id !== principal.userId && !isAdmin(principal)) {
+    throw forbidden("Only admins may read another user's history");
+  }
+  assertRange(q.from, q.to);
+  const cursor = decodeCursor(q.cursor);
+  const userId = q.user_id ?? principal.userId;
+
+  const conds: (SQL | undefined)[] = [eq(payments.userId, userId)];
+  if (q.status && q.status.length > 0) conds.push(inArray(payments.status, q.status));
+  if (q.from !== undefined) conds.push(gte(payments.createdAt, q.from));
+  if (q.to !== undefined) conds.push(lte(payments.createdAt, q.to));
+  if (cursor) {
+    conds.push(
+      or(lt(payments.createdAt, cursor.t), and(eq(payments.createdAt, cursor.t), lt(payments.id, cursor.id))),
+    );
+  }
+  const rows = await deps.db
+    .select()
+    .from(payments)
+    .where(and(...conds))
+    .orderBy(desc(payments.createdAt), desc(payments.id))
+    .limit(q.limit + 1);
+  const page = pageOf(rows, q.limit, (r) => ({ t: r.createdAt, id: r.id }));
+  return { items: page.items.map(paymentView), next_cursor: page.next_cursor };
+}

@@ -1,0 +1,117 @@
+import { and, eq, inArray } from "drizzle-orm";
+import type Stripe from "stripe";
+import { payments } from "../db/schema";
+import type { PaymentStatus } from "../db/schema/payments";
+import { publish } from "../events/publish";
+import type { PaymentDeps } from "./deps";
+import { fromStripeTime, idOf } from "./deps";
+import { allowedFrom, isOpen, isSettled, statusOfIntent } from "./payment-state";
+import { callStripe } from "./stripe-errors";
+import { type PaymentRow, receiptNumberFor } from "./views";
+
+type LastError = {
+  code?: string | null;
+  decline_code?: string | null;
+  message?: string | null;
+  charge?: unknown;
+};
+
+function lastErrorOf(pi: Stripe.PaymentIntent): LastError | null {
+  const e = pi.last_payment_error as LastError | null | undefined;
+  return e ?? null;
+}
+
+async function chargeOf(deps: PaymentDeps, pi: Stripe.PaymentIntent): Promise<Stripe.Charge | null> {
+  const latest = pi.latest_charge;
+  if (latest === null || latest === undefined) return null;
+  if (typeof latest !== "string") return latest;
+  return callStripe("charge retrieve", () => deps.stripe.charges.retrieve(latest));
+}
+
+/**
+ * Moves our row towards Stripe's PaymentIntent, forward-only, and publishes the
+ * matching domain event with a deterministic id (so confirm and webhook, or a replayed
+ * webhook, publish once). Returns the row as it is afterwards.
+ */
+export async function applyIntent(
+  deps: PaymentDeps,
+  row: PaymentRow,
+  pi: Stripe.PaymentIntent,
+): Promise<PaymentRow> {
+  const to: PaymentStatus = statusOfIntent(pi);
+  const t = Date.now();
+  const guard = and(eq(payments.id, row.id), inArray(payments.status, allowedFrom(to)));
+
+  if (to === "succeeded") {
+    const charge = await chargeOf(deps, pi);
+    const card = charge?.payment_method_details?.card;
+    const paidAt = fromStripeTime(charge?.created) ?? t;
+    await deps.db
+      .update(payments)
+      .set({
+        status: "succeeded",
+        stripeChargeId: charge?.id ?? null,
+        stripeCustomerId: idOf(pi.customer) ?? row.stripeCustomerId,
+        cardBrand: card?.brand ?? null,
+        cardLast4: card?.last4 ?? null,
+        receiptUrl: charge?.receipt_url ?? null,
+        receiptNumber: charge?.receipt_number ?? receiptNumberFor({ ...row, paidAt }),
+        failureCode: null,
+        declineCode: null,
+        failureMessage: null,
+        paidAt,
+        updatedAt: t,
+      })
+      .where(guard);
+  } else if (isOpen(to) || to === "canceled") {
+    const e = to === "failed" ? lastErrorOf(pi) : null;
+    await deps.db
+      .update(payments)
+      .set({
+        status: to,
+        ...(to === "failed"
+          ? {
+              failureCode: e?.code ?? null,
+              declineCode: e?.decline_code ?? null,
+              failureMessage: e?.message ?? null,
+            }
+          : {}),
+        updatedAt: t,
+      })
+      .where(guard);
+  }
+
+  const after = await deps.db.select().from(payments).where(eq(payments.id, row.id)).get();
+  if (!after) return row;
+  await publishFor(deps, after, pi);
+  return after;
+}
+
+async function publishFor(deps: PaymentDeps, p: PaymentRow, pi: Stripe.PaymentIntent): Promise<void> {
+  const base = {
+    payment_id: p.id,
+    user_id: p.userId,
+    merchant_id: p.merchantId,
+    amount: p.amount,
+    currency: p.currency,
+  };
+  if (isSettled(p.status)) {
+    await publish(deps, {
+      id: `payment.succeeded:${p.id}`,
+      type: "payment.succeeded",
+      data: base,
+      source: "payments",
+      occurred_at: p.paidAt ?? Date.now(),
+    });
+  } else if (p.status === "failed") {
+    const e = lastErrorOf(pi);
+    const attempt =
+      idOf(e?.charge as string | { id: string } | null | undefined) ?? p.declineCode ?? p.failureCode ?? "x";
+    await publish(deps, {
+      id: `payment.failed:${p.id}:${attempt}`,
+      type: "payment.failed",
+      data: { ...base, decline_code: p.declineCode },
+      source: "payments",
+    });
+  }
+}

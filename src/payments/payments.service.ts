@@ -1,0 +1,165 @@
+import type { z } from "@hono/zod-openapi";
+import { asc, eq } from "drizzle-orm";
+import type Stripe from "stripe";
+import { payments, refunds } from "../db/schema";
+import type { Principal } from "../platform/auth";
+import { ApiError, notFound } from "../platform/errors";
+import { newId } from "../platform/ids";
+import { toDecimalString } from "../platform/money";
+import { ensureCustomer } from "./customers";
+import { derivedUuid, isAdmin, type PaymentDeps } from "./deps";
+import { isOpen } from "./payment-state";
+import { applyIntent } from "./payment-sync";
+import type { confirmBody, createIntentBody } from "./schemas";
+import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
+import { type PaymentRow, paymentView, receiptView, refundView } from "./views";
+import { drainDeferred } from "./webhooks/deferred";
+
+type CreateIntentInput = z.infer<typeof createIntentBody>;
+
+/**
+ * Creates the Stripe PaymentIntent first (key `pi:<payment_id>`), then the row, so a
+ * Stripe failure leaves nothing behind; with a client Idempotency-Key the payment id is
+ * derived from it, so a retry after a failure in between finds the same intent.
+ */
+export async function createIntent(
+  deps: PaymentDeps,
+  principal: Principal,
+  input: CreateIntentInput,
+  clientKey: string | null,
+) {
+  const paymentId = clientKey ? await derivedUuid("payment", principal.userId, clientKey) : newId();
+  const existing = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
+  const customerId = await ensureCustomer(deps, principal.userId);
+  const pi = await callStripe("payment intent create", () =>
+    deps.stripe.paymentIntents.create(
+      {
+        amount: input.amount,
+        currency: input.currency,
+        customer: customerId,
+        ...(input.description ? { description: input.description } : {}),
+        automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+        metadata: {
+          ...input.metadata,
+          payment_id: paymentId,
+          user_id: principal.userId,
+          source: input.source,
+          ...(input.order_id ? { order_id: input.order_id } : {}),
+          ...(input.campaign_id ? { campaign_id: input.campaign_id } : {}),
+        },
+      },
+      { idempotencyKey: `pi:${paymentId}` },
+    ),
+  );
+  if (!existing) {
+    const t = Date.now();
+    await deps.db
+      .insert(payments)
+      .values({
+        id: paymentId,
+        userId: principal.userId,
+        merchantId: input.merchant_id ?? null,
+        amount: input.amount,
+        currency: input.currency,
+        status: "requires_payment_method",
+        description: input.description ?? null,
+        orderId: input.order_id ?? null,
+        campaignId: input.campaign_id ?? null,
+        source: input.source,
+        metadata: input.metadata ?? {},
+        stripePaymentIntentId: pi.id,
+        stripeCustomerId: customerId,
+        createdAt: t,
+        updatedAt: t,
+      })
+      .onConflictDoNothing();
+    // A webhook that beat us here was parked; apply it now that the row exists.
+    await drainDeferred(deps, pi.id);
+  }
+  const row = await loadRow(deps, paymentId);
+  return {
+    payment_id: row.id,
+    client_secret: pi.client_secret ?? "",
+    status: row.status,
+    amount: row.amount,
+    amount_decimal: toDecimalString(row.amount, row.currency),
+    currency: row.currency,
+  };
+}
+
+async function loadRow(deps: PaymentDeps, id: string): Promise<PaymentRow> {
+  const row = await deps.db.select().from(payments).where(eq(payments.id, id)).get();
+  if (!row) throw notFound("Payment");
+  return row;
+}
+
+/** Owner or admin; anyone else gets the same 404 as a missing id, so existence never leaks. */
+export async function visiblePayment(
+  deps: PaymentDeps,
+  principal: Principal,
+  id: string,
+): Promise<PaymentRow> {
+  const row = await deps.db.select().from(payments).where(eq(payments.id, id)).get();
+  if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Payment");
+  return row;
+}
+
+/**
+ * Server-side confirmation with a payment method, or (without one) a re-read after
+ * Stripe.js confirmed on the client. Declines are 402 after the row is marked failed.
+ */
+export async function confirmPayment(
+  deps: PaymentDeps,
+  principal: Principal,
+  input: z.infer<typeof confirmBody>,
+) {
+  const row = await deps.db.select().from(payments).where(eq(payments.id, input.payment_id)).get();
+  if (!row || row.userId !== principal.userId) throw notFound("Payment");
+  const piId = row.stripePaymentIntentId;
+  if (!piId) throw new ApiError("UNPROCESSABLE", "Payment has no intent yet");
+  if (!isOpen(row.status)) {
+    return { ...paymentView(row), next_action: null };
+  }
+
+  let pi: Stripe.PaymentIntent;
+  const method = input.payment_method;
+  if (method) {
+    try {
+      pi = await deps.stripe.paymentIntents.confirm(piId, { payment_method: method });
+    } catch (err) {
+      if (!isCardError(err)) throw mapStripeError(err, "payment confirm");
+      const failedPi =
+        (err.payment_intent as Stripe.PaymentIntent | undefined) ??
+        (await callStripe("payment intent retrieve", () => deps.stripe.paymentIntents.retrieve(piId)));
+      const after = await applyIntent(deps, row, failedPi);
+      throw new ApiError("PAYMENT_FAILED", err.message || "The card was declined", {
+        details: {
+          code: err.code ?? null,
+          decline_code: err.decline_code || after.declineCode || null,
+          payment_id: row.id,
+        },
+      });
+    }
+  } else {
+    pi = await callStripe("payment intent retrieve", () => deps.stripe.paymentIntents.retrieve(piId));
+  }
+  const after = await applyIntent(deps, row, pi);
+  if (after.status === "failed") {
+    throw new ApiError("PAYMENT_FAILED", after.failureMessage ?? "The payment failed", {
+      details: { code: after.failureCode, decline_code: after.declineCode, payment_id: row.id },
+    });
+  }
+  const nextAction =
+    after.status === "requires_action" ? (pi.next_action as Record<string, unknown> | null) : null;
+  return { ...paymentView(after), next_action: nextAction ?? null };
+}
+
+export async function paymentDetail(deps: PaymentDeps, principal: Principal, id: string) {
+  const row = await visiblePayment(deps, principal, id);
+  const rs = await deps.db
+    .select()
+    .from(refunds)
+    .where(eq(refunds.paymentId, row.id))
+    .orderBy(asc(refunds.createdAt), asc(refunds.id));
+  return { ...paymentView(row), receipt: receiptView(row), refunds: rs.map(refundView) };
+}

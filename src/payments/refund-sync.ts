@@ -1,0 +1,65 @@
+import { eq, sql } from "drizzle-orm";
+import type Stripe from "stripe";
+import { payments, refunds } from "../db/schema";
+import { publish } from "../events/publish";
+import { newId } from "../platform/ids";
+import { fromStripeTime, type PaymentDeps } from "./deps";
+import type { PaymentRow } from "./views";
+
+/**
+ * Recomputes amount_refunded from the refund rows (never `+=`), so the API path and the
+ * charge.refunded webhook can both apply a refund without double counting.
+ */
+export function refundTotalsUpdate(paymentId: string) {
+  const total = sql`(select coalesce(sum(${refunds.amount}), 0) from ${refunds} where ${refunds.paymentId} = ${paymentId} and ${refunds.status} not in ('failed', 'canceled'))`;
+  return sql`update ${payments} set
+    amount_refunded = ${total},
+    status = case
+      when status in ('succeeded', 'partially_refunded', 'refunded') then
+        case when ${total} >= amount then 'refunded' when ${total} > 0 then 'partially_refunded' else 'succeeded' end
+      else status end,
+    updated_at = ${Date.now()}
+    where id = ${paymentId}`;
+}
+
+/** A refund row built from Stripe's object; our metadata (set at create) carries id, reason, note and admin. */
+export function refundRowFrom(r: Stripe.Refund, payment: PaymentRow, fallbackCreatedBy: string) {
+  const m = r.metadata ?? {};
+  const t = Date.now();
+  return {
+    id: m.refund_id ?? newId(),
+    paymentId: payment.id,
+    stripeRefundId: r.id,
+    amount: r.amount,
+    currency: r.currency,
+    reason: m.reason ?? r.reason ?? "other",
+    note: m.note ?? null,
+    status: r.status ?? "pending",
+    createdBy: m.admin_id ?? fallbackCreatedBy,
+    createdAt: fromStripeTime(r.created) ?? t,
+    updatedAt: t,
+  };
+}
+
+export async function publishRefund(
+  deps: PaymentDeps,
+  paymentId: string,
+  row: { id: string; amount: number; stripeRefundId: string | null },
+) {
+  const p = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
+  if (!p) return;
+  await publish(deps, {
+    id: `payment.refunded:${row.stripeRefundId ?? row.id}`,
+    type: "payment.refunded",
+    data: {
+      payment_id: p.id,
+      user_id: p.userId,
+      merchant_id: p.merchantId,
+      refund_id: row.id,
+      amount: row.amount,
+      currency: p.currency,
+      amount_refunded_total: p.amountRefunded,
+    },
+    source: "payments",
+  });
+}

@@ -1,0 +1,239 @@
+import { z } from "@hono/zod-openapi";
+import { PAYMENT_STATUSES } from "../db/schema/payments";
+import { ERROR_CODES } from "../platform/errors";
+import { amountSchema, currencySchema } from "../platform/money";
+import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
+
+export const errorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z
+        .union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())])
+        .optional(),
+      request_id: z.string(),
+    }),
+  })
+  .openapi("ErrorEnvelope");
+
+const err = (description: string) => ({
+  description,
+  content: { "application/json": { schema: errorSchema } },
+});
+/** Every error a payment route can answer, documented with the one envelope. */
+export const errors = {
+  400: err("Validation failed (unknown fields, bad amount or currency)"),
+  401: err("Missing or invalid bearer token"),
+  402: err("Card declined: details carry code, decline_code and payment_id"),
+  403: err("Authenticated but not allowed"),
+  404: err("Not found (or not yours)"),
+  409: err("Idempotency-Key conflict or request in progress"),
+  422: err("Not possible in the payment's current state"),
+  429: err("Rate limited; see Retry-After"),
+  500: err("Internal error"),
+  502: err("Payment provider failed"),
+  503: err("Payment provider unavailable; retry later"),
+} as const;
+
+export const pick = <K extends keyof typeof errors>(...codes: K[]) =>
+  Object.fromEntries(codes.map((c) => [c, errors[c]])) as Pick<typeof errors, K>;
+
+export const idempotencyHeader = z.object({
+  "idempotency-key": z.string().max(255).optional().openapi({
+    description: "Replays the first response for the same key and body; 409 for a different body",
+  }),
+});
+
+const idLike = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\w.:-]+$/);
+const metadataSchema = z
+  .record(
+    z
+      .string()
+      .min(1)
+      .max(40)
+      .regex(/^[\w.-]+$/),
+    z.string().max(500),
+  )
+  .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata keys")
+  .openapi({ description: "Up to 20 string pairs (key ≤ 40, value ≤ 500 chars)" });
+
+export const createIntentBody = z
+  .object({
+    amount: amountSchema,
+    currency: currencySchema,
+    description: z.string().max(500).optional(),
+    order_id: idLike.optional(),
+    campaign_id: idLike.optional(),
+    merchant_id: idLike.optional().openapi({ description: "The merchant being paid, if any" }),
+    source: z
+      .string()
+      .regex(/^[a-z0-9_.-]{1,64}$/)
+      .default("direct")
+      .openapi({ description: "Revenue attribution, e.g. web, ios, campaign_email" }),
+    metadata: metadataSchema.optional(),
+  })
+  .strict()
+  .openapi("CreateIntentRequest");
+
+export const createIntentResponse = z
+  .object({
+    payment_id: z.uuid(),
+    client_secret: z.string(),
+    status: z.enum(PAYMENT_STATUSES),
+    amount: z.number().int(),
+    amount_decimal: z.string(),
+    currency: z.string(),
+  })
+  .openapi("CreateIntentResponse");
+
+export const confirmBody = z
+  .object({
+    payment_id: z.uuid(),
+    payment_method: z
+      .string()
+      .regex(/^pm_\w{1,100}$/)
+      .optional()
+      .openapi({ description: "A Stripe PaymentMethod id; omit after client-side confirmation" }),
+  })
+  .strict()
+  .openapi("ConfirmRequest");
+
+export const failureSchema = z
+  .object({
+    code: z.string().nullable(),
+    decline_code: z.string().nullable(),
+    message: z.string().nullable(),
+  })
+  .nullable();
+
+export const paymentSchema = z
+  .object({
+    payment_id: z.uuid(),
+    user_id: z.string(),
+    merchant_id: z.string().nullable(),
+    status: z.enum(PAYMENT_STATUSES),
+    amount: z.number().int(),
+    amount_decimal: z.string(),
+    amount_refunded: z.number().int(),
+    amount_refunded_decimal: z.string(),
+    currency: z.string(),
+    description: z.string().nullable(),
+    order_id: z.string().nullable(),
+    campaign_id: z.string().nullable(),
+    source: z.string().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    failure: failureSchema,
+    paid_at: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Payment");
+
+export const confirmResponse = paymentSchema
+  .extend({ next_action: z.record(z.string(), z.unknown()).nullable() })
+  .openapi("ConfirmResponse");
+
+export const receiptSchema = z
+  .object({
+    receipt_number: z.string().nullable(),
+    currency: z.string(),
+    amount_paid: z.number().int(),
+    amount_paid_decimal: z.string(),
+    amount_refunded: z.number().int(),
+    amount_refunded_decimal: z.string(),
+    amount_net: z.number().int(),
+    amount_net_decimal: z.string(),
+    card_brand: z.string().nullable(),
+    card_last4: z.string().nullable(),
+    paid_at: z.string().nullable(),
+    receipt_url: z.string().nullable(),
+  })
+  .openapi("Receipt");
+
+export const refundSchema = z
+  .object({
+    refund_id: z.uuid(),
+    payment_id: z.uuid(),
+    amount: z.number().int(),
+    amount_decimal: z.string(),
+    currency: z.string(),
+    reason: z.string(),
+    note: z.string().nullable(),
+    status: z.string(),
+    created_by: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("Refund");
+
+export const paymentDetailSchema = paymentSchema
+  .extend({ receipt: receiptSchema, refunds: z.array(refundSchema) })
+  .openapi("PaymentDetail");
+
+export const paymentIdParam = z.object({
+  payment_id: z.uuid().openapi({ param: { name: "payment_id", in: "path" } }),
+});
+
+const statusList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(",")).map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(PAYMENT_STATUSES)).max(PAYMENT_STATUSES.length))
+  .openapi({ description: "One or more statuses (repeat the parameter or comma-separate)" });
+
+export const historyQuery = z
+  .object({
+    status: statusList.optional(),
+    from: isoDateParam.optional(),
+    to: isoDateParam.optional(),
+    user_id: idLike.optional().openapi({ description: "Admins only: whose history" }),
+    limit: limitSchema,
+    cursor: cursorSchema,
+  })
+  .strict();
+
+export const historyResponse = z
+  .object({ items: z.array(paymentSchema), next_cursor: z.string().nullable() })
+  .openapi("PaymentHistory");
+
+export const REFUND_REASONS = ["duplicate", "fraudulent", "requested_by_customer", "other"] as const;
+
+export const refundBody = z
+  .object({
+    amount: amountSchema.optional().openapi({ description: "Partial amount; defaults to what is left" }),
+    reason: z.enum(REFUND_REASONS),
+    note: z.string().max(500).optional(),
+  })
+  .strict()
+  .openapi("RefundRequest");
+
+export const refundResponse = z
+  .object({ refund: refundSchema, payment: paymentSchema })
+  .openapi("RefundResponse");
+
+export const disputeSchema = z
+  .object({
+    dispute_id: z.string(),
+    stripe_dispute_id: z.string(),
+    payment_id: z.string().nullable(),
+    amount: z.number().int(),
+    amount_decimal: z.string(),
+    currency: z.string(),
+    reason: z.string().nullable(),
+    status: z.string(),
+    evidence_due_by: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Dispute");
+
+export const disputesQuery = z
+  .object({ status: z.string().max(64).optional(), limit: limitSchema, cursor: cursorSchema })
+  .strict();
+
+export const disputesResponse = z
+  .object({ items: z.array(disputeSchema), next_cursor: z.string().nullable() })
+  .openapi("DisputeList");

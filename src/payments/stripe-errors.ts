@@ -1,0 +1,64 @@
+import Stripe from "stripe";
+import { ApiError } from "../platform/errors";
+
+/**
+ * Turns a Stripe SDK error into our envelope. Card errors are handled by the caller
+ * (they also move the payment row); everything upstream-ish becomes 502/503 so the
+ * client retries with the same Idempotency-Key.
+ */
+export function mapStripeError(err: unknown, context: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof Stripe.errors.StripeCardError) {
+    return new ApiError("PAYMENT_FAILED", err.message || "The card was declined", {
+      details: { code: err.code ?? null, decline_code: err.decline_code || null },
+      cause: err,
+    });
+  }
+  if (err instanceof Stripe.errors.StripeRateLimitError) {
+    return new ApiError("UPSTREAM_UNAVAILABLE", "Payment provider is rate limiting; retry later", {
+      headers: { "Retry-After": "5" },
+      cause: err,
+    });
+  }
+  if (err instanceof Stripe.errors.StripeConnectionError) {
+    return new ApiError("UPSTREAM_UNAVAILABLE", "Payment provider is unreachable; retry later", {
+      headers: { "Retry-After": "5" },
+      cause: err,
+    });
+  }
+  if (err instanceof Stripe.errors.StripeIdempotencyError) {
+    return new ApiError("IDEMPOTENCY_CONFLICT", "Conflicting retry of an earlier payment request", {
+      cause: err,
+    });
+  }
+  if (err instanceof Stripe.errors.StripeInvalidRequestError) {
+    // Our requests are validated first, so this is a state problem (e.g. already refunded).
+    return new ApiError("UNPROCESSABLE", `Payment provider rejected the request: ${err.message}`, {
+      details: { code: err.code ?? null, context },
+      cause: err,
+    });
+  }
+  if (err instanceof Stripe.errors.StripeError) {
+    const status = err.statusCode ?? 0;
+    if (status >= 500 || status === 0) {
+      return new ApiError("UPSTREAM_FAILED", "Payment provider failed; retry later", { cause: err });
+    }
+    return new ApiError("UPSTREAM_FAILED", `Payment provider error during ${context}`, { cause: err });
+  }
+  return new ApiError("UPSTREAM_FAILED", `Payment provider call failed during ${context}`, { cause: err });
+}
+
+/** Runs one Stripe call, mapping failures; callers that need card errors catch them first. */
+export async function callStripe<T>(context: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw mapStripeError(err, context);
+  }
+}
+
+export const isCardError = (err: unknown): err is Stripe.errors.StripeCardError =>
+  err instanceof Stripe.errors.StripeCardError;
+
+export const isMissing = (err: unknown): boolean =>
+  err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "resource_missing";

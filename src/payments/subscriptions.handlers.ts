@@ -1,0 +1,38 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { principalOf } from "../platform/auth";
+import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
+import { toDecimalString } from "../platform/money";
+import type { AppEnv } from "../platform/types";
+import { paymentDeps } from "./deps";
+import { monthlyValue, PLANS } from "./plans";
+import type {
+  cancelSubscriptionRoute,
+  createSubscriptionRoute,
+  listSubscriptionsRoute,
+  plansRoute,
+} from "./subscriptions.routes";
+import { cancelSubscription, createSubscription, listSubscriptions } from "./subscriptions.service";
+
+export const plansHandler: RouteHandler<typeof plansRoute, AppEnv> = async (c) => {
+  const items = PLANS.map((p) => ({
+    ...p,
+    amount_decimal: toDecimalString(p.amount, p.currency),
+    monthly_amount: monthlyValue(p.amount, p.interval),
+  }));
+  return c.json({ items }, 200);
+};
+
+export const createSubscriptionHandler: RouteHandler<typeof createSubscriptionRoute, AppEnv> = async (c) => {
+  const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
+  return c.json(await createSubscription(paymentDeps(c), principalOf(c), c.req.valid("json"), key), 201);
+};
+
+export const listSubscriptionsHandler: RouteHandler<typeof listSubscriptionsRoute, AppEnv> = async (c) => {
+  return c.json(await listSubscriptions(paymentDeps(c), principalOf(c)), 200);
+};
+
+export const cancelSubscriptionHandler: RouteHandler<typeof cancelSubscriptionRoute, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  const { at_period_end } = c.req.valid("json");
+  return c.json(await cancelSubscription(paymentDeps(c), principalOf(c), id, at_period_end), 200);
+};

@@ -1,0 +1,104 @@
+import { and, eq, inArray, notInArray, or, sql } from "drizzle-orm";
+import type Stripe from "stripe";
+import { disputes, payments } from "../../db/schema";
+import { publish } from "../../events/publish";
+import { newId } from "../../platform/ids";
+import type { PaymentDeps } from "../deps";
+import { fromStripeTime } from "../deps";
+import { allowedFrom } from "../payment-state";
+import { type EventHandler, num, obj, processed, ref } from "./types";
+
+/** Closed dispute statuses never change again, whatever order events arrive in. */
+const CLOSED = ["won", "lost", "warning_closed", "prevented"];
+
+async function paymentFor(deps: PaymentDeps, piId: string | null, chargeId: string | null) {
+  if (!piId && !chargeId) return undefined;
+  const conds = [
+    ...(piId ? [eq(payments.stripePaymentIntentId, piId)] : []),
+    ...(chargeId ? [eq(payments.stripeChargeId, chargeId)] : []),
+  ];
+  return deps.db
+    .select()
+    .from(payments)
+    .where(or(...conds))
+    .get();
+}
+
+/**
+ * charge.dispute.created / updated / closed. The dispute row is upserted from Stripe's
+ * object (a dispute is always kept, even for a charge we cannot match), the payment is
+ * marked disputed, and dispute.created is published once whichever event comes first.
+ */
+export const onDispute: EventHandler = async (deps, event) => {
+  const d = event.data.object as Stripe.Dispute;
+  const piId = ref(d.payment_intent);
+  const chargeId = ref(d.charge);
+  const payment = await paymentFor(deps, piId, chargeId);
+  const t = Date.now();
+  const dueBy = fromStripeTime(num(obj(d.evidence_details)?.due_by));
+
+  await deps.db
+    .insert(disputes)
+    .values({
+      id: newId(),
+      paymentId: payment?.id ?? null,
+      stripeDisputeId: d.id,
+      stripeChargeId: chargeId,
+      stripePaymentIntentId: piId,
+      amount: d.amount,
+      currency: d.currency,
+      reason: d.reason ?? null,
+      status: d.status,
+      evidenceDueBy: dueBy,
+      createdAt: fromStripeTime(d.created) ?? t,
+      updatedAt: t,
+    })
+    .onConflictDoUpdate({
+      target: disputes.stripeDisputeId,
+      set: {
+        status: sql`excluded.status`,
+        evidenceDueBy: sql`excluded.evidence_due_by`,
+        paymentId: sql`coalesce(${disputes.paymentId}, excluded.payment_id)`,
+        updatedAt: t,
+      },
+      setWhere: notInArray(disputes.status, CLOSED),
+    });
+  const row = await deps.db.select().from(disputes).where(eq(disputes.stripeDisputeId, d.id)).get();
+  if (!row) throw new Error("dispute upsert lost");
+
+  if (payment) {
+    await deps.db
+      .update(payments)
+      .set({ status: "disputed", updatedAt: t })
+      .where(and(eq(payments.id, payment.id), inArray(payments.status, allowedFrom("disputed"))));
+  }
+
+  await publish(deps, {
+    id: `dispute.created:${d.id}`,
+    type: "dispute.created",
+    data: {
+      dispute_id: row.id,
+      payment_id: row.paymentId,
+      amount: row.amount,
+      currency: row.currency,
+      reason: row.reason,
+    },
+    source: "payments",
+  });
+  if (event.type === "charge.dispute.updated") {
+    await publish(deps, {
+      id: event.id,
+      type: "dispute.updated",
+      data: { dispute_id: row.id, payment_id: row.paymentId, status: row.status },
+      source: "payments",
+    });
+  } else if (event.type === "charge.dispute.closed" || CLOSED.includes(row.status)) {
+    await publish(deps, {
+      id: `dispute.closed:${d.id}`,
+      type: "dispute.closed",
+      data: { dispute_id: row.id, payment_id: row.paymentId, status: row.status },
+      source: "payments",
+    });
+  }
+  return processed;
+};

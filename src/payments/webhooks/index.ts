@@ -1,0 +1,73 @@
+import { eq } from "drizzle-orm";
+import Stripe from "stripe";
+import { webhookEvents } from "../../db/schema";
+import { ApiError } from "../../platform/errors";
+import type { PaymentDeps } from "../deps";
+import { webhookCrypto } from "../stripe-client";
+import { drainDeferred } from "./deferred";
+import { claim, runClaimed } from "./ledger";
+import { ref } from "./types";
+
+/** Stripe's default tolerance: a signature older than this is a replay. */
+export const SIGNATURE_TOLERANCE_S = 300;
+/** A `received` event older than this was abandoned mid-flight and may be retried. */
+const ABANDONED_MS = 2 * 60_000;
+
+export type WebhookResult = { received: true; duplicate: boolean; status: string };
+
+/**
+ * Verifies the signature over the raw body, records the event once (its id is the
+ * primary key, so a redelivery is a failed INSERT), and applies it.
+ */
+export async function handleWebhook(
+  deps: PaymentDeps,
+  body: string,
+  signature: string | undefined,
+): Promise<WebhookResult> {
+  if (!signature) throw new ApiError("BAD_REQUEST", "Missing Stripe-Signature header");
+  let event: Stripe.Event;
+  try {
+    event = await Stripe.webhooks.constructEventAsync(
+      body,
+      signature,
+      deps.config.STRIPE_WEBHOOK_SECRET,
+      SIGNATURE_TOLERANCE_S,
+      webhookCrypto,
+    );
+  } catch {
+    throw new ApiError("BAD_REQUEST", "Webhook signature is invalid or too old");
+  }
+
+  const inserted = await deps.db
+    .insert(webhookEvents)
+    .values({
+      id: event.id,
+      type: event.type,
+      stripeCreated: event.created,
+      objectId: ref(event.data.object),
+      payload: body,
+      status: "received",
+      attempts: 1,
+      receivedAt: Date.now(),
+    })
+    .onConflictDoNothing()
+    .returning({ id: webhookEvents.id });
+
+  if (inserted.length === 0) {
+    const existing = await deps.db.select().from(webhookEvents).where(eq(webhookEvents.id, event.id)).get();
+    const retryable =
+      existing &&
+      (existing.status === "failed" ||
+        (existing.status === "received" && existing.receivedAt < Date.now() - ABANDONED_MS));
+    if (!existing || !retryable || !(await claim(deps, event.id, existing.status as "failed" | "received"))) {
+      return { received: true, duplicate: true, status: existing?.status ?? "received" };
+    }
+  }
+
+  const outcome = await runClaimed(deps, event);
+  if (outcome.status === "deferred") {
+    // The row may have been written while we parked the event: try once more now.
+    await drainDeferred(deps, outcome.key);
+  }
+  return { received: true, duplicate: false, status: outcome.status };
+}

@@ -1,0 +1,71 @@
+import type Stripe from "stripe";
+import { payments } from "../../db/schema";
+import { publish } from "../../events/publish";
+import type { PaymentDeps } from "../deps";
+import { derivedUuid, fromStripeTime } from "../deps";
+import { syncFromStripe } from "../subscription-sync";
+import { currentSubscription, subscriptionRow } from "./subscriptions";
+import { deferred, type EventHandler, ignored, obj, processed, ref, str } from "./types";
+
+/** The invoice's subscription id: under `parent` since 2025, top-level before. */
+function subscriptionIdOf(inv: Stripe.Invoice): string | null {
+  const loose = obj(inv);
+  const details = obj(obj(loose?.parent)?.subscription_details);
+  return ref(details?.subscription) ?? ref(loose?.subscription);
+}
+
+/**
+ * A paid invoice is revenue: it becomes a `payments` row (source "subscription") with an
+ * id derived from the invoice, so a replay inserts nothing, and publishes payment.succeeded.
+ */
+async function recordInvoicePayment(deps: PaymentDeps, inv: Stripe.Invoice, userId: string, planId: string) {
+  if (!inv.amount_paid || !inv.id) return;
+  const id = await derivedUuid("invoice", inv.id);
+  const paidAt = fromStripeTime(obj(inv.status_transitions)?.paid_at as number | undefined) ?? Date.now();
+  const t = Date.now();
+  await deps.db
+    .insert(payments)
+    .values({
+      id,
+      userId,
+      amount: inv.amount_paid,
+      currency: inv.currency,
+      status: "succeeded",
+      description: `Subscription ${planId}`,
+      source: "subscription",
+      metadata: { invoice_id: inv.id },
+      stripeCustomerId: ref(inv.customer),
+      receiptUrl: str(inv.hosted_invoice_url),
+      receiptNumber: str(inv.number),
+      paidAt,
+      createdAt: paidAt,
+      updatedAt: t,
+    })
+    .onConflictDoNothing();
+  await publish(deps, {
+    id: `payment.succeeded:${id}`,
+    type: "payment.succeeded",
+    data: {
+      payment_id: id,
+      user_id: userId,
+      merchant_id: null,
+      amount: inv.amount_paid,
+      currency: inv.currency,
+    },
+    source: "payments",
+    occurred_at: paidAt,
+  });
+}
+
+/** invoice.paid (renewals) and invoice.payment_failed: re-sync the subscription from Stripe. */
+export const onInvoice: EventHandler = async (deps, event) => {
+  const inv = event.data.object as Stripe.Invoice;
+  const subId = subscriptionIdOf(inv);
+  if (!subId) return ignored("invoice without a subscription");
+  const row = await subscriptionRow(deps, subId, null);
+  if (!row) return deferred(subId);
+  const sub = await currentSubscription(deps, { id: subId } as Stripe.Subscription);
+  if (sub.items) await syncFromStripe(deps, row, sub, event.id);
+  if (event.type === "invoice.paid") await recordInvoicePayment(deps, inv, row.userId, row.planId);
+  return processed;
+};

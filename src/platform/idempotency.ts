@@ -1,0 +1,134 @@
+import { and, eq, lt, or } from "drizzle-orm";
+import { createMiddleware } from "hono/factory";
+import { idempotencyKeys } from "../db/schema";
+import { ApiError } from "./errors";
+import { sha256Hex } from "./ids";
+import type { AppEnv } from "./types";
+
+export const IDEMPOTENCY_HEADER = "Idempotency-Key";
+/** Stripe's own bound; longer keys are a client bug, not something to store. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const KEY_SHAPE = /^[\x21-\x7e]+$/;
+
+type Options = {
+  /** How long a finished response is replayed; after this the key may be reused. */
+  ttlMs?: number;
+  /** An in-progress claim older than this is considered abandoned (crashed isolate). */
+  staleMs?: number;
+};
+
+/**
+ * Reads and validates the optional `Idempotency-Key` header (printable ASCII, bounded);
+ * a bad key is a 400 so it can never be stored.
+ */
+export function idempotencyKeyOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  if (header.length === 0 || header.length > MAX_IDEMPOTENCY_KEY_LENGTH || !KEY_SHAPE.test(header)) {
+    throw new ApiError("VALIDATION_FAILED", "Idempotency-Key header is invalid", {
+      details: [
+        {
+          path: IDEMPOTENCY_HEADER,
+          message: `must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters`,
+        },
+      ],
+    });
+  }
+  return header;
+}
+
+/**
+ * Client `Idempotency-Key` support backed by `idempotency_keys` (Stripe's semantics):
+ * - the first request claims (user, key) with an INSERT, runs, and stores its response;
+ * - a replay with the same body gets the stored status and body back;
+ * - the same key with another body (or on another route) is 409 IDEMPOTENCY_CONFLICT;
+ * - a duplicate that arrives while the first is still running is 409 CONFLICT.
+ * Responses ≥ 500 and 429 are not stored: the claim is released so a retry can complete.
+ * Mount after authentication; anonymous requests pass through untouched.
+ */
+export function idempotency(opts: Options = {}) {
+  const ttlMs = opts.ttlMs ?? 24 * 60 * 60_000;
+  const staleMs = opts.staleMs ?? 60_000;
+
+  return createMiddleware<AppEnv>(async function idempotency(c, next) {
+    const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
+    const userId = c.var.principal?.userId;
+    if (key === null || userId === undefined) return next();
+
+    const db = c.var.db;
+    const route = `${c.req.method} ${c.req.routePath}`;
+    const body = await c.req.text();
+    const requestHash = await sha256Hex(`${route}\n${body}`);
+    const t = Date.now();
+    const where = and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, key));
+
+    let claimed =
+      (
+        await db
+          .insert(idempotencyKeys)
+          .values({ userId, key, route, requestHash, state: "in_progress", createdAt: t })
+          .onConflictDoNothing()
+          .returning({ key: idempotencyKeys.key })
+      ).length === 1;
+
+    if (!claimed) {
+      const existing = await db.select().from(idempotencyKeys).where(where).get();
+      if (!existing) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
+      const expired = existing.state === "done" && existing.createdAt < t - ttlMs;
+      const abandoned = existing.state === "in_progress" && existing.createdAt < t - staleMs;
+      if (expired || abandoned) {
+        // Take over with a conditional update so two takers cannot both win.
+        const taken = await db
+          .update(idempotencyKeys)
+          .set({
+            route,
+            requestHash,
+            state: "in_progress",
+            statusCode: null,
+            responseBody: null,
+            createdAt: t,
+          })
+          .where(
+            and(
+              where,
+              eq(idempotencyKeys.createdAt, existing.createdAt),
+              or(eq(idempotencyKeys.state, "done"), lt(idempotencyKeys.createdAt, t - staleMs)),
+            ),
+          )
+          .returning({ key: idempotencyKeys.key });
+        claimed = taken.length === 1;
+        if (!claimed) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
+      } else {
+        if (existing.requestHash !== requestHash) {
+          throw new ApiError(
+            "IDEMPOTENCY_CONFLICT",
+            "Idempotency-Key was already used with a different request",
+          );
+        }
+        if (existing.state === "in_progress" || existing.statusCode === null) {
+          throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
+        }
+        return new Response(existing.responseBody ?? "", {
+          status: existing.statusCode,
+          headers: { "content-type": "application/json", "Idempotent-Replayed": "true" },
+        });
+      }
+    }
+
+    try {
+      await next();
+    } catch (err) {
+      await db.delete(idempotencyKeys).where(where);
+      throw err;
+    }
+    const status = c.res.status;
+    if (status >= 500 || status === 429) {
+      await db.delete(idempotencyKeys).where(where);
+      return;
+    }
+    const responseBody = await c.res.clone().text();
+    await db
+      .update(idempotencyKeys)
+      .set({ state: "done", statusCode: status, responseBody })
+      .where(and(where, eq(idempotencyKeys.requestHash, requestHash)));
+  });
+}

@@ -1,5 +1,11 @@
 import { createMiddleware } from "hono/factory";
-import { createRemoteJWKSet, type JWTVerifyGetKey, errors as joseErrors, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
 import { z } from "zod";
 import type { Config } from "./config";
 import { rememberUser } from "./directory";
@@ -54,10 +60,7 @@ export async function verifyToken(token: string, config: Config): Promise<Princi
         algorithms: ["RS256", "ES256"],
       }));
     } else {
-      ({ payload } = await jwtVerify(token, encoder.encode(config.JWT_SECRET ?? ""), {
-        ...options,
-        algorithms: ["HS256"],
-      }));
+      payload = await verifyHs256(token, config, options);
     }
   } catch (err) {
     throw new ApiError("UNAUTHENTICATED", describeJoseError(err));
@@ -65,6 +68,20 @@ export async function verifyToken(token: string, config: Config): Promise<Princi
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHENTICATED", "Token claims are invalid");
   return { userId: claims.data.sub, role: claims.data.role, merchantId: claims.data.merchant_id ?? null };
+}
+
+async function verifyHs256(token: string, config: Config, options: JWTVerifyOptions): Promise<unknown> {
+  const verify = (secret: string) =>
+    jwtVerify(token, encoder.encode(secret), { ...options, algorithms: ["HS256"] });
+  try {
+    return (await verify(config.JWT_SECRET ?? "")).payload;
+  } catch (err) {
+    // During a rotation, tokens signed with the previous secret stay valid until they expire.
+    const previous = config.JWT_SECRET_PREVIOUS;
+    if (previous && err instanceof joseErrors.JWSSignatureVerificationFailed)
+      return (await verify(previous)).payload;
+    throw err;
+  }
 }
 
 function describeJoseError(err: unknown): string {

@@ -30,6 +30,8 @@ const configSchema = z
     AUTH_ISSUER: z.string().min(1),
     AUTH_AUDIENCE: z.string().min(1),
     JWT_SECRET: z.string().optional(),
+    /** Accepted for verification only, during a rotation window (see SECURITY.md). */
+    JWT_SECRET_PREVIOUS: z.string().min(32).optional(),
     CORS_ORIGINS: z.string().default(""),
     ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

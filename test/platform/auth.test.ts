@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { verifyToken } from "../../src/platform/auth";
+import { getConfig } from "../../src/platform/config";
 import { tokenFor } from "../helpers/auth";
 import { api, expectEnvelope } from "../helpers/http";
 
@@ -106,5 +108,20 @@ describe("authentication", () => {
     await call(await tokenFor({ role: "merchant", sub, merchantId }));
     const row = await env.DB.prepare("select role, merchant_id from users where id = ?").bind(sub).first();
     expect(row).toEqual({ role: "merchant", merchant_id: merchantId });
+  });
+
+  it("accepts the previous secret only while JWT_SECRET_PREVIOUS is configured", async () => {
+    const previous = "p".repeat(40);
+    const token = await tokenFor({ role: "user", sub: "rotating-user", secret: previous });
+    const config = getConfig(env);
+    await expect(verifyToken(token, config)).rejects.toThrow(/signature/i);
+    const during = { ...config, JWT_SECRET_PREVIOUS: previous };
+    await expect(verifyToken(token, during)).resolves.toMatchObject({
+      userId: "rotating-user",
+      role: "user",
+    });
+    // A token signed with neither secret is still refused during the window.
+    const stranger = await tokenFor({ role: "user", secret: "s".repeat(40) });
+    await expect(verifyToken(stranger, during)).rejects.toThrow(/signature/i);
   });
 });

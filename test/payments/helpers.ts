@@ -1,0 +1,71 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { createDb } from "../../src/db/client";
+import { payments } from "../../src/db/schema";
+import { newCaller } from "../helpers/auth";
+import { api, postJson } from "../helpers/http";
+import { deliverWebhook, pullWebhooks } from "../helpers/stripe";
+
+export const db = () => createDb(env.DB);
+
+export type Caller = Awaited<ReturnType<typeof newCaller>>;
+export { newCaller };
+
+export type IntentBody = {
+  payment_id: string;
+  client_secret: string;
+  status: string;
+  amount: number;
+  amount_decimal: string;
+  currency: string;
+};
+
+export async function createIntent(
+  caller: Caller,
+  body: Record<string, unknown> = { amount: 2000, currency: "usd" },
+  headers: Record<string, string> = {},
+): Promise<IntentBody> {
+  const res = await postJson("/api/v1/payments/create-intent", body, { ...caller.headers, ...headers });
+  if (res.status !== 201) throw new Error(`create-intent ${res.status}: ${await res.text()}`);
+  return (await res.json()) as IntentBody;
+}
+
+export function confirm(caller: Caller, paymentId: string, paymentMethod?: string): Promise<Response> {
+  return postJson(
+    "/api/v1/payments/confirm",
+    { payment_id: paymentId, ...(paymentMethod ? { payment_method: paymentMethod } : {}) },
+    caller.headers,
+  );
+}
+
+/** A succeeded payment through the API: create-intent then server-side confirm with pm_card_visa. */
+export async function paidPayment(caller: Caller, amount = 5000, currency = "usd") {
+  const intent = await createIntent(caller, { amount, currency });
+  const res = await confirm(caller, intent.payment_id, "pm_card_visa");
+  if (res.status !== 200) throw new Error(`confirm ${res.status}: ${await res.text()}`);
+  return intent;
+}
+
+export async function paymentRow(id: string) {
+  const row = await db().select().from(payments).where(eq(payments.id, id)).get();
+  if (!row) throw new Error(`no payment row ${id}`);
+  return row;
+}
+
+export async function stripeIntentId(paymentId: string): Promise<string> {
+  const pi = (await paymentRow(paymentId)).stripePaymentIntentId;
+  if (!pi) throw new Error("payment has no intent");
+  return pi;
+}
+
+/** Delivers every recorded webhook mentioning `objectId` (in emulator order); returns the deliveries. */
+export async function deliverAllFor(objectId: string, type?: string) {
+  const { deliveries } = await pullWebhooks({ forObject: objectId, ...(type ? { type } : {}) });
+  for (const d of deliveries) {
+    const res = await deliverWebhook(d);
+    if (res.status !== 200) throw new Error(`webhook ${d.type} → ${res.status}: ${await res.text()}`);
+  }
+  return deliveries;
+}
+
+export const get = (path: string, caller: { headers: Record<string, string> }) => api(path, { headers: caller.headers });

@@ -62,9 +62,10 @@ export const unknownParam = (param: string) =>
     message: `Received unknown parameter: ${param}`,
   });
 
+/** A missing object named in the URL is a 404; one named by a parameter is a 400, as on Stripe. */
 export const noSuch = (kind: string, id: string, param = "id") =>
   new StripeError({
-    status: 404,
+    status: param === "id" || param === "intent" ? 404 : 400,
     type: "invalid_request_error",
     code: "resource_missing",
     param,

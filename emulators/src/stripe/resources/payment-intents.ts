@@ -88,9 +88,9 @@ export const CURRENCIES = [
   "krw",
 ];
 
-export function getIntent(store: Store, id: string): PaymentIntent {
+export function getIntent(store: Store, id: string, param = "intent"): PaymentIntent {
   const found = store.get<PaymentIntent>(id);
-  if (found?.object !== "payment_intent") throw noSuch("payment_intent", id, "intent");
+  if (found?.object !== "payment_intent") throw noSuch("payment_intent", id, param);
   return found;
 }
 

@@ -21,7 +21,7 @@ export const paymentMethodRoutes: Route[] = [
   route("GET", "/v1/payment_methods/:id", ({ store, ids }) => {
     const id = ids[0] ?? "";
     const found = store.get<PaymentMethod>(id);
-    if (found?.object !== "payment_method") throw noSuch("PaymentMethod", id, "payment_method");
+    if (found?.object !== "payment_method") throw noSuch("PaymentMethod", id);
     return found;
   }),
 ];

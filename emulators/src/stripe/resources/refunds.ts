@@ -54,7 +54,7 @@ function chargeFor(c: ApiContext): Charge {
     });
   }
   if (chId) return getCharge(c.store, chId, "charge");
-  const pi = getIntent(c.store, piId ?? "");
+  const pi = getIntent(c.store, piId ?? "", "payment_intent");
   if (pi.status !== "succeeded" || !pi.latest_charge) {
     throw new StripeError({
       status: 400,

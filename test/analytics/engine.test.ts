@@ -70,6 +70,11 @@ describe("AeWriter", () => {
         throw new Error("boom");
       },
     };
-    expect(new AeWriter(throwing).writeAll([point(1)])).toEqual({ written: 0, events: 0, rolledUp: 0, dropped: 1 });
+    expect(new AeWriter(throwing).writeAll([point(1)])).toEqual({
+      written: 0,
+      events: 0,
+      rolledUp: 0,
+      dropped: 1,
+    });
   });
 });

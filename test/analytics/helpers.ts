@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import type { AnalyticsEventType } from "../../src/db/schema/analytics";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { createDb } from "../../src/db/client";
+import type { AnalyticsEventType } from "../../src/db/schema/analytics";
 import { api } from "../helpers/http";
 
 export const db = createDb(env.DB);

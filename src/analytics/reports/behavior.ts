@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
+import { batchAll, rows } from "./sql";
 import type { Range } from "./range";
 
 // Activity is bucketed by 15 minutes in SQL and mapped to the zone in JS: every real
@@ -13,8 +14,8 @@ const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
  * and no interaction (button_click, feature_used).
  */
 export async function userBehavior(db: Db, r: Range, tz: string) {
-  const [sessions, pages, clicks, features, buckets] = await db.batch([
-    db.all<{ sessions: number; avg_ms: number | null; avg_events: number | null; bounces: number | null }>(sql`
+  const [sessions, pages, clicks, features, buckets] = await batchAll(db, [
+    rows<{ sessions: number; avg_ms: number | null; avg_events: number | null; bounces: number | null }>(sql`
       SELECT COUNT(*) AS sessions, AVG(dur) AS avg_ms, AVG(n) AS avg_events,
              SUM(CASE WHEN pv <= 1 AND act = 0 THEN 1 ELSE 0 END) AS bounces
       FROM (SELECT session_id, MAX(occurred_at) - MIN(occurred_at) AS dur, COUNT(*) AS n,
@@ -23,22 +24,22 @@ export async function userBehavior(db: Db, r: Range, tz: string) {
             FROM analytics_events
             WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to} AND event_type <> 'payment_completed'
             GROUP BY session_id)`),
-    db.all<{ page: string; views: number; visitors: number }>(sql`
+    rows<{ page: string; views: number; visitors: number }>(sql`
       SELECT page, COUNT(*) AS views, COUNT(DISTINCT COALESCE(user_id, 's:' || session_id)) AS visitors
       FROM analytics_events
       WHERE event_type = 'page_view' AND occurred_at >= ${r.from} AND occurred_at < ${r.to} AND page IS NOT NULL
       GROUP BY page ORDER BY views DESC, page LIMIT 20`),
-    db.all<{ page: string | null; element: string | null; clicks: number }>(sql`
+    rows<{ page: string | null; element: string | null; clicks: number }>(sql`
       SELECT page, element, COUNT(*) AS clicks FROM analytics_events
       WHERE event_type = 'button_click' AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
       GROUP BY page, element ORDER BY clicks DESC, page, element LIMIT 100`),
-    db.all<{ feature: string; uses: number; users: number }>(sql`
+    rows<{ feature: string; uses: number; users: number }>(sql`
       SELECT COALESCE(element, json_extract(properties, '$.feature'), 'unknown') AS feature, COUNT(*) AS uses,
              COUNT(DISTINCT COALESCE(user_id, 's:' || session_id)) AS users
       FROM analytics_events
       WHERE event_type = 'feature_used' AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
       GROUP BY feature ORDER BY uses DESC, feature LIMIT 50`),
-    db.all<{ b: number; n: number }>(sql`
+    rows<{ b: number; n: number }>(sql`
       SELECT occurred_at / ${BUCKET_MS} AS b, COUNT(*) AS n FROM analytics_events
       WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to} GROUP BY b`),
   ]);

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
+import { batchAll, rows } from "./sql";
 import { pct, type Range } from "./range";
 
 export type Cohort = "week" | "month";
@@ -25,8 +26,8 @@ function periodLabel(index: number, cohort: Cohort): string {
  * Churn: subscriptions that ended in the range over those active at its start.
  */
 export async function retention(db: Db, r: Range, cohort: Cohort, periods: number) {
-  const [cells, churn] = await db.batch([
-    db.all<{ cohort: number; k: number; users: number }>(sql`
+  const [cells, churn] = await batchAll(db, [
+    rows<{ cohort: number; k: number; users: number }>(sql`
       WITH firsts AS (
         SELECT user_id, MIN(occurred_at) AS f FROM analytics_events WHERE user_id IS NOT NULL
         GROUP BY user_id HAVING f >= ${r.from} AND f < ${r.to}),
@@ -38,7 +39,7 @@ export async function retention(db: Db, r: Range, cohort: Cohort, periods: numbe
              COUNT(*) AS users
       FROM firsts JOIN act USING (user_id)
       GROUP BY cohort, k HAVING k >= 0 AND k < ${periods} ORDER BY cohort, k`),
-    db.all<{ active_at_start: number; churned: number }>(sql`
+    rows<{ active_at_start: number; churned: number }>(sql`
       WITH s AS (SELECT created_at, COALESCE(ended_at, CASE WHEN status = 'canceled' THEN canceled_at END) AS ended
                  FROM subscriptions)
       SELECT SUM(CASE WHEN created_at < ${r.from} AND (ended IS NULL OR ended >= ${r.from}) THEN 1 ELSE 0 END) AS active_at_start,

@@ -1,6 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { toDecimalString } from "../../platform/money";
 import type { Db } from "../../platform/types";
+import { batchAll, rows } from "./sql";
 import type { Range } from "./range";
 
 export type Interval = "day" | "week" | "month";
@@ -30,36 +31,36 @@ const money = (amount: number, currency: string) => ({
  */
 export async function revenue(db: Db, r: Range, interval: Interval) {
   const paid = sql`COALESCE(paid_at, created_at)`;
-  const [gross, refunds, bySource, byCampaign, mrr, movements, opening, mrrDeltas] = await db.batch([
-    db.all<{ period: string; currency: string; amount: number; payments: number }>(sql`
+  const [gross, refunds, bySource, byCampaign, mrr, movements, opening, mrrDeltas] = await batchAll(db, [
+    rows<{ period: string; currency: string; amount: number; payments: number }>(sql`
       SELECT ${periodOf(paid, interval)} AS period, currency, SUM(amount) AS amount, COUNT(*) AS payments
       FROM payments WHERE status IN ${CAPTURED} AND ${paid} >= ${r.from} AND ${paid} < ${r.to}
       GROUP BY period, currency`),
-    db.all<{ period: string; currency: string; amount: number }>(sql`
+    rows<{ period: string; currency: string; amount: number }>(sql`
       SELECT ${periodOf(sql`created_at`, interval)} AS period, currency, SUM(amount) AS amount
       FROM refunds WHERE status NOT IN ('failed', 'canceled') AND created_at >= ${r.from} AND created_at < ${r.to}
       GROUP BY period, currency`),
-    db.all<{ source: string; currency: string; amount: number; refunded: number; payments: number }>(sql`
+    rows<{ source: string; currency: string; amount: number; refunded: number; payments: number }>(sql`
       SELECT COALESCE(source, 'unknown') AS source, currency, SUM(amount) AS amount,
              SUM(amount_refunded) AS refunded, COUNT(*) AS payments
       FROM payments WHERE status IN ${CAPTURED} AND ${paid} >= ${r.from} AND ${paid} < ${r.to}
       GROUP BY source, currency ORDER BY amount DESC`),
-    db.all<{ campaign_id: string; currency: string; amount: number; refunded: number; payments: number }>(sql`
+    rows<{ campaign_id: string; currency: string; amount: number; refunded: number; payments: number }>(sql`
       SELECT campaign_id, currency, SUM(amount) AS amount, SUM(amount_refunded) AS refunded, COUNT(*) AS payments
       FROM payments WHERE status IN ${CAPTURED} AND campaign_id IS NOT NULL AND ${paid} >= ${r.from} AND ${paid} < ${r.to}
       GROUP BY campaign_id, currency ORDER BY amount DESC LIMIT 50`),
-    db.all<{ currency: string; mrr: number; subscriptions: number }>(sql`
+    rows<{ currency: string; mrr: number; subscriptions: number }>(sql`
       SELECT currency,
              ROUND(SUM(CASE WHEN interval = 'year' THEN amount * quantity / 12.0 ELSE amount * quantity END)) AS mrr,
              COUNT(*) AS subscriptions
       FROM subscriptions WHERE status IN ${BILLING} GROUP BY currency`),
-    db.all<{ currency: string; kind: string; amount: number; count: number }>(sql`
+    rows<{ currency: string; kind: string; amount: number; count: number }>(sql`
       SELECT currency, kind, SUM(ABS(mrr_after - mrr_before)) AS amount, COUNT(*) AS count
       FROM mrr_movements WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to} GROUP BY currency, kind`),
-    db.all<{ currency: string; mrr: number }>(sql`
+    rows<{ currency: string; mrr: number }>(sql`
       SELECT currency, SUM(mrr_after - mrr_before) AS mrr FROM mrr_movements WHERE occurred_at < ${r.from}
       GROUP BY currency`),
-    db.all<{ period: string; currency: string; delta: number }>(sql`
+    rows<{ period: string; currency: string; delta: number }>(sql`
       SELECT ${periodOf(sql`occurred_at`, interval)} AS period, currency, SUM(mrr_after - mrr_before) AS delta
       FROM mrr_movements WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to}
       GROUP BY period, currency ORDER BY period`),

@@ -1,0 +1,25 @@
+import type { SQL } from "drizzle-orm";
+import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import type { Db } from "../../platform/types";
+
+// drizzle's D1 batch does not take raw `db.all(sql)` queries, so report queries are
+// rendered with the same dialect (parameters stay bound) and sent as one D1 batch:
+// one round trip, one consistent snapshot for every part of a report.
+const dialect = new SQLiteSyncDialect();
+
+export type RowsOf<T> = { query: SQL; row?: T };
+export const rows = <T>(query: SQL): RowsOf<T> => ({ query });
+
+export async function batchAll<Q extends RowsOf<unknown>[]>(
+  db: Db,
+  queries: [...Q],
+): Promise<{ [K in keyof Q]: Q[K] extends RowsOf<infer T> ? T[] : never }> {
+  // The platform's Db type hides it, but drizzle's D1 client keeps the binding as $client.
+  const d1 = (db as unknown as { $client: D1Database }).$client;
+  const statements = queries.map(({ query }) => {
+    const { sql, params } = dialect.sqlToQuery(query);
+    return d1.prepare(sql).bind(...params);
+  });
+  const results = await d1.batch(statements);
+  return results.map((r) => r.results) as { [K in keyof Q]: Q[K] extends RowsOf<infer T> ? T[] : never };
+}

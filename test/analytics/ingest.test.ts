@@ -1,0 +1,137 @@
+import { inArray } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { analyticsEvents } from "../../src/db/schema/analytics";
+import { newCaller } from "../helpers/auth";
+import { expectEnvelope, postJson } from "../helpers/http";
+import { db } from "./helpers";
+
+type IngestBody = {
+  accepted: number;
+  rejected: number;
+  errors: Array<{ index: number; code: string; message: string; path: string }>;
+};
+
+const rowsOf = (sessions: string[]) =>
+  db.select().from(analyticsEvents).where(inArray(analyticsEvents.sessionId, sessions));
+
+describe("POST /analytics/events", () => {
+  it("accepts an anonymous batch with a session id and stores it without a user", async () => {
+    const session = crypto.randomUUID();
+    const res = await postJson("/api/v1/analytics/events", {
+      events: [
+        { event_type: "session_started", session_id: session },
+        { event_type: "page_view", session_id: session, page: "/home", properties: { ref: "ad" } },
+        {
+          event_type: "button_click",
+          session_id: session,
+          page: "/home",
+          element: "cta",
+          timestamp: Date.now() - 1000,
+        },
+      ],
+    });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 3, rejected: 0, errors: [] });
+    const rows = await rowsOf([session]);
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.userId === null)).toBe(true);
+    expect(rows.find((r) => r.eventType === "page_view")?.properties).toEqual({ ref: "ad" });
+  });
+
+  it("takes the user id from the token and refuses one in the body", async () => {
+    const user = await newCaller("user");
+    const session = crypto.randomUUID();
+    const res = await postJson(
+      "/api/v1/analytics/events",
+      {
+        events: [
+          { event_type: "page_view", session_id: session, page: "/a" },
+          { event_type: "page_view", session_id: session, page: "/b", user_id: "someone-else" },
+        ],
+      },
+      user.headers,
+    );
+    const body = (await res.json()) as IngestBody;
+    expect(res.status).toBe(202);
+    expect(body.accepted).toBe(1);
+    expect(body.errors).toEqual([expect.objectContaining({ index: 1, code: "INVALID_EVENT" })]);
+    const rows = await rowsOf([session]);
+    expect(rows.map((r) => r.userId)).toEqual([user.sub]);
+  });
+
+  it("keeps the good events of a batch and itemises every rejection", async () => {
+    const s = crypto.randomUUID();
+    const now = Date.now();
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 4; i++) deep = { nested: deep };
+    const res = await postJson("/api/v1/analytics/events", {
+      events: [
+        { event_type: "page_view", session_id: s, page: "/ok" },
+        { event_type: "payment_completed", session_id: s, properties: { amount: 100 } },
+        { event_type: "page_view", session_id: s, timestamp: new Date(now + 10 * 60_000).toISOString() },
+        { event_type: "page_view", session_id: s, timestamp: now - 8 * 86_400_000 },
+        { event_type: "page_view", session_id: s, properties: { blob: "x".repeat(5000) } },
+        { event_type: "page_view", session_id: s, properties: deep },
+        { event_type: "page_view", page: "/no-session" },
+        { event_type: "teleported", session_id: s },
+        "not an object",
+        { event_type: "feature_used", session_id: s, element: "export" },
+      ],
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as IngestBody;
+    expect(body.accepted).toBe(2);
+    expect(body.rejected).toBe(8);
+    expect(body.errors.map((e) => [e.index, e.code, e.path])).toEqual([
+      [1, "EVENT_TYPE_NOT_ALLOWED", "event_type"],
+      [2, "TIMESTAMP_OUT_OF_RANGE", "timestamp"],
+      [3, "TIMESTAMP_OUT_OF_RANGE", "timestamp"],
+      [4, "PROPERTIES_TOO_LARGE", "properties"],
+      [5, "PROPERTIES_TOO_DEEP", "properties"],
+      [6, "INVALID_EVENT", "session_id"],
+      [7, "INVALID_EVENT", "event_type"],
+      [8, "INVALID_EVENT", ""],
+    ]);
+    const rows = await rowsOf([s]);
+    expect(rows.map((r) => r.eventType).sort()).toEqual(["feature_used", "page_view"]);
+  });
+
+  it("stores every event of a full batch of 100, beyond the AE per-invocation budget", async () => {
+    const s = crypto.randomUUID();
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      event_type: "page_view",
+      session_id: s,
+      page: `/p${i}`,
+    }));
+    const res = await postJson("/api/v1/analytics/events", { events });
+    expect(res.status).toBe(202);
+    expect(((await res.json()) as IngestBody).accepted).toBe(100);
+    expect(await rowsOf([s])).toHaveLength(100);
+  });
+
+  it("rejects a malformed batch as a whole with 400", async () => {
+    const s = crypto.randomUUID();
+    const tooMany = Array.from({ length: 101 }, () => ({ event_type: "page_view", session_id: s }));
+    await expectEnvelope(
+      await postJson("/api/v1/analytics/events", { events: tooMany }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectEnvelope(
+      await postJson("/api/v1/analytics/events", { events: [] }),
+      400,
+      "VALIDATION_FAILED",
+    );
+    await expectEnvelope(await postJson("/api/v1/analytics/events", [{ event_type: "page_view" }]), 400);
+    expect(await rowsOf([s])).toHaveLength(0);
+  });
+
+  it("answers 401 to a bad token instead of tracking anonymously", async () => {
+    const res = await postJson(
+      "/api/v1/analytics/events",
+      { events: [{ event_type: "page_view", session_id: "x" }] },
+      { authorization: "Bearer not-a-jwt" },
+    );
+    await expectEnvelope(res, 401, "UNAUTHENTICATED");
+  });
+});

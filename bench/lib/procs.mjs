@@ -1,0 +1,164 @@
+// Child processes of a bench run: `wrangler dev` servers and load generators. Every child is
+// tracked so a crash or Ctrl-C never leaves a workerd behind.
+import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { RESULTS_DIR, ROOT } from "./env.mjs";
+
+const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
+const children = new Set();
+
+export function killAll() {
+  for (const child of children) {
+    try {
+      // Detached: the negative pid reaches wrangler and the workerd it started.
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  }
+  children.clear();
+}
+for (const sig of ["SIGINT", "SIGTERM"]) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+process.on("exit", killAll);
+
+/** Runs wrangler to completion (migrations, d1 execute); throws with its output on failure. */
+export function wranglerSync(args, cwd = ROOT) {
+  const res = spawnSync(WRANGLER, args, { cwd, encoding: "utf8", env: { ...process.env, CI: "1" } });
+  if (res.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
+  return res.stdout;
+}
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1:port and resolves once `readyPath` answers (any status
+ * below 500). Output goes to bench/.results/<name>.log, not the terminal.
+ */
+export async function startWrangler({ name, cwd, port, inspectorPort, args = [], readyPath = "/" }) {
+  const log = createWriteStream(path.join(RESULTS_DIR, `${name}.log`));
+  const child = spawn(
+    WRANGLER,
+    [
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--inspector-port",
+      String(inspectorPort),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+      ...args,
+    ],
+    { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } },
+  );
+  children.add(child);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  let exited = null;
+  child.on("exit", (code) => {
+    exited = code;
+    children.delete(child);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (exited !== null) throw new Error(`${name} exited (${exited}); see bench/.results/${name}.log`);
+    try {
+      const res = await fetch(`${base}${readyPath}`, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status < 500) return { name, base, child, pid: child.pid, port };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${name} did not answer ${readyPath} within 120 s; see bench/.results/${name}.log`);
+}
+
+export function stop(server) {
+  try {
+    process.kill(-server.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+  children.delete(server.child);
+}
+
+function childPids(pid) {
+  const out = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // raced with an exiting process
+    }
+  }
+  return out;
+}
+
+/** The workerd process under a wrangler server (the runtime whose memory we report). */
+export function workerdPid(server) {
+  const queue = [server.pid];
+  while (queue.length) {
+    const pid = queue.shift();
+    for (const c of childPids(pid)) {
+      try {
+        if (readFileSync(`/proc/${c}/comm`, "utf8").trim() === "workerd") return c;
+      } catch {
+        // gone
+      }
+      queue.push(c);
+    }
+  }
+  return null;
+}
+
+/** Resident set size in MiB (Linux /proc). */
+export function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+/** Runs a Node script as a separate process and parses the JSON it prints last. */
+export function runNodeJson(script, input, { timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    children.add(child);
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b) => {
+      out += b;
+    });
+    child.stderr.on("data", (b) => {
+      err += b;
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }, timeoutMs);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const last = out.trim().split("\n").pop() ?? "";
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`);
+        resolve(JSON.parse(last));
+      } catch (e) {
+        reject(new Error(`${path.basename(script)} failed (${e.message}): ${err.slice(-2000)}`));
+      }
+    });
+    child.stdin.end(JSON.stringify(input));
+  });
+}

@@ -1,0 +1,41 @@
+// Summaries over samples and over runs. Percentiles use nearest-rank on sorted samples.
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export function summarize(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p99: percentile(s, 99),
+    max: s.length ? s[s.length - 1] : Number.NaN,
+  };
+}
+
+export const median = (xs) =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
+/**
+ * One figure over several runs: the median of each run's value, the p99 across runs (with 3
+ * runs that is the worst run), and the max. `values` are one number per run.
+ */
+export function acrossRuns(values) {
+  const v = values.filter((x) => Number.isFinite(x));
+  const s = [...v].sort((a, b) => a - b);
+  return {
+    runs: v.length,
+    median: percentile(s, 50),
+    p99: percentile(s, 99),
+    max: s.length ? s[s.length - 1] : Number.NaN,
+  };
+}
+
+export const round = (x, digits = 2) =>
+  Number.isFinite(x) ? Math.round(x * 10 ** digits) / 10 ** digits : null;

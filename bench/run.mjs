@@ -1,0 +1,185 @@
+// `npm run bench [-- <workload>...] [--scale 0.1] [--runs 3] [--duration 5] [--fresh]`
+// Starts the platform, the emulators and the baseline worker on loopback with their own
+// persistence under bench/.state, seeds what the chosen workloads need, runs them, keeps the
+// raw results in bench/.results and rewrites the generated part of BENCHMARKS.md.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { signDevToken } from "../scripts/lib/token.mjs";
+import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env.mjs";
+import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
+import { writeBenchmarksMd } from "./lib/report.mjs";
+import { openForSeeding, seedAnalytics, seedPayments, seedSubscriptions } from "./lib/seed.mjs";
+
+const WORKLOADS = ["rest", "chat", "push", "reports"];
+const { values: opt, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    scale: { type: "string", default: "1" },
+    runs: { type: "string", default: "3" },
+    duration: { type: "string", default: "5" },
+    fresh: { type: "boolean", default: false },
+    "no-write": { type: "boolean", default: false },
+  },
+});
+const selected = positionals.length ? positionals : WORKLOADS;
+for (const w of selected)
+  if (!WORKLOADS.includes(w)) throw new Error(`unknown workload ${w}; one of ${WORKLOADS}`);
+const scale = Number(opt.scale);
+if (!(scale > 0 && scale <= 1)) throw new Error("--scale must be in (0, 1]");
+const runs = Math.max(1, Math.min(10, Number(opt.runs)));
+const duration = Math.max(1, Math.min(30, Number(opt.duration)));
+
+const log = (msg) => console.log(`\x1b[36m[bench]\x1b[0m ${msg}`);
+const t0 = Date.now();
+mkdirSync(RESULTS_DIR, { recursive: true });
+
+function machine() {
+  const workerd = execFileSync(path.join(ROOT, "node_modules/.bin/workerd"), ["--version"], {
+    encoding: "utf8",
+  }).trim();
+  const wrangler = JSON.parse(
+    readFileSync(path.join(ROOT, "node_modules/wrangler/package.json"), "utf8"),
+  ).version;
+  const cpu = os.cpus();
+  return `${cpu.length} cores (${cpu[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${workerd}, wrangler ${wrangler}, load avg ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join("/")} at start`;
+}
+
+// ---- state: migrations and seed, reused when the previous run seeded the same scale ----
+const needs = {
+  payments: selected.includes("rest") || selected.includes("reports"),
+  analytics: selected.includes("rest") || selected.includes("reports"),
+};
+const markerFile = path.join(STATE_DIR, "seed.json");
+const marker = existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, "utf8")) : null;
+const reuse =
+  !opt.fresh &&
+  marker?.scale === scale &&
+  (!needs.payments || marker.payments) &&
+  (!needs.analytics || marker.analytics);
+let seed = marker;
+if (!reuse) {
+  rmSync(STATE_DIR, { recursive: true, force: true });
+  mkdirSync(STATE_DIR, { recursive: true });
+  log("applying migrations to bench/.state");
+  wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]);
+  seed = { scale, payments: 0, analytics: 0, subscriptions: 0, benchPaymentIds: [], seconds: {} };
+  const db = openForSeeding();
+  if (needs.payments) {
+    const t = Date.now();
+    seed.payments = Math.round(100_000 * scale);
+    seed.benchPaymentIds = seedPayments(db, seed.payments);
+    seed.subscriptions = Math.round(5_000 * scale);
+    seedSubscriptions(db, seed.subscriptions);
+    seed.seconds.payments = (Date.now() - t) / 1000;
+    log(
+      `seeded ${seed.payments} payments + ${seed.subscriptions} subscriptions in ${seed.seconds.payments}s`,
+    );
+  }
+  if (needs.analytics) {
+    const t = Date.now();
+    seed.analytics = seedAnalytics(db, Math.round(1_000_000 * scale));
+    seed.seconds.analytics = (Date.now() - t) / 1000;
+    log(`seeded ${seed.analytics} analytics events in ${seed.seconds.analytics}s`);
+  }
+  db.exec("ANALYZE");
+  db.close();
+  writeFileSync(markerFile, JSON.stringify(seed));
+} else {
+  log(`reusing bench/.state seeded at scale ${scale} (pass --fresh to reseed)`);
+}
+
+// ---- servers ----
+const [platformPort, emulatorPort, baselinePort, i1, i2, i3] = await Promise.all(
+  Array.from({ length: 6 }, freePort),
+);
+const vars = writeBenchEnv({ platformPort, emulatorPort });
+log(`starting emulators :${emulatorPort}, platform :${platformPort}, baseline :${baselinePort}`);
+const [emulators, platform, baseline] = await Promise.all([
+  startWrangler({
+    name: "emulators",
+    cwd: path.join(ROOT, "emulators"),
+    port: emulatorPort,
+    inspectorPort: i1,
+    args: ["--env-file", vars.emulatorEnv, "--persist-to", path.join(STATE_DIR, "emulators")],
+    readyPath: "/_emulator/google/stats",
+  }),
+  startWrangler({
+    name: "platform",
+    cwd: ROOT,
+    port: platformPort,
+    inspectorPort: i2,
+    args: ["--env-file", vars.platformEnv, "--persist-to", STATE_DIR],
+    readyPath: "/api/v1/health",
+  }),
+  startWrangler({
+    name: "baseline",
+    cwd: path.join(ROOT, "bench/baseline"),
+    port: baselinePort,
+    inspectorPort: i3,
+    args: ["--persist-to", path.join(STATE_DIR, "baseline")],
+    readyPath: "/empty",
+  }),
+]);
+log(`servers up after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+const ctx = {
+  platform,
+  emulators,
+  baseline,
+  scale,
+  runs,
+  duration,
+  seed,
+  projectId: vars.projectId,
+  log,
+  token: (role, sub, merchantId) => signDevToken(vars.jwtSecret, { role, sub, merchantId }),
+};
+
+const latestFile = path.join(RESULTS_DIR, "latest.json");
+const latest = existsSync(latestFile) ? JSON.parse(readFileSync(latestFile, "utf8")) : {};
+const info = machine();
+let failed = false;
+for (const name of selected) {
+  const started = Date.now();
+  log(`workload ${name}`);
+  try {
+    const mod = await import(`./workloads/${name}.mjs`);
+    const res = await mod.run(ctx);
+    latest[name] = {
+      date: new Date().toISOString(),
+      scale,
+      runs,
+      machine: info,
+      seconds: (Date.now() - started) / 1000,
+      ...res,
+    };
+    if (!reuse && seed.seconds && name === "rest") {
+      latest[name].setup = [
+        ...(latest[name].setup ?? []),
+        `seeding: ${seed.payments} payments in ${seed.seconds.payments ?? 0}s, ${seed.analytics} analytics events in ${seed.seconds.analytics ?? 0}s`,
+      ];
+    }
+    log(`workload ${name} done in ${latest[name].seconds.toFixed(1)}s`);
+  } catch (err) {
+    failed = true;
+    log(`workload ${name} FAILED: ${err.stack ?? err}`);
+  }
+}
+
+writeFileSync(latestFile, JSON.stringify(latest, null, 2));
+writeFileSync(
+  path.join(RESULTS_DIR, `run-${new Date().toISOString().replaceAll(":", "-")}.json`),
+  JSON.stringify(latest, null, 2),
+);
+if (!opt["no-write"]) writeBenchmarksMd(latest);
+killAll();
+log(
+  `total ${((Date.now() - t0) / 1000).toFixed(1)}s; results in bench/.results, BENCHMARKS.md ${opt["no-write"] ? "untouched" : "updated"}`,
+);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,201 @@
+// REST: the bare route and /health first (the floor and the cost of our middleware), then the
+// payment and analytics endpoints, each as a ratio to the bare route measured in the same run.
+// Runs are interleaved (bare, ours, bare, ours…) so drift on the shared machine hits both alike.
+import { randomUUID } from "node:crypto";
+import { call, httpLoad } from "../lib/http-load.mjs";
+import { BENCH_USER } from "../lib/seed.mjs";
+
+const DAY = 86_400_000;
+const CONNECTIONS = 10;
+
+async function tokenPool(ctx, role, n) {
+  return Promise.all(
+    Array.from({ length: n }, () =>
+      ctx.token(role, randomUUID(), role === "merchant" ? randomUUID() : undefined),
+    ),
+  );
+}
+
+/** Probes once; returns null when available, else why not (the endpoint may not be written yet). */
+async function unavailable(base, method, path, opts, ok = [200, 201, 202]) {
+  try {
+    const res = await call(base, method, path, opts);
+    if (ok.includes(res.status)) return null;
+    return `probe answered ${res.status} ${res.json?.error?.code ?? ""}`.trim();
+  } catch (e) {
+    return `probe failed: ${e.message}`;
+  }
+}
+
+function latencyFigures(label, runs, bare, target) {
+  const figs = [
+    {
+      label: `${label} p50`,
+      unit: "ms",
+      values: runs.map((r) => r.latency.p50),
+      baseline: bare.map((r) => r.latency.p50),
+    },
+    {
+      label: `${label} p99`,
+      unit: "ms",
+      values: runs.map((r) => r.latency.p99),
+      baseline: bare.map((r) => r.latency.p99),
+      target: target?.p99,
+    },
+    {
+      label: `${label} throughput`,
+      unit: "req/s",
+      values: runs.map((r) => r.rps),
+      baseline: bare.map((r) => r.rps),
+      target: target?.rps,
+    },
+  ];
+  const bad = runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
+  if (bad) figs[2].note = `${bad} non-2xx/errors: ${JSON.stringify(runs.map((r) => r.statuses))}`;
+  return figs;
+}
+
+export async function run(ctx) {
+  const { platform, baseline, runs, duration, seed, log } = ctx;
+  const api = `${platform.base}/api/v1`;
+  const figures = [];
+  const notes = [];
+  const load = (url, extra = {}) => httpLoad({ url, connections: CONNECTIONS, duration, ...extra });
+
+  // Identities: admins read the bench user's history (a page of 50 with filters); many distinct
+  // callers keep the per-user payment rate limit (30/min) out of the figures. Warm them up once so
+  // the one-time users-directory upsert per caller is not in the figures either.
+  const admins = await tokenPool(ctx, "admin", 600);
+  const users = await tokenPool(ctx, "user", 600);
+  log("rest: warming up callers");
+  await httpLoad({
+    url: `${api}/health`,
+    connections: 20,
+    amount: admins.length,
+    duration: 60,
+    tokens: admins,
+  });
+  await httpLoad({
+    url: `${api}/health`,
+    connections: 20,
+    amount: users.length,
+    duration: 60,
+    tokens: users,
+  });
+
+  const from = new Date(Date.now() - 150 * DAY).toISOString();
+  const historyPath = `/api/v1/payments/history?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
+  const ids = seed.benchPaymentIds ?? [];
+  const batch = () => ({
+    events: Array.from({ length: 50 }, (_, i) => ({
+      event_type: i % 3 === 0 ? "button_click" : "page_view",
+      session_id: `bench-${randomUUID()}`,
+      page: `/bench/${i % 7}`,
+      ...(i % 3 === 0 ? { element: `btn-${i % 5}` } : {}),
+      source: "web",
+    })),
+  });
+  const bodies = Array.from({ length: 20 }, batch);
+  const intentBody = (i) => ({ amount: 1000 + i, currency: "usd", description: "bench", source: "web" });
+
+  const cases = [
+    {
+      key: "health",
+      label: "GET /api/v1/health",
+      probe: ["GET", "/api/v1/health", {}],
+      cfg: { url: `${api}/health` },
+    },
+    {
+      key: "history",
+      label: "GET /payments/history (50, filtered)",
+      probe: ["GET", historyPath, { token: admins[0] }],
+      cfg: { url: `${platform.base}${historyPath}`, tokens: admins },
+      target: {
+        p99: { metric: "ratio", op: "<=", value: 2, text: "p99 ≤ 2× bare" },
+        rps: { metric: "ratio", op: ">=", value: 0.5, text: "≥ 50% of bare" },
+      },
+    },
+    {
+      key: "by-id",
+      label: "GET /payments/{id}",
+      probe: ["GET", `/api/v1/payments/${ids[0]}`, { token: admins[0] }],
+      cfg: {
+        url: `${api}/payments/${ids[0]}`,
+        paths: ids.map((id) => `/api/v1/payments/${id}`),
+        tokens: admins,
+      },
+    },
+    {
+      key: "ingest",
+      label: "POST /analytics/events (batch of 50)",
+      probe: ["POST", "/api/v1/analytics/events", { body: bodies[0] }],
+      cfg: {
+        url: `${api}/analytics/events`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        bodies,
+      },
+      events: 50,
+    },
+    {
+      key: "create-intent",
+      label: "POST /payments/create-intent (Stripe emulator)",
+      probe: ["POST", "/api/v1/payments/create-intent", { token: users[0], body: intentBody(0) }],
+      cfg: {
+        url: `${api}/payments/create-intent`,
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        bodies: Array.from({ length: 50 }, (_, i) => intentBody(i)),
+        tokens: users.slice(1),
+      },
+    },
+  ];
+
+  const available = [];
+  for (const c of cases) {
+    const why = c.probe[1].includes("undefined")
+      ? "no seeded payment ids"
+      : await unavailable(platform.base, ...c.probe);
+    if (why) {
+      log(`rest: ${c.label} not available (${why})`);
+      figures.push({ label: c.label, unavailable: why, target: c.target?.p99 });
+    } else available.push(c);
+  }
+
+  const bare = [];
+  const results = Object.fromEntries(available.map((c) => [c.key, []]));
+  for (let r = 0; r < runs; r++) {
+    log(`rest: run ${r + 1}/${runs}`);
+    bare.push(await load(`${baseline.base}/empty`));
+    for (const c of available) {
+      results[c.key].push(await load(c.cfg.url, c.cfg));
+    }
+  }
+
+  figures.unshift(
+    { label: "bare route GET /empty p50", unit: "ms", values: bare.map((r) => r.latency.p50) },
+    { label: "bare route GET /empty p99", unit: "ms", values: bare.map((r) => r.latency.p99) },
+    { label: "bare route GET /empty throughput", unit: "req/s", values: bare.map((r) => r.rps) },
+  );
+  for (const c of available) {
+    const rs = results[c.key];
+    figures.push(...latencyFigures(c.label, rs, bare, c.target));
+    if (c.events) {
+      figures.push({
+        label: `${c.label}: events ingested/s`,
+        unit: "events/s",
+        values: rs.map((x) => (x.rps * c.events * (x.requests - x.non2xx)) / Math.max(1, x.requests)),
+        target: { metric: "value", op: ">=", value: 20_000, text: "≥ 20k events/s" },
+      });
+    }
+  }
+  for (const f of figures) if (f.note) notes.push(`${f.label}: ${f.note}`);
+  return {
+    figures,
+    notes,
+    setup: [
+      `${seed.payments} payments (bench user owns ~5%), ${seed.analytics} analytics events seeded; autocannon ${CONNECTIONS} connections × ${duration}s per figure per run, separate process`,
+      "history: admin callers with user_id filter, status in (succeeded, refunded, partially_refunded), from = 150 days ago, limit 50; 600 distinct warmed-up callers rotate to stay under the 30/min payment rate limit",
+    ],
+  };
+}

@@ -7,14 +7,7 @@ import { conversionFunnel } from "./reports/funnel";
 import { isoRange, resolveRange } from "./reports/range";
 import { retention } from "./reports/retention";
 import { revenue } from "./reports/revenue";
-import {
-  behaviorRoute,
-  eraseRoute,
-  funnelRoute,
-  ingestRoute,
-  retentionRoute,
-  revenueRoute,
-} from "./routes";
+import { behaviorRoute, eraseRoute, funnelRoute, ingestRoute, retentionRoute, revenueRoute } from "./routes";
 
 export const analyticsRouter = createRouter()
   .openapi(ingestRoute, async (c) => {

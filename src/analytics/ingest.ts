@@ -56,24 +56,44 @@ function checkEvent(item: unknown, receivedAt: number): ClientEvent | Omit<Rejec
   const parsed = clientEventSchema.safeParse(item);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return reject("INVALID_EVENT", issue?.message ?? "invalid event", issue?.path.map(String).join(".") ?? "");
+    return reject(
+      "INVALID_EVENT",
+      issue?.message ?? "invalid event",
+      issue?.path.map(String).join(".") ?? "",
+    );
   }
   const event = parsed.data;
   if (SERVER_ONLY_TYPES.has(event.event_type)) {
-    return reject("EVENT_TYPE_NOT_ALLOWED", `${event.event_type} is recorded by the server only`, "event_type");
+    return reject(
+      "EVENT_TYPE_NOT_ALLOWED",
+      `${event.event_type} is recorded by the server only`,
+      "event_type",
+    );
   }
   const at = occurredAt(event, receivedAt);
   if (at > receivedAt + MAX_FUTURE_MS || at < receivedAt - MAX_PAST_MS) {
-    return reject("TIMESTAMP_OUT_OF_RANGE", "timestamp must be within 7 days before and 5 minutes after now", "timestamp");
+    return reject(
+      "TIMESTAMP_OUT_OF_RANGE",
+      "timestamp must be within 7 days before and 5 minutes after now",
+      "timestamp",
+    );
   }
   if (event.properties !== undefined) {
     // Size first: it bounds the input the depth walk recurses over.
     const bytes = encoder.encode(JSON.stringify(event.properties)).byteLength;
     if (bytes > MAX_PROPERTIES_BYTES) {
-      return reject("PROPERTIES_TOO_LARGE", `properties exceed ${MAX_PROPERTIES_BYTES} bytes (${bytes})`, "properties");
+      return reject(
+        "PROPERTIES_TOO_LARGE",
+        `properties exceed ${MAX_PROPERTIES_BYTES} bytes (${bytes})`,
+        "properties",
+      );
     }
     if (jsonDepth(event.properties) > MAX_PROPERTIES_DEPTH) {
-      return reject("PROPERTIES_TOO_DEEP", `properties nest deeper than ${MAX_PROPERTIES_DEPTH} levels`, "properties");
+      return reject(
+        "PROPERTIES_TOO_DEEP",
+        `properties nest deeper than ${MAX_PROPERTIES_DEPTH} levels`,
+        "properties",
+      );
     }
   }
   return event;

@@ -21,7 +21,12 @@ export const analyticsSink: EventSink = {
       page: null,
       element: null,
       source: event.source,
-      properties: { payment_id: d.payment_id, amount: d.amount, currency: d.currency, merchant_id: d.merchant_id },
+      properties: {
+        payment_id: d.payment_id,
+        amount: d.amount,
+        currency: d.currency,
+        merchant_id: d.merchant_id,
+      },
       occurredAt: event.occurred_at,
       receivedAt: Date.now(),
     };

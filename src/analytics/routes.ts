@@ -15,7 +15,10 @@ const errorSchema = z
     }),
   })
   .openapi("AnalyticsError");
-const err = (description: string) => ({ description, content: { "application/json": { schema: errorSchema } } });
+const err = (description: string) => ({
+  description,
+  content: { "application/json": { schema: errorSchema } },
+});
 const adminErrors = {
   400: err("Invalid parameters or range"),
   401: err("Missing or invalid token"),
@@ -106,7 +109,10 @@ export const eraseRoute = createRoute({
   middleware: admin,
   request: { params: z.object({ id: z.string().min(1).max(128) }) },
   responses: {
-    200: json(z.object({ user_id: z.string(), deleted: z.number().int() }).openapi("AnalyticsErasure"), "Erased"),
+    200: json(
+      z.object({ user_id: z.string(), deleted: z.number().int() }).openapi("AnalyticsErasure"),
+      "Erased",
+    ),
     ...adminErrors,
   },
 });

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
-import { batchAll, rows } from "./sql";
 import type { Range } from "./range";
+import { batchAll, rows } from "./sql";
 
 // Activity is bucketed by 15 minutes in SQL and mapped to the zone in JS: every real
 // UTC offset is a multiple of 15 minutes, so each bucket lands in exactly one local hour.
@@ -62,7 +62,12 @@ export async function userBehavior(db: Db, r: Range, tz: string) {
 
 /** weekday (0 = Sunday) × hour counts, only non-zero cells. */
 function activityCells(buckets: Array<{ b: number; n: number }>, tz: string) {
-  const fmt = new Intl.DateTimeFormat("en-US", { timeZone: tz, weekday: "short", hour: "numeric", hourCycle: "h23" });
+  const fmt = new Intl.DateTimeFormat("en-US", {
+    timeZone: tz,
+    weekday: "short",
+    hour: "numeric",
+    hourCycle: "h23",
+  });
   const grid = new Map<string, number>();
   for (const { b, n } of buckets) {
     const parts = fmt.formatToParts(new Date(b * BUCKET_MS));

@@ -32,7 +32,10 @@ export function resolveRange(q: { from?: number | undefined; to?: number | undef
 
 export const rangeSchema = z.object({ from: z.string(), to: z.string() }).openapi("AnalyticsRange");
 
-export const isoRange = (r: Range) => ({ from: new Date(r.from).toISOString(), to: new Date(r.to).toISOString() });
+export const isoRange = (r: Range) => ({
+  from: new Date(r.from).toISOString(),
+  to: new Date(r.to).toISOString(),
+});
 
 /** "7d", "24h", "30m": a duration of 1 minute to 90 days. */
 export const windowParam = z

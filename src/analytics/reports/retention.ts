@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
-import { batchAll, rows } from "./sql";
 import { pct, type Range } from "./range";
+import { batchAll, rows } from "./sql";
 
 export type Cohort = "week" | "month";
 

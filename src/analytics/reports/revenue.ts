@@ -1,8 +1,8 @@
 import { type SQL, sql } from "drizzle-orm";
 import { toDecimalString } from "../../platform/money";
 import type { Db } from "../../platform/types";
-import { batchAll, rows } from "./sql";
 import type { Range } from "./range";
+import { batchAll, rows } from "./sql";
 
 export type Interval = "day" | "week" | "month";
 
@@ -88,7 +88,10 @@ function netPeriods(
   gross: Array<{ period: string; currency: string; amount: number; payments: number }>,
   refunds: Array<{ period: string; currency: string; amount: number }>,
 ) {
-  const rows = new Map<string, { period: string; currency: string; gross: number; refunds: number; payments: number }>();
+  const rows = new Map<
+    string,
+    { period: string; currency: string; gross: number; refunds: number; payments: number }
+  >();
   const at = (period: string, currency: string) => {
     const key = `${period}|${currency}`;
     let row = rows.get(key);
@@ -102,7 +105,11 @@ function netPeriods(
   for (const f of refunds) at(f.period, f.currency).refunds = f.amount;
   return [...rows.values()]
     .sort((a, b) => a.period.localeCompare(b.period) || a.currency.localeCompare(b.currency))
-    .map((p) => ({ ...p, net: p.gross - p.refunds, net_decimal: toDecimalString(p.gross - p.refunds, p.currency) }));
+    .map((p) => ({
+      ...p,
+      net: p.gross - p.refunds,
+      net_decimal: toDecimalString(p.gross - p.refunds, p.currency),
+    }));
 }
 
 const KINDS = ["new", "expansion", "contraction", "churn", "reactivation"] as const;

@@ -3,6 +3,7 @@ import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
 import { publish } from "../events/publish";
 import { newId } from "../platform/ids";
+import type { Db } from "../platform/types";
 import { fromStripeTime, type PaymentDeps } from "./deps";
 import type { PaymentRow } from "./views";
 
@@ -10,16 +11,19 @@ import type { PaymentRow } from "./views";
  * Recomputes amount_refunded from the refund rows (never `+=`), so the API path and the
  * charge.refunded webhook can both apply a refund without double counting.
  */
-export function refundTotalsUpdate(paymentId: string) {
+export function refundTotalsUpdate(db: Db, paymentId: string) {
   const total = sql`(select coalesce(sum(${refunds.amount}), 0) from ${refunds} where ${refunds.paymentId} = ${paymentId} and ${refunds.status} not in ('failed', 'canceled'))`;
-  return sql`update ${payments} set
-    amount_refunded = ${total},
-    status = case
-      when status in ('succeeded', 'partially_refunded', 'refunded') then
-        case when ${total} >= amount then 'refunded' when ${total} > 0 then 'partially_refunded' else 'succeeded' end
-      else status end,
-    updated_at = ${Date.now()}
-    where id = ${paymentId}`;
+  return db
+    .update(payments)
+    .set({
+      amountRefunded: total,
+      status: sql`case
+        when ${payments.status} in ('succeeded', 'partially_refunded', 'refunded') then
+          case when ${total} >= ${payments.amount} then 'refunded' when ${total} > 0 then 'partially_refunded' else 'succeeded' end
+        else ${payments.status} end`,
+      updatedAt: Date.now(),
+    })
+    .where(eq(payments.id, paymentId));
 }
 
 /** A refund row built from Stripe's object; our metadata (set at create) carries id, reason, note and admin. */

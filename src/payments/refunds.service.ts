@@ -61,10 +61,11 @@ export async function refundPayment(
     reason: input.reason,
     note: input.note ?? null,
     createdBy: admin.userId,
+    createdAt: Date.now(),
   };
   await deps.db.batch([
     deps.db.insert(refunds).values(row).onConflictDoNothing(),
-    deps.db.run(refundTotalsUpdate(payment.id)),
+    refundTotalsUpdate(deps.db, payment.id),
     deps.db
       .insert(auditLog)
       .values({

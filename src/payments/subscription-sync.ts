@@ -87,11 +87,13 @@ export async function applySubscription(
       const kind = movementKind(before, after, current.canceledAt !== null || current.endedAt !== null);
       await deps.db.batch([
         update,
-        deps.db.run(sql`insert into ${mrrMovements}
-          (id, subscription_id, user_id, kind, mrr_before, mrr_after, currency, occurred_at, source_id)
-          select ${newId()}, ${current.id}, ${current.userId}, ${kind}, ${before}, ${after}, ${merged.currency}, ${t}, ${sourceId}
-          where exists (select 1 from ${subscriptions} where id = ${current.id} and updated_at = ${t})
-          on conflict do nothing`),
+        deps.db
+          .insert(mrrMovements)
+          .select(
+            sql`select ${newId()}, ${current.id}, ${current.userId}, ${kind}, ${before}, ${after}, ${merged.currency}, ${t}, ${sourceId}
+              where exists (select 1 from ${subscriptions} where id = ${current.id} and updated_at = ${t})`,
+          )
+          .onConflictDoNothing(),
       ]);
     }
     const fresh = await deps.db.select().from(subscriptions).where(eq(subscriptions.id, current.id)).get();

@@ -68,4 +68,5 @@ export async function deliverAllFor(objectId: string, type?: string) {
   return deliveries;
 }
 
-export const get = (path: string, caller: { headers: Record<string, string> }) => api(path, { headers: caller.headers });
+export const get = (path: string, caller: { headers: Record<string, string> }) =>
+  api(path, { headers: caller.headers });

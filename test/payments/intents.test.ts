@@ -9,13 +9,27 @@ import { confirm, createIntent, db, get, newCaller, paymentRow, stripeIntentId }
 describe("create-intent and confirm", () => {
   it("pm_card_visa succeeds; webhooks replayed twice and out of order leave one correct row", async () => {
     const user = await newCaller("user");
-    const intent = await createIntent(user, { amount: 1999, currency: "USD", description: "Mug", source: "web" });
-    expect(intent).toMatchObject({ status: "requires_payment_method", amount: 1999, amount_decimal: "19.99", currency: "usd" });
+    const intent = await createIntent(user, {
+      amount: 1999,
+      currency: "USD",
+      description: "Mug",
+      source: "web",
+    });
+    expect(intent).toMatchObject({
+      status: "requires_payment_method",
+      amount: 1999,
+      amount_decimal: "19.99",
+      currency: "usd",
+    });
     expect(intent.client_secret).toMatch(/_secret_/);
 
     const res = await confirm(user, intent.payment_id, "pm_card_visa");
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: "succeeded", payment_id: intent.payment_id, next_action: null });
+    expect(await res.json()).toMatchObject({
+      status: "succeeded",
+      payment_id: intent.payment_id,
+      next_action: null,
+    });
 
     const piId = await stripeIntentId(intent.payment_id);
     const { deliveries } = await pullWebhooks({ forObject: piId });
@@ -26,13 +40,21 @@ describe("create-intent and confirm", () => {
     for (const d of order) expect((await deliverWebhook(d)).status).toBe(200);
 
     const row = await paymentRow(intent.payment_id);
-    expect(row).toMatchObject({ status: "succeeded", amount: 1999, amountRefunded: 0, cardBrand: "visa", cardLast4: "4242" });
+    expect(row).toMatchObject({
+      status: "succeeded",
+      amount: 1999,
+      amountRefunded: 0,
+      cardBrand: "visa",
+      cardLast4: "4242",
+    });
     expect(row.paidAt).not.toBeNull();
     expect(row.receiptUrl).toMatch(/^https?:\/\//);
     const events = await db()
       .select()
       .from(domainEvents)
-      .where(and(eq(domainEvents.type, "payment.succeeded"), like(domainEvents.id, `%${intent.payment_id}%`)));
+      .where(
+        and(eq(domainEvents.type, "payment.succeeded"), like(domainEvents.id, `%${intent.payment_id}%`)),
+      );
     expect(events).toHaveLength(1);
     const ledger = await db().select().from(webhookEvents).where(eq(webhookEvents.objectId, piId));
     expect(new Set(ledger.map((l) => l.id)).size).toBe(ledger.length);
@@ -61,7 +83,11 @@ describe("create-intent and confirm", () => {
     const intent = await createIntent(user);
     const res = await confirm(user, intent.payment_id, pm);
     const body = await expectEnvelope(res, 402, "PAYMENT_FAILED");
-    expect(body.error.details).toMatchObject({ code: "card_declined", decline_code: declineCode, payment_id: intent.payment_id });
+    expect(body.error.details).toMatchObject({
+      code: "card_declined",
+      decline_code: declineCode,
+      payment_id: intent.payment_id,
+    });
     const row = await paymentRow(intent.payment_id);
     expect(row).toMatchObject({ status: "failed", declineCode });
     const failed = await db()
@@ -91,7 +117,9 @@ describe("create-intent and confirm", () => {
     const user = await newCaller("user");
     const intent = await createIntent(user);
     const { confirmClientSide } = await import("../helpers/stripe");
-    const client = await confirmClientSide(await stripeIntentId(intent.payment_id), { payment_method: "pm_card_visa" });
+    const client = await confirmClientSide(await stripeIntentId(intent.payment_id), {
+      payment_method: "pm_card_visa",
+    });
     expect(client.status).toBe(200);
     const res = await confirm(user, intent.payment_id);
     expect(res.status).toBe(200);
@@ -111,7 +139,11 @@ describe("create-intent and confirm", () => {
       { currency: "usd" },
     ];
     for (const body of bad) {
-      await expectEnvelope(await postJson("/api/v1/payments/create-intent", body, user.headers), 400, "VALIDATION_FAILED");
+      await expectEnvelope(
+        await postJson("/api/v1/payments/create-intent", body, user.headers),
+        400,
+        "VALIDATION_FAILED",
+      );
     }
     await expectEnvelope(await confirm(user, "not-a-uuid", "pm_card_visa"), 400, "VALIDATION_FAILED");
   });
@@ -120,7 +152,11 @@ describe("create-intent and confirm", () => {
     const owner = await newCaller("user");
     const other = await newCaller("user");
     const admin = await newCaller("admin");
-    await expectEnvelope(await postJson("/api/v1/payments/create-intent", { amount: 100, currency: "usd" }), 401, "UNAUTHENTICATED");
+    await expectEnvelope(
+      await postJson("/api/v1/payments/create-intent", { amount: 100, currency: "usd" }),
+      401,
+      "UNAUTHENTICATED",
+    );
     const intent = await createIntent(owner);
     await expectEnvelope(await get(`/api/v1/payments/${intent.payment_id}`, other), 404, "NOT_FOUND");
     await expectEnvelope(await get(`/api/v1/payments/${crypto.randomUUID()}`, other), 404, "NOT_FOUND");

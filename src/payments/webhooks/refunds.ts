@@ -17,7 +17,7 @@ async function recordRefund(deps: PaymentDeps, payment: PaymentRow, r: Stripe.Re
       .update(refunds)
       .set({ status: row.status, updatedAt: Date.now() })
       .where(eq(refunds.stripeRefundId, r.id)),
-    deps.db.run(refundTotalsUpdate(payment.id)),
+    refundTotalsUpdate(deps.db, payment.id),
   ]);
   if (row.status !== "failed" && row.status !== "canceled") {
     const stored = await deps.db.select().from(refunds).where(eq(refunds.stripeRefundId, r.id)).get();

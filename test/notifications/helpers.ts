@@ -78,3 +78,46 @@ export async function notificationFor(eventId: string, userId: string): Promise<
 }
 
 export { api, newCaller, postJson };
+
+/**
+ * Rows for consumer tests that drive the handler directly: a device, a notification and
+ * a `queued` delivery, written straight to D1 and deliberately NOT enqueued, so the real
+ * queue never races the test's own batch.
+ */
+export async function seedQueued(opts: {
+  token: string;
+  platform?: "android" | "ios" | "web";
+  silent?: boolean;
+  data?: Record<string, unknown>;
+}): Promise<{ userId: string; deviceId: string; notificationId: string; deliveryId: string }> {
+  const userId = crypto.randomUUID();
+  const deviceId = crypto.randomUUID();
+  const notificationId = crypto.randomUUID();
+  const deliveryId = crypto.randomUUID();
+  const t = Date.now();
+  const platform = opts.platform ?? "android";
+  await env.DB.batch([
+    env.DB.prepare(
+      "insert into devices (id, user_id, token, platform, created_at, updated_at) values (?, ?, ?, ?, ?, ?)",
+    ).bind(deviceId, userId, opts.token, platform, t, t),
+    env.DB.prepare(
+      `insert into notifications (id, user_id, type, title, body, data, silent, event_id, in_app, created_at)
+       values (?, ?, 'feature_flag_enabled', 'Title', 'Body', ?, ?, ?, 1, ?)`,
+    ).bind(notificationId, userId, JSON.stringify(opts.data ?? {}), opts.silent ? 1 : 0, `seed:${deliveryId}`, t),
+    env.DB.prepare(
+      `insert into notification_deliveries (id, notification_id, device_id, token, platform, status, attempts, created_at, updated_at)
+       values (?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+    ).bind(deliveryId, notificationId, deviceId, opts.token, platform, t, t),
+  ]);
+  return { userId, deviceId, notificationId, deliveryId };
+}
+
+export async function deliveryRow(id: string) {
+  return env.DB.prepare("select * from notification_deliveries where id = ?")
+    .bind(id)
+    .first<{ status: string; error_code: string | null; attempts: number; fcm_message_name: string | null }>();
+}
+
+export async function deviceExists(token: string): Promise<boolean> {
+  return (await env.DB.prepare("select 1 as x from devices where token = ?").bind(token).first()) !== null;
+}

@@ -4,8 +4,11 @@ import {
   closeDispute,
   confirmClientSide,
   eventOf,
+  failRefund,
   openDispute,
   pullWebhooks,
+  settleProcessing,
+  startProcessing,
   stripeClient,
   updateDispute,
 } from "../helpers/stripe";
@@ -221,6 +224,38 @@ describe("stripe emulator: refunds", () => {
     const err = await failure(stripe.refunds.create({ payment_intent: pi.id }));
     expect(err.statusCode).toBe(400);
     expect(err.code).toBe("charge_not_refundable");
+  });
+});
+
+describe("stripe emulator: delayed outcomes", () => {
+  it("processing settles to succeeded or failed", async () => {
+    const ok = await newIntent();
+    expect((await startProcessing(ok.id)).status).toBe("processing");
+    expect((await settleProcessing(ok.id, "succeeded")).status).toBe("succeeded");
+    expect(await typesFor(ok.id)).toEqual([
+      "payment_intent.created",
+      "payment_intent.processing",
+      "charge.succeeded",
+      "payment_intent.succeeded",
+    ]);
+    const bad = await newIntent();
+    await startProcessing(bad.id, "pm_card_visa");
+    const failed = await settleProcessing(bad.id, "failed");
+    expect(failed.status).toBe("requires_payment_method");
+    expect(failed.last_payment_error?.decline_code).toBe("generic_decline");
+  });
+
+  it("a bounced refund emits refund.updated and restores the charge", async () => {
+    const pi = await newIntent({ payment_method: "pm_card_visa", confirm: true });
+    const refund = await stripe.refunds.create({ payment_intent: pi.id, amount: 500 });
+    const failed = await failRefund(refund.id);
+    expect(failed.status).toBe("failed");
+    expect((await stripe.refunds.retrieve(refund.id)).status).toBe("failed");
+    expect((await stripe.charges.retrieve(pi.latest_charge as string)).amount_refunded).toBe(0);
+    const [updated] = (await pullWebhooks({ type: "refund.updated", forObject: refund.id })).deliveries.map(
+      eventOf,
+    );
+    expect(updated?.data.previous_attributes).toMatchObject({ status: "succeeded" });
   });
 });
 

@@ -164,7 +164,7 @@ describe("stripe emulator: idempotency", () => {
     expect(b.statusCode).toBe(402);
     expect(b.payment_intent).toEqual(a.payment_intent);
     expect([b.code, b.decline_code, b.message]).toEqual([a.code, a.decline_code, a.message]);
-    expect(b.headers["idempotent-replayed"]).toBe("true");
+    expect(b.headers?.["idempotent-replayed"]).toBe("true");
     expect((await pullWebhooks({ type: "charge.failed", forObject: pi.id })).deliveries).toHaveLength(1);
   });
 
@@ -235,7 +235,7 @@ describe("stripe emulator: fault injection", () => {
     await injectFault({ path_prefix: "/v1/customers", status: 429, retry_after: 7, body_contains: tag });
     const err = await failure(stripe.customers.create({ metadata: { tag } }));
     expect(err).toBeInstanceOf(Stripe.errors.StripeRateLimitError);
-    expect(err.headers["retry-after"]).toBe("7");
+    expect(err.headers?.["retry-after"]).toBe("7");
     expect(err.code).toBe("rate_limit");
   });
 

@@ -170,3 +170,26 @@ export async function emulatorRequests(
   const q = new URLSearchParams(filter as Record<string, string>);
   return (await control<{ requests: LoggedRequest[] }>(`/requests?${q}`)).requests;
 }
+
+/** Puts an intent into `processing` (payment_intent.processing), as a delayed-settlement payment would. */
+export function startProcessing(
+  paymentIntentId: string,
+  paymentMethod?: string,
+): Promise<Stripe.PaymentIntent> {
+  return control<Stripe.PaymentIntent>(`/payment_intents/${paymentIntentId}/processing`, {
+    body: paymentMethod ? { payment_method: paymentMethod } : {},
+  });
+}
+
+/** Settles a processing intent: succeeded (charge + payment_intent.succeeded) or failed (payment_intent.payment_failed). */
+export function settleProcessing(
+  paymentIntentId: string,
+  outcome: "succeeded" | "failed",
+): Promise<Stripe.PaymentIntent> {
+  return control<Stripe.PaymentIntent>(`/payment_intents/${paymentIntentId}/settle`, { body: { outcome } });
+}
+
+/** Makes a succeeded refund bounce: status failed, refund.updated + refund.failed, charge.amount_refunded restored. */
+export function failRefund(refundId: string): Promise<Stripe.Refund> {
+  return control<Stripe.Refund>(`/refunds/${refundId}/fail`, { body: {} });
+}

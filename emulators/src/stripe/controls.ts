@@ -1,4 +1,5 @@
 import { advanceSubscription, closeDispute, openDispute, updateDispute } from "./control-actions";
+import { failRefund, settleProcessing, startProcessing } from "./control-payments";
 import { errorResponse, StripeError } from "./errors";
 import { Events } from "./events";
 import { addFault, type FaultSpec } from "./faults";
@@ -71,6 +72,15 @@ export async function handleControl(deps: ControlDeps, request: Request): Promis
           client: { authenticate: body.authenticate !== false },
         }),
       );
+    }
+    if (method === "POST" && seg[0] === "payment_intents" && seg[2] === "processing") {
+      return Response.json(startProcessing(c, seg[1] ?? "", s(body.payment_method)));
+    }
+    if (method === "POST" && seg[0] === "payment_intents" && seg[2] === "settle") {
+      return Response.json(settleProcessing(c, seg[1] ?? "", s(body.outcome) ?? ""));
+    }
+    if (method === "POST" && seg[0] === "refunds" && seg[2] === "fail") {
+      return Response.json(failRefund(c, seg[1] ?? ""));
     }
     if (method === "POST" && path === "/disputes") {
       return Response.json(

@@ -3,7 +3,7 @@ import type { ApiContext } from "../context";
 import { missingParam, StripeError, unexpectedState } from "../errors";
 import { changed } from "../events";
 import { randomChars } from "../ids";
-import { charge } from "../objects-charges";
+import { charge, type Failure } from "../objects-charges";
 import { balanceTransaction, type PaymentIntent, type PaymentMethod } from "../objects-payments";
 import { resolvePaymentMethod } from "./payment-methods";
 
@@ -63,7 +63,7 @@ function save(c: Ctx, before: PaymentIntent, after: PaymentIntent, type: string)
   return after;
 }
 
-function succeed(c: Ctx, pi: PaymentIntent, pm: PaymentMethod): PaymentIntent {
+export function succeed(c: Ctx, pi: PaymentIntent, pm: PaymentMethod): PaymentIntent {
   const txn = c.store.put(
     balanceTransaction({
       amount: pi.amount,
@@ -88,12 +88,25 @@ function succeed(c: Ctx, pi: PaymentIntent, pm: PaymentMethod): PaymentIntent {
   return save(c, pi, after, "payment_intent.succeeded");
 }
 
-function decline(
+function decline(c: Ctx, pi: PaymentIntent, pm: PaymentMethod, failure: Failure): never {
+  const { after, chargeId } = recordDecline(c, pi, pm, failure);
+  throw new StripeError({
+    status: 402,
+    type: "card_error",
+    code: failure.code,
+    declineCode: failure.declineCode,
+    message: failure.message,
+    extra: { charge: chargeId, payment_intent: after, payment_method: pm },
+  });
+}
+
+/** A failed charge, and the intent back to requires_payment_method with last_payment_error. */
+export function recordDecline(
   c: Ctx,
   pi: PaymentIntent,
   pm: PaymentMethod,
-  failure: { code: string; declineCode: string; message: string },
-): never {
+  failure: Failure,
+): { after: PaymentIntent; chargeId: string } {
   const ch = c.store.put(charge(pi, pm, null, failure));
   c.events.emit("charge.failed", ch);
   const error = {
@@ -114,14 +127,7 @@ function decline(
     next_action: null,
   };
   save(c, pi, after, "payment_intent.payment_failed");
-  throw new StripeError({
-    status: 402,
-    type: "card_error",
-    code: failure.code,
-    declineCode: failure.declineCode,
-    message: failure.message,
-    extra: { charge: ch.id, payment_intent: after, payment_method: pm },
-  });
+  return { after, chargeId: ch.id };
 }
 
 function requireAction(c: Ctx, pi: PaymentIntent, pm: PaymentMethod): PaymentIntent {

@@ -27,9 +27,13 @@ describe("devices", () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ id: created.id, app_version: "3.3.0", model: null });
 
-    const rows = await env.DB.prepare("select user_id from devices where token = ?").bind(token).all<{ user_id: string }>();
+    const rows = await env.DB.prepare("select user_id from devices where token = ?")
+      .bind(token)
+      .all<{ user_id: string }>();
     expect(rows.results).toEqual([{ user_id: bob.sub }]);
-    const aliceList = await (await api("/api/v1/notifications/devices", { headers: alice.headers })).json<{ items: unknown[] }>();
+    const aliceList = await (await api("/api/v1/notifications/devices", { headers: alice.headers })).json<{
+      items: unknown[];
+    }>();
     expect(aliceList.items).toEqual([]);
   });
 
@@ -55,7 +59,10 @@ describe("devices", () => {
     ]) {
       expect((await register(user.headers, body)).status, JSON.stringify(body)).toBe(400);
     }
-    const anon = await postJson("/api/v1/notifications/register-device", { token: `ok-${uid()}`, platform: "web" });
+    const anon = await postJson("/api/v1/notifications/register-device", {
+      token: `ok-${uid()}`,
+      platform: "web",
+    });
     expect(anon.status).toBe(401);
   });
 });

@@ -49,6 +49,7 @@ async function runJobRecordingDelay(body: unknown, attempts: number) {
   const batch: MessageBatch<unknown> = {
     queue: "push",
     messages: [message],
+    metadata: { metrics: { backlogCount: 1, backlogBytes: 0 } },
     ackAll: () => calls.push({ kind: "ack" }),
     retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
   };
@@ -108,7 +109,11 @@ describe("retries and the dead-letter queue (Done 6)", () => {
     const s = await seedQueued({ token: `unavailable-${uid()}` });
     expect(await runJobRecordingDelay(job(s.deliveryId), 1)).toEqual([{ kind: "retry", delaySeconds: 1 }]);
     expect(await runJobRecordingDelay(job(s.deliveryId), 4)).toEqual([{ kind: "retry", delaySeconds: 8 }]);
-    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", error_code: "UNAVAILABLE", attempts: 2 });
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({
+      status: "queued",
+      error_code: "UNAVAILABLE",
+      attempts: 2,
+    });
   });
 
   it("exhausted retries land in the DLQ, whose consumer marks the delivery dead_lettered", async () => {
@@ -118,7 +123,10 @@ describe("retries and the dead-letter queue (Done 6)", () => {
     expect(last.retryMessages).toHaveLength(1);
     const dlq = await runJob("push-dlq", job(s.deliveryId));
     expect(dlq.explicitAcks).toHaveLength(1);
-    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "dead_lettered", error_code: "UNAVAILABLE" });
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({
+      status: "dead_lettered",
+      error_code: "UNAVAILABLE",
+    });
   });
 
   it("the DLQ never overwrites a delivery that was sent", async () => {
@@ -171,7 +179,10 @@ describe("redelivery and payload bugs", () => {
     const s = await seedQueued({ token, data: { count: 3 } });
     const result = await runJob("push", job(s.deliveryId));
     expect(result.explicitAcks).toHaveLength(1);
-    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "failed", error_code: "INVALID_PAYLOAD" });
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({
+      status: "failed",
+      error_code: "INVALID_PAYLOAD",
+    });
     expect(await sentMessages(token)).toEqual([]);
   });
 });

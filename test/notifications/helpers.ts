@@ -32,7 +32,8 @@ export async function registerDevice(
   platform: "android" | "ios" | "web" = "android",
 ): Promise<{ id: string }> {
   const res = await postJson("/api/v1/notifications/register-device", { token, platform }, caller.headers);
-  if (res.status !== 201 && res.status !== 200) throw new Error(`register: ${res.status} ${await res.text()}`);
+  if (res.status !== 201 && res.status !== 200)
+    throw new Error(`register: ${res.status} ${await res.text()}`);
   return res.json<{ id: string }>();
 }
 
@@ -103,7 +104,14 @@ export async function seedQueued(opts: {
     env.DB.prepare(
       `insert into notifications (id, user_id, type, title, body, data, silent, event_id, in_app, created_at)
        values (?, ?, 'feature_flag_enabled', 'Title', 'Body', ?, ?, ?, 1, ?)`,
-    ).bind(notificationId, userId, JSON.stringify(opts.data ?? {}), opts.silent ? 1 : 0, `seed:${deliveryId}`, t),
+    ).bind(
+      notificationId,
+      userId,
+      JSON.stringify(opts.data ?? {}),
+      opts.silent ? 1 : 0,
+      `seed:${deliveryId}`,
+      t,
+    ),
     env.DB.prepare(
       `insert into notification_deliveries (id, notification_id, device_id, token, platform, status, attempts, created_at, updated_at)
        values (?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
@@ -113,9 +121,12 @@ export async function seedQueued(opts: {
 }
 
 export async function deliveryRow(id: string) {
-  return env.DB.prepare("select * from notification_deliveries where id = ?")
-    .bind(id)
-    .first<{ status: string; error_code: string | null; attempts: number; fcm_message_name: string | null }>();
+  return env.DB.prepare("select * from notification_deliveries where id = ?").bind(id).first<{
+    status: string;
+    error_code: string | null;
+    attempts: number;
+    fcm_message_name: string | null;
+  }>();
 }
 
 export async function deviceExists(token: string): Promise<boolean> {

@@ -60,7 +60,9 @@ describe("history, unread count and mark-read (Done 8)", () => {
     expect(res.status).toBe(404);
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe("NOT_FOUND");
     expect((await history(owner)).unread_count).toBe(1);
-    expect((await api(`/api/v1/notifications/${id}/deliveries`, { headers: other.headers })).status).toBe(404);
+    expect((await api(`/api/v1/notifications/${id}/deliveries`, { headers: other.headers })).status).toBe(
+      404,
+    );
     expect((await put(`/api/v1/notifications/${crypto.randomUUID()}/read`, owner.headers)).status).toBe(404);
 
     const [d] = await settled(owner, id);
@@ -72,9 +74,15 @@ describe("history, unread count and mark-read (Done 8)", () => {
 
   it("rejects a bad cursor or filter with 400 and anonymous callers with 401", async () => {
     const user = await newCaller("user");
-    expect((await api("/api/v1/notifications/history?cursor=%%%", { headers: user.headers })).status).toBe(400);
-    expect((await api("/api/v1/notifications/history?status=maybe", { headers: user.headers })).status).toBe(400);
-    expect((await api("/api/v1/notifications/history?type=spam", { headers: user.headers })).status).toBe(400);
+    expect((await api("/api/v1/notifications/history?cursor=%%%", { headers: user.headers })).status).toBe(
+      400,
+    );
+    expect((await api("/api/v1/notifications/history?status=maybe", { headers: user.headers })).status).toBe(
+      400,
+    );
+    expect((await api("/api/v1/notifications/history?type=spam", { headers: user.headers })).status).toBe(
+      400,
+    );
     expect((await api("/api/v1/notifications/history")).status).toBe(401);
     expect((await api("/api/v1/notifications/read-all", { method: "PUT" })).status).toBe(401);
   });

@@ -72,8 +72,16 @@ describe("event → notify → queue → FCM (Done 1)", () => {
 
   it("POST /events: service role only, external types only, data validated", async () => {
     const user = await newCaller("user");
-    const body = { id: `evt_${uid()}`, type: "security.alert", data: { user_id: user.sub, kind: "new_login" } };
-    const asUser = await api("/api/v1/events", { method: "POST", headers: user.headers, body: JSON.stringify(body) });
+    const body = {
+      id: `evt_${uid()}`,
+      type: "security.alert",
+      data: { user_id: user.sub, kind: "new_login" },
+    };
+    const asUser = await api("/api/v1/events", {
+      method: "POST",
+      headers: user.headers,
+      body: JSON.stringify(body),
+    });
     expect(asUser.status).toBe(403);
     const anon = await api("/api/v1/events", {
       method: "POST",
@@ -111,7 +119,13 @@ describe("event → notify → queue → FCM (Done 1)", () => {
         id,
         type: "payment.succeeded",
         source: "test",
-        data: { payment_id: "pay_1", user_id: payer.sub, merchant_id: merchantId, amount: 1999, currency: "eur" },
+        data: {
+          payment_id: "pay_1",
+          user_id: payer.sub,
+          merchant_id: merchantId,
+          amount: 1999,
+          currency: "eur",
+        },
       },
     );
     const m = await notificationFor(id, merchant.sub);

@@ -56,7 +56,9 @@ describe("preferences", () => {
     const body = await res.json<{ error: { code: string; message: string } }>();
     expect(body.error.code).toBe("UNPROCESSABLE");
     expect(body.error.message).toMatch(/critical/);
-    const after = await (await api("/api/v1/notifications/preferences", { headers: user.headers })).json<Prefs>();
+    const after = await (
+      await api("/api/v1/notifications/preferences", { headers: user.headers })
+    ).json<Prefs>();
     expect(after.preferences.find((p) => p.type === "payment_received")?.push).toBe(true);
   });
 
@@ -80,7 +82,10 @@ describe("preferences", () => {
     const token = `ok-${uid()}`;
     await registerDevice(user, token);
     const res = await setPrefs(user, {
-      preferences: [{ type: "feature_flag_enabled", push: false, in_app: false }, { type: "payment_received", push: false }],
+      preferences: [
+        { type: "feature_flag_enabled", push: false, in_app: false },
+        { type: "payment_received", push: false },
+      ],
     });
     expect(res.status).toBe(200);
 
@@ -97,7 +102,9 @@ describe("preferences", () => {
 
     const alert = await publishEvent("security.alert", { user_id: user.sub, kind: "mfa_disabled" });
     expect(alert.res.status).toBe(202);
-    const row = await env.DB.prepare("select id from notifications where event_id = ?").bind(alert.id).first<{ id: string }>();
+    const row = await env.DB.prepare("select id from notifications where event_id = ?")
+      .bind(alert.id)
+      .first<{ id: string }>();
     const [d] = await settled(user, row?.id ?? "");
     expect(d?.status).toBe("sent");
     const sent = await sentMessages(token);

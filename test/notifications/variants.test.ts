@@ -72,7 +72,11 @@ describe("message variants (Done 4)", () => {
       token,
       data: dataFor(notificationId),
       apns: {
-        headers: { "apns-priority": "5", "apns-push-type": "background", "apns-collapse-id": "campaign:cmp_1" },
+        headers: {
+          "apns-priority": "5",
+          "apns-push-type": "background",
+          "apns-collapse-id": "campaign:cmp_1",
+        },
         payload: { aps: { "content-available": 1 } },
       },
     });

@@ -88,7 +88,13 @@ export async function setTicketStatus(
     .returning();
   if (!row) throw new ApiError("CONFLICT", "Ticket changed concurrently; retry");
   if (status === "closed") {
-    await deps.env.TICKET_ROOM.getByName(id).closeRoom(`ticket ${status}`);
+    // New connects are already refused (the row says closed); a failure here only leaves
+    // existing sockets open until they drop, which must not fail the status change itself.
+    try {
+      await deps.env.TICKET_ROOM.getByName(id).closeRoom(`ticket ${status}`);
+    } catch (err) {
+      deps.logger.error("closing ticket room failed", { ticket_id: id, err });
+    }
   }
   await publish(deps, {
     id: `ticket.status_changed:${id}:${t}:${status}`,

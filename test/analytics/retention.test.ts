@@ -9,7 +9,12 @@ beforeAll(async () => {
 });
 
 type Retention = {
-  cohorts: Array<{ cohort: string; size: number; counts: number[]; percentages: number[] }>;
+  cohorts: Array<{
+    cohort: string;
+    size: number;
+    counts: Array<number | null>;
+    percentages: Array<number | null>;
+  }>;
   subscription_churn: { active_at_start: number; churned: number; churn_rate: number | null };
 };
 
@@ -47,7 +52,8 @@ describe("GET /analytics/retention", () => {
     });
     expect(r.cohorts).toEqual([
       { cohort: `${Y}-01`, size: 2, counts: [2, 1, 1], percentages: [100, 50, 50] },
-      { cohort: `${Y}-02`, size: 1, counts: [1, 1, 0], percentages: [100, 100, 0] },
+      // April is after the range: not observable yet, so null rather than 0.
+      { cohort: `${Y}-02`, size: 1, counts: [1, 1, null], percentages: [100, 100, null] },
     ]);
   });
 

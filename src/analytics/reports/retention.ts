@@ -14,6 +14,13 @@ function periodIndex(col: SQL, cohort: Cohort): SQL {
   return sql`(CAST(strftime('%Y', ${col} / 1000, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', ${col} / 1000, 'unixepoch') AS INTEGER) - 1)`;
 }
 
+/** Same numbering as periodIndex, in JS. */
+function periodIndexOf(ms: number, cohort: Cohort): number {
+  if (cohort === "week") return Math.floor((Math.floor(ms / 86_400_000) + 3) / 7);
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+}
+
 function periodLabel(index: number, cohort: Cohort): string {
   if (cohort === "month") return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`;
   return new Date((index * 7 - 3) * 86_400_000).toISOString().slice(0, 10);
@@ -22,7 +29,8 @@ function periodLabel(index: number, cohort: Cohort): string {
 /**
  * Users (not anonymous sessions) by the period they were first seen, over all history;
  * only cohorts whose first-seen falls in [from, to) are shown. Cell k counts cohort
- * members active (any event) in period cohort+k, activity counted inside [from, to).
+ * members active (any event) in period cohort+k, activity counted inside [from, to);
+ * cells for periods that start after the range are null (not observable yet).
  * Churn: subscriptions that ended in the range over those active at its start.
  */
 export async function retention(db: Db, r: Range, cohort: Cohort, periods: number) {
@@ -53,15 +61,17 @@ export async function retention(db: Db, r: Range, cohort: Cohort, periods: numbe
     row[c.k] = c.users;
     byCohort.set(c.cohort, row);
   }
+  const last = periodIndexOf(r.to - 1, cohort);
   const matrix = [...byCohort.entries()]
     .sort(([a], [b]) => a - b)
     .map(([index, counts]) => {
       const size = counts[0] ?? 0;
+      const seen = (k: number) => index + k <= last;
       return {
         cohort: periodLabel(index, cohort),
         size,
-        counts,
-        percentages: counts.map((n) => pct(n, size) ?? 0),
+        counts: counts.map((n, k) => (seen(k) ? n : null)),
+        percentages: counts.map((n, k) => (seen(k) ? (pct(n, size) ?? 0) : null)),
       };
     });
   const c = churn[0] ?? { active_at_start: 0, churned: 0 };

@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { signDevToken } from "../scripts/lib/token.mjs";
 import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env.mjs";
 import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
+import { startProfile } from "./lib/profile.mjs";
 import { writeBenchmarksMd } from "./lib/report.mjs";
 import { openForSeeding, seedAnalytics, seedPayments, seedSubscriptions } from "./lib/seed.mjs";
 
@@ -22,6 +23,8 @@ const { values: opt, positionals } = parseArgs({
     duration: { type: "string", default: "5" },
     fresh: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
+    serve: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
   },
 });
 const selected = positionals.length ? positionals : WORKLOADS;
@@ -92,6 +95,10 @@ if (!reuse) {
   writeFileSync(markerFile, JSON.stringify(seed));
 } else {
   log(`reusing bench/.state seeded at scale ${scale} (pass --fresh to reseed)`);
+  // Callers from earlier runs would widen every "all admins" fan-out; start each run without them.
+  const db = openForSeeding();
+  db.exec("DELETE FROM users");
+  db.close();
 }
 
 // ---- servers ----
@@ -141,6 +148,25 @@ const ctx = {
   token: (role, sub, merchantId) => signDevToken(vars.jwtSecret, { role, sub, merchantId }),
 };
 
+if (opt.serve) {
+  // Keep the bench servers up (e.g. to attach a profiler to the platform's inspector port).
+  log(
+    `serving: platform ${platform.base} (inspector :${i2}), baseline ${baseline.base}, emulators ${emulators.base}`,
+  );
+  log(`admin token: ${await ctx.token("admin", "00000000-0000-4000-8000-00000000a001")}`);
+  writeFileSync(
+    path.join(RESULTS_DIR, "serve.json"),
+    JSON.stringify({
+      platform: platform.base,
+      baseline: baseline.base,
+      emulators: emulators.base,
+      inspector: i2,
+      jwtSecret: vars.jwtSecret,
+    }),
+  );
+  await new Promise(() => {});
+}
+
 const latestFile = path.join(RESULTS_DIR, "latest.json");
 const latest = existsSync(latestFile) ? JSON.parse(readFileSync(latestFile, "utf8")) : {};
 const info = machine();
@@ -150,13 +176,20 @@ for (const name of selected) {
   log(`workload ${name}`);
   try {
     const mod = await import(`./workloads/${name}.mjs`);
+    const profiler = opt.profile ? await startProfile(i2) : null;
     const res = await mod.run(ctx);
+    if (profiler) {
+      const file = path.join(RESULTS_DIR, `${name}.cpuprofile`);
+      res.profile = await profiler.stop(file);
+      log(`profile of the platform worker during ${name}: ${path.relative(ROOT, file)}`);
+    }
     latest[name] = {
       date: new Date().toISOString(),
       scale,
       runs,
       machine: info,
       seconds: (Date.now() - started) / 1000,
+      profiled: opt.profile,
       ...res,
     };
     if (!reuse && seed.seconds && name === "rest") {

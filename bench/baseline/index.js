@@ -30,7 +30,7 @@ export class BareRoom extends DurableObject {
     } catch {
       // not JSON: relay as is
     }
-    const out = JSON.stringify({ type: "message", seq, body: text });
+    const out = JSON.stringify({ type: "message", seq, client_id: clientId, body: text });
     for (const peer of this.ctx.getWebSockets()) {
       if (peer !== ws) peer.send(out);
     }

@@ -7,6 +7,12 @@ import { RESULTS_DIR, ROOT } from "./env.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 const children = new Set();
+// wrangler needs Node 22: the project's own (node_modules/.bin/node) first, as npm scripts do.
+const ENV = {
+  ...process.env,
+  CI: "1",
+  PATH: `${path.join(ROOT, "node_modules/.bin")}${path.delimiter}${process.env.PATH}`,
+};
 
 export function killAll() {
   for (const child of children) {
@@ -29,7 +35,7 @@ process.on("exit", killAll);
 
 /** Runs wrangler to completion (migrations, d1 execute); throws with its output on failure. */
 export function wranglerSync(args, cwd = ROOT) {
-  const res = spawnSync(WRANGLER, args, { cwd, encoding: "utf8", env: { ...process.env, CI: "1" } });
+  const res = spawnSync(WRANGLER, args, { cwd, encoding: "utf8", env: ENV });
   if (res.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${res.stdout}\n${res.stderr}`);
   return res.stdout;
 }
@@ -55,7 +61,7 @@ export async function startWrangler({ name, cwd, port, inspectorPort, args = [],
       "warn",
       ...args,
     ],
-    { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } },
+    { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"], env: ENV },
   );
   children.add(child);
   child.stdout.pipe(log);

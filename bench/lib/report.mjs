@@ -56,6 +56,14 @@ export function renderResults(all) {
     if (res.setup?.length) out.push(...res.setup.map((s) => `- ${s}`), "");
     out.push(table(res.figures), "");
     if (res.notes?.length) out.push(...res.notes.map((s) => `- ${s}`), "");
+    if (res.profiled)
+      out.push("_Figures above were taken with the CPU profiler attached (slower than a plain run)._", "");
+    if (res.profile?.length) {
+      out.push("Top self-time frames in the platform worker during this workload (bundled names):", "");
+      out.push("| frame | self ms | % |", "| --- | --- | --- |");
+      for (const f of res.profile.slice(0, 10)) out.push(`| \`${f.frame}\` | ${f.ms} | ${f.pct} |`);
+      out.push("");
+    }
   }
   out.push(END);
   return out.join("\n");

@@ -10,8 +10,8 @@ import { type Field, SEND_REQUEST } from "./fcm-schema";
 export type Target = { kind: "token" | "topic" | "condition"; value: string };
 export type ParsedSend = {
   validateOnly: boolean;
-  /** body.message exactly as received (original field names), for the record. */
-  message: Record<string, unknown>;
+  /** body.message as received (original field names), as JSON text: cheap to pass to the DO and store. */
+  messageJson: string;
   target: Target;
 };
 export type ValidationResult = { ok: true; send: ParsedSend } | { ok: false; reply: EmulatorReply };
@@ -193,8 +193,11 @@ export function validateSendBody(text: string): ValidationResult {
     }
     const result = semanticCheck(body.message);
     if ("reply" in result) return { ok: false, reply: result.reply };
-    const message = (raw.message ?? {}) as Json;
-    return { ok: true, send: { validateOnly: body.validate_only === true, message, target: result.target } };
+    const messageJson = JSON.stringify(raw.message);
+    return {
+      ok: true,
+      send: { validateOnly: body.validate_only === true, messageJson, target: result.target },
+    };
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, reply: e.reply };
     throw e;

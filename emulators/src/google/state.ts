@@ -3,10 +3,12 @@ import { type EmulatorReply, projectDenied, toWire, unauthenticated, type WireRe
 import { faultReply, flakyFailures, outcomeForToken } from "./fcm-outcome";
 import type { ValidationResult } from "./fcm-validate";
 import { base64UrlEncode } from "./jwt";
+import { WriteBehind } from "./write-behind";
 
 /**
  * All of the Google emulator's state, in one SQLite-backed Durable Object (idFromName("google")).
- * A send is exactly one RPC into here and touches rows only by key, so 10k sends stay cheap.
+ * A send is exactly one RPC into here, reads rows only by key and leaves its writes to
+ * WriteBehind, so 10k sends stay cheap.
  */
 
 export type SendInput = { authorization: string | null; project: string; validation: ValidationResult };
@@ -46,7 +48,6 @@ type Fault = {
 };
 
 const DEFAULT_CONFIG: EmulatorConfig = { send_latency_ms: 0, access_token_ttl_s: 3599 };
-const COUNTERS = ["token_exchanges", "token_exchanges_failed", "sends_ok", "sends_failed", "sends_validated"];
 
 function randomHex(bytes: number): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))]
@@ -58,8 +59,8 @@ export class GoogleState extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private config: EmulatorConfig = { ...DEFAULT_CONFIG };
   private faults: Fault[] = [];
+  private readonly store: WriteBehind;
   private inFlight = 0;
-  private maxConcurrency = 0;
   /** While set, sends wait here: lets a test see exactly how many a client keeps in flight. */
   private gate: { opened: Promise<void>; open: () => void } | null = null;
 
@@ -79,23 +80,12 @@ export class GoogleState extends DurableObject<Env> {
         target TEXT NOT NULL, message TEXT NOT NULL, access_token_suffix TEXT NOT NULL, received_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, seq);
     `);
-    for (const name of [...COUNTERS, "max_concurrency"]) {
-      this.sql.exec("INSERT OR IGNORE INTO counters (name, value) VALUES (?, 0)", name);
-    }
+    this.store = new WriteBehind(this.sql);
     const saved = this.sql
       .exec<{ value: string }>("SELECT value FROM settings WHERE key = 'config'")
       .toArray()[0];
     if (saved) this.config = { ...DEFAULT_CONFIG, ...(JSON.parse(saved.value) as Partial<EmulatorConfig>) };
     this.faults = this.sql.exec<Fault>("SELECT * FROM faults ORDER BY id").toArray();
-    this.maxConcurrency = this.counter("max_concurrency");
-  }
-
-  private counter(name: string): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).one().value;
-  }
-
-  private bump(name: string): void {
-    this.sql.exec("UPDATE counters SET value = value + 1 WHERE name = ?", name);
   }
 
   // ---- OAuth ---------------------------------------------------------------------------
@@ -110,28 +100,25 @@ export class GoogleState extends DurableObject<Env> {
       accessToken,
       now + ttl * 1000,
     );
-    this.bump("token_exchanges");
+    this.store.bump("token_exchanges");
     return { access_token: accessToken, expires_in: ttl };
   }
 
   recordRejectedExchange(): void {
-    this.bump("token_exchanges_failed");
+    this.store.bump("token_exchanges_failed");
   }
 
   // ---- FCM send (the hot path) ---------------------------------------------------------
 
   async send(input: SendInput): Promise<WireReply> {
     this.inFlight++;
-    if (this.inFlight > this.maxConcurrency) {
-      this.maxConcurrency = this.inFlight;
-      this.sql.exec("UPDATE counters SET value = ? WHERE name = 'max_concurrency'", this.inFlight);
-    }
+    if (this.inFlight > this.store.counts.max_concurrency) this.store.set("max_concurrency", this.inFlight);
     try {
       // Latency is simulated before anything else so overlapping sends are really in flight together.
       if (this.config.send_latency_ms > 0) await scheduler.wait(this.config.send_latency_ms);
       if (this.gate) await this.gate.opened;
       const reply = this.handleSend(input);
-      this.bump(
+      this.store.bump(
         reply.status !== 200
           ? "sends_failed"
           : input.validation.ok && input.validation.send.validateOnly
@@ -167,15 +154,14 @@ export class GoogleState extends DurableObject<Env> {
       return { status: 200, body: { name: `projects/${project}/messages/fake_message_id` } };
 
     const name = `projects/${project}/messages/0:${Date.now()}%${randomHex(8)}`;
-    this.sql.exec(
-      "INSERT INTO messages (name, target_kind, target, message, access_token_suffix, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+    this.store.append({
       name,
-      send.target.kind,
-      send.target.value,
-      JSON.stringify(send.message),
-      bearer.slice(-8),
-      Date.now(),
-    );
+      target_kind: send.target.kind,
+      target: send.target.value,
+      message: send.messageJson,
+      access_token_suffix: bearer.slice(-8),
+      received_at: Date.now(),
+    });
     return { status: 200, body: { name } };
   }
 
@@ -207,6 +193,7 @@ export class GoogleState extends DurableObject<Env> {
   // ---- Test/dev controls ---------------------------------------------------------------
 
   messages(filter: { token?: string; topic?: string; limit: number }): StoredMessage[] {
+    this.store.flush();
     const where = filter.token !== undefined ? "token" : filter.topic !== undefined ? "topic" : null;
     const rows = where
       ? this.sql.exec<Record<string, string | number>>(
@@ -234,21 +221,7 @@ export class GoogleState extends DurableObject<Env> {
   }
 
   stats(): Stats {
-    const values = Object.fromEntries(
-      this.sql
-        .exec<{ name: string; value: number }>("SELECT name, value FROM counters")
-        .toArray()
-        .map((r) => [r.name, r.value]),
-    );
-    return {
-      token_exchanges: values.token_exchanges ?? 0,
-      token_exchanges_failed: values.token_exchanges_failed ?? 0,
-      sends_ok: values.sends_ok ?? 0,
-      sends_failed: values.sends_failed ?? 0,
-      sends_validated: values.sends_validated ?? 0,
-      max_concurrency: this.maxConcurrency,
-      in_flight: this.inFlight,
-    };
+    return { ...this.store.counts, in_flight: this.inFlight };
   }
 
   addFault(input: FaultInput): { queued: number } {
@@ -302,14 +275,12 @@ export class GoogleState extends DurableObject<Env> {
   }
 
   reset(options: { tokens?: boolean; config?: boolean }): { ok: true } {
+    this.store.reset(this.inFlight);
     this.sql.exec("DELETE FROM messages");
     this.sql.exec("DELETE FROM flaky_attempts");
     this.sql.exec("DELETE FROM faults");
     this.faults = [];
     this.hold(false);
-    this.sql.exec("UPDATE counters SET value = 0");
-    this.maxConcurrency = this.inFlight;
-    this.sql.exec("UPDATE counters SET value = ? WHERE name = 'max_concurrency'", this.inFlight);
     if (options.tokens) this.sql.exec("DELETE FROM access_tokens");
     if (options.config) this.configure({ ...DEFAULT_CONFIG });
     return { ok: true };

@@ -2,11 +2,13 @@ import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
 import { createDb } from "./db/client";
 import { releaseHeldPushes } from "./notifications/housekeeping";
-import { getConfig } from "./platform/config";
+import { retryDeferredWebhooks } from "./payments/housekeeping";
+import { type Config, getConfig } from "./platform/config";
 import { createLogger } from "./platform/logger";
 
 export type HousekeepingDeps = {
   env: Env;
+  config: Config;
   db: ReturnType<typeof createDb>;
   logger: ReturnType<typeof createLogger>;
 };
@@ -20,6 +22,7 @@ export async function handleScheduled(
   const config = getConfig(env);
   const deps: HousekeepingDeps = {
     env,
+    config,
     db: createDb(env.DB),
     logger: createLogger({ cron: controller.cron }, config.LOG_LEVEL),
   };
@@ -31,6 +34,7 @@ export async function handleScheduled(
       ]
     : [
         ["release-held-pushes", releaseHeldPushes],
+        ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["expire-connect-tickets", expireConnectTickets],
       ];
   for (const [name, job] of jobs) {

@@ -103,4 +103,30 @@ describe("webhook signatures", () => {
       .where(eq(webhookEvents.id, JSON.parse(delivery.payload).id));
     expect(after[0]?.status).toBe("processed");
   });
+
+  it("the 5-minute cron re-applies events still parked after their row appeared another way", async () => {
+    const { intent, piId, delivery } = await succeededDelivery();
+    const row = await paymentRow(intent.payment_id);
+    const { payments } = await import("../../src/db/schema");
+    await db().delete(payments).where(eq(payments.id, intent.payment_id));
+    expect(await (await deliverWebhook(delivery)).json()).toMatchObject({ status: "deferred" });
+    // The row comes back without draining (e.g. written by another isolate), and time passes.
+    await db()
+      .insert(payments)
+      .values({ ...row, status: "requires_payment_method", paidAt: null, cardBrand: null, cardLast4: null });
+    await db()
+      .update(webhookEvents)
+      .set({ receivedAt: Date.now() - 10 * 60_000 })
+      .where(eq(webhookEvents.objectId, piId));
+
+    const { createExecutionContext, createScheduledController, waitOnExecutionContext } = await import(
+      "cloudflare:test"
+    );
+    const { env } = await import("cloudflare:workers");
+    const worker = (await import("../../src/index")).default;
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await paymentRow(intent.payment_id)).toMatchObject({ status: "succeeded", cardLast4: "4242" });
+  });
 });

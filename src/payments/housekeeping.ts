@@ -1,0 +1,8 @@
+import type { HousekeepingDeps } from "../scheduled";
+import { stripeClient } from "./stripe-client";
+import { retryDeferred } from "./webhooks/deferred";
+
+/** 5-minute cron: re-applies webhooks parked before their row existed, so none stay parked. */
+export async function retryDeferredWebhooks(deps: HousekeepingDeps): Promise<number> {
+  return retryDeferred({ ...deps, stripe: stripeClient(deps.config) });
+}

@@ -3,12 +3,11 @@ import { expireConnectTickets } from "./chat/housekeeping";
 import { createDb } from "./db/client";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
-import { type Config, getConfig } from "./platform/config";
+import { getConfig } from "./platform/config";
 import { createLogger } from "./platform/logger";
 
 export type HousekeepingDeps = {
   env: Env;
-  config: Config;
   db: ReturnType<typeof createDb>;
   logger: ReturnType<typeof createLogger>;
 };
@@ -22,7 +21,6 @@ export async function handleScheduled(
   const config = getConfig(env);
   const deps: HousekeepingDeps = {
     env,
-    config,
     db: createDb(env.DB),
     logger: createLogger({ cron: controller.cron }, config.LOG_LEVEL),
   };

@@ -36,7 +36,10 @@ export function money(minor, currency) {
 const pct = (v) => (v === null || v === undefined ? "–" : `${v}%`);
 function duration(ms) {
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
 }
 
 async function getJson(path, token) {
@@ -73,7 +76,7 @@ function renderFunnel(funnel) {
   // Drawn at the box's real width so labels keep their size on a phone.
   const W = Math.max(300, box.clientWidth);
   const barMax = Math.round(W * 0.62);
-  const rowH = 54;
+  const rowH = 70;
   const svg = el("svg:svg", {
     viewBox: `0 0 ${W} ${steps.length * rowH + 10}`,
     role: "img",
@@ -97,13 +100,13 @@ function renderFunnel(funnel) {
       ),
     );
     if (i > 0) {
-      const drop = `−${s.drop_off} (${pct(s.drop_off_rate)})`;
+      const drop = `drop-off −${s.drop_off} (${pct(s.drop_off_rate)})`;
       const med =
         s.median_time_to_convert_ms === null ? "" : ` · median ${duration(s.median_time_to_convert_ms)}`;
       g.append(
         el(
           "svg:text",
-          { x: W, y: y + 14, "font-size": 12, fill: "#dc2626", "text-anchor": "end", class: "funnel-drop" },
+          { x: 0, y: y + 60, "font-size": 12, fill: "#dc2626", class: "funnel-drop" },
           `${drop}${med}`,
         ),
       );
@@ -283,12 +286,13 @@ async function load(event) {
       getJson(`${API}/retention?${q({ cohort: $("cohort").value, periods: 8 })}`, token),
     ]);
     const currency = mainCurrency(revenue);
+    // Visible before drawing: the charts size themselves from their box's width.
+    $("report").hidden = false;
     renderKpis(behavior, revenue, currency);
     renderFunnel(funnel);
     renderRevenue(revenue, currency);
     renderRetention(retention);
     renderActivity(behavior.activity_heatmap);
-    $("report").hidden = false;
     status.textContent = `Loaded ${behavior.range.from.slice(0, 10)} – ${$("to").value}`;
     document.body.dataset.loaded = "true";
   } catch (err) {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessToken, fcmSend, googleStats, projectId, sentMessages } from "../helpers/google";
+import { accessToken, EMULATOR, fcmSend, googleStats, projectId, sentMessages } from "../helpers/google";
 
 type GoogleError = {
   error: {
@@ -191,5 +191,27 @@ describe("FCM messages:send — outcomes by token prefix", () => {
     expect(await sentMessages(to)).toHaveLength(1);
     // Attempts are counted per token: another flaky2 device starts from zero.
     expect((await fcmSend({ message: { token: device("flaky2") } }, token)).status).toBe(503);
+  });
+});
+
+describe("FCM endpoint routing", () => {
+  it("accepts a percent-encoded ':send' and a condition target", async () => {
+    const res = await fetch(`${EMULATOR}/fcm/v1/projects/${projectId()}/messages%3Asend`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ message: { condition: "'a' in topics && 'b' in topics", data: { x: "y" } } }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it("answers other methods and unknown paths with Google-shaped errors", async () => {
+    const get = await fetch(`${EMULATOR}/fcm/v1/projects/${projectId()}/messages:send`);
+    expect(get.status).toBe(405);
+    const unknown = await fetch(`${EMULATOR}/fcm/v1/projects/${projectId()}/messages:batchSend`, {
+      method: "POST",
+    });
+    await expectGoogleError(unknown, 404, "NOT_FOUND");
+    const tokenGet = await fetch(`${EMULATOR}/google/token`);
+    expect(tokenGet.status).toBe(405);
   });
 });

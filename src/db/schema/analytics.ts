@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { json } from "./columns";
 
 export const ANALYTICS_EVENT_TYPES = [
@@ -35,3 +35,42 @@ export const analyticsEvents = sqliteTable(
     index("analytics_time_idx").on(t.occurredAt),
   ],
 );
+
+/*
+ * Rollups kept in step with analytics_events by the same D1 batch that inserts the
+ * events (src/analytics/store.ts), so behaviour reports read thousands of rows instead
+ * of millions. Keys use "" rather than NULL: NULLs never conflict in a unique key.
+ */
+
+/** One row per session (server-recorded payment_completed excluded). */
+export const analyticsSessions = sqliteTable(
+  "analytics_sessions",
+  {
+    sessionId: text("session_id").primaryKey(),
+    firstAt: integer("first_at").notNull(),
+    lastAt: integer("last_at").notNull(),
+    events: integer("events").notNull(),
+    pageViews: integer("page_views").notNull(),
+    interactions: integer("interactions").notNull(),
+  },
+  (t) => [index("analytics_sessions_first_idx").on(t.firstAt)],
+);
+
+/** Event counts per UTC day × type × page × element. */
+export const analyticsDaily = sqliteTable(
+  "analytics_daily",
+  {
+    day: integer("day").notNull(),
+    eventType: text("event_type").notNull(),
+    page: text("page").notNull(),
+    element: text("element").notNull(),
+    events: integer("events").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.eventType, t.page, t.element] })],
+);
+
+/** Event counts per 15-minute bucket (occurred_at / 900 000), for the activity heatmap. */
+export const analyticsActivity = sqliteTable("analytics_activity", {
+  bucket: integer("bucket").primaryKey(),
+  events: integer("events").notNull(),
+});

@@ -11,7 +11,7 @@ import { derivedUuid, isAdmin, type PaymentDeps } from "./deps";
 import { isOpen } from "./payment-state";
 import { applyIntent } from "./payment-sync";
 import type { confirmBody, createIntentBody } from "./schemas";
-import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
+import { callStripe, isCardError, isUnexpectedState, mapStripeError } from "./stripe-errors";
 import { type PaymentRow, paymentView, receiptView, refundView } from "./views";
 import { drainDeferred } from "./webhooks/deferred";
 
@@ -127,6 +127,12 @@ export async function confirmPayment(
     try {
       pi = await deps.stripe.paymentIntents.confirm(piId, { payment_method: method });
     } catch (err) {
+      if (isUnexpectedState(err)) {
+        // An earlier attempt whose answer never reached us (a timeout) already moved the
+        // intent on: a retry reads where it is instead of failing with 422.
+        pi = await callStripe("payment intent retrieve", () => deps.stripe.paymentIntents.retrieve(piId));
+        return confirmedView(deps, row, pi);
+      }
       if (!isCardError(err)) throw mapStripeError(err, "payment confirm");
       const failedPi =
         (err.payment_intent as Stripe.PaymentIntent | undefined) ??
@@ -143,6 +149,11 @@ export async function confirmPayment(
   } else {
     pi = await callStripe("payment intent retrieve", () => deps.stripe.paymentIntents.retrieve(piId));
   }
+  return confirmedView(deps, row, pi);
+}
+
+/** Applies Stripe's intent to the row; a failed payment is a 402, otherwise the payment view. */
+async function confirmedView(deps: PaymentDeps, row: PaymentRow, pi: Stripe.PaymentIntent) {
   const after = await applyIntent(deps, row, pi);
   if (after.status === "failed") {
     throw new ApiError("PAYMENT_FAILED", after.failureMessage ?? "The payment failed", {

@@ -62,3 +62,7 @@ export const isCardError = (err: unknown): err is Stripe.errors.StripeCardError 
 
 export const isMissing = (err: unknown): boolean =>
   err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "resource_missing";
+
+/** Stripe refused because the object is no longer in a state that allows the call. */
+export const isUnexpectedState = (err: unknown): boolean =>
+  err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state";

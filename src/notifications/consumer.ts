@@ -4,6 +4,7 @@ import { getConfig } from "../platform/config";
 import { createLogger, type Logger } from "../platform/logger";
 import type { Db } from "../platform/types";
 import {
+  claimPending,
   loadPending,
   markDeadLettered,
   type Outcome,
@@ -68,7 +69,8 @@ async function processMessage(
     return;
   }
   try {
-    const pending = await loadPending(deps.db, job.data.delivery_ids);
+    // Claimed, not just loaded: a duplicate delivery of this job running now sends nothing twice.
+    const pending = await claimPending(deps.db, await loadPending(deps.db, job.data.delivery_ids));
     const results = await Promise.all(
       pending.map((d) => run(async () => ({ d, o: await sendOne(deps, d) }))),
     );

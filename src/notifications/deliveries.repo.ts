@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, lte } from "drizzle-orm";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
 import { now } from "../platform/ids";
 import type { Db } from "../platform/types";
@@ -55,6 +55,36 @@ export async function loadPending(db: Db, ids: string[]): Promise<PendingDeliver
 }
 
 /**
+ * Claims loaded rows for this invocation by bumping `attempts` only where it still has the
+ * value just read (and the row is still queued). Queues deliver at least once, so the same
+ * job can run twice at the same time: only one run wins each row, and only it sends.
+ * A run that dies after claiming leaves the row queued, so the job's retry claims it again.
+ */
+export async function claimPending(db: Db, pending: PendingDelivery[]): Promise<PendingDelivery[]> {
+  const t = now();
+  const claimed = new Set<string>();
+  for (const group of chunk(pending, 50)) {
+    const statements = group.map((d) =>
+      db
+        .update(notificationDeliveries)
+        .set({ attempts: d.attempts + 1, updatedAt: t })
+        .where(
+          and(
+            eq(notificationDeliveries.id, d.id),
+            eq(notificationDeliveries.status, "queued"),
+            eq(notificationDeliveries.attempts, d.attempts),
+          ),
+        )
+        .returning({ id: notificationDeliveries.id }),
+    );
+    const [first, ...rest] = statements;
+    if (!first) continue;
+    for (const rows of await db.batch([first, ...rest])) for (const r of rows) claimed.add(r.id);
+  }
+  return pending.filter((d) => claimed.has(d.id));
+}
+
+/**
  * Writes each outcome with a forward-only guard (`status = 'queued'`), so a concurrent
  * redelivery can never turn a `sent` row back. A removed token also deletes its device.
  */
@@ -65,7 +95,8 @@ export async function recordOutcomes(
   const t = now();
   const statements = results.flatMap(({ d, o }) => {
     const guard = and(eq(notificationDeliveries.id, d.id), eq(notificationDeliveries.status, "queued"));
-    const attempts = sql`${notificationDeliveries.attempts} + 1`;
+    // claimPending already counted this attempt.
+    const attempts = d.attempts + 1;
     switch (o.kind) {
       case "sent":
         return [

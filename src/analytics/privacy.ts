@@ -1,5 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "../platform/types";
+import { batchAll, rows } from "./reports/sql";
+import { ACTIVITY_BUCKET_MS, DAY_MS } from "./store";
 
 /** Erases one user's raw events (the D1 rows; AE points age out with AE's own retention). */
 export async function eraseUserEvents(db: Db, userId: string): Promise<number> {
@@ -23,5 +25,11 @@ export async function purgeOlderThan(db: Db, cutoff: number): Promise<number> {
     total += n;
     if (n < PURGE_CHUNK) break;
   }
+  // Rollups hold no user ids, but they follow the same retention.
+  await batchAll(db, [
+    rows(sql`DELETE FROM analytics_daily WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
+    rows(sql`DELETE FROM analytics_activity WHERE bucket < ${Math.floor(cutoff / ACTIVITY_BUCKET_MS)}`),
+    rows(sql`DELETE FROM analytics_sessions WHERE last_at < ${cutoff}`),
+  ]);
   return total;
 }

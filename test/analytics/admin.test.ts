@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { purgeExpiredAnalytics } from "../../src/analytics/housekeeping";
-import { analyticsEvents } from "../../src/db/schema/analytics";
+import { analyticsDaily, analyticsEvents } from "../../src/db/schema/analytics";
 import { publish } from "../../src/events/publish";
 import { getConfig } from "../../src/platform/config";
 import { createLogger } from "../../src/platform/logger";
@@ -76,6 +76,9 @@ describe("purgeExpiredAnalytics (daily cron)", () => {
       .from(analyticsEvents)
       .where(inArray(analyticsEvents.userId, [old, fresh]));
     expect(left).toEqual([{ userId: fresh }]);
+    // The rollups follow the same retention.
+    const oldDay = Math.floor((now - (days + 1) * DAY) / DAY);
+    expect(await db.select().from(analyticsDaily).where(eq(analyticsDaily.day, oldDay))).toEqual([]);
   });
 });
 

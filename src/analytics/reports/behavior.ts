@@ -1,50 +1,69 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
+import { ACTIVITY_BUCKET_MS, DAY_MS } from "../store";
 import type { Range } from "./range";
 import { batchAll, rows } from "./sql";
 
-// Activity is bucketed by 15 minutes in SQL and mapped to the zone in JS: every real
-// UTC offset is a multiple of 15 minutes, so each bucket lands in exactly one local hour.
-const BUCKET_MS = 15 * 60_000;
 const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 /**
- * Sessions exclude server-recorded events (payment_completed): they are not part of
- * what a visitor did in the session. A bounce is a session with at most one page_view
- * and no interaction (button_click, feature_used).
+ * A range as whole rollup units (days, 15-minute buckets) plus the ragged edges, which
+ * are read from raw events; a dashboard's day-aligned range has no edges at all.
+ */
+function split(r: Range, unit: number) {
+  const u0 = Math.ceil(r.from / unit);
+  const u1 = Math.floor(r.to / unit);
+  if (u0 >= u1) return { u0: 0, u1: 0, edges: [r.from, r.to, r.to, r.to] as const };
+  return { u0, u1, edges: [r.from, u0 * unit, u1 * unit, r.to] as const };
+}
+
+/** Counts per (page, element) for one event type: daily rollup + raw edges. */
+function dailyCounts(r: Range, type: string): SQL {
+  const { u0, u1, edges } = split(r, DAY_MS);
+  const [a1, b1, a2, b2] = edges;
+  const raw = (a: number, b: number) => sql`
+    SELECT COALESCE(page, '') AS page, COALESCE(element, '') AS element, 1 AS n FROM analytics_events
+    WHERE event_type = ${type} AND occurred_at >= ${a} AND occurred_at < ${b}`;
+  return sql`src AS (
+    SELECT page, element, events AS n FROM analytics_daily WHERE event_type = ${type} AND day >= ${u0} AND day < ${u1}
+    UNION ALL ${raw(a1, b1)} UNION ALL ${raw(a2, b2)})`;
+}
+
+/**
+ * Reads the rollups kept by store.ts, so cost follows the number of sessions/days, not
+ * events. Sessions count in the range where they started and exclude server-recorded
+ * events (payment_completed). A bounce is a session with at most one page_view and no
+ * interaction (button_click, feature_used). Feature names are the `element` field.
  */
 export async function userBehavior(db: Db, r: Range, tz: string) {
+  const act = split(r, ACTIVITY_BUCKET_MS);
+  const [a1, b1, a2, b2] = act.edges;
+  const rawBuckets = (a: number, b: number) => sql`
+    SELECT occurred_at / ${ACTIVITY_BUCKET_MS} AS b, COUNT(*) AS n FROM analytics_events
+    WHERE occurred_at >= ${a} AND occurred_at < ${b} GROUP BY 1`;
   const [sessions, pages, clicks, features, buckets] = await batchAll(db, [
     rows<{ sessions: number; avg_ms: number | null; avg_events: number | null; bounces: number | null }>(sql`
-      SELECT COUNT(*) AS sessions, AVG(dur) AS avg_ms, AVG(n) AS avg_events,
-             SUM(CASE WHEN pv <= 1 AND act = 0 THEN 1 ELSE 0 END) AS bounces
-      FROM (SELECT session_id, MAX(occurred_at) - MIN(occurred_at) AS dur, COUNT(*) AS n,
-                   SUM(event_type = 'page_view') AS pv,
-                   SUM(event_type IN ('button_click', 'feature_used')) AS act
-            FROM analytics_events
-            WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to} AND event_type <> 'payment_completed'
-            GROUP BY session_id)`),
-    rows<{ page: string; views: number; visitors: number }>(sql`
-      SELECT page, COUNT(*) AS views, COUNT(DISTINCT COALESCE(user_id, 's:' || session_id)) AS visitors
-      FROM analytics_events
-      WHERE event_type = 'page_view' AND occurred_at >= ${r.from} AND occurred_at < ${r.to} AND page IS NOT NULL
-      GROUP BY page ORDER BY views DESC, page LIMIT 20`),
-    rows<{ page: string | null; element: string | null; clicks: number }>(sql`
-      SELECT page, element, COUNT(*) AS clicks FROM analytics_events
-      WHERE event_type = 'button_click' AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
-      GROUP BY page, element ORDER BY clicks DESC, page, element LIMIT 100`),
-    rows<{ feature: string; uses: number; users: number }>(sql`
-      SELECT COALESCE(element, json_extract(properties, '$.feature'), 'unknown') AS feature, COUNT(*) AS uses,
-             COUNT(DISTINCT COALESCE(user_id, 's:' || session_id)) AS users
-      FROM analytics_events
-      WHERE event_type = 'feature_used' AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
-      GROUP BY feature ORDER BY uses DESC, feature LIMIT 50`),
+      SELECT COUNT(*) AS sessions, AVG(last_at - first_at) AS avg_ms, AVG(events) AS avg_events,
+             SUM(CASE WHEN page_views <= 1 AND interactions = 0 THEN 1 ELSE 0 END) AS bounces
+      FROM analytics_sessions WHERE first_at >= ${r.from} AND first_at < ${r.to}`),
+    rows<{ page: string; views: number }>(sql`
+      WITH ${dailyCounts(r, "page_view")}
+      SELECT page, SUM(n) AS views FROM src WHERE page <> '' GROUP BY page ORDER BY views DESC, page LIMIT 20`),
+    rows<{ page: string; element: string; clicks: number }>(sql`
+      WITH ${dailyCounts(r, "button_click")}
+      SELECT page, element, SUM(n) AS clicks FROM src GROUP BY page, element
+      ORDER BY clicks DESC, page, element LIMIT 100`),
+    rows<{ feature: string; uses: number }>(sql`
+      WITH ${dailyCounts(r, "feature_used")}
+      SELECT CASE WHEN element = '' THEN 'unknown' ELSE element END AS feature, SUM(n) AS uses
+      FROM src GROUP BY feature ORDER BY uses DESC, feature LIMIT 50`),
     rows<{ b: number; n: number }>(sql`
-      SELECT occurred_at / ${BUCKET_MS} AS b, COUNT(*) AS n FROM analytics_events
-      WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to} GROUP BY b`),
+      SELECT bucket AS b, events AS n FROM analytics_activity WHERE bucket >= ${act.u0} AND bucket < ${act.u1}
+      UNION ALL ${rawBuckets(a1, b1)} UNION ALL ${rawBuckets(a2, b2)}`),
   ]);
 
   const s = sessions[0] ?? { sessions: 0, avg_ms: null, avg_events: null, bounces: null };
+  const orNull = (v: string) => (v === "" ? null : v);
   return {
     sessions: {
       count: s.sessions,
@@ -54,7 +73,11 @@ export async function userBehavior(db: Db, r: Range, tz: string) {
       bounce_rate: s.sessions === 0 ? null : Math.round(((s.bounces ?? 0) / s.sessions) * 1000) / 10,
     },
     top_pages: pages,
-    click_heatmap: clicks,
+    click_heatmap: clicks.map((c) => ({
+      page: orNull(c.page),
+      element: orNull(c.element),
+      clicks: c.clicks,
+    })),
     feature_usage: features,
     activity_heatmap: { tz, weekdays: WEEKDAYS, cells: activityCells(buckets, tz) },
   };
@@ -70,7 +93,7 @@ function activityCells(buckets: Array<{ b: number; n: number }>, tz: string) {
   });
   const grid = new Map<string, number>();
   for (const { b, n } of buckets) {
-    const parts = fmt.formatToParts(new Date(b * BUCKET_MS));
+    const parts = fmt.formatToParts(new Date(b * ACTIVITY_BUCKET_MS));
     const weekday = WEEKDAYS.indexOf(parts.find((p) => p.type === "weekday")?.value ?? "");
     const hour = Number(parts.find((p) => p.type === "hour")?.value ?? 0) % 24;
     const key = `${weekday}:${hour}`;

@@ -5,6 +5,8 @@ type Wire = { type: string; [k: string]: unknown };
 export type Ack = { client_id: string; id: string; seq: number; duplicate?: boolean };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Frames per second a client allows itself (the room refills 2/s). */
+const RATE = 1.8;
 
 /**
  * Client-side pacing under the room's per-connection bucket (burst 10, 2 frames/s): kept a
@@ -16,13 +18,13 @@ class Pacer {
   async take(): Promise<void> {
     for (;;) {
       const t = Date.now();
-      this.tokens = Math.min(8, this.tokens + ((t - this.at) / 1000) * 1.6);
+      this.tokens = Math.min(8, this.tokens + ((t - this.at) / 1000) * RATE);
       this.at = t;
       if (this.tokens >= 1) {
         this.tokens -= 1;
         return;
       }
-      await sleep(Math.ceil(((1 - this.tokens) / 1.6) * 1000));
+      await sleep(Math.ceil(((1 - this.tokens) / RATE) * 1000));
     }
   }
 }

@@ -19,6 +19,9 @@ import { SignJWT } from "jose";
 import { unstable_startWorker } from "wrangler";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
+// Loopback only: miniflare would otherwise fetch the Request.cf placeholder from
+// workers.cloudflare.com on start-up.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 const { values: args } = parseArgs({
   options: {
     events: { type: "string", default: "1000000" },

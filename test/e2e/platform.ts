@@ -7,6 +7,9 @@ import { unstable_startWorker } from "wrangler";
 import { makeTestSecrets } from "../emulator-keys";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
+// Loopback only: miniflare would otherwise fetch the Request.cf placeholder from
+// workers.cloudflare.com on start-up.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
 export type LocalPlatform = {
   url: string;

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import Stripe from "stripe";
+import { z } from "zod";
 import { webhookEvents } from "../../db/schema";
 import { ApiError } from "../../platform/errors";
 import type { PaymentDeps } from "../deps";
@@ -10,6 +11,17 @@ import { ref } from "./types";
 
 /** Stripe's default tolerance: a signature older than this is a replay. */
 export const SIGNATURE_TOLERANCE_S = 300;
+/**
+ * The fields we store and dispatch on. Only Stripe can sign, but a signed body is still
+ * input: a malformed one is a 400, never a failed INSERT answered with 500.
+ */
+const eventShape = z.object({
+  id: z.string().min(1).max(255),
+  type: z.string().min(1).max(255),
+  created: z.number().int().nonnegative(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
 /** A `received` event older than this was abandoned mid-flight and may be retried. */
 const ABANDONED_MS = 2 * 60_000;
 
@@ -37,6 +49,7 @@ export async function handleWebhook(
   } catch {
     throw new ApiError("BAD_REQUEST", "Webhook signature is invalid or too old");
   }
+  if (!eventShape.safeParse(event).success) throw new ApiError("BAD_REQUEST", "Webhook event is malformed");
 
   const inserted = await deps.db
     .insert(webhookEvents)

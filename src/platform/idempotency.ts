@@ -42,7 +42,8 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
  * - a replay with the same body gets the stored status and body back;
  * - the same key with another body (or on another route) is 409 IDEMPOTENCY_CONFLICT;
  * - a duplicate that arrives while the first is still running is 409 CONFLICT.
- * Responses ≥ 500 and 429 are not stored: the claim is released so a retry can complete.
+ * Responses ≥ 500, 429 and 400 are not stored: the claim is released so a retry can complete
+ * (or, after a 400, so the corrected request can reuse the key).
  * Mount after authentication; anonymous requests pass through untouched.
  */
 export function idempotency(opts: Options = {}) {
@@ -121,7 +122,9 @@ export function idempotency(opts: Options = {}) {
       throw err;
     }
     const status = c.res.status;
-    if (status >= 500 || status === 429) {
+    // A 400 means the request failed validation and never ran (Stripe saves no result for
+    // those either); storing it would leave a row behind for a request that was rejected.
+    if (status >= 500 || status === 429 || status === 400) {
       await db.delete(idempotencyKeys).where(where);
       return;
     }

@@ -109,3 +109,22 @@ describe("analytics sink", () => {
     });
   });
 });
+
+describe("OpenAPI", () => {
+  it("documents every analytics route under the analytics tag", async () => {
+    const doc = (await (await api("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { tags?: string[] }>>;
+    };
+    const ops = Object.entries(doc.paths)
+      .filter(([p]) => p.startsWith("/api/v1/analytics/"))
+      .flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => [`${m} ${p}`, op.tags]));
+    expect(Object.fromEntries(ops)).toEqual({
+      "post /api/v1/analytics/events": ["analytics"],
+      "get /api/v1/analytics/user-behavior": ["analytics"],
+      "get /api/v1/analytics/conversion-funnel": ["analytics"],
+      "get /api/v1/analytics/revenue": ["analytics"],
+      "get /api/v1/analytics/retention": ["analytics"],
+      "delete /api/v1/analytics/users/{id}": ["analytics"],
+    });
+  });
+});

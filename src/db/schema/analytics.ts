@@ -76,3 +76,13 @@ export const analyticsActivity = sqliteTable("analytics_activity", {
   bucket: integer("bucket").primaryKey(),
   events: integer("events").notNull(),
 });
+
+/** Days (epoch day number, UTC) on which a signed-in user had any event: retention reads this. */
+export const analyticsUserDays = sqliteTable(
+  "analytics_user_days",
+  {
+    userId: text("user_id").notNull(),
+    day: integer("day").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.day] }), index("analytics_user_days_day_idx").on(t.day)],
+);

@@ -1,11 +1,12 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, exists, inArray } from "drizzle-orm";
 import type Stripe from "stripe";
-import { payments } from "../db/schema";
+import { disputes, payments } from "../db/schema";
 import type { PaymentStatus } from "../db/schema/payments";
 import { publish } from "../events/publish";
 import type { PaymentDeps } from "./deps";
 import { fromStripeTime, idOf } from "./deps";
 import { allowedFrom, isOpen, isSettled, statusOfIntent } from "./payment-state";
+import { refundTotalsUpdate } from "./refund-sync";
 import { callStripe } from "./stripe-errors";
 import { type PaymentRow, receiptNumberFor } from "./views";
 
@@ -46,23 +47,39 @@ export async function applyIntent(
     const charge = await chargeOf(deps, pi);
     const card = charge?.payment_method_details?.card;
     const paidAt = fromStripeTime(charge?.created) ?? t;
-    await deps.db
-      .update(payments)
-      .set({
-        status: "succeeded",
-        stripeChargeId: charge?.id ?? null,
-        stripeCustomerId: idOf(pi.customer) ?? row.stripeCustomerId,
-        cardBrand: card?.brand ?? null,
-        cardLast4: card?.last4 ?? null,
-        receiptUrl: charge?.receipt_url ?? null,
-        receiptNumber: charge?.receipt_number ?? receiptNumberFor({ ...row, paidAt }),
-        failureCode: null,
-        declineCode: null,
-        failureMessage: null,
-        paidAt,
-        updatedAt: t,
-      })
-      .where(guard);
+    // Stripe does not order events: a refund or dispute may have been recorded while our row
+    // was still open (their status moves need a settled row). The same batch re-derives the
+    // status from those rows, so the late success cannot hide them.
+    await deps.db.batch([
+      deps.db
+        .update(payments)
+        .set({
+          status: "succeeded",
+          stripeChargeId: charge?.id ?? null,
+          stripeCustomerId: idOf(pi.customer) ?? row.stripeCustomerId,
+          cardBrand: card?.brand ?? null,
+          cardLast4: card?.last4 ?? null,
+          receiptUrl: charge?.receipt_url ?? null,
+          receiptNumber: charge?.receipt_number ?? receiptNumberFor({ ...row, paidAt }),
+          failureCode: null,
+          declineCode: null,
+          failureMessage: null,
+          paidAt,
+          updatedAt: t,
+        })
+        .where(guard),
+      refundTotalsUpdate(deps.db, row.id),
+      deps.db
+        .update(payments)
+        .set({ status: "disputed", updatedAt: t })
+        .where(
+          and(
+            eq(payments.id, row.id),
+            inArray(payments.status, allowedFrom("disputed")),
+            exists(deps.db.select({ x: disputes.id }).from(disputes).where(eq(disputes.paymentId, row.id))),
+          ),
+        ),
+    ]);
   } else if (isOpen(to) || to === "canceled") {
     const e = to === "failed" ? lastErrorOf(pi) : null;
     await deps.db

@@ -22,6 +22,7 @@ const REBUILD_ROLLUPS = `
 DELETE FROM analytics_sessions;
 DELETE FROM analytics_daily;
 DELETE FROM analytics_activity;
+DELETE FROM analytics_user_days;
 INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
   SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),
          SUM(event_type IN ('button_click', 'feature_used'))
@@ -30,7 +31,9 @@ INSERT INTO analytics_daily (day, event_type, page, element, events)
   SELECT occurred_at / 86400000, event_type, COALESCE(page, ''), COALESCE(element, ''), COUNT(*)
   FROM analytics_events GROUP BY 1, 2, 3, 4;
 INSERT INTO analytics_activity (bucket, events)
-  SELECT occurred_at / 900000, COUNT(*) FROM analytics_events GROUP BY 1;`;
+  SELECT occurred_at / 900000, COUNT(*) FROM analytics_events GROUP BY 1;
+INSERT INTO analytics_user_days (user_id, day)
+  SELECT DISTINCT user_id, occurred_at / 86400000 FROM analytics_events WHERE user_id IS NOT NULL;`;
 const log = (msg) => console.log(`\x1b[36m[seed]\x1b[0m ${msg}`);
 
 // Deterministic pseudo-random numbers (mulberry32), so two runs look alike.

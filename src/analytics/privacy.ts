@@ -3,10 +3,16 @@ import type { Db } from "../platform/types";
 import { batchAll, rows } from "./reports/sql";
 import { ACTIVITY_BUCKET_MS, DAY_MS } from "./store";
 
-/** Erases one user's raw events (the D1 rows; AE points age out with AE's own retention). */
+/**
+ * Erases one user's events and the rollup that names them (analytics_user_days); the
+ * other rollups are anonymous counts. AE points age out with AE's own retention.
+ */
 export async function eraseUserEvents(db: Db, userId: string): Promise<number> {
-  const res = await db.run(sql`DELETE FROM analytics_events WHERE user_id = ${userId}`);
-  return res.meta.changes ?? 0;
+  const [deleted] = await batchAll(db, [
+    rows<{ n: number }>(sql`DELETE FROM analytics_events WHERE user_id = ${userId} RETURNING 1 AS n`),
+    rows(sql`DELETE FROM analytics_user_days WHERE user_id = ${userId}`),
+  ]);
+  return deleted.length;
 }
 
 export const PURGE_CHUNK = 5000;
@@ -30,6 +36,7 @@ export async function purgeOlderThan(db: Db, cutoff: number): Promise<number> {
     rows(sql`DELETE FROM analytics_daily WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
     rows(sql`DELETE FROM analytics_activity WHERE bucket < ${Math.floor(cutoff / ACTIVITY_BUCKET_MS)}`),
     rows(sql`DELETE FROM analytics_sessions WHERE last_at < ${cutoff}`),
+    rows(sql`DELETE FROM analytics_user_days WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
   ]);
   return total;
 }

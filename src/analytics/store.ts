@@ -4,6 +4,7 @@ import {
   analyticsDaily,
   analyticsEvents,
   analyticsSessions,
+  analyticsUserDays,
 } from "../db/schema/analytics";
 import type { Db } from "../platform/types";
 import type { AePoint } from "./engine";
@@ -60,8 +61,14 @@ function rollupStatements(db: Db, rows: EventRow[]) {
   const sessions = new Map<string, SessionRollup>();
   const daily = new Map<string, DailyRollup>();
   const activity = new Map<string, { bucket: number; events: number }>();
+  const userDays = new Map<string, { userId: string; day: number }>();
   for (const r of rows) {
     const t = r.occurredAt;
+    if (r.userId) {
+      const userId = r.userId;
+      const day = Math.floor(t / DAY_MS);
+      userDays.set(`${day}:${userId}`, { userId, day });
+    }
     if (r.eventType !== "payment_completed") {
       bump(
         sessions,
@@ -120,6 +127,9 @@ function rollupStatements(db: Db, rows: EventRow[]) {
           target: [analyticsDaily.day, analyticsDaily.eventType, analyticsDaily.page, analyticsDaily.element],
           set: { events: sql`${analyticsDaily.events} + excluded.events` },
         }),
+    ),
+    ...chunks([...userDays.values()], Math.floor(MAX_BOUND_PARAMS / 2)).map((c) =>
+      db.insert(analyticsUserDays).values(c).onConflictDoNothing(),
     ),
     ...chunks([...activity.values()], Math.floor(MAX_BOUND_PARAMS / 2)).map((c) =>
       db

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { purgeExpiredAnalytics } from "../../src/analytics/housekeeping";
-import { analyticsDaily, analyticsEvents } from "../../src/db/schema/analytics";
+import { analyticsDaily, analyticsEvents, analyticsUserDays } from "../../src/db/schema/analytics";
 import { publish } from "../../src/events/publish";
 import { getConfig } from "../../src/platform/config";
 import { createLogger } from "../../src/platform/logger";
@@ -54,6 +54,11 @@ describe("DELETE /analytics/users/{id}", () => {
     expect(await res.json()).toEqual({ user_id: victim, deleted: 3 });
     expect(await db.select().from(analyticsEvents).where(eq(analyticsEvents.userId, victim))).toHaveLength(0);
     expect(await db.select().from(analyticsEvents).where(eq(analyticsEvents.userId, other))).toHaveLength(1);
+    // The one rollup that names users forgets them too.
+    expect(await db.select().from(analyticsUserDays).where(eq(analyticsUserDays.userId, victim))).toEqual([]);
+    expect(await db.select().from(analyticsUserDays).where(eq(analyticsUserDays.userId, other))).toHaveLength(
+      1,
+    );
     expect(await (await del()).json()).toEqual({ user_id: victim, deleted: 0 });
   });
 });

@@ -1,17 +1,18 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
+import { DAY_MS } from "../store";
 import { pct, type Range } from "./range";
 import { batchAll, rows } from "./sql";
 
 export type Cohort = "week" | "month";
 
 /**
- * Integer period number of an epoch-ms column. Weeks start on Monday (UTC): day 0 of
- * the epoch is a Thursday, so (days + 3) / 7 flips on Mondays. Months are year*12+month.
+ * Integer period number of an epoch-DAY column. Weeks start on Monday (UTC): day 0 of
+ * the epoch is a Thursday, so (day + 3) / 7 flips on Mondays. Months are year*12+month.
  */
-function periodIndex(col: SQL, cohort: Cohort): SQL {
-  if (cohort === "week") return sql`((${col} / 86400000 + 3) / 7)`;
-  return sql`(CAST(strftime('%Y', ${col} / 1000, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', ${col} / 1000, 'unixepoch') AS INTEGER) - 1)`;
+function periodIndex(day: SQL, cohort: Cohort): SQL {
+  if (cohort === "week") return sql`((${day} + 3) / 7)`;
+  return sql`(CAST(strftime('%Y', ${day} * 86400, 'unixepoch') AS INTEGER) * 12 + CAST(strftime('%m', ${day} * 86400, 'unixepoch') AS INTEGER) - 1)`;
 }
 
 /** Same numbering as periodIndex, in JS. */
@@ -28,21 +29,25 @@ function periodLabel(index: number, cohort: Cohort): string {
 
 /**
  * Users (not anonymous sessions) by the period they were first seen, over all history;
- * only cohorts whose first-seen falls in [from, to) are shown. Cell k counts cohort
- * members active (any event) in period cohort+k, activity counted inside [from, to);
+ * only cohorts whose first-seen day falls in the range are shown. Cell k counts cohort
+ * members active (any event) in period cohort+k, activity counted inside the range.
+ * Activity is read from the analytics_user_days rollup, so the range is taken in whole
+ * UTC days (every day overlapping [from, to));
  * cells for periods that start after the range are null (not observable yet).
  * Churn: subscriptions that ended in the range over those active at its start.
  */
 export async function retention(db: Db, r: Range, cohort: Cohort, periods: number) {
+  const d0 = Math.floor(r.from / DAY_MS);
+  const d1 = Math.ceil(r.to / DAY_MS);
   const [cells, churn] = await batchAll(db, [
     rows<{ cohort: number; k: number; users: number }>(sql`
       WITH firsts AS (
-        SELECT user_id, MIN(occurred_at) AS f FROM analytics_events WHERE user_id IS NOT NULL
-        GROUP BY user_id HAVING f >= ${r.from} AND f < ${r.to}),
+        SELECT user_id, MIN(day) AS f FROM analytics_user_days
+        GROUP BY user_id HAVING f >= ${d0} AND f < ${d1}),
       act AS (
-        SELECT DISTINCT e.user_id, ${periodIndex(sql`e.occurred_at`, cohort)} AS p
-        FROM analytics_events e JOIN firsts USING (user_id)
-        WHERE e.occurred_at >= ${r.from} AND e.occurred_at < ${r.to})
+        SELECT DISTINCT d.user_id, ${periodIndex(sql`d.day`, cohort)} AS p
+        FROM analytics_user_days d JOIN firsts USING (user_id)
+        WHERE d.day >= ${d0} AND d.day < ${d1})
       SELECT ${periodIndex(sql`firsts.f`, cohort)} AS cohort, act.p - ${periodIndex(sql`firsts.f`, cohort)} AS k,
              COUNT(*) AS users
       FROM firsts JOIN act USING (user_id)

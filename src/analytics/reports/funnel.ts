@@ -47,21 +47,18 @@ const match = (alias: string, s: FunnelStep): SQL =>
  * All steps must fall inside [from, to).
  */
 export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], windowMs: number) {
-  const types = [...new Set(steps.map((s) => s.event_type))];
-  const ctes: SQL[] = [
-    sql`ev AS MATERIALIZED (SELECT COALESCE(user_id, 's:' || session_id) AS actor, event_type, page, occurred_at
-      FROM analytics_events
-      WHERE occurred_at >= ${r.from} AND occurred_at < ${r.to}
-        AND event_type IN (${sql.join(
-          types.map((t) => sql`${t}`),
-          sql`, `,
-        )}))`,
-    sql`s1 AS (SELECT e.actor, MIN(e.occurred_at) AS t, MIN(e.occurred_at) AS t0 FROM ev e WHERE ${match("e", steps[0] as FunnelStep)} GROUP BY e.actor)`,
-  ];
-  steps.slice(1).forEach((step, i) => {
-    const prev = sql.raw(`s${i + 1}`);
-    ctes.push(sql`${sql.raw(`s${i + 2}`)} AS (SELECT p.actor, MIN(e.occurred_at) AS t, p.t0 FROM ${prev} p
-      JOIN ev e ON e.actor = p.actor AND ${match("e", step)} AND e.occurred_at > p.t AND e.occurred_at <= p.t0 + ${windowMs}
+  // One small table per step (events matching it, from the covering (type, time, page,
+  // user, session) index), so each join reads only its own step's candidates.
+  const ctes: SQL[] = steps.map(
+    (step, i) => sql`${sql.raw(`e${i + 1}`)} AS MATERIALIZED (
+      SELECT COALESCE(user_id, 's:' || session_id) AS actor, occurred_at FROM analytics_events
+      WHERE ${match("analytics_events", step)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to})`,
+  );
+  ctes.push(sql`s1 AS (SELECT actor, MIN(occurred_at) AS t, MIN(occurred_at) AS t0 FROM e1 GROUP BY actor)`);
+  steps.slice(1).forEach((_, i) => {
+    const [prev, cur, ev] = [`s${i + 1}`, `s${i + 2}`, `e${i + 2}`].map((n) => sql.raw(n));
+    ctes.push(sql`${cur} AS (SELECT p.actor, MIN(e.occurred_at) AS t, p.t0 FROM ${prev} p
+      JOIN ${ev} e ON e.actor = p.actor AND e.occurred_at > p.t AND e.occurred_at <= p.t0 + ${windowMs}
       GROUP BY p.actor)`);
   });
   // Per step: how many reached it, and the median of the time from the previous step.

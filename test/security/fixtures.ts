@@ -180,6 +180,17 @@ export function changedTables(before: Fingerprint, after: Fingerprint): string[]
   return [...names].filter((n) => before[n]?.rows !== after[n]?.rows || before[n]?.hash !== after[n]?.hash);
 }
 
+/** After an accepted request, waits until the database stops changing, so no late write is blamed on the next case. */
+export async function settle(): Promise<void> {
+  let prev = JSON.stringify(await fingerprint());
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const next = JSON.stringify(await fingerprint());
+    if (next === prev) return;
+    prev = next;
+  }
+}
+
 /** The error envelope every non-2xx answer must carry; returns a description of what is wrong, or null. */
 export function envelopeProblem(status: number, text: string): string | null {
   let body: unknown;

@@ -12,7 +12,7 @@ import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env
 import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
 import { startProfile } from "./lib/profile.mjs";
 import { writeBenchmarksMd } from "./lib/report.mjs";
-import { openForSeeding, seedAnalytics, seedPayments, seedSubscriptions } from "./lib/seed.mjs";
+import { openForSeeding, seedAnalytics, seedDevices, seedPayments, seedSubscriptions } from "./lib/seed.mjs";
 
 const WORKLOADS = ["rest", "chat", "push", "reports"];
 const { values: opt, positionals } = parseArgs({
@@ -57,6 +57,7 @@ function machine() {
 const needs = {
   payments: selected.includes("rest") || selected.includes("reports"),
   analytics: selected.includes("rest") || selected.includes("reports"),
+  devices: selected.includes("push"),
 };
 const markerFile = path.join(STATE_DIR, "seed.json");
 const marker = existsSync(markerFile) ? JSON.parse(readFileSync(markerFile, "utf8")) : null;
@@ -64,14 +65,24 @@ const reuse =
   !opt.fresh &&
   marker?.scale === scale &&
   (!needs.payments || marker.payments) &&
-  (!needs.analytics || marker.analytics);
+  (!needs.analytics || marker.analytics) &&
+  (!needs.devices || marker.devices);
 let seed = marker;
 if (!reuse) {
   rmSync(STATE_DIR, { recursive: true, force: true });
   mkdirSync(STATE_DIR, { recursive: true });
   log("applying migrations to bench/.state");
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]);
-  seed = { scale, payments: 0, analytics: 0, subscriptions: 0, benchPaymentIds: [], seconds: {} };
+  seed = {
+    scale,
+    payments: 0,
+    analytics: 0,
+    subscriptions: 0,
+    devices: 0,
+    benchPaymentIds: [],
+    pushUsers: [],
+    seconds: {},
+  };
   const db = openForSeeding();
   if (needs.payments) {
     const t = Date.now();
@@ -89,6 +100,11 @@ if (!reuse) {
     seed.analytics = seedAnalytics(db, Math.round(1_000_000 * scale));
     seed.seconds.analytics = (Date.now() - t) / 1000;
     log(`seeded ${seed.analytics} analytics events in ${seed.seconds.analytics}s`);
+  }
+  if (needs.devices) {
+    seed.devices = Math.round(10_000 * scale);
+    seed.pushUsers = seedDevices(db, seed.devices);
+    log(`seeded ${seed.devices} devices over ${seed.pushUsers.length} users`);
   }
   db.exec("ANALYZE");
   db.close();
@@ -144,6 +160,7 @@ const ctx = {
   duration,
   seed,
   projectId: vars.projectId,
+  serviceAccount: vars.serviceAccount,
   log,
   token: (role, sub, merchantId) => signDevToken(vars.jwtSecret, { role, sub, merchantId }),
 };

@@ -42,10 +42,41 @@ export class BareRoom extends DurableObject {
   }
 }
 
+/**
+ * The push baseline: `n` FCM v1 sends to the emulator with `concurrency` in flight, nothing else
+ * (no D1, no queue, no OAuth: the caller passes an access token). Bounded to 20,000 sends, loopback.
+ */
+async function fcmLoop({ sendUrl, accessToken, n, concurrency }) {
+  if (new URL(sendUrl).hostname !== "127.0.0.1") return new Response("loopback only", { status: 400 });
+  const total = Math.min(n, 20_000);
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const started = Date.now();
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      const res = await fetch(sendUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          message: { token: `baseline-${i}`, notification: { title: "bench", body: "baseline" } },
+        }),
+      });
+      await res.arrayBuffer();
+      if (res.ok) ok++;
+      else failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, 64) }, worker));
+  return Response.json({ ok, failed, ms: Date.now() - started });
+}
+
 export default {
   async fetch(request, env) {
     const url = new URL(request.url);
     if (url.pathname === "/empty") return Response.json({});
+    if (url.pathname === "/fcm-loop" && request.method === "POST") return fcmLoop(await request.json());
     const m = /^\/ws\/([\w-]{1,64})$/.exec(url.pathname);
     if (m && request.headers.get("upgrade") === "websocket") {
       return env.ROOM.getByName(m[1]).fetch(request);

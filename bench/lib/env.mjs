@@ -68,5 +68,5 @@ export function writeBenchEnv({ platformPort, emulatorPort }) {
       "",
     ].join("\n"),
   );
-  return { jwtSecret, platformEnv, emulatorEnv, projectId };
+  return { jwtSecret, platformEnv, emulatorEnv, projectId, serviceAccount };
 }

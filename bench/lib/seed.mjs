@@ -209,3 +209,20 @@ export function openForSeeding() {
   db.exec("PRAGMA synchronous = OFF");
   return db;
 }
+
+/** `devices` for the push fan-out: `count` tokens over users of 10 devices each; returns the user ids. */
+export function seedDevices(db, count, now = Date.now()) {
+  const ins = db.prepare(
+    `INSERT INTO devices (id, user_id, token, platform, model, os_version, app_version, locale, time_zone, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'bench', '1', '1.0.0', 'en', 'UTC', ?, ?)`,
+  );
+  const users = [];
+  const platforms = ["android", "ios", "web"];
+  inTransaction(db, () => {
+    for (let i = 0; i < count; i++) {
+      if (i % 10 === 0) users.push(`00000000-0000-4000-a000-${String(i / 10).padStart(12, "0")}`);
+      ins.run(randomUUID(), users[users.length - 1], `bench-${randomUUID()}`, platforms[i % 3], now, now);
+    }
+  });
+  return users;
+}

@@ -45,6 +45,16 @@ export const idempotencyHeader = z.object({
   }),
 });
 
+/**
+ * Free text that is forwarded to Stripe. A lone UTF-16 surrogate cannot be form-encoded
+ * (encodeURIComponent throws), so it is a 400 here instead of a 502 after the call fails.
+ */
+const stripeText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[^\uD800-\uDFFF]*$/u, "must be valid Unicode text");
+
 const idLike = z
   .string()
   .min(1)
@@ -57,7 +67,7 @@ const metadataSchema = z
       .min(1)
       .max(40)
       .regex(/^[\w.-]+$/),
-    z.string().max(500),
+    stripeText(500),
   )
   .refine((m) => Object.keys(m).length <= 20, "at most 20 metadata keys")
   .openapi({ description: "Up to 20 string pairs (key ≤ 40, value ≤ 500 chars)" });
@@ -66,7 +76,7 @@ export const createIntentBody = z
   .object({
     amount: amountSchema,
     currency: currencySchema,
-    description: z.string().max(500).optional(),
+    description: stripeText(500).optional(),
     order_id: idLike.optional(),
     campaign_id: idLike.optional(),
     merchant_id: idLike.optional().openapi({ description: "The merchant being paid, if any" }),
@@ -205,7 +215,7 @@ export const refundBody = z
   .object({
     amount: amountSchema.optional().openapi({ description: "Partial amount; defaults to what is left" }),
     reason: z.enum(REFUND_REASONS),
-    note: z.string().max(500).optional(),
+    note: stripeText(500).optional(),
   })
   .strict()
   .openapi("RefundRequest");

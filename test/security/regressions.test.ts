@@ -40,4 +40,28 @@ describe("found by fuzzing", () => {
     const good = await postJson("/api/v1/payments/create-intent", { amount: 500, currency: "usd" }, headers);
     expect(good.status).toBe(201);
   });
+
+  it("free text with a lone surrogate is a 400, not a 502 from Stripe's form encoding; emoji are fine", async () => {
+    const user = await newCaller("user");
+    const admin = await newCaller("admin");
+    const bad = await postJson(
+      "/api/v1/payments/create-intent",
+      { amount: 500, currency: "usd", description: "x\ud800y" },
+      user.headers,
+    );
+    await expectEnvelope(bad, 400, "VALIDATION_FAILED");
+    const ok = await postJson(
+      "/api/v1/payments/create-intent",
+      { amount: 500, currency: "usd", description: "🧨 gift", metadata: { note: "e\u0301" } },
+      user.headers,
+    );
+    expect(ok.status).toBe(201);
+    const { payment_id } = await ok.json<{ payment_id: string }>();
+    const refund = await postJson(
+      `/api/v1/payments/${payment_id}/refund`,
+      { reason: "other", note: "\udc00" },
+      admin.headers,
+    );
+    await expectEnvelope(refund, 400, "VALIDATION_FAILED");
+  });
 });

@@ -47,6 +47,7 @@ export const ingestBodySchema = z
         items: { $ref: "#/components/schemas/AnalyticsEvent" },
       }),
   })
+  .strict()
   .openapi("AnalyticsEventBatch");
 
 export const REJECTION_CODES = [

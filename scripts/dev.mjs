@@ -22,7 +22,11 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
 const children = [];
 function run(name, args, cwd) {
-  const child = spawn(wrangler, args, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "1" } });
+  const child = spawn(wrangler, args, {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FORCE_COLOR: "1" },
+  });
   const prefix = `\x1b[35m[${name}]\x1b[0m `;
   const pipe = (stream, out) =>
     stream.on("data", (buf) => {
@@ -48,7 +52,11 @@ process.on("SIGINT", () => shutdown(0));
 process.on("SIGTERM", () => shutdown(0));
 
 const common = ["dev", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
-run("emulators", [...common, "--port", String(EMULATOR_PORT), "--inspector-port", "9230"], path.join(ROOT, "emulators"));
+run(
+  "emulators",
+  [...common, "--port", String(EMULATOR_PORT), "--inspector-port", "9230"],
+  path.join(ROOT, "emulators"),
+);
 run("platform", [...common, "--port", String(PLATFORM_PORT), "--inspector-port", "9229"], ROOT);
 
 // Announce once the platform is actually serving.
@@ -59,7 +67,10 @@ for (let i = 0; i < 120 && !stopping; i++) {
     const res = await fetch(`${base}/api/v1/health`);
     if (res.ok) {
       const { JWT_SECRET } = readDevVars();
-      const token = await signDevToken(JWT_SECRET, { role: "admin", sub: "00000000-0000-4000-8000-00000000a001" });
+      const token = await signDevToken(JWT_SECRET, {
+        role: "admin",
+        sub: "00000000-0000-4000-8000-00000000a001",
+      });
       log(`platform ready on ${base}  (emulators on http://127.0.0.1:${EMULATOR_PORT})`);
       log(`API docs:  ${base}/api/v1/docs    dashboard: ${base}/dashboard`);
       log(`dev admin token (12h):\n${token}`);

@@ -31,5 +31,6 @@ const token = await signDevToken(JWT_SECRET, {
   merchantId: values.merchant,
   expiresIn: values.expires,
 });
-if (values.json) console.log(JSON.stringify({ token, sub, role: values.role, merchant_id: values.merchant ?? null }));
+if (values.json)
+  console.log(JSON.stringify({ token, sub, role: values.role, merchant_id: values.merchant ?? null }));
 else console.log(token);

@@ -1,24 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireRole } from "../platform/auth";
-import { ERROR_CODES } from "../platform/errors";
+import { errorResponse } from "../platform/openapi";
 import { ingestBodySchema, ingestResultSchema } from "./event-schema";
 import { stepsParam } from "./reports/funnel";
 import { rangeQuery, tzParam, windowParam } from "./reports/range";
 
-const errorSchema = z
-  .object({
-    error: z.object({
-      code: z.enum(ERROR_CODES),
-      message: z.string(),
-      details: z.unknown().optional(),
-      request_id: z.string(),
-    }),
-  })
-  .openapi("AnalyticsError");
-const err = (description: string) => ({
-  description,
-  content: { "application/json": { schema: errorSchema } },
-});
+const err = errorResponse;
 const adminErrors = {
   400: err("Invalid parameters or range"),
   401: err("Missing or invalid token"),

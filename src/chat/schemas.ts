@@ -1,23 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { TICKET_STATUSES } from "../db/schema";
-import { ERROR_CODES } from "../platform/errors";
 import { toIso } from "../platform/ids";
+import { errorResponse } from "../platform/openapi";
 import type { TicketRow } from "./access";
 import { attachmentSchema } from "./protocol";
 
-export const errorSchema = z.object({
-  error: z.object({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z.unknown().optional(),
-    request_id: z.string(),
-  }),
-});
-
-const err = (description: string) => ({
-  description,
-  content: { "application/json": { schema: errorSchema } },
-});
+const err = errorResponse;
 export const errors = {
   400: err("Validation failed"),
   401: err("Missing or invalid token"),

@@ -1,24 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { EXTERNAL_EVENT_TYPES } from "../events/types";
-import { ERROR_CODES } from "../platform/errors";
+import { errorResponse } from "../platform/openapi";
 import { cursorSchema, limitSchema } from "../platform/pagination";
 import { HH_MM, isValidTimeZone } from "./quiet-hours";
 import { DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
 
-const errorEnvelope = z.object({
-  error: z.object({
-    code: z.enum(ERROR_CODES),
-    message: z.string(),
-    details: z
-      .union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())])
-      .optional(),
-    request_id: z.string(),
-  }),
-});
-const err = (description: string) => ({
-  description,
-  content: { "application/json": { schema: errorEnvelope } },
-});
+const err = errorResponse;
 export const errors = {
   400: err("Validation failed"),
   401: err("Missing or invalid bearer token"),

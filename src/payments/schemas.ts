@@ -1,26 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema/payments";
-import { ERROR_CODES } from "../platform/errors";
 import { amountSchema, currencySchema } from "../platform/money";
+import { errorResponse } from "../platform/openapi";
 import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
 
-export const errorSchema = z
-  .object({
-    error: z.object({
-      code: z.enum(ERROR_CODES),
-      message: z.string(),
-      details: z
-        .union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())])
-        .optional(),
-      request_id: z.string(),
-    }),
-  })
-  .openapi("ErrorEnvelope");
-
-const err = (description: string) => ({
-  description,
-  content: { "application/json": { schema: errorSchema } },
-});
+const err = errorResponse;
 /** Every error a payment route can answer, documented with the one envelope. */
 export const errors = {
   400: err("Validation failed (unknown fields, bad amount or currency)"),

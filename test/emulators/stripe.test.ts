@@ -73,6 +73,20 @@ describe("stripe emulator: protocol", () => {
   });
 });
 
+describe("stripe emulator: request log", () => {
+  it("filters by a full path prefix, however long, and treats `_` literally", async () => {
+    const pi = await stripe.paymentIntents.create({ amount: 700, currency: "usd" });
+    await stripe.paymentIntents.confirm(pi.id, { payment_method: "pm_card_visa" });
+    const path = `/v1/payment_intents/${pi.id}/confirm`;
+    const logged = await emulatorRequests({ path_prefix: path });
+    expect(logged.map((r) => r.path)).toEqual([path]);
+    // `_` is a LIKE wildcard; a prefix differing only there must not match.
+    expect(
+      await emulatorRequests({ path_prefix: path.replace("payment_intents", "paymentXintents") }),
+    ).toEqual([]);
+  });
+});
+
 describe("stripe emulator: webhooks", () => {
   it("records a signed delivery for each event that the SDK verifies", async () => {
     const tag = crypto.randomUUID();

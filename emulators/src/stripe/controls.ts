@@ -174,8 +174,11 @@ type RequestRow = {
 function requests(store: Store, q: URLSearchParams): Response {
   const rows = store.sql
     .exec<RequestRow>(
-      `SELECT * FROM requests WHERE seq > ? AND (? IS NULL OR path LIKE ? || '%') AND (? IS NULL OR idempotency_key = ?) ORDER BY seq LIMIT 1000`,
+      // substr() rather than LIKE: ids make prefixes long enough to hit SQLite's LIKE pattern limit,
+      // and `_` in ids would be a wildcard.
+      `SELECT * FROM requests WHERE seq > ? AND (? IS NULL OR substr(path, 1, length(?)) = ?) AND (? IS NULL OR idempotency_key = ?) ORDER BY seq LIMIT 1000`,
       Number(q.get("since") ?? 0) || 0,
+      q.get("path_prefix"),
       q.get("path_prefix"),
       q.get("path_prefix"),
       q.get("idempotency_key"),

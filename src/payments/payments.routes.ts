@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { adminIdempotent, adminOnly, authed, authedIdempotent } from "./middleware";
+import { adminIdempotent, adminOnly, authed, authedIdempotent, payerIdempotent } from "./middleware";
 import {
   confirmBody,
   confirmResponse,
@@ -27,11 +27,11 @@ export const createIntentRoute = createRoute({
   tags,
   security,
   summary: "Create a payment and its Stripe PaymentIntent",
-  middleware: [...authedIdempotent],
+  middleware: [...payerIdempotent],
   request: { headers: idempotencyHeader, body: { content: json(createIntentBody), required: true } },
   responses: {
     201: { description: "Created", content: json(createIntentResponse) },
-    ...pick(400, 401, 409, 429, 500, 502, 503),
+    ...pick(400, 401, 403, 409, 429, 500, 502, 503),
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authed, authedIdempotent } from "./middleware";
+import { authed, authedIdempotent, payerIdempotent } from "./middleware";
 import { PLAN_IDS } from "./plans";
 import { idempotencyHeader, pick } from "./schemas";
 
@@ -77,11 +77,11 @@ export const createSubscriptionRoute = createRoute({
   tags,
   security,
   summary: "Subscribe to a plan",
-  middleware: [...authedIdempotent],
+  middleware: [...payerIdempotent],
   request: { headers: idempotencyHeader, body: { content: json(createBody), required: true } },
   responses: {
     201: { description: "Subscribed", content: json(subscriptionSchema) },
-    ...pick(400, 401, 402, 409, 429, 500, 502, 503),
+    ...pick(400, 401, 402, 403, 409, 429, 500, 502, 503),
   },
 });
 

@@ -80,7 +80,8 @@ export const TABLE: Record<string, Row> = {
   },
   "POST /api/v1/payments/create-intent": {
     body: () => ({ amount: 1500, currency: "usd" }),
-    expect: all(201),
+    // Only payers: admins are staff and service tokens are machines.
+    expect: only(["user", "other_user", "merchant", "other_merchant"], 201, 403),
   },
   "POST /api/v1/payments/confirm": {
     setup: payment(false),
@@ -97,7 +98,10 @@ export const TABLE: Record<string, Row> = {
     expect: adminOnly(201),
   },
   "GET /api/v1/subscriptions/plans": { expect: all(200) },
-  "POST /api/v1/subscriptions": { body: () => ({ plan: "free" }), expect: all(201) },
+  "POST /api/v1/subscriptions": {
+    body: () => ({ plan: "free" }),
+    expect: only(["user", "other_user", "merchant", "other_merchant"], 201, 403),
+  },
   "GET /api/v1/subscriptions": { expect: all(200) },
   "POST /api/v1/subscriptions/{id}/cancel": {
     setup: async (c) => ({ id: await createSubscription(c.user) }),

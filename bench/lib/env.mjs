@@ -52,8 +52,9 @@ export function writeBenchEnv({ platformPort, emulatorPort }) {
       `STRIPE_API_URL="${emulator}"`,
       `GOOGLE_TOKEN_URL="${emulator}/google/token"`,
       `FCM_API_URL="${emulator}/fcm"`,
-      // Request logs would cost the platform time the baseline does not spend.
-      `LOG_LEVEL="warn"`,
+      // Request logs would cost the platform time the baseline does not spend
+      // (BENCH_LOG_LEVEL=info or debug when investigating; then read bench/.results/platform.log).
+      `LOG_LEVEL="${process.env.BENCH_LOG_LEVEL ?? "warn"}"`,
       "",
     ].join("\n"),
   );

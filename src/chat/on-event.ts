@@ -1,9 +1,51 @@
-import { eq } from "drizzle-orm";
-import { payments } from "../db/schema";
+import { desc, eq } from "drizzle-orm";
+import { payments, users } from "../db/schema";
 import type { EventDeps } from "../events/publish";
 import type { EventSink } from "../events/sinks";
 import type { DomainEvent } from "../events/types";
-import { adminIds } from "../platform/directory";
+
+/**
+ * Bounds on the admin fan-out, which runs inside the request that published the event (a ticket
+ * creation, a webhook). Each admin channel is a Durable Object call, a subrequest of that
+ * request: unbounded, a directory of every admin ever seen made each event cost one call per
+ * admin, all at once. Only the most recently seen admins get the live event (one who has not
+ * called the API for that long has no dashboard open; the REST API has everything), and at most
+ * PUSH_CONCURRENCY calls are in flight.
+ */
+export const MAX_ADMIN_CHANNELS = 100;
+export const PUSH_CONCURRENCY = 8;
+
+async function recentAdminIds(deps: EventDeps, limit: number): Promise<string[]> {
+  const rows = await deps.db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.role, "admin"))
+    .orderBy(desc(users.lastSeenAt), users.id)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; settles every one. */
+async function settleLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<unknown>,
+): Promise<PromiseSettledResult<unknown>[]> {
+  const results: PromiseSettledResult<unknown>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        results[i] = { status: "fulfilled", value: await fn(items[i] as T) };
+      } catch (reason) {
+        results[i] = { status: "rejected", reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 /** Events every admin's feed shows (DESIGN §6: disputes, security alerts, new tickets). */
 const FOR_ADMINS = new Set<string>([
@@ -35,7 +77,7 @@ export async function channelsFor(event: DomainEvent, deps: EventDeps): Promise<
   const merchantId = await merchantOf(event, deps);
   if (merchantId) channels.push(`merchant:${merchantId}`);
   if (FOR_ADMINS.has(event.type)) {
-    for (const id of await adminIds(deps.db)) channels.push(`admin:${id}`);
+    for (const id of await recentAdminIds(deps, MAX_ADMIN_CHANNELS)) channels.push(`admin:${id}`);
   }
   return channels;
 }
@@ -48,15 +90,9 @@ export const liveChannelSink: EventSink = {
   name: "live-channels",
   async handle(event, deps) {
     const channels = await channelsFor(event, deps);
-    const results = await Promise.allSettled(
-      channels.map((name) =>
-        deps.env.LIVE_CHANNEL.getByName(name).push({
-          id: event.id,
-          type: event.type,
-          occurred_at: event.occurred_at,
-          data: event.data,
-        }),
-      ),
+    const live = { id: event.id, type: event.type, occurred_at: event.occurred_at, data: event.data };
+    const results = await settleLimited(channels, PUSH_CONCURRENCY, (name) =>
+      deps.env.LIVE_CHANNEL.getByName(name).push(live),
     );
     results.forEach((r, i) => {
       if (r.status === "rejected") {

@@ -1,112 +1,156 @@
-import { and, eq, isNull, lte, ne, sql } from "drizzle-orm";
-import { chatMessages, supportTickets } from "../db/schema";
 import { type EventDeps, publish } from "../events/publish";
 import { ApiError } from "../platform/errors";
-import type { Attachment } from "./protocol";
-import type { OutboxRow, RoomMeta, RoomStore } from "./room-store";
+import type { OutboxItem, RoomMeta, RoomStore, StoredMessage } from "./room-store";
 
 /** Retry schedule for a failing mirror: 10 s, 20 s, 40 s … capped at 5 minutes. */
 export function retryDelayMs(attempts: number): number {
   return Math.min(10_000 * 2 ** Math.max(0, attempts - 1), 300_000);
 }
 
+/** Outbox rows read (and mirrored in one D1 batch) per round. */
+const BATCH_ROWS = 50;
+
+// Plain D1 statements rather than drizzle: this runs for every message of every room, and
+// building a query through drizzle cost more CPU than the D1 call itself (bench/notes/chat.md).
+// Conflict target is the id only: a different message in the same (ticket, seq) slot is a real
+// error and must fail loudly rather than be silently skipped.
+const INSERT_MESSAGE = `INSERT INTO chat_messages
+  (id, ticket_id, seq, sender_id, sender_role, body, attachments, client_id, read_at, created_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+const BUMP_LAST_MESSAGE = `UPDATE support_tickets
+  SET last_message_at = max(coalesce(last_message_at, 0), ?) WHERE id = ?`;
+const MARK_READ = `UPDATE chat_messages SET read_at = ?
+  WHERE ticket_id = ? AND seq <= ? AND sender_id != ? AND read_at IS NULL`;
+
+type ReadRef = { reader_id: string; up_to: number; read_at: number };
+
+/** The D1 statements that mirror one message or read-receipt row (none for a vanished message). */
+function statementsFor(item: OutboxItem, meta: RoomMeta, d1: D1Database): D1PreparedStatement[] {
+  if (item.kind === "read") {
+    const r = JSON.parse(item.ref) as ReadRef;
+    return [d1.prepare(MARK_READ).bind(r.read_at, meta.ticketId, r.up_to, r.reader_id)];
+  }
+  const m = item.message;
+  if (!m) return [];
+  return [
+    d1
+      .prepare(INSERT_MESSAGE)
+      .bind(
+        m.id,
+        meta.ticketId,
+        m.seq,
+        m.sender_id,
+        m.sender_role,
+        m.body,
+        m.attachments,
+        m.client_id,
+        m.read_at,
+        m.created_at,
+      ),
+  ];
+}
+
+/** One D1 batch (one transaction, statements in outbox order) for a run of message/read rows. */
+async function mirrorRun(run: OutboxItem[], meta: RoomMeta, d1: D1Database): Promise<void> {
+  const stmts = run.flatMap((item) => statementsFor(item, meta, d1));
+  let latest: number | null = null;
+  for (const item of run) {
+    const created = item.kind === "message" ? item.message?.created_at : undefined;
+    if (created !== undefined && (latest === null || created > latest)) latest = created;
+  }
+  if (latest !== null) stmts.push(d1.prepare(BUMP_LAST_MESSAGE).bind(latest, meta.ticketId));
+  if (stmts.length > 0) await d1.batch(stmts);
+}
+
+async function publishReplied(m: StoredMessage, meta: RoomMeta, deps: EventDeps): Promise<void> {
+  await publish(deps, {
+    id: `ticket.replied:${m.id}`,
+    type: "ticket.replied",
+    source: "chat",
+    occurred_at: m.created_at,
+    data: {
+      ticket_id: meta.ticketId,
+      user_id: meta.ownerId,
+      merchant_id: meta.merchantId,
+      message_id: m.id,
+      sender_id: m.sender_id,
+      preview: m.body.slice(0, 200),
+    },
+  });
+}
+
+/**
+ * Applies rows one at a time, stopping at the first failure (counted on that row). This is the
+ * path for `replied` rows and the fallback when a batched run fails: it mirrors the good prefix
+ * and pins the retry on the exact row D1 refuses. Returns the failing row's attempts, or null.
+ */
+async function applyEach(
+  items: OutboxItem[],
+  store: RoomStore,
+  meta: RoomMeta,
+  deps: EventDeps,
+): Promise<number | null> {
+  for (const item of items) {
+    try {
+      if (item.kind === "replied") {
+        if (item.message) await publishReplied(item.message, meta, deps);
+      } else {
+        await mirrorRun([item], meta, deps.env.DB);
+      }
+      store.outboxDone(item.id);
+    } catch (err) {
+      if (err instanceof ApiError && err.status < 500) {
+        // A row that can never succeed (e.g. event data the publisher rejects) must not block the rest.
+        deps.logger.error("chat outbox: dropping invalid row", { kind: item.kind, ref: item.ref, err });
+        store.outboxDone(item.id);
+        continue;
+      }
+      const attempts = store.outboxFailed(item.id, err instanceof Error ? err.message : String(err));
+      deps.logger.warn("chat outbox: mirror failed, will retry", {
+        ticket_id: meta.ticketId,
+        kind: item.kind,
+        attempts,
+        err,
+      });
+      return attempts;
+    }
+  }
+  return null;
+}
+
 /**
  * Drains the outbox in order, stopping at the first failure so a read receipt never
- * overtakes the message it marks. Every step is idempotent (insert by id ON CONFLICT(id)
- * DO NOTHING, conditional updates, events keyed by id), so a crash between the D1 write and
- * the outbox delete only repeats harmless work. Returns the attempts of the row that failed.
+ * overtakes the message it marks. Consecutive message/read rows go to D1 as one batch (one
+ * round trip, one transaction); a `replied` row waits for the run before it, then publishes.
+ * Every step is idempotent (insert by id ON CONFLICT(id) DO NOTHING, conditional updates,
+ * events keyed by id), so a crash between the D1 write and the outbox delete only repeats
+ * harmless work. Returns the attempts of the row that failed, or null once the outbox is empty.
  */
 export async function drainOutbox(store: RoomStore, meta: RoomMeta, deps: EventDeps): Promise<number | null> {
   for (;;) {
-    const rows = store.outbox();
-    if (rows.length === 0) return null;
-    for (const row of rows) {
-      try {
-        await apply(row, store, meta, deps);
-        store.outboxDone(row.id);
-      } catch (err) {
-        if (err instanceof ApiError && err.status < 500) {
-          // A row that can never succeed (e.g. event data the publisher rejects) must not block the rest.
-          deps.logger.error("chat outbox: dropping invalid row", { kind: row.kind, ref: row.ref, err });
-          store.outboxDone(row.id);
-          continue;
+    const items = store.outboxWithMessages(BATCH_ROWS);
+    if (items.length === 0) return null;
+    let i = 0;
+    while (i < items.length) {
+      let j = i;
+      while (j < items.length && items[j]?.kind !== "replied") j++;
+      if (j > i) {
+        const run = items.slice(i, j);
+        const last = run[run.length - 1];
+        try {
+          await mirrorRun(run, meta, deps.env.DB);
+          if (last) store.outboxDoneThrough(last.id);
+        } catch {
+          // The batch is one transaction, so nothing of it landed: redo it row by row.
+          const failed = await applyEach(run, store, meta, deps);
+          if (failed !== null) return failed;
         }
-        const attempts = store.outboxFailed(row.id, err instanceof Error ? err.message : String(err));
-        deps.logger.warn("chat outbox: mirror failed, will retry", {
-          ticket_id: meta.ticketId,
-          kind: row.kind,
-          attempts,
-          err,
-        });
-        return attempts;
+        i = j;
+        continue;
       }
-    }
-  }
-}
-
-async function apply(row: OutboxRow, store: RoomStore, meta: RoomMeta, deps: EventDeps): Promise<void> {
-  switch (row.kind) {
-    case "message": {
-      const m = store.byId(row.ref);
-      if (!m) return;
-      // Conflict target is the id only: a different message in the same (ticket, seq) slot is a
-      // real error and must fail loudly rather than be silently skipped.
-      await deps.db.batch([
-        deps.db
-          .insert(chatMessages)
-          .values({
-            id: m.id,
-            ticketId: meta.ticketId,
-            seq: m.seq,
-            senderId: m.sender_id,
-            senderRole: m.sender_role,
-            body: m.body,
-            attachments: JSON.parse(m.attachments) as Attachment[],
-            clientId: m.client_id,
-            readAt: m.read_at,
-            createdAt: m.created_at,
-          })
-          .onConflictDoNothing({ target: chatMessages.id }),
-        deps.db
-          .update(supportTickets)
-          .set({ lastMessageAt: sql`max(coalesce(${supportTickets.lastMessageAt}, 0), ${m.created_at})` })
-          .where(eq(supportTickets.id, meta.ticketId)),
-      ]);
-      return;
-    }
-    case "read": {
-      const r = JSON.parse(row.ref) as { reader_id: string; up_to: number; read_at: number };
-      await deps.db
-        .update(chatMessages)
-        .set({ readAt: r.read_at })
-        .where(
-          and(
-            eq(chatMessages.ticketId, meta.ticketId),
-            lte(chatMessages.seq, r.up_to),
-            ne(chatMessages.senderId, r.reader_id),
-            isNull(chatMessages.readAt),
-          ),
-        );
-      return;
-    }
-    case "replied": {
-      const m = store.byId(row.ref);
-      if (!m) return;
-      await publish(deps, {
-        id: `ticket.replied:${m.id}`,
-        type: "ticket.replied",
-        source: "chat",
-        occurred_at: m.created_at,
-        data: {
-          ticket_id: meta.ticketId,
-          user_id: meta.ownerId,
-          merchant_id: meta.merchantId,
-          message_id: m.id,
-          sender_id: m.sender_id,
-          preview: m.body.slice(0, 200),
-        },
-      });
-      return;
+      const failed = await applyEach([items[i] as OutboxItem], store, meta, deps);
+      if (failed !== null) return failed;
+      i++;
     }
   }
 }

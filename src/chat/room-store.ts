@@ -16,6 +16,8 @@ export type StoredMessage = {
 export type RoomMeta = { ticketId: string; ownerId: string; merchantId: string | null };
 export type OutboxKind = "message" | "read" | "replied";
 export type OutboxRow = { id: number; kind: OutboxKind; ref: string; attempts: number };
+/** An outbox row with the message it refers to (null for read receipts, or a message gone). */
+export type OutboxItem = OutboxRow & { message: StoredMessage | null };
 
 const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -35,30 +37,49 @@ const SCHEMA = [
  * is, and that is what lets a message get its seq before the handler awaits anything.
  */
 export class RoomStore {
+  /**
+   * In-memory copies of what only this object writes. They live as long as the instance, so
+   * after hibernation or eviction they are rebuilt from SQLite on first use (undefined = not
+   * loaded yet). The meta never changes once the first connect wrote it; the seq only moves
+   * through `append`.
+   */
+  private metaCache: RoomMeta | null | undefined;
+  private seqCache: number | undefined;
+
   constructor(private readonly sql: SqlStorage) {
     for (const stmt of SCHEMA) sql.exec(stmt);
   }
 
+  /** Written on connect; a no-op (no write) when it matches what the room already holds. */
   saveMeta(m: RoomMeta): void {
+    const cur = this.meta();
+    if (cur && cur.ticketId === m.ticketId && cur.ownerId === m.ownerId && cur.merchantId === m.merchantId)
+      return;
     const upsert =
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
     this.sql.exec(upsert, "ticket_id", m.ticketId);
     this.sql.exec(upsert, "owner_id", m.ownerId);
     this.sql.exec(upsert, "merchant_id", m.merchantId);
+    this.metaCache = { ...m };
   }
 
   meta(): RoomMeta | null {
+    if (this.metaCache !== undefined) return this.metaCache;
     const rows = this.sql
       .exec<{ key: string; value: string | null }>("SELECT key, value FROM meta")
       .toArray();
     const get = (k: string) => rows.find((r) => r.key === k)?.value ?? null;
     const ticketId = get("ticket_id");
     const ownerId = get("owner_id");
-    return ticketId && ownerId ? { ticketId, ownerId, merchantId: get("merchant_id") } : null;
+    const meta = ticketId && ownerId ? { ticketId, ownerId, merchantId: get("merchant_id") } : null;
+    // A room with no meta yet is not cached: the first connect is about to write it.
+    if (meta) this.metaCache = meta;
+    return meta;
   }
 
   lastSeq(): number {
-    return this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+    this.seqCache ??= this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+    return this.seqCache;
   }
 
   byClientId(senderId: string, clientId: string): StoredMessage | null {
@@ -87,6 +108,7 @@ export class RoomStore {
       m.attachments,
       m.created_at,
     );
+    this.seqCache = seq;
     this.enqueue("message", m.id);
     for (const kind of alsoQueue) this.enqueue(kind, m.id);
     return { ...m, seq, read_at: null };
@@ -122,8 +144,45 @@ export class RoomStore {
       .toArray();
   }
 
+  /** The next rows to mirror, in order, each joined with its message in the same read. */
+  outboxWithMessages(limit = 50): OutboxItem[] {
+    return this.sql
+      .exec<OutboxJoinRow>(
+        `SELECT o.id AS o_id, o.kind AS o_kind, o.ref AS o_ref, o.attempts AS o_attempts, m.*
+         FROM outbox o LEFT JOIN messages m ON o.kind != 'read' AND m.id = o.ref
+         ORDER BY o.id LIMIT ?`,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({
+        id: r.o_id,
+        kind: r.o_kind,
+        ref: r.o_ref,
+        attempts: r.o_attempts,
+        message:
+          r.id === null
+            ? null
+            : {
+                seq: r.seq as number,
+                id: r.id,
+                client_id: r.client_id as string,
+                sender_id: r.sender_id as string,
+                sender_role: r.sender_role as string,
+                body: r.body as string,
+                attachments: r.attachments as string,
+                created_at: r.created_at as number,
+                read_at: r.read_at,
+              },
+      }));
+  }
+
   outboxDone(id: number): void {
     this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+  }
+
+  /** Removes a mirrored prefix of the outbox (ids only grow: AUTOINCREMENT). */
+  outboxDoneThrough(id: number): void {
+    this.sql.exec("DELETE FROM outbox WHERE id <= ?", id);
   }
 
   outboxFailed(id: number, error: string): number {
@@ -137,14 +196,22 @@ export class RoomStore {
   }
 }
 
-export function toWire(m: StoredMessage): ChatMessage {
+type OutboxJoinRow = {
+  o_id: number;
+  o_kind: OutboxKind;
+  o_ref: string;
+  o_attempts: number;
+} & { [K in keyof StoredMessage]: StoredMessage[K] | null };
+
+/** `attachments` skips re-parsing the stored JSON when the caller still holds the array. */
+export function toWire(m: StoredMessage, attachments?: Attachment[]): ChatMessage {
   return {
     id: m.id,
     seq: m.seq,
     sender_id: m.sender_id,
     sender_role: m.sender_role,
     body: m.body,
-    attachments: JSON.parse(m.attachments) as Attachment[],
+    attachments: attachments ?? (JSON.parse(m.attachments) as Attachment[]),
     created_at: new Date(m.created_at).toISOString(),
     client_id: m.client_id,
   };

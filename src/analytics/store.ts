@@ -1,163 +1,104 @@
-import { sql } from "drizzle-orm";
-import {
-  analyticsActivity,
-  analyticsDaily,
-  analyticsEvents,
-  analyticsSessions,
-  analyticsUserDays,
-} from "../db/schema/analytics";
+import type { analyticsEvents } from "../db/schema/analytics";
 import type { Db } from "../platform/types";
 import type { AePoint } from "./engine";
 
 export type EventRow = typeof analyticsEvents.$inferInsert;
 
-/** D1 binds at most 100 parameters per statement. */
+/** D1 binds at most 100 parameters per statement; every statement here binds exactly one. */
 export const MAX_BOUND_PARAMS = 100;
-const COLUMNS = 10; // id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at
-export const ROWS_PER_STATEMENT = Math.floor(MAX_BOUND_PARAMS / COLUMNS);
+/**
+ * Rows per JSON parameter. An ingest batch (≤ 100 events, ≤ 256 KiB) is always one chunk;
+ * larger callers (tests, imports) are split so one parameter stays far below D1's 2 MB
+ * value limit even with 4 KiB of properties per event.
+ */
+export const ROWS_PER_STATEMENT = 250;
 
 export const DAY_MS = 86_400_000;
 export const ACTIVITY_BUCKET_MS = 15 * 60_000;
 
-/**
- * Appends rows with multi-row INSERTs of ROWS_PER_STATEMENT rows each and updates the
- * rollups, all in one db.batch (one round trip, all or nothing). Callers pass fresh ids
- * (or, for server events, ids of domain events that publish() already de-duplicated).
+/*
+ * Each statement reads the whole chunk from one JSON array parameter (json_each), so a
+ * batch costs five statements whatever its size, instead of one multi-row INSERT per
+ * 10 rows plus one upsert per ≤ 50 rollup keys, each built by drizzle per request. The
+ * rollups aggregate in SQL with the same rules the reports assume:
+ *   sessions: server-recorded payment_completed excluded; first/last time, events,
+ *             page views, interactions (button_click, feature_used);
+ *   daily:    UTC day × type × page × element ("" for absent, NULLs never conflict);
+ *   activity: 15-minute buckets;
+ *   user days: signed-in users only.
+ * Times are epoch ms ≥ 0, so SQLite's integer division equals Math.floor.
  */
-export async function insertEvents(db: Db, rows: EventRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const filled = rows.map(fillColumns);
-  const statements = [
-    ...chunks(filled, ROWS_PER_STATEMENT).map((c) =>
-      db.insert(analyticsEvents).values(c).onConflictDoNothing(),
-    ),
-    ...rollupStatements(db, filled),
-  ];
-  const [first, ...rest] = statements;
-  if (!first) return;
-  await db.batch([first, ...rest]);
-}
+const INSERT_EVENTS = `INSERT INTO analytics_events
+  (id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at)
+  SELECT value->>'id', value->>'type', value->>'user', value->>'session', value->>'page',
+    value->>'element', value->>'source', value->>'props', value->>'at', value->>'received'
+  FROM json_each(?1) WHERE true
+  ON CONFLICT DO NOTHING`;
 
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
+const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
+  (session_id, first_at, last_at, events, page_views, interactions)
+  SELECT value->>'session', MIN(value->>'at'), MAX(value->>'at'), COUNT(*),
+    SUM(value->>'type' = 'page_view'), SUM(value->>'type' IN ('button_click', 'feature_used'))
+  FROM json_each(?1) WHERE value->>'type' <> 'payment_completed'
+  GROUP BY value->>'session'
+  ON CONFLICT (session_id) DO UPDATE SET
+    first_at = MIN(analytics_sessions.first_at, excluded.first_at),
+    last_at = MAX(analytics_sessions.last_at, excluded.last_at),
+    events = analytics_sessions.events + excluded.events,
+    page_views = analytics_sessions.page_views + excluded.page_views,
+    interactions = analytics_sessions.interactions + excluded.interactions`;
 
-function bump<K>(map: Map<string, K>, key: string, init: () => K, update: (v: K) => void): void {
-  let v = map.get(key);
-  if (v === undefined) {
-    v = init();
-    map.set(key, v);
-  }
-  update(v);
-}
+const UPSERT_DAILY = `INSERT INTO analytics_daily (day, event_type, page, element, events)
+  SELECT value->>'at' / ${DAY_MS}, value->>'type', COALESCE(value->>'page', ''),
+    COALESCE(value->>'element', ''), COUNT(*)
+  FROM json_each(?1) WHERE true
+  GROUP BY 1, 2, 3, 4
+  ON CONFLICT (day, event_type, page, element) DO UPDATE SET
+    events = analytics_daily.events + excluded.events`;
 
-type SessionRollup = typeof analyticsSessions.$inferInsert;
-type DailyRollup = typeof analyticsDaily.$inferInsert;
+const UPSERT_ACTIVITY = `INSERT INTO analytics_activity (bucket, events)
+  SELECT value->>'at' / ${ACTIVITY_BUCKET_MS}, COUNT(*)
+  FROM json_each(?1) WHERE true
+  GROUP BY 1
+  ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`;
 
-/** The batch's contribution to each rollup, pre-aggregated so each key is one upsert row. */
-function rollupStatements(db: Db, rows: EventRow[]) {
-  const sessions = new Map<string, SessionRollup>();
-  const daily = new Map<string, DailyRollup>();
-  const activity = new Map<string, { bucket: number; events: number }>();
-  const userDays = new Map<string, { userId: string; day: number }>();
-  for (const r of rows) {
-    const t = r.occurredAt;
-    if (r.userId) {
-      const userId = r.userId;
-      const day = Math.floor(t / DAY_MS);
-      userDays.set(`${day}:${userId}`, { userId, day });
-    }
-    if (r.eventType !== "payment_completed") {
-      bump(
-        sessions,
-        r.sessionId,
-        () => ({ sessionId: r.sessionId, firstAt: t, lastAt: t, events: 0, pageViews: 0, interactions: 0 }),
-        (s) => {
-          s.firstAt = Math.min(s.firstAt, t);
-          s.lastAt = Math.max(s.lastAt, t);
-          s.events += 1;
-          if (r.eventType === "page_view") s.pageViews += 1;
-          if (r.eventType === "button_click" || r.eventType === "feature_used") s.interactions += 1;
-        },
-      );
-    }
-    const day = Math.floor(t / DAY_MS);
-    const [page, element] = [r.page ?? "", r.element ?? ""];
-    bump(
-      daily,
-      JSON.stringify([day, r.eventType, page, element]),
-      () => ({ day, eventType: r.eventType, page, element, events: 0 }),
-      (d) => {
-        d.events += 1;
-      },
-    );
-    const bucket = Math.floor(t / ACTIVITY_BUCKET_MS);
-    bump(
-      activity,
-      String(bucket),
-      () => ({ bucket, events: 0 }),
-      (a) => {
-        a.events += 1;
-      },
-    );
-  }
-  return [
-    ...chunks([...sessions.values()], Math.floor(MAX_BOUND_PARAMS / 6)).map((c) =>
-      db
-        .insert(analyticsSessions)
-        .values(c)
-        .onConflictDoUpdate({
-          target: analyticsSessions.sessionId,
-          set: {
-            firstAt: sql`MIN(${analyticsSessions.firstAt}, excluded.first_at)`,
-            lastAt: sql`MAX(${analyticsSessions.lastAt}, excluded.last_at)`,
-            events: sql`${analyticsSessions.events} + excluded.events`,
-            pageViews: sql`${analyticsSessions.pageViews} + excluded.page_views`,
-            interactions: sql`${analyticsSessions.interactions} + excluded.interactions`,
-          },
-        }),
-    ),
-    ...chunks([...daily.values()], Math.floor(MAX_BOUND_PARAMS / 5)).map((c) =>
-      db
-        .insert(analyticsDaily)
-        .values(c)
-        .onConflictDoUpdate({
-          target: [analyticsDaily.day, analyticsDaily.eventType, analyticsDaily.page, analyticsDaily.element],
-          set: { events: sql`${analyticsDaily.events} + excluded.events` },
-        }),
-    ),
-    ...chunks([...userDays.values()], Math.floor(MAX_BOUND_PARAMS / 2)).map((c) =>
-      db.insert(analyticsUserDays).values(c).onConflictDoNothing(),
-    ),
-    ...chunks([...activity.values()], Math.floor(MAX_BOUND_PARAMS / 2)).map((c) =>
-      db
-        .insert(analyticsActivity)
-        .values(c)
-        .onConflictDoUpdate({
-          target: analyticsActivity.bucket,
-          set: { events: sql`${analyticsActivity.events} + excluded.events` },
-        }),
-    ),
-  ];
-}
+const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day)
+  SELECT DISTINCT value->>'user', value->>'at' / ${DAY_MS}
+  FROM json_each(?1) WHERE value->>'user' IS NOT NULL
+  ON CONFLICT DO NOTHING`;
 
-// Every row must name every column, or drizzle emits DEFAULT placeholders of different
-// widths and the parameter count per statement would no longer be predictable.
-function fillColumns(r: EventRow): EventRow {
+const STATEMENTS = [INSERT_EVENTS, UPSERT_SESSIONS, UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS];
+
+/** One JSON object per row; properties travel as their JSON text, stored verbatim. */
+function toJsonRow(r: EventRow) {
   return {
     id: r.id,
-    eventType: r.eventType,
-    userId: r.userId ?? null,
-    sessionId: r.sessionId,
+    type: r.eventType,
+    user: r.userId ?? null,
+    session: r.sessionId,
     page: r.page ?? null,
     element: r.element ?? null,
     source: r.source ?? null,
-    properties: r.properties ?? null,
-    occurredAt: r.occurredAt,
-    receivedAt: r.receivedAt,
+    props: r.properties === null || r.properties === undefined ? null : JSON.stringify(r.properties),
+    at: r.occurredAt,
+    received: r.receivedAt,
   };
+}
+
+/**
+ * Appends rows and updates the rollups, all in one db.batch (one round trip, all or
+ * nothing). Callers pass fresh ids (or, for server events, ids of domain events that
+ * publish() already de-duplicated).
+ */
+export async function insertEvents(db: Db, rows: EventRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const d1 = db.$client;
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const payload = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT).map(toJsonRow));
+    for (const q of STATEMENTS) statements.push(d1.prepare(q).bind(payload));
+  }
+  await d1.batch(statements);
 }
 
 export function toAePoint(r: EventRow): AePoint {

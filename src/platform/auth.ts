@@ -70,9 +70,29 @@ export async function verifyToken(token: string, config: Config): Promise<Princi
   return { userId: claims.data.sub, role: claims.data.role, merchantId: claims.data.merchant_id ?? null };
 }
 
+// jose imports raw key bytes with crypto.subtle.importKey on every verification; the secret
+// is fixed for the isolate, so import it once per secret and hand jose the CryptoKey.
+// Bounded: only the current and previous secrets are ever in use.
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+const HMAC_KEYS_MAX = 8;
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]);
+    // A failed import (e.g. an empty secret) is not cached, so it fails the same way next time.
+    key.catch(() => hmacKeys.delete(secret));
+    if (hmacKeys.size >= HMAC_KEYS_MAX) hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 async function verifyHs256(token: string, config: Config, options: JWTVerifyOptions): Promise<unknown> {
-  const verify = (secret: string) =>
-    jwtVerify(token, encoder.encode(secret), { ...options, algorithms: ["HS256"] });
+  const verify = async (secret: string) =>
+    jwtVerify(token, await hmacKey(secret), { ...options, algorithms: ["HS256"] });
   try {
     return (await verify(config.JWT_SECRET ?? "")).payload;
   } catch (err) {

@@ -6,6 +6,17 @@ const SECRET_KEY =
   /authorization|token|secret|password|private_key|client_secret|signature|cookie|api[-_]?key/i;
 const BEARERISH = /\b(Bearer\s+)?(eyJ[\w-]+\.[\w-]+\.[\w-]*|sk_(test|live)_\w+|whsec_\w+)/g;
 
+// Field names repeat on every line (method, path, status…): test each name once per isolate.
+const secretKeys = new Map<string, boolean>();
+function isSecretKey(k: string): boolean {
+  let hit = secretKeys.get(k);
+  if (hit === undefined) {
+    hit = SECRET_KEY.test(k);
+    if (secretKeys.size < 1024) secretKeys.set(k, hit);
+  }
+  return hit;
+}
+
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 6) return "[depth]";
   if (typeof value === "string") return value.replace(BEARERISH, "[redacted]");
@@ -13,8 +24,7 @@ function redact(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: redact(value.message, depth + 1) };
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value))
-      out[k] = SECRET_KEY.test(k) ? "[redacted]" : redact(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) out[k] = isSecretKey(k) ? "[redacted]" : redact(v, depth + 1);
     return out;
   }
   return value;
@@ -26,6 +36,8 @@ export interface Logger {
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   child(fields: Record<string, unknown>): Logger;
+  /** Whether a line at this level would be written: lets hot paths skip building fields. */
+  enabled(level: LogLevel): boolean;
 }
 
 /** One JSON object per line, so Workers Logs / `wrangler tail` can index the fields. */
@@ -45,5 +57,6 @@ export function createLogger(base: Record<string, unknown> = {}, level: LogLevel
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     child: (fields) => createLogger({ ...base, ...fields }, level),
+    enabled: (lvl) => ORDER[lvl] >= ORDER[level],
   };
 }

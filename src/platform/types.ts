@@ -4,7 +4,8 @@ import type { Principal } from "./auth";
 import type { Config } from "./config";
 import type { Logger } from "./logger";
 
-export type Db = DrizzleD1Database<typeof schema>;
+/** `$client` is the D1 binding, for the few hot paths that send static SQL (analytics ingest). */
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 
 /** Hono generics shared by createApp() and every router. */
 export type AppEnv = {

@@ -34,10 +34,21 @@ export const stepsParam = z
   })
   .openapi({ type: "string", example: "page_view:/pricing,button_click,payment_completed" });
 
-const match = (alias: string, s: FunnelStep): SQL =>
+/** Spelled exactly as in analytics_funnel_idx, so SQLite matches the expression index. */
+const FUNNEL_ACTOR = sql.raw(`CASE WHEN user_id IS NULL THEN 's:' || session_id ELSE user_id END`);
+
+const match = (s: FunnelStep): SQL =>
   s.page === null
-    ? sql`${sql.raw(alias)}.event_type = ${s.event_type}`
-    : sql`${sql.raw(alias)}.event_type = ${s.event_type} AND ${sql.raw(alias)}.page = ${s.page}`;
+    ? sql`event_type = ${s.event_type}`
+    : sql`event_type = ${s.event_type} AND page = ${s.page}`;
+
+/** Median of t_k − t_{k−1} over the actors who reached step k: sort once, read the middle one or two. */
+const median = (k: number): SQL => {
+  const [cur, prev] = [sql.raw(`t${k}`), sql.raw(`t${k - 1}`)];
+  const reached = sql`(SELECT COUNT(${cur}) FROM f)`;
+  return sql`(SELECT AVG(d) FROM (SELECT ${cur} - ${prev} AS d FROM f WHERE ${cur} IS NOT NULL
+    ORDER BY d LIMIT 2 - ${reached} % 2 OFFSET (${reached} - 1) / 2))`;
+};
 
 /**
  * Ordered funnel, computed in one SQL statement. The actor is the user, or the session
@@ -45,37 +56,42 @@ const match = (alias: string, s: FunnelStep): SQL =>
  * step k is the earliest matching event strictly after step k−1 and no later than
  * step-1 time + window. Repeats of a step count once; out-of-order events do not match.
  * All steps must fall inside [from, to).
+ *
+ * One row per actor (f1) from the covering (type, time) index, then each later step is a
+ * correlated MIN over analytics_funnel_idx (type, actor, time): one index seek per actor
+ * still in the funnel, rather than joining every event of the step's type (bench/notes/rest.md).
  */
 export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], windowMs: number) {
-  // One small table per step (events matching it, from the covering (type, time, page,
-  // user, session) index), so each join reads only its own step's candidates.
-  const ctes: SQL[] = steps.map(
-    (step, i) => sql`${sql.raw(`e${i + 1}`)} AS MATERIALIZED (
-      SELECT COALESCE(user_id, 's:' || session_id) AS actor, occurred_at FROM analytics_events
-      WHERE ${match("analytics_events", step)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to})`,
-  );
-  ctes.push(sql`s1 AS (SELECT actor, MIN(occurred_at) AS t, MIN(occurred_at) AS t0 FROM e1 GROUP BY actor)`);
-  steps.slice(1).forEach((_, i) => {
-    const [prev, cur, ev] = [`s${i + 1}`, `s${i + 2}`, `e${i + 2}`].map((n) => sql.raw(n));
-    ctes.push(sql`${cur} AS (SELECT p.actor, MIN(e.occurred_at) AS t, p.t0 FROM ${prev} p
-      JOIN ${ev} e ON e.actor = p.actor AND e.occurred_at > p.t AND e.occurred_at <= p.t0 + ${windowMs}
-      GROUP BY p.actor)`);
+  const [first, ...rest] = steps;
+  if (!first) return [];
+  const ctes: SQL[] = [
+    sql`f1 AS (SELECT ${FUNNEL_ACTOR} AS actor, MIN(occurred_at) AS t1 FROM analytics_events
+      WHERE ${match(first)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to} GROUP BY 1)`,
+  ];
+  const cols = ["actor", "t1"];
+  rest.forEach((step, i) => {
+    const k = i + 2;
+    const [self, prev, t, tPrev] = [`f${k}`, `f${k - 1}`, `t${k}`, `t${k - 1}`].map((n) => sql.raw(n));
+    ctes.push(sql`${self} AS (SELECT ${sql.raw(cols.join(", "))},
+      CASE WHEN ${prev}.${tPrev} IS NOT NULL THEN (SELECT MIN(occurred_at) FROM analytics_events
+        WHERE ${match(step)} AND ${FUNNEL_ACTOR} = ${prev}.actor AND occurred_at > ${prev}.${tPrev}
+          AND occurred_at <= ${prev}.t1 + ${windowMs} AND occurred_at < ${r.to}) END AS ${t}
+      FROM ${prev})`);
+    cols.push(`t${k}`);
   });
-  // Per step: how many reached it, and the median of the time from the previous step.
-  const deltas = steps.map((_, i) =>
+  // Every report section below reads the last table: compute it once.
+  ctes.push(sql`f AS MATERIALIZED (SELECT * FROM ${sql.raw(`f${steps.length}`)})`);
+  const sections = steps.map((_, i) =>
     i === 0
-      ? sql`SELECT 1 AS k, actor, NULL AS d FROM s1`
-      : sql`SELECT ${i + 1} AS k, c.actor, c.t - p.t AS d FROM ${sql.raw(`s${i + 1}`)} c JOIN ${sql.raw(`s${i}`)} p ON p.actor = c.actor`,
+      ? sql`SELECT 1 AS k, COUNT(*) AS reached, NULL AS median_ms FROM f`
+      : sql`SELECT ${i + 1}, COUNT(${sql.raw(`t${i + 1}`)}), ${median(i + 1)} FROM f`,
   );
   const rows = await db.all<{ k: number; reached: number; median_ms: number | null }>(sql`
-    WITH ${sql.join(ctes, sql`, `)},
-    d AS (${sql.join(deltas, sql` UNION ALL `)}),
-    ranked AS (SELECT k, d, ROW_NUMBER() OVER (PARTITION BY k ORDER BY d) AS rn, COUNT(*) OVER (PARTITION BY k) AS c FROM d)
-    SELECT k, MAX(c) AS reached, AVG(CASE WHEN rn IN ((c + 1) / 2, (c + 2) / 2) THEN d END) AS median_ms
-    FROM ranked GROUP BY k ORDER BY k`);
+    WITH ${sql.join(ctes, sql`, `)}
+    ${sql.join(sections, sql` UNION ALL `)}`);
 
   const reached = steps.map((_, i) => rows.find((row) => row.k === i + 1)?.reached ?? 0);
-  const first = reached[0] ?? 0;
+  const entered1 = reached[0] ?? 0;
   return steps.map((step, i) => {
     const entered = reached[i] ?? 0;
     const prev = i === 0 ? entered : (reached[i - 1] ?? 0);
@@ -88,7 +104,7 @@ export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], wi
       entered,
       converted: next ?? null,
       conversion_from_previous: pct(entered, prev),
-      conversion_from_first: pct(entered, first),
+      conversion_from_first: pct(entered, entered1),
       drop_off: prev - entered,
       drop_off_rate: i === 0 ? 0 : pct(prev - entered, prev),
       median_time_to_convert_ms: i === 0 || median === null ? null : Math.round(median),

@@ -1,0 +1,1 @@
+CREATE INDEX `analytics_funnel_idx` ON `analytics_events` (`event_type`,CASE WHEN "user_id" IS NULL THEN 's:' || "session_id" ELSE "user_id" END,`occurred_at`,`page`);

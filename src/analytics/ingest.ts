@@ -1,4 +1,4 @@
-import { newId } from "../platform/ids";
+import { newTimeOrderedId } from "../platform/ids";
 import type { Logger } from "../platform/logger";
 import type { Db } from "../platform/types";
 import { type AeBinding, AeWriter } from "./engine";
@@ -111,7 +111,8 @@ function occurredAt(event: ClientEvent, receivedAt: number): number {
 
 function toRow(event: ClientEvent, userId: string | null, receivedAt: number): EventRow {
   return {
-    id: newId(),
+    // Time-ordered: appends to the primary-key index (about 3× cheaper D1 commits at 1M rows).
+    id: newTimeOrderedId(receivedAt),
     eventType: event.event_type,
     userId,
     sessionId: event.session_id,

@@ -34,9 +34,6 @@ export const stepsParam = z
   })
   .openapi({ type: "string", example: "page_view:/pricing,button_click,payment_completed" });
 
-/** Spelled exactly as in analytics_funnel_idx, so SQLite matches the expression index. */
-const FUNNEL_ACTOR = sql.raw(`CASE WHEN user_id IS NULL THEN 's:' || session_id ELSE user_id END`);
-
 const match = (s: FunnelStep): SQL =>
   s.page === null
     ? sql`event_type = ${s.event_type}`
@@ -50,33 +47,36 @@ const median = (k: number): SQL => {
     ORDER BY d LIMIT 2 - ${reached} % 2 OFFSET (${reached} - 1) / 2))`;
 };
 
-/**
- * Ordered funnel, computed in one SQL statement. The actor is the user, or the session
- * when the event is anonymous. An actor enters at their FIRST step-1 event in the range;
- * step k is the earliest matching event strictly after step k−1 and no later than
- * step-1 time + window. Repeats of a step count once; out-of-order events do not match.
- * All steps must fall inside [from, to).
- *
- * One row per actor (f1) from the covering (type, time) index, then each later step is a
- * correlated MIN over analytics_funnel_idx (type, actor, time): one index seek per actor
- * still in the funnel, rather than joining every event of the step's type (bench/notes/rest.md).
- */
-export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], windowMs: number) {
+/** The earliest event matching `step` for actor row `p` after `p.<after>`, within the window. */
+function nextStep(p: string, after: string, step: FunnelStep, r: Range, windowMs: number): SQL {
+  const [row, prev] = [sql.raw(p), sql.raw(`${p}.${after}`)];
+  const within = sql`occurred_at > ${prev} AND occurred_at <= ${row}.t1 + ${windowMs} AND occurred_at < ${r.to}
+    AND ${match(step)}`;
+  // INDEXED BY: without table statistics the planner may prefer the (type, time) index and
+  // scan every event of the type per actor; this way a lost index fails loudly instead.
+  return sql`CASE WHEN ${prev} IS NULL THEN NULL
+    WHEN ${row}.user_id IS NOT NULL THEN (SELECT MIN(occurred_at) FROM analytics_events
+      INDEXED BY analytics_user_time_idx WHERE user_id = ${row}.user_id AND ${within})
+    ELSE (SELECT MIN(occurred_at) FROM analytics_events INDEXED BY analytics_session_time_idx
+      WHERE session_id = ${row}.sid AND user_id IS NULL AND ${within}) END`;
+}
+
+/** The funnel statement: one row per step (k, reached, median_ms). Exported for plan tests. */
+export function funnelQuery(r: Range, steps: FunnelStep[], windowMs: number): SQL {
   const [first, ...rest] = steps;
-  if (!first) return [];
+  if (!first) throw new RangeError("a funnel needs at least one step");
+  // One row per actor: the user, or the session (sid) for anonymous events.
   const ctes: SQL[] = [
-    sql`f1 AS (SELECT ${FUNNEL_ACTOR} AS actor, MIN(occurred_at) AS t1 FROM analytics_events
-      WHERE ${match(first)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to} GROUP BY 1)`,
+    sql`f1 AS (SELECT user_id, CASE WHEN user_id IS NULL THEN session_id END AS sid, MIN(occurred_at) AS t1
+      FROM analytics_events WHERE ${match(first)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
+      GROUP BY 1, 2)`,
   ];
-  const cols = ["actor", "t1"];
+  const cols = ["user_id", "sid", "t1"];
   rest.forEach((step, i) => {
     const k = i + 2;
-    const [self, prev, t, tPrev] = [`f${k}`, `f${k - 1}`, `t${k}`, `t${k - 1}`].map((n) => sql.raw(n));
-    ctes.push(sql`${self} AS (SELECT ${sql.raw(cols.join(", "))},
-      CASE WHEN ${prev}.${tPrev} IS NOT NULL THEN (SELECT MIN(occurred_at) FROM analytics_events
-        WHERE ${match(step)} AND ${FUNNEL_ACTOR} = ${prev}.actor AND occurred_at > ${prev}.${tPrev}
-          AND occurred_at <= ${prev}.t1 + ${windowMs} AND occurred_at < ${r.to}) END AS ${t}
-      FROM ${prev})`);
+    const prev = `f${k - 1}`;
+    ctes.push(sql`${sql.raw(`f${k}`)} AS (SELECT ${sql.raw(cols.join(", "))},
+      ${nextStep(prev, `t${k - 1}`, step, r, windowMs)} AS ${sql.raw(`t${k}`)} FROM ${sql.raw(prev)})`);
     cols.push(`t${k}`);
   });
   // Every report section below reads the last table: compute it once.
@@ -86,9 +86,26 @@ export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], wi
       ? sql`SELECT 1 AS k, COUNT(*) AS reached, NULL AS median_ms FROM f`
       : sql`SELECT ${i + 1}, COUNT(${sql.raw(`t${i + 1}`)}), ${median(i + 1)} FROM f`,
   );
-  const rows = await db.all<{ k: number; reached: number; median_ms: number | null }>(sql`
-    WITH ${sql.join(ctes, sql`, `)}
-    ${sql.join(sections, sql` UNION ALL `)}`);
+  return sql`WITH ${sql.join(ctes, sql`, `)}
+    ${sql.join(sections, sql` UNION ALL `)}`;
+}
+
+/**
+ * Ordered funnel, computed in one SQL statement. The actor is the user, or the session
+ * when the event is anonymous. An actor enters at their FIRST step-1 event in the range;
+ * step k is the earliest matching event strictly after step k−1 and no later than
+ * step-1 time + window. Repeats of a step count once; out-of-order events do not match.
+ * All steps must fall inside [from, to).
+ *
+ * One row per actor (f1) from the covering (type, time) index, then each later step is a
+ * correlated MIN over the actor's covering (user or session, time, type, page) index: one
+ * short range per actor still in the funnel, rather than materialising and joining every
+ * event of the step's type (bench/notes/rest.md).
+ */
+export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], windowMs: number) {
+  const rows = await db.all<{ k: number; reached: number; median_ms: number | null }>(
+    funnelQuery(r, steps, windowMs),
+  );
 
   const reached = steps.map((_, i) => rows.find((row) => row.k === i + 1)?.reached ?? 0);
   const entered1 = reached[0] ?? 0;

@@ -12,7 +12,7 @@ import {
   recordOutcomes,
 } from "./deliveries.repo";
 import { sendMessage } from "./fcm/client";
-import { buildMessage, PayloadError } from "./fcm/message";
+import { buildMessage, PayloadError, type ReservedKeyNotice } from "./fcm/message";
 import { pushJobSchema } from "./types";
 
 /** FCM requests in flight per consumer invocation, across all messages of the batch. */
@@ -44,9 +44,13 @@ export function retryDelaySeconds(attempts: number, retryAfter: number | null): 
   return Math.min(43_200, Math.max(backoff, retryAfter ?? 0));
 }
 
-async function sendOne(deps: ConsumerDeps, d: PendingDelivery): Promise<Outcome> {
+async function sendOne(
+  deps: ConsumerDeps,
+  d: PendingDelivery,
+  onReservedKey: ReservedKeyNotice,
+): Promise<Outcome> {
   try {
-    return await sendMessage(deps.config, buildMessage(d));
+    return await sendMessage(deps.config, buildMessage(d, onReservedKey));
   } catch (err) {
     if (err instanceof PayloadError) {
       deps.logger.error("push payload invalid; not retried", { delivery_id: d.id, err });
@@ -71,19 +75,27 @@ async function processMessage(
   try {
     // Claimed, not just loaded: a duplicate delivery of this job running now sends nothing twice.
     const pending = await claimPending(deps.db, await loadPending(deps.db, job.data.delivery_ids));
+    // A reserved data key is a mapping bug upstream: say so once per job, not once per device.
+    const reserved = new Map<string, string | null>();
     const results = await Promise.all(
-      pending.map((d) => run(async () => ({ d, o: await sendOne(deps, d) }))),
+      pending.map((d) => run(async () => ({ d, o: await sendOne(deps, d, (k, to) => reserved.set(k, to)) }))),
     );
-    await recordOutcomes(deps.db, results);
-    const retries = results.flatMap(({ o }) => (o.kind === "retry" ? [o] : []));
-    if (retries.length === 0) {
-      msg.ack();
-      return;
+    if (reserved.size > 0) {
+      deps.logger.warn("push data carried keys FCM reserves; renamed (null: dropped)", {
+        message_id: msg.id,
+        keys: Object.fromEntries(reserved),
+      });
     }
+    const retries = results.flatMap(({ o }) => (o.kind === "retry" ? [o] : []));
     // The body cannot change under retry(); the next attempt re-reads the rows and
     // sends only those still `queued`, i.e. exactly the ones that failed here.
     const retryAfter = Math.max(0, ...retries.map((r) => r.retryAfterSeconds ?? 0));
     const delaySeconds = retryDelaySeconds(msg.attempts, retryAfter || null);
+    await recordOutcomes(deps.db, results, retries.length > 0 ? Date.now() + delaySeconds * 1000 : null);
+    if (retries.length === 0) {
+      msg.ack();
+      return;
+    }
     deps.logger.warn("push retrying", {
       message_id: msg.id,
       attempts: msg.attempts,

@@ -1,4 +1,6 @@
-import { and, eq, inArray, lte } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
 import { now } from "../platform/ids";
 import type { Db } from "../platform/types";
@@ -58,80 +60,92 @@ export async function loadPending(db: Db, ids: string[]): Promise<PendingDeliver
  * Claims loaded rows for this invocation by bumping `attempts` only where it still has the
  * value just read (and the row is still queued). Queues deliver at least once, so the same
  * job can run twice at the same time: only one run wins each row, and only it sends.
- * A run that dies after claiming leaves the row queued, so the job's retry claims it again.
+ * A run that dies after claiming leaves the row queued, so the job's retry (or, if the
+ * message itself was lost, `requeueStale`) claims it again.
+ * Rows of one job nearly always share an attempts value, so this is one UPDATE per value
+ * (not one per row), all in one db.batch: D1 counts every statement against the
+ * invocation's query limit.
  */
 export async function claimPending(db: Db, pending: PendingDelivery[]): Promise<PendingDelivery[]> {
   const t = now();
-  const claimed = new Set<string>();
-  for (const group of chunk(pending, 50)) {
-    const statements = group.map((d) =>
+  const byAttempts = new Map<number, string[]>();
+  for (const d of pending) byAttempts.set(d.attempts, [...(byAttempts.get(d.attempts) ?? []), d.id]);
+  const statements = [...byAttempts].flatMap(([attempts, ids]) =>
+    chunk(ids, IN_CHUNK).map((group) =>
       db
         .update(notificationDeliveries)
-        .set({ attempts: d.attempts + 1, updatedAt: t })
+        .set({ attempts: attempts + 1, updatedAt: t })
         .where(
           and(
-            eq(notificationDeliveries.id, d.id),
+            inArray(notificationDeliveries.id, group),
             eq(notificationDeliveries.status, "queued"),
-            eq(notificationDeliveries.attempts, d.attempts),
+            eq(notificationDeliveries.attempts, attempts),
           ),
         )
         .returning({ id: notificationDeliveries.id }),
-    );
-    const [first, ...rest] = statements;
-    if (!first) continue;
-    for (const rows of await db.batch([first, ...rest])) for (const r of rows) claimed.add(r.id);
-  }
+    ),
+  );
+  const [first, ...rest] = statements;
+  if (!first) return [];
+  const claimed = new Set<string>();
+  for (const rows of await db.batch([first, ...rest])) for (const r of rows) claimed.add(r.id);
   return pending.filter((d) => claimed.has(d.id));
 }
 
+// A JSON object {delivery id: value} bound as ONE parameter: a single statement then updates
+// any number of rows with a value per row (D1 binds at most 100 parameters per statement).
+const inMap = (map: string) => sql`${notificationDeliveries.id} IN (SELECT key FROM json_each(${map}))`;
+const valueIn = (map: string) =>
+  sql<string>`(SELECT value FROM json_each(${map}) WHERE key = ${notificationDeliveries.id})`;
+
 /**
- * Writes each outcome with a forward-only guard (`status = 'queued'`), so a concurrent
- * redelivery can never turn a `sent` row back. A removed token also deletes its device.
+ * Writes a job's outcomes in one db.batch of at most five statements (one per kind of
+ * outcome, plus the device deletions), each with a forward-only guard (`status = 'queued'`),
+ * so a concurrent redelivery can never turn a `sent` row back. `attempts` was already
+ * counted by claimPending. Retried rows get `not_before` = when the retry is due.
  */
 export async function recordOutcomes(
   db: Db,
   results: Array<{ d: PendingDelivery; o: Outcome }>,
+  retryAt: number | null = null,
 ): Promise<void> {
   const t = now();
-  const statements = results.flatMap(({ d, o }) => {
-    const guard = and(eq(notificationDeliveries.id, d.id), eq(notificationDeliveries.status, "queued"));
-    // claimPending already counted this attempt.
-    const attempts = d.attempts + 1;
-    switch (o.kind) {
-      case "sent":
-        return [
-          db
-            .update(notificationDeliveries)
-            .set({ status: "sent", fcmMessageName: o.name, errorCode: null, attempts, updatedAt: t })
-            .where(guard),
-        ];
-      case "token_removed":
-        return [
-          db
-            .update(notificationDeliveries)
-            .set({ status: "token_removed", errorCode: o.code, attempts, updatedAt: t })
-            .where(guard),
-          // By token, not only id: the token is dead whoever registered it since.
-          db.delete(devices).where(eq(devices.token, d.token)),
-        ];
-      case "failed":
-        return [
-          db
-            .update(notificationDeliveries)
-            .set({ status: "failed", errorCode: o.code, attempts, updatedAt: t })
-            .where(guard),
-        ];
-      default:
-        // retry: the row stays queued so the next attempt picks it up.
-        return [
-          db.update(notificationDeliveries).set({ errorCode: o.code, attempts, updatedAt: t }).where(guard),
-        ];
-    }
-  });
-  for (const group of chunk(statements, 50)) {
-    const [first, ...rest] = group;
-    if (first) await db.batch([first, ...rest]);
+  const maps = { sent: {}, token_removed: {}, failed: {}, retry: {} } as Record<
+    Outcome["kind"],
+    Record<string, string>
+  >;
+  const deadTokens: string[] = [];
+  for (const { d, o } of results) {
+    maps[o.kind][d.id] = o.kind === "sent" ? o.name : o.code;
+    if (o.kind === "token_removed") deadTokens.push(d.token);
   }
+  const guarded = (map: string, set: SQLiteUpdateSetSource<typeof notificationDeliveries>) =>
+    db
+      .update(notificationDeliveries)
+      .set({ ...set, updatedAt: t })
+      .where(and(inMap(map), eq(notificationDeliveries.status, "queued")));
+  const json = (kind: Outcome["kind"]) =>
+    Object.keys(maps[kind]).length > 0 ? JSON.stringify(maps[kind]) : null;
+  const statements: BatchItem<"sqlite">[] = [];
+  const sent = json("sent");
+  if (sent)
+    statements.push(guarded(sent, { status: "sent", fcmMessageName: valueIn(sent), errorCode: null }));
+  const removed = json("token_removed");
+  if (removed) statements.push(guarded(removed, { status: "token_removed", errorCode: valueIn(removed) }));
+  const failed = json("failed");
+  if (failed) statements.push(guarded(failed, { status: "failed", errorCode: valueIn(failed) }));
+  // Retried rows stay queued so the next attempt picks them up.
+  const retry = json("retry");
+  if (retry) statements.push(guarded(retry, { errorCode: valueIn(retry), notBefore: retryAt }));
+  if (deadTokens.length > 0) {
+    // By token, not only id: the token is dead whoever registered it since.
+    const tokens = JSON.stringify(deadTokens);
+    statements.push(
+      db.delete(devices).where(sql`${devices.token} IN (SELECT value FROM json_each(${tokens}))`),
+    );
+  }
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
 }
 
 /** Marks still-queued deliveries with a terminal status (enqueue failure, dead letter). */
@@ -191,4 +205,42 @@ export async function revertToHeld(db: Db, ids: string[]): Promise<void> {
       .set({ status: "held", updatedAt: now() })
       .where(and(inArray(notificationDeliveries.id, group), eq(notificationDeliveries.status, "queued")));
   }
+}
+
+/**
+ * Queued rows nobody has touched for `staleMs` and whose retry (if any) is long due: the
+ * queue message that named them was lost (e.g. a consumer cancelled after claiming, with
+ * the message gone too). Touches `updated_at` conditionally, so concurrent sweeps split
+ * the rows and the next sweep leaves them alone for another `staleMs`.
+ */
+export async function claimStaleQueued(
+  db: Db,
+  at: number,
+  staleMs: number,
+  limit: number,
+): Promise<string[]> {
+  const cutoff = at - staleMs;
+  const stale = and(
+    eq(notificationDeliveries.status, "queued"),
+    lt(notificationDeliveries.updatedAt, cutoff),
+    or(isNull(notificationDeliveries.notBefore), lte(notificationDeliveries.notBefore, cutoff)),
+  );
+  const due = await db
+    .select({ id: notificationDeliveries.id })
+    .from(notificationDeliveries)
+    .where(stale)
+    .limit(limit);
+  const claimed: string[] = [];
+  for (const group of chunk(
+    due.map((r) => r.id),
+    IN_CHUNK,
+  )) {
+    const rows = await db
+      .update(notificationDeliveries)
+      .set({ updatedAt: at })
+      .where(and(inArray(notificationDeliveries.id, group), stale))
+      .returning({ id: notificationDeliveries.id });
+    claimed.push(...rows.map((r) => r.id));
+  }
+  return claimed;
 }

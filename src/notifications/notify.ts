@@ -55,7 +55,7 @@ function insertNotifications(db: Db, rows: Array<typeof notifications.$inferInse
 /**
  * The one way to notify users (DESIGN §5): applies per-type/per-channel preferences,
  * writes a notification row per user, creates a delivery row per device (`held` during
- * quiet hours) and enqueues push jobs of at most 100 deliveries.
+ * quiet hours) and enqueues push jobs of at most TOKENS_PER_JOB deliveries.
  */
 export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<NotifyResult> {
   const { db } = deps;
@@ -116,8 +116,10 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
     await enqueuePush(deps, queued);
   } catch (err) {
     // Rather than leaving rows `queued` forever, say what happened on each of them.
-    deps.logger.error("push enqueue failed", { count: queued.length, err });
-    await markUnsendable(db, queued, "ENQUEUE_FAILED");
+    // Jobs already accepted before the failure still run; only the rest are unsendable.
+    const unsent = err instanceof EnqueueError ? err.unsent : queued;
+    deps.logger.error("push enqueue failed", { count: unsent.length, err });
+    await markUnsendable(db, unsent, "ENQUEUE_FAILED");
     throw err;
   }
   return {
@@ -128,10 +130,49 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
   };
 }
 
-/** Sends delivery ids to the push queue in jobs of ≤100 (sendBatch takes ≤100 messages). */
+// sendBatch takes at most 100 messages and 256 KB in all; stay well under the bytes.
+const MESSAGES_PER_SEND = 100;
+const BYTES_PER_SEND = 192_000;
+
+/**
+ * Sends delivery ids to the push queue in jobs of ≤TOKENS_PER_JOB, grouped into sendBatch
+ * calls bounded by message count and by bytes (100 jobs of 100 UUIDs were ~390 KB: a
+ * 10,000-device fan-out was refused whole).
+ */
 export async function enqueuePush(deps: Pick<NotifyDeps, "env">, deliveryIds: string[]): Promise<void> {
   const jobs: PushJob[] = chunk(deliveryIds, TOKENS_PER_JOB).map((ids) => ({ v: 1, delivery_ids: ids }));
-  for (const group of chunk(jobs, 100)) {
-    await deps.env.PUSH_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" as const })));
+  const groups: PushJob[][] = [];
+  let bytes = 0;
+  for (const job of jobs) {
+    const size = JSON.stringify(job).length;
+    const last = groups.at(-1);
+    if (last && last.length < MESSAGES_PER_SEND && bytes + size <= BYTES_PER_SEND) {
+      last.push(job);
+      bytes += size;
+    } else {
+      groups.push([job]);
+      bytes = size;
+    }
+  }
+  for (const [i, group] of groups.entries()) {
+    try {
+      await deps.env.PUSH_QUEUE.sendBatch(group.map((body) => ({ body, contentType: "json" as const })));
+    } catch (err) {
+      throw new EnqueueError(
+        groups.slice(i).flatMap((g) => g.flatMap((j) => j.delivery_ids)),
+        err,
+      );
+    }
+  }
+}
+
+/** A sendBatch refused: `unsent` are the delivery ids of this and every later group. */
+export class EnqueueError extends Error {
+  override name = "EnqueueError";
+  constructor(
+    readonly unsent: string[],
+    cause: unknown,
+  ) {
+    super(`push enqueue failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }

@@ -74,7 +74,13 @@ export async function plan(event: DomainEvent, deps: EventDeps): Promise<Planned
           type: "campaign_status_changed",
           title: `Campaign ${d.name ?? d.campaign_id} is now ${d.to}`,
           body: `Status changed from ${d.from} to ${d.to}.`,
-          data: { campaign_id: d.campaign_id, merchant_id: d.merchant_id, from: d.from, to: d.to },
+          // Not `from`/`to`: FCM reserves `from` as a data key and rejects the whole message.
+          data: {
+            campaign_id: d.campaign_id,
+            merchant_id: d.merchant_id,
+            from_status: d.from,
+            to_status: d.to,
+          },
         },
       ];
     }

@@ -10,8 +10,15 @@ export { DELIVERY_STATUSES, NOTIFICATION_TYPES, type NotificationType };
 export const CRITICAL_TYPES: ReadonlySet<NotificationType> = new Set<NotificationType>(["security_alert"]);
 export const isCritical = (type: NotificationType): boolean => CRITICAL_TYPES.has(type);
 
-/** Most tokens per push job: one queue message fans out to at most this many FCM requests. */
-export const TOKENS_PER_JOB = 100;
+/**
+ * Tokens per push job the producer writes: one queue message fans out to at most this many
+ * FCM requests. A consumer invocation gets up to max_batch_size (10) jobs, and everything it
+ * does counts against one invocation's subrequest limit (1,000 on paid plans): 10 × 50 sends
+ * plus three D1 calls per job and the OAuth exchange stays near half of it.
+ */
+export const TOKENS_PER_JOB = 50;
+/** What the consumer accepts: jobs enqueued before TOKENS_PER_JOB was lowered carry 100. */
+const MAX_IDS_PER_JOB = 100;
 
 /**
  * Body of a message on the "push" queue (and, after exhausted retries, "push-dlq").
@@ -21,6 +28,6 @@ export const TOKENS_PER_JOB = 100;
  */
 export const pushJobSchema = z.object({
   v: z.literal(1),
-  delivery_ids: z.array(z.string().min(1).max(64)).min(1).max(TOKENS_PER_JOB),
+  delivery_ids: z.array(z.string().min(1).max(64)).min(1).max(MAX_IDS_PER_JOB),
 });
 export type PushJob = z.infer<typeof pushJobSchema>;

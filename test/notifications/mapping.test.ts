@@ -37,7 +37,7 @@ describe("event → notification mapping", () => {
       expect((await inbox(c))[0]).toMatchObject({
         type: "campaign_status_changed",
         title: "Campaign Spring is now active",
-        data: { campaign_id: "cmp_9", from: "draft", to: "active" },
+        data: { campaign_id: "cmp_9", from_status: "draft", to_status: "active" },
       });
     }
   });

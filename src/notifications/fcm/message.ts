@@ -8,7 +8,8 @@ import type { NotificationType } from "../types";
  * - silent (data-only): no `notification` block; Android `priority: NORMAL`;
  *   iOS `apns-priority: 5`, `apns-push-type: background`, `aps.content-available: 1`.
  * - web: `webpush.headers.Urgency` high (alert) or normal (silent).
- * `data` values are always strings; `notification_id` and `type` are always present.
+ * `data` values are always strings; `notification_id` and `type` are always present; no
+ * key FCM reserves is ever emitted.
  */
 export type FcmMessage = {
   token: string;
@@ -47,12 +48,34 @@ function collapseKeyFor(type: NotificationType, data: Record<string, string>): s
   return undefined;
 }
 
-export function buildMessage(d: PendingDelivery): FcmMessage {
+/**
+ * FCM rejects the whole message (INVALID_ARGUMENT, for every device) when a `data` key is
+ * one it reserves: "from", "notification", "message_type", or anything starting with
+ * "google" or "gcm". So such a key is never sent as is: it is renamed with a `data_`
+ * prefix (dropped if that name is taken), and the caller is told so it can log it.
+ */
+const RESERVED_DATA_KEYS = new Set(["from", "notification", "message_type"]);
+export const isReservedDataKey = (key: string): boolean =>
+  RESERVED_DATA_KEYS.has(key) || /^(google|gcm)/i.test(key);
+/** Keys the builder itself sets; event data cannot override them. */
+const OWN_KEYS = new Set(["notification_id", "type"]);
+
+export type ReservedKeyNotice = (key: string, renamedTo: string | null) => void;
+
+export function buildMessage(d: PendingDelivery, onReservedKey?: ReservedKeyNotice): FcmMessage {
   const data: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.data ?? {})) {
+  const entries = Object.entries(d.data ?? {});
+  for (const [k, v] of entries) {
     // Stored data is meant to be strings; anything else is a payload bug, not a retry.
     if (typeof v !== "string") throw new PayloadError(`data.${k} is not a string`);
-    data[k] = v;
+    if (!isReservedDataKey(k)) data[k] = v;
+  }
+  for (const [k, v] of entries) {
+    if (!isReservedDataKey(k)) continue;
+    const renamed = `data_${k}`;
+    const free = !(renamed in data) && !OWN_KEYS.has(renamed);
+    if (free) data[renamed] = v;
+    onReservedKey?.(k, free ? renamed : null);
   }
   data.notification_id = d.notificationId;
   data.type = d.type;

@@ -1,0 +1,126 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/client";
+import worker from "../../src/index";
+import { claimPending, loadPending } from "../../src/notifications/deliveries.repo";
+import { requeueStalePushes, STALE_QUEUED_MS } from "../../src/notifications/housekeeping";
+import { enqueuePush } from "../../src/notifications/notify";
+import { createLogger } from "../../src/platform/logger";
+import { sentMessages } from "../helpers/google";
+import {
+  deliveryRow,
+  newCaller,
+  notificationFor,
+  publishEvent,
+  registerDevice,
+  seedQueued,
+  settled,
+  uid,
+  waitFor,
+} from "./helpers";
+
+// Findings 2 and 3 of BENCHMARKS.md: FCM-reserved data keys, and fan-outs that never finished.
+
+async function runJob(body: unknown, attempts = 1) {
+  const batch = createMessageBatch("push", [{ id: `msg-${uid()}`, timestamp: new Date(), attempts, body }]);
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
+}
+
+const RESERVED = (k: string) =>
+  k === "from" || k === "notification" || k === "message_type" || /^(google|gcm)/.test(k);
+
+describe("data keys FCM reserves", () => {
+  it("campaign.status_changed is delivered: sent at the emulator, with from_status/to_status", async () => {
+    const merchant = await newCaller("merchant");
+    const token = `ok-${uid()}-campaign`;
+    await registerDevice(merchant, token, "android");
+    const { res, id } = await publishEvent("campaign.status_changed", {
+      campaign_id: "cmp_reserved",
+      merchant_id: "m_1",
+      user_ids: [merchant.sub],
+      from: "draft",
+      to: "active",
+    });
+    expect(res.status).toBe(202);
+    const notificationId = await notificationFor(id, merchant.sub);
+    const [d] = await settled(merchant, notificationId ?? "");
+    expect(d).toMatchObject({ status: "sent", error_code: null });
+    const [message] = await sentMessages(token);
+    expect(message?.message.data).toMatchObject({
+      campaign_id: "cmp_reserved",
+      from_status: "draft",
+      to_status: "active",
+    });
+    expect(Object.keys(message?.message.data ?? {}).filter(RESERVED)).toEqual([]);
+  });
+
+  it("the message builder renames reserved keys in stored data (a taken name drops the key)", async () => {
+    const token = `ok-${uid()}-reserved`;
+    const s = await seedQueued({
+      token,
+      data: {
+        from: "a",
+        message_type: "b",
+        "google.c": "c",
+        gcm_d: "d",
+        notification: "e",
+        data_from: "kept",
+      },
+    });
+    const result = await runJob({ v: 1, delivery_ids: [s.deliveryId] });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "sent", error_code: null });
+    const [message] = await sentMessages(token);
+    expect(message?.message.data).toEqual({
+      data_from: "kept",
+      data_message_type: "b",
+      "data_google.c": "c",
+      data_gcm_d: "d",
+      data_notification: "e",
+      notification_id: s.notificationId,
+      type: "feature_flag_enabled",
+    });
+  });
+});
+
+describe("a fan-out always completes", () => {
+  it("a job whose run died after claiming is redelivered and sends the claimed rows once", async () => {
+    const tokens = [0, 1, 2].map((i) => `ok-${uid()}-claimed-${i}`);
+    const rows = await Promise.all(tokens.map((token) => seedQueued({ token })));
+    const ids = rows.map((r) => r.deliveryId);
+    const db = createDb(env.DB);
+    // What a cancelled consumer leaves behind: rows claimed (attempts bumped), nothing sent or recorded.
+    expect(await claimPending(db, await loadPending(db, ids))).toHaveLength(3);
+    const result = await runJob({ v: 1, delivery_ids: ids }, 2);
+    expect(result.explicitAcks).toHaveLength(1);
+    for (const id of ids) expect(await deliveryRow(id)).toMatchObject({ status: "sent", attempts: 2 });
+    for (const token of tokens) expect(await sentMessages(token)).toHaveLength(1);
+  });
+
+  it("claimed rows whose queue message was lost are re-enqueued by the cron and then sent", async () => {
+    const token = `ok-${uid()}-lost`;
+    const s = await seedQueued({ token });
+    const db = createDb(env.DB);
+    await claimPending(db, await loadPending(db, [s.deliveryId]));
+    const deps = { env, db, logger: createLogger() };
+    // Not stale yet: nothing happens.
+    await requeueStalePushes(deps);
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", attempts: 1 });
+    expect(await requeueStalePushes(deps, Date.now() + STALE_QUEUED_MS + 1000)).toBeGreaterThanOrEqual(1);
+    const row = await waitFor(async () => {
+      const r = await deliveryRow(s.deliveryId);
+      return r?.status === "sent" ? r : undefined;
+    }, "the re-enqueued delivery to be sent");
+    expect(row.attempts).toBe(2);
+    expect(await sentMessages(token)).toHaveLength(1);
+  });
+
+  it("a 10,000-delivery fan-out is enqueued whole (sendBatch is bounded by bytes, not only count)", async () => {
+    // Ids of rows that do not exist: the consumer finds nothing queued and acks every job.
+    const ids = Array.from({ length: 10_000 }, () => crypto.randomUUID());
+    await expect(enqueuePush({ env }, ids)).resolves.toBeUndefined();
+  });
+});

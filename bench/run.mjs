@@ -20,6 +20,7 @@ import {
   seedPayments,
   seedSubscriptions,
 } from "./lib/seed.mjs";
+import { snapshotSources } from "./lib/snapshot.mjs";
 
 // rest last: its 600 warmed-up admin callers would otherwise widen every "all admins" fan-out in the others.
 const WORKLOADS = ["chat", "push", "reports", "rest"];
@@ -133,11 +134,13 @@ const [platformPort, emulatorPort, baselinePort, i1, i2, i3] = await Promise.all
   Array.from({ length: 6 }, freePort),
 );
 const vars = writeBenchEnv({ platformPort, emulatorPort });
+// Serve a copy of the sources, so edits made in the checkout meanwhile cannot reload the workers.
+const SRC = snapshotSources();
 log(`starting emulators :${emulatorPort}, platform :${platformPort}, baseline :${baselinePort}`);
 const [emulators, platform, baseline] = await Promise.all([
   startWrangler({
     name: "emulators",
-    cwd: path.join(ROOT, "emulators"),
+    cwd: path.join(SRC, "emulators"),
     port: emulatorPort,
     inspectorPort: i1,
     args: ["--env-file", vars.emulatorEnv, "--persist-to", path.join(STATE_DIR, "emulators")],
@@ -145,7 +148,7 @@ const [emulators, platform, baseline] = await Promise.all([
   }),
   startWrangler({
     name: "platform",
-    cwd: ROOT,
+    cwd: SRC,
     port: platformPort,
     inspectorPort: i2,
     args: ["--env-file", vars.platformEnv, "--persist-to", STATE_DIR],
@@ -153,7 +156,7 @@ const [emulators, platform, baseline] = await Promise.all([
   }),
   startWrangler({
     name: "baseline",
-    cwd: path.join(ROOT, "bench/baseline"),
+    cwd: path.join(SRC, "bench/baseline"),
     port: baselinePort,
     inspectorPort: i3,
     args: ["--persist-to", path.join(STATE_DIR, "baseline")],

@@ -93,12 +93,19 @@ export class RoomStore {
     return this.sql.exec<StoredMessage>("SELECT * FROM messages WHERE id = ?", id).toArray()[0] ?? null;
   }
 
-  /** Assigns the next seq and queues the D1 mirror in the same synchronous step. */
-  append(m: Omit<StoredMessage, "seq" | "read_at">, alsoQueue: OutboxKind[] = []): StoredMessage {
+  /**
+   * Assigns the next seq and queues the D1 mirror in the same synchronous step. A (sender,
+   * client_id) already stored is not inserted again: the stored message comes back instead,
+   * with `duplicate`, and nothing is queued.
+   */
+  append(
+    m: Omit<StoredMessage, "seq" | "read_at">,
+    alsoQueue: OutboxKind[] = [],
+  ): { stored: StoredMessage; duplicate: boolean } {
     const seq = this.lastSeq() + 1;
-    this.sql.exec(
+    const inserted = this.sql.exec(
       `INSERT INTO messages (seq, id, client_id, sender_id, sender_role, body, attachments, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING seq`,
       seq,
       m.id,
       m.client_id,
@@ -108,10 +115,15 @@ export class RoomStore {
       m.attachments,
       m.created_at,
     );
+    if (inserted.toArray().length === 0) {
+      const existing = this.byClientId(m.sender_id, m.client_id);
+      if (!existing) throw new Error("message insert skipped without a stored duplicate");
+      return { stored: existing, duplicate: true };
+    }
     this.seqCache = seq;
     this.enqueue("message", m.id);
     for (const kind of alsoQueue) this.enqueue(kind, m.id);
-    return { ...m, seq, read_at: null };
+    return { stored: { ...m, seq, read_at: null }, duplicate: false };
   }
 
   since(seq: number, limit: number): StoredMessage[] {

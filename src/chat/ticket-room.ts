@@ -7,7 +7,7 @@ import { createLogger } from "../platform/logger";
 import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
 import { CLOSE, type ClientFrame, INTERNAL, LIMITS, type Participant, type ServerFrame } from "./protocol";
 import { drainOutbox, retryDelayMs } from "./room-mirror";
-import { RoomStore, toWire } from "./room-store";
+import { RoomStore, type StoredMessage, toWire } from "./room-store";
 
 /** What each socket carries through hibernation (serializeAttachment). */
 type Conn = { userId: string; role: string; typingAt: number; guard: GuardState };
@@ -114,19 +114,11 @@ export class TicketRoom extends DurableObject<Env> {
   ): Promise<void> {
     const meta = this.store.meta();
     if (!meta) return;
-    const existing = this.store.byClientId(conn.userId, frame.client_id);
-    if (existing) {
-      send(ws, {
-        type: "ack",
-        client_id: frame.client_id,
-        id: existing.id,
-        seq: existing.seq,
-        duplicate: true,
-      });
-      return;
-    }
     const attachments = frame.attachments ?? [];
     if (frame.body.trim() === "" && attachments.length === 0) {
+      // A resend of a stored client_id is still acked as a duplicate, whatever it carries now.
+      const existing = this.store.byClientId(conn.userId, frame.client_id);
+      if (existing) return this.ackDuplicate(ws, frame.client_id, existing);
       send(ws, {
         type: "error",
         code: "VALIDATION_FAILED",
@@ -138,8 +130,9 @@ export class TicketRoom extends DurableObject<Env> {
     // An agent writing while the owner has no socket open: the owner hears about it by push.
     const notifyOwner =
       conn.role === "admin" && conn.userId !== meta.ownerId && this.socketsOf(meta.ownerId).length === 0;
-    // Synchronous from here to the ack: the seq is taken and stored before any await.
-    const stored = this.store.append(
+    // Synchronous from here to the ack: the seq is taken and stored before any await. The insert
+    // itself detects a resent client_id (no SELECT first on the common path).
+    const { stored, duplicate } = this.store.append(
       {
         id: newId(),
         client_id: frame.client_id,
@@ -151,12 +144,17 @@ export class TicketRoom extends DurableObject<Env> {
       },
       notifyOwner ? ["replied"] : [],
     );
+    if (duplicate) return this.ackDuplicate(ws, frame.client_id, stored);
     // Safety net set in the same synchronous step as the write (the output gate holds the ack
     // until both are durable): if this instance dies before the mirror, the alarm redoes it.
     this.armAlarm(t);
     this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
     send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
     await this.flush();
+  }
+
+  private ackDuplicate(ws: WebSocket, clientId: string, m: StoredMessage): void {
+    send(ws, { type: "ack", client_id: clientId, id: m.id, seq: m.seq, duplicate: true });
   }
 
   private async onRead(conn: Conn, upTo: number, t: number): Promise<void> {

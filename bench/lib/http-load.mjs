@@ -9,7 +9,7 @@ export function httpLoad(cfg) {
 }
 
 /** A single request, for probing whether an endpoint exists yet and for setup calls. */
-export async function call(base, method, pathname, { token, body, headers = {} } = {}) {
+export async function call(base, method, pathname, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   if (body !== undefined) h["content-type"] = "application/json";
@@ -17,7 +17,7 @@ export async function call(base, method, pathname, { token, body, headers = {} }
     method,
     headers: h,
     body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
   let json = null;

@@ -40,23 +40,52 @@ export interface Logger {
   enabled(level: LogLevel): boolean;
 }
 
-/** One JSON object per line, so Workers Logs / `wrangler tail` can index the fields. */
-export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = "info"): Logger {
-  const emit = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[lvl] < ORDER[level]) return;
+/**
+ * One JSON object per line, so Workers Logs / `wrangler tail` can index the fields. A class,
+ * not a bag of closures: one logger is made per request, and closures per instance showed
+ * in the REST profile (bench/notes/rest.md).
+ */
+class JsonLogger implements Logger {
+  constructor(
+    private readonly base: Record<string, unknown>,
+    private readonly level: LogLevel,
+  ) {}
+
+  enabled(lvl: LogLevel): boolean {
+    return ORDER[lvl] >= ORDER[this.level];
+  }
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("debug", msg, fields);
+  }
+
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("info", msg, fields);
+  }
+
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("warn", msg, fields);
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.emit("error", msg, fields);
+  }
+
+  child(fields: Record<string, unknown>): Logger {
+    return new JsonLogger({ ...this.base, ...fields }, this.level);
+  }
+
+  private emit(lvl: LogLevel, msg: string, fields?: Record<string, unknown>): void {
+    if (!this.enabled(lvl)) return;
     const line = JSON.stringify(
-      redact({ level: lvl, msg, time: new Date().toISOString(), ...base, ...fields }),
+      redact({ level: lvl, msg, time: new Date().toISOString(), ...this.base, ...fields }),
     );
     if (lvl === "error") console.error(line);
     else if (lvl === "warn") console.warn(line);
     else console.log(line);
-  };
-  return {
-    debug: (m, f) => emit("debug", m, f),
-    info: (m, f) => emit("info", m, f),
-    warn: (m, f) => emit("warn", m, f),
-    error: (m, f) => emit("error", m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, level),
-    enabled: (lvl) => ORDER[lvl] >= ORDER[level],
-  };
+  }
+}
+
+export function createLogger(base: Record<string, unknown> = {}, level: LogLevel = "info"): Logger {
+  return new JsonLogger(base, level);
 }

@@ -51,7 +51,13 @@ function jwks(url: string): JWTVerifyGetKey {
  * and an RS256 token is never checked against the shared secret.
  */
 export async function verifyToken(token: string, config: Config): Promise<Principal> {
-  const options = { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, clockTolerance: 30 };
+  const hit = cachedPrincipal(token, config);
+  if (hit) return hit;
+  const options = {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    clockTolerance: CLOCK_TOLERANCE_S,
+  };
   let payload: unknown;
   try {
     if (config.AUTH_JWKS_URL) {
@@ -67,7 +73,63 @@ export async function verifyToken(token: string, config: Config): Promise<Princi
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHENTICATED", "Token claims are invalid");
-  return { userId: claims.data.sub, role: claims.data.role, merchantId: claims.data.merchant_id ?? null };
+  // Frozen: the same object is handed to every request that presents this token.
+  const principal: Principal = Object.freeze({
+    userId: claims.data.sub,
+    role: claims.data.role,
+    merchantId: claims.data.merchant_id ?? null,
+  });
+  remember(token, config, principal, payload);
+  return principal;
+}
+
+const CLOCK_TOLERANCE_S = 30;
+/** Longest a verified token is trusted without re-verification (JWKS key removals apply after this). */
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 2_000;
+type Verified = { config: Config; principal: Principal; until: number; exp?: number; nbf?: number };
+// Verified tokens by their exact text. The result of verifying the same bytes with the same
+// config cannot change except through time, so time is re-checked on every hit (exp and nbf
+// with jose's tolerance, plus a short TTL). Signature checks were ~7% of a history request.
+const verified = new Map<string, Verified>();
+
+/** Whether a cached verification still holds at `nowMs` (exported for tests). */
+export function stillValid(v: Omit<Verified, "principal">, config: Config, nowMs: number): boolean {
+  const s = Math.floor(nowMs / 1000); // jose's clock, in whole seconds
+  return (
+    v.config === config &&
+    nowMs < v.until &&
+    (v.exp === undefined || v.exp > s - CLOCK_TOLERANCE_S) &&
+    (v.nbf === undefined || v.nbf <= s + CLOCK_TOLERANCE_S)
+  );
+}
+
+function cachedPrincipal(token: string, config: Config): Principal | null {
+  const v = verified.get(token);
+  if (!v) return null;
+  if (stillValid(v, config, Date.now())) return v.principal;
+  verified.delete(token);
+  return null;
+}
+
+function remember(token: string, config: Config, principal: Principal, payload: unknown): void {
+  const claims = (payload ?? {}) as { exp?: unknown; nbf?: unknown };
+  const num = (x: unknown) => (typeof x === "number" ? x : undefined);
+  if (verified.size >= VERIFIED_MAX) {
+    // Oldest first (Map keeps insertion order): drop a tenth to amortise the sweep.
+    let n = VERIFIED_MAX / 10;
+    for (const key of verified.keys()) {
+      if (n-- <= 0) break;
+      verified.delete(key);
+    }
+  }
+  verified.set(token, {
+    config,
+    principal,
+    until: Date.now() + VERIFIED_TTL_MS,
+    exp: num(claims.exp),
+    nbf: num(claims.nbf),
+  });
 }
 
 // jose imports raw key bytes with crypto.subtle.importKey on every verification; the secret

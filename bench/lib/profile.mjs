@@ -48,9 +48,13 @@ export function topFrames(profile, n = 15) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
   const dt = profile.timeDeltas ?? [];
+  // A sample whose time delta spans seconds is a stall of the profiler or the isolate (seen:
+  // one 5–6 s sample charged to whatever frame was on top, e.g. "Response" or a router
+  // "match"), not CPU spent there; leave such samples out of the ranking.
+  const STALL_US = 100_000;
   profile.samples.forEach((sid, i) => {
     const node = byId.get(sid);
-    if (!node) return;
+    if (!node || (dt[i] ?? 0) > STALL_US) return;
     const f = node.callFrame;
     const file = (f.url || "").split("/").slice(-2).join("/");
     const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;

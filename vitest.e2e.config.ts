@@ -9,6 +9,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     fileParallelism: false,
-    reporters: ["default", "./test/summary-reporter.ts"],
+    reporters: ["default", ["./test/summary-reporter.ts", { position: "last" }]],
   },
 });

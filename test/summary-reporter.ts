@@ -1,24 +1,52 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
 import type { Reporter, TestModule } from "vitest/node";
 
+type Counts = { passed: number; failed: number; skipped: number };
+
+// `npm test` runs two vitest invocations: the workerd suite ("first": records its counts here)
+// and then the browser test ("last": adds them up, prints the total and removes the file).
+const TOTALS = path.join(import.meta.dirname, "../.build/test-counts.json");
+
 /**
- * Prints one plain closing line, "N passed, N failed, N skipped", after vitest's own
+ * Prints one plain closing line, "total: N passed, N failed, N skipped", after vitest's own
  * summary, so CI logs can be read by tools that do not parse vitest's format.
  */
 export default class SummaryReporter implements Reporter {
+  private readonly position: "first" | "last";
+
+  constructor(options: { position?: "first" | "last" } = {}) {
+    this.position = options.position ?? "first";
+  }
+
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
-    let passed = 0;
-    let failed = 0;
-    let skipped = 0;
+    const run: Counts = { passed: 0, failed: 0, skipped: 0 };
     for (const mod of testModules) {
-      for (const test of mod.children.allTests()) {
+      const tests = [...mod.children.allTests()];
+      for (const test of tests) {
         const state = test.result().state;
-        if (state === "passed") passed++;
-        else if (state === "failed") failed++;
-        else skipped++;
+        if (state === "passed") run.passed++;
+        else if (state === "failed") run.failed++;
+        else run.skipped++;
       }
       // A file that failed to load has no tests but must still count as a failure.
-      if (mod.state() === "failed" && [...mod.children.allTests()].length === 0) failed++;
+      if (mod.state() === "failed" && tests.length === 0) run.failed++;
     }
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    let total = run;
+    if (this.position === "first") {
+      mkdirSync(path.dirname(TOTALS), { recursive: true });
+      writeFileSync(TOTALS, JSON.stringify(run));
+    } else if (existsSync(TOTALS)) {
+      const before = JSON.parse(readFileSync(TOTALS, "utf8")) as Counts;
+      total = {
+        passed: before.passed + run.passed,
+        failed: before.failed + run.failed,
+        skipped: before.skipped + run.skipped,
+      };
+      rmSync(TOTALS, { force: true });
+    }
+    process.stdout.write(
+      `\ntotal: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`,
+    );
   }
 }

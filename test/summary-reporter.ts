@@ -45,8 +45,9 @@ export default class SummaryReporter implements Reporter {
       };
       rmSync(TOTALS, { force: true });
     }
+    const label = this.position === "first" ? "workers" : "total";
     process.stdout.write(
-      `\ntotal: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`,
+      `\n${label}: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`,
     );
   }
 }

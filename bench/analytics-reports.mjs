@@ -17,6 +17,7 @@ import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { SignJWT } from "jose";
 import { unstable_startWorker } from "wrangler";
+import { REBUILD_ROLLUPS } from "../scripts/lib/rollups.mjs";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 // Loopback only: miniflare would otherwise fetch the Request.cf placeholder from
@@ -152,22 +153,7 @@ function load(file, now) {
     if (ended) move.run(`mv-${i}-c`, `sub-${i}`, `user-${i}`, "churn", mrr, 0, ended, `src-${i}-c`);
   }
   // Direct inserts bypass the ingest path that maintains the report rollups: build them.
-  db.exec(`
-DELETE FROM analytics_sessions;
-DELETE FROM analytics_daily;
-DELETE FROM analytics_activity;
-DELETE FROM analytics_user_days;
-INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
-  SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),
-         SUM(event_type IN ('button_click', 'feature_used'))
-  FROM analytics_events WHERE event_type <> 'payment_completed' GROUP BY session_id;
-INSERT INTO analytics_daily (day, event_type, page, element, events)
-  SELECT occurred_at / 86400000, event_type, COALESCE(page, ''), COALESCE(element, ''), COUNT(*)
-  FROM analytics_events GROUP BY 1, 2, 3, 4;
-INSERT INTO analytics_activity (bucket, events)
-  SELECT occurred_at / 900000, COUNT(*) FROM analytics_events GROUP BY 1;
-INSERT INTO analytics_user_days (user_id, day)
-  SELECT DISTINCT user_id, occurred_at / 86400000 FROM analytics_events WHERE user_id IS NOT NULL;`);
+  db.exec(REBUILD_ROLLUPS);
   db.exec("COMMIT");
   db.exec("ANALYZE");
   db.close();

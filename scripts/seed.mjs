@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ensureDevVars, ROOT, readDevVars } from "./lib/dev-vars.mjs";
+import { REBUILD_ROLLUPS } from "./lib/rollups.mjs";
 import { signDevToken } from "./lib/token.mjs";
 
 const BASE = process.env.PLATFORM_URL ?? "http://127.0.0.1:8787";
@@ -18,22 +19,7 @@ const USERS = Number(process.env.SEED_USERS ?? 60);
 const DAY = 86_400_000;
 const HISTORY_DAYS = 42;
 const API_DAYS = 6; // inside the ingest API's 7-day window, with a margin
-const REBUILD_ROLLUPS = `
-DELETE FROM analytics_sessions;
-DELETE FROM analytics_daily;
-DELETE FROM analytics_activity;
-DELETE FROM analytics_user_days;
-INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
-  SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),
-         SUM(event_type IN ('button_click', 'feature_used'))
-  FROM analytics_events WHERE event_type <> 'payment_completed' GROUP BY session_id;
-INSERT INTO analytics_daily (day, event_type, page, element, events)
-  SELECT occurred_at / 86400000, event_type, COALESCE(page, ''), COALESCE(element, ''), COUNT(*)
-  FROM analytics_events GROUP BY 1, 2, 3, 4;
-INSERT INTO analytics_activity (bucket, events)
-  SELECT occurred_at / 900000, COUNT(*) FROM analytics_events GROUP BY 1;
-INSERT INTO analytics_user_days (user_id, day)
-  SELECT DISTINCT user_id, occurred_at / 86400000 FROM analytics_events WHERE user_id IS NOT NULL;`;
+
 const log = (msg) => console.log(`\x1b[36m[seed]\x1b[0m ${msg}`);
 
 // Deterministic pseudo-random numbers (mulberry32), so two runs look alike.

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { REBUILD_ROLLUPS } from "../../scripts/lib/rollups.mjs";
 import { STATE_DIR } from "./env.mjs";
 
 export function d1File() {
@@ -230,40 +231,9 @@ export function seedDevices(db, count, now = Date.now()) {
 /**
  * The analytics rollups that ingest maintains incrementally (src/analytics/store.ts), rebuilt
  * from the seeded raw events with the same rules, so the reports read what ingest would have
- * written. Tables that do not exist yet (older schema) are skipped.
+ * written (same rules as `npm run seed`: scripts/lib/rollups.mjs).
  */
 export function rebuildAnalyticsRollups(db) {
-  const has = (t) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(t);
-  const stmts = [
-    [
-      "analytics_user_days",
-      `INSERT OR IGNORE INTO analytics_user_days (user_id, day)
-       SELECT DISTINCT user_id, occurred_at / 86400000 FROM analytics_events WHERE user_id IS NOT NULL`,
-    ],
-    [
-      "analytics_sessions",
-      `INSERT OR REPLACE INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
-       SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*),
-              SUM(event_type = 'page_view'), SUM(event_type IN ('button_click', 'feature_used'))
-       FROM analytics_events WHERE event_type != 'payment_completed' GROUP BY session_id`,
-    ],
-    [
-      "analytics_daily",
-      `INSERT OR REPLACE INTO analytics_daily (day, event_type, page, element, events)
-       SELECT occurred_at / 86400000, event_type, COALESCE(page, ''), COALESCE(element, ''), COUNT(*)
-       FROM analytics_events GROUP BY 1, 2, 3, 4`,
-    ],
-    [
-      "analytics_activity",
-      `INSERT OR REPLACE INTO analytics_activity (bucket, events)
-       SELECT occurred_at / 900000, COUNT(*) FROM analytics_events GROUP BY 1`,
-    ],
-  ];
-  const done = [];
-  for (const [table, sql] of stmts) {
-    if (!has(table)) continue;
-    db.exec(sql);
-    done.push(table);
-  }
-  return done;
+  db.exec(REBUILD_ROLLUPS);
+  return ["analytics_sessions", "analytics_daily", "analytics_activity", "analytics_user_days"];
 }

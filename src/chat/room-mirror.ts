@@ -7,6 +7,13 @@ export function retryDelayMs(attempts: number): number {
   return Math.min(10_000 * 2 ** Math.max(0, attempts - 1), 300_000);
 }
 
+/**
+ * How long a room collects writes before mirroring them to D1 in one batch: the bound on how far
+ * the REST history lags the live room while the instance stays up (the safety-net alarm,
+ * retryDelayMs(1), bounds it after an eviction).
+ */
+export const MIRROR_COALESCE_MS = 200;
+
 /** Outbox rows read (and mirrored in one D1 batch) per round. */
 const BATCH_ROWS = 50;
 

@@ -6,7 +6,7 @@ import { newId } from "../platform/ids";
 import { createLogger } from "../platform/logger";
 import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
 import { CLOSE, type ClientFrame, INTERNAL, LIMITS, type Participant, type ServerFrame } from "./protocol";
-import { drainOutbox, retryDelayMs } from "./room-mirror";
+import { drainOutbox, MIRROR_COALESCE_MS, retryDelayMs } from "./room-mirror";
 import { RoomStore, type StoredMessage, toWire } from "./room-store";
 
 /** What each socket carries through hibernation (serializeAttachment). */
@@ -29,6 +29,8 @@ export class TicketRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
   private flushing: Promise<void> | null = null;
   private flushAgain = false;
+  /** The pending coalesced drain, if any (in memory only: the safety-net alarm is the durable backstop). */
+  private mirrorTimer: ReturnType<typeof setTimeout> | null = null;
   /** Built on first use and kept for the instance's life (a new drizzle per drain showed in profiles). */
   private depsCache: EventDeps | null = null;
   /**
@@ -150,7 +152,7 @@ export class TicketRoom extends DurableObject<Env> {
     this.armAlarm(t);
     this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
     send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
-    await this.flush();
+    this.scheduleMirror();
   }
 
   private ackDuplicate(ws: WebSocket, clientId: string, m: StoredMessage): void {
@@ -162,7 +164,7 @@ export class TicketRoom extends DurableObject<Env> {
     if (this.store.markRead(conn.userId, capped, t) === 0) return;
     this.armAlarm(t);
     this.broadcast({ type: "read", user_id: conn.userId, up_to: capped, read_at: new Date(t).toISOString() });
-    await this.flush();
+    this.scheduleMirror();
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -234,6 +236,25 @@ export class TicketRoom extends DurableObject<Env> {
         // Closing; cleaned up by webSocketClose.
       }
     }
+  }
+
+  /**
+   * Coalesces the D1 mirror: the first write after a drain starts a short timer, and every write
+   * until it fires rides in the same drain (one D1 batch instead of one round trip per message;
+   * at 10 msg/s per room the per-message round trips saturated the CPU, bench/notes/chat.md).
+   * Acks and delivery never wait for it; only the REST history lags, by at most
+   * MIRROR_COALESCE_MS plus the drain. If the instance is evicted or hibernates first, the timer
+   * is gone but the outbox rows are stored and the alarm armed with the write drains them.
+   */
+  private scheduleMirror(): void {
+    if (this.mirrorTimer !== null) return;
+    this.mirrorTimer = setTimeout(() => {
+      this.mirrorTimer = null;
+      this.flush().catch((err: unknown) => {
+        // The rows stay in the outbox; the armed alarm retries them.
+        this.deps().logger.error("chat outbox: coalesced drain failed", { err });
+      });
+    }, MIRROR_COALESCE_MS);
   }
 
   /** One drain at a time; a request arriving mid-drain makes it go round once more. */

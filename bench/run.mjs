@@ -236,7 +236,8 @@ for (const name of selected) {
   }
 }
 
-writeFileSync(latestFile, JSON.stringify(latest, null, 2));
+// latest.json feeds BENCHMARKS.md, so exploratory --no-write runs must not change it either.
+if (!opt["no-write"]) writeFileSync(latestFile, JSON.stringify(latest, null, 2));
 writeFileSync(
   path.join(RESULTS_DIR, `run-${new Date().toISOString().replaceAll(":", "-")}.json`),
   JSON.stringify(latest, null, 2),

@@ -1,18 +1,10 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
-import { advanceSubscription, eventOf, pullWebhooks, stripeClient } from "../helpers/stripe";
+import { advanceSubscription, eventOf, pullWebhooks, stripeClient, stripeFailure } from "../helpers/stripe";
 
 const stripe = stripeClient();
 
-async function failure(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeError) return err;
-    throw err;
-  }
-  throw new Error("expected a Stripe error");
-}
+const failure = stripeFailure;
 
 async function subscribe(pm: string, price = "price_pro_monthly") {
   const customer = await stripe.customers.create({ email: `${crypto.randomUUID()}@example.com` });

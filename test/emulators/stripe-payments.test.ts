@@ -10,20 +10,13 @@ import {
   settleProcessing,
   startProcessing,
   stripeClient,
+  stripeFailure,
   updateDispute,
 } from "../helpers/stripe";
 
 const stripe = stripeClient();
 
-async function failure(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeError) return err;
-    throw err;
-  }
-  throw new Error("expected a Stripe error");
-}
+const failure = stripeFailure;
 
 const newIntent = (extra: Partial<Stripe.PaymentIntentCreateParams> = {}) =>
   stripe.paymentIntents.create({

@@ -9,20 +9,12 @@ import {
   pullWebhooks,
   signPayload,
   stripeClient,
+  stripeFailure,
 } from "../helpers/stripe";
 
 const stripe = stripeClient();
 
-/** Runs a call that must fail and returns the SDK's error. */
-async function failure(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof Stripe.errors.StripeError) return err;
-    throw err;
-  }
-  throw new Error("expected a Stripe error");
-}
+const failure = stripeFailure;
 
 describe("stripe emulator: protocol", () => {
   it("round-trips bracket-notation metadata and nested params through the real SDK", async () => {

@@ -193,3 +193,14 @@ export function settleProcessing(
 export function failRefund(refundId: string): Promise<Stripe.Refund> {
   return control<Stripe.Refund>(`/refunds/${refundId}/fail`, { body: {} });
 }
+
+/** Awaits a call that must fail and returns the SDK's typed error (anything else rethrows). */
+export async function stripeFailure(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeError) return err;
+    throw err;
+  }
+  throw new Error("expected a Stripe error");
+}

@@ -22,8 +22,8 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { readDevVars } from "../scripts/lib/dev-vars.mjs";
 import { signDevToken } from "../scripts/lib/token.mjs";
+import { intOption, loopbackUrl } from "./lib/cli.mjs";
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 const RATE = 1.8;
 const BURST = 8;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,14 +40,8 @@ function options(argv) {
       json: { type: "boolean", default: false },
     },
   });
-  const int = (name, min, max) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n < min || n > max)
-      throw new Error(`--${name} must be an integer in [${min}, ${max}]`);
-    return n;
-  };
-  const base = new URL(values.url);
-  if (!LOOPBACK.has(base.hostname)) throw new Error(`--url must be a loopback address, got ${base.hostname}`);
+  const int = (name, min, max) => intOption(values, name, min, max);
+  const base = loopbackUrl(values.url);
   const clients = int("clients", 2, 200);
   const tickets = int("tickets", 1, 50);
   if (clients < tickets * 2) throw new Error("need at least two clients per ticket");

@@ -1,21 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessToken, EMULATOR, fcmSend, googleStats, projectId, sentMessages } from "../helpers/google";
-
-type GoogleError = {
-  error: {
-    code: number;
-    message: string;
-    status: string;
-    details?: Array<{
-      "@type": string;
-      errorCode?: string;
-      fieldViolations?: Array<{ field?: string; description: string }>;
-    }>;
-  };
-};
-
-const FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
-const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
+import {
+  accessToken,
+  EMULATOR,
+  fcmCode,
+  fcmSend,
+  fieldViolations,
+  type GoogleError,
+  googleStats,
+  projectId,
+  sentMessages,
+} from "../helpers/google";
 
 let token: string;
 beforeAll(async () => {
@@ -34,9 +28,7 @@ async function expectGoogleError(res: Response, code: number, status: string): P
   return body.error;
 }
 
-const fcmCode = (e: GoogleError["error"]) => e.details?.find((d) => d["@type"] === FCM_ERROR)?.errorCode;
-const violations = (e: GoogleError["error"]) =>
-  e.details?.find((d) => d["@type"] === BAD_REQUEST)?.fieldViolations;
+const violations = fieldViolations;
 
 describe("FCM messages:send — delivery and recording", () => {
   it("delivers a full message and records exactly what was sent", async () => {

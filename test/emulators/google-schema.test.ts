@@ -1,21 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { accessToken, fcmSend, googleStats, sentMessages } from "../helpers/google";
-
-type GoogleError = {
-  error: {
-    code: number;
-    message: string;
-    status: string;
-    details?: Array<{
-      "@type": string;
-      errorCode?: string;
-      fieldViolations?: Array<{ field?: string; description: string }>;
-    }>;
-  };
-};
-
-const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
-const FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
+import {
+  accessToken,
+  fcmCode,
+  fcmSend,
+  fieldViolations,
+  type GoogleError,
+  googleStats,
+  sentMessages,
+} from "../helpers/google";
 
 let token: string;
 beforeAll(async () => {
@@ -37,9 +29,7 @@ async function rejected(body: unknown, recipient?: string): Promise<GoogleError[
   return error;
 }
 
-const violation = (e: GoogleError["error"]) =>
-  e.details?.find((d) => d["@type"] === BAD_REQUEST)?.fieldViolations?.[0];
-const fcmCode = (e: GoogleError["error"]) => e.details?.find((d) => d["@type"] === FCM_ERROR)?.errorCode;
+const violation = (e: GoogleError["error"]) => fieldViolations(e)?.[0];
 
 describe("FCM Message schema — targets", () => {
   it("rejects two targets (oneof)", async () => {

@@ -163,3 +163,28 @@ export function fcmSend(body: unknown, token: string | null, project = projectId
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
+
+/** Google's error envelope, as the token endpoint's sibling APIs (FCM) answer it. */
+export type GoogleError = {
+  error: {
+    code: number;
+    message: string;
+    status: string;
+    details?: Array<{
+      "@type": string;
+      errorCode?: string;
+      fieldViolations?: Array<{ field?: string; description: string }>;
+    }>;
+  };
+};
+
+export const FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError";
+export const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
+
+/** The FcmError detail's errorCode (UNREGISTERED, QUOTA_EXCEEDED, …), if any. */
+export const fcmCode = (e: GoogleError["error"]) =>
+  e.details?.find((d) => d["@type"] === FCM_ERROR)?.errorCode;
+
+/** The BadRequest detail's field violations, if any. */
+export const fieldViolations = (e: GoogleError["error"]) =>
+  e.details?.find((d) => d["@type"] === BAD_REQUEST)?.fieldViolations;

@@ -10,6 +10,7 @@ import {
   deviceExists,
   newCaller,
   registerDevice,
+  runPushJobRecording,
   seedQueued,
   settled,
   uid,
@@ -32,30 +33,8 @@ async function runJob(queue: "push" | "push-dlq", body: unknown, attempts = 1) {
 }
 const job = (...ids: string[]) => ({ v: 1, delivery_ids: ids });
 
-/**
- * Same, but with a batch that records retry options: the vitest-plugin batch drops
- * `delaySeconds`, and the delay is exactly what these tests are about.
- */
-async function runJobRecordingDelay(body: unknown, attempts: number) {
-  const calls: Array<{ kind: "ack" } | { kind: "retry"; delaySeconds: number | undefined }> = [];
-  const message = {
-    id: `msg-${++seq}-${uid()}`,
-    timestamp: new Date(),
-    attempts,
-    body,
-    ack: () => calls.push({ kind: "ack" }),
-    retry: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
-  };
-  const batch: MessageBatch<unknown> = {
-    queue: "push",
-    messages: [message],
-    metadata: { metrics: { backlogCount: 1, backlogBytes: 0 } },
-    ackAll: () => calls.push({ kind: "ack" }),
-    retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
-  };
-  await worker.queue(batch, env, createExecutionContext());
-  return calls;
-}
+/** Same, recording the retry delay (see runPushJobRecording). */
+const runJobRecordingDelay = (body: unknown, attempts: number) => runPushJobRecording(body, attempts);
 
 describe("dead tokens (Done 5)", () => {
   it("UNREGISTERED through the real queue: device deleted, delivery token_removed", async () => {

@@ -1,4 +1,6 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../../src/index";
 import { newCaller } from "../helpers/auth";
 import { api, postJson } from "../helpers/http";
 
@@ -131,4 +133,36 @@ export async function deliveryRow(id: string) {
 
 export async function deviceExists(token: string): Promise<boolean> {
   return (await env.DB.prepare("select 1 as x from devices where token = ?").bind(token).first()) !== null;
+}
+
+export type QueueCall = { kind: "ack" } | { kind: "retry"; delaySeconds: number | undefined };
+
+/**
+ * Runs the worker's real queue handler (src/index.ts `queue`) on one "push" job as delivery
+ * attempt `attempts`, with a batch that records ack/retry and the retry delay: the
+ * vitest-plugin batch drops `delaySeconds`, and a MessageBatch cannot cross `exports.default`.
+ */
+export async function runPushJobRecording(
+  body: unknown,
+  attempts: number,
+  messageId = `msg-${crypto.randomUUID()}`,
+): Promise<QueueCall[]> {
+  const calls: QueueCall[] = [];
+  const message = {
+    id: messageId,
+    timestamp: new Date(),
+    attempts,
+    body,
+    ack: () => calls.push({ kind: "ack" }),
+    retry: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
+  };
+  const batch: MessageBatch<unknown> = {
+    queue: "push",
+    messages: [message],
+    metadata: { metrics: { backlogCount: 1, backlogBytes: 0 } },
+    ackAll: () => calls.push({ kind: "ack" }),
+    retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
+  };
+  await worker.queue(batch, env, createExecutionContext());
+  return calls;
 }

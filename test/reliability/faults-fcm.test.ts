@@ -1,44 +1,19 @@
-import { createExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../../src/index";
 import { injectFcmFault, sentMessages } from "../helpers/google";
 import {
   adminTestSend,
   deliveryRow,
   newCaller,
   registerDevice,
+  runPushJobRecording,
   seedQueued,
   settled,
   uid,
 } from "../notifications/helpers";
 
-type Call = { kind: "ack" } | { kind: "retry"; delaySeconds: number | undefined };
-
-/**
- * Runs the worker's real queue handler on one push job as delivery attempt `attempts`, with a
- * batch that records ack/retry and the retry delay (the plugin's batch drops delaySeconds).
- */
-async function runPushJob(deliveryIds: string[], attempts: number, messageId = `msg-${uid()}`) {
-  const calls: Call[] = [];
-  const message = {
-    id: messageId,
-    timestamp: new Date(),
-    attempts,
-    body: { v: 1, delivery_ids: deliveryIds },
-    ack: () => calls.push({ kind: "ack" }),
-    retry: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
-  };
-  const batch: MessageBatch<unknown> = {
-    queue: "push",
-    messages: [message],
-    metadata: { metrics: { backlogCount: 1, backlogBytes: 0 } },
-    ackAll: () => calls.push({ kind: "ack" }),
-    retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
-  };
-  await worker.queue(batch, env, createExecutionContext());
-  return calls;
-}
+/** One push job for these deliveries, run as attempt `attempts`; records ack/retry and delays. */
+const runPushJob = (deliveryIds: string[], attempts: number, messageId = `msg-${uid()}`) =>
+  runPushJobRecording({ v: 1, delivery_ids: deliveryIds }, attempts, messageId);
 
 const sentCount = async (token: string) => (await sentMessages(token)).length;
 

@@ -5,43 +5,30 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { analyticsRouter } from "./analytics";
 import { chatRouter, wsRouter } from "./chat";
-import { createDb } from "./db/client";
 import { notificationsRouter } from "./notifications";
 import { paymentsRouter } from "./payments";
 import { authenticate } from "./platform/auth";
-import { getConfig } from "./platform/config";
 import { apiCors } from "./platform/cors";
+import { createDeps } from "./platform/deps";
 import { docsRouter } from "./platform/docs";
 import { ApiError } from "./platform/errors";
 import { healthRouter } from "./platform/health";
-import { createLogger } from "./platform/logger";
 import { onError, onNotFound } from "./platform/on-error";
-import type { AppEnv, Db } from "./platform/types";
+import type { AppEnv } from "./platform/types";
 import { defaultHook } from "./platform/validation";
+import { sinks } from "./sinks";
 
 export const API_PREFIX = "/api/v1";
 /** Largest request body the API reads; bigger ones get 413 before parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-// drizzle() walks the whole schema (extractTablesRelationalConfig) on every call: 12% of the
-// REST profile when done per request. The client holds no per-request state, so one per
-// D1 binding per isolate is enough.
-const dbs = new WeakMap<D1Database, Db>();
-function dbFor(d1: D1Database): Db {
-  let db = dbs.get(d1);
-  if (!db) {
-    db = createDb(d1);
-    dbs.set(d1, db);
-  }
-  return db;
-}
-
-/** Per-request services (unkey's init pattern): config parsed once per isolate, one db client. */
+/** Per-request services (unkey's init pattern), from the one deps factory. */
 const init = createMiddleware<AppEnv>(async function init(c, next) {
-  const config = getConfig(c.env);
-  c.set("config", config);
-  c.set("db", dbFor(c.env.DB));
-  c.set("logger", createLogger({ request_id: c.var.requestId }, config.LOG_LEVEL));
+  const deps = createDeps(c.env, { sinks, log: { request_id: c.var.requestId } });
+  c.set("deps", deps);
+  c.set("config", deps.config);
+  c.set("db", deps.db);
+  c.set("logger", deps.logger);
   await next();
 });
 

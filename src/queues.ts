@@ -1,17 +1,17 @@
 import { handlePushBatch, handlePushDlqBatch } from "./notifications/consumer";
-import { createLogger } from "./platform/logger";
+import { createDeps } from "./platform/deps";
+import { sinks } from "./sinks";
 
 /** Queue entry point: routes each batch by queue name to its consumer. */
 export async function handleQueue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const deps = createDeps(env, { sinks, log: { queue: batch.queue } });
   switch (batch.queue) {
     case "push":
-      return handlePushBatch(batch, env);
+      return handlePushBatch(batch, deps);
     case "push-dlq":
-      return handlePushDlqBatch(batch, env);
+      return handlePushDlqBatch(batch, deps);
     default:
-      createLogger({ queue: batch.queue }).warn("no consumer for queue; acking", {
-        count: batch.messages.length,
-      });
+      deps.logger.warn("no consumer for queue; acking", { count: batch.messages.length });
       batch.ackAll();
   }
 }

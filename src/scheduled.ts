@@ -1,16 +1,9 @@
 import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
-import { createDb } from "./db/client";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
-import { getConfig } from "./platform/config";
-import { createLogger } from "./platform/logger";
-
-export type HousekeepingDeps = {
-  env: Env;
-  db: ReturnType<typeof createDb>;
-  logger: ReturnType<typeof createLogger>;
-};
+import { createDeps, type Deps } from "./platform/deps";
+import { sinks } from "./sinks";
 
 /** Cron entry point (wrangler.toml [triggers]). Each job is isolated: one failing does not stop the rest. */
 export async function handleScheduled(
@@ -18,14 +11,9 @@ export async function handleScheduled(
   env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
-  const config = getConfig(env);
-  const deps: HousekeepingDeps = {
-    env,
-    db: createDb(env.DB),
-    logger: createLogger({ cron: controller.cron }, config.LOG_LEVEL),
-  };
+  const deps = createDeps(env, { sinks, log: { cron: controller.cron } });
   const daily = controller.cron === "17 3 * * *";
-  const jobs: Array<[string, (d: HousekeepingDeps) => Promise<unknown>]> = daily
+  const jobs: Array<[string, (d: Deps) => Promise<unknown>]> = daily
     ? [
         ["purge-analytics", purgeExpiredAnalytics],
         ["expire-connect-tickets", expireConnectTickets],

@@ -1,4 +1,4 @@
-import type { EventSink } from "../events/sinks";
+import type { EventSink } from "../events/types";
 import { AeWriter } from "./engine";
 import { insertEvents, toAePoint } from "./store";
 

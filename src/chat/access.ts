@@ -1,8 +1,7 @@
 import { eq } from "drizzle-orm";
 import { supportTickets } from "../db/schema";
-import type { Principal } from "../platform/auth";
 import { ApiError, notFound } from "../platform/errors";
-import type { Db } from "../platform/types";
+import type { Db, Principal } from "../platform/types";
 
 /** A socket path the platform serves, parsed. The path is also what a connect ticket is bound to. */
 export type SocketTarget =

@@ -1,9 +1,8 @@
 import { eq, lt } from "drizzle-orm";
 import { connectTickets } from "../db/schema";
-import type { Principal, Role } from "../platform/auth";
 import { ApiError } from "../platform/errors";
 import { now, randomToken, sha256Hex } from "../platform/ids";
-import type { Db } from "../platform/types";
+import type { Db, Principal, Role } from "../platform/types";
 import type { SocketTarget } from "./access";
 
 /** Long enough for a page to open its socket, short enough that a leaked URL is useless. */

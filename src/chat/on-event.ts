@@ -1,8 +1,7 @@
 import { desc, eq } from "drizzle-orm";
 import { payments, users } from "../db/schema";
-import type { EventDeps } from "../events/publish";
-import type { EventSink } from "../events/sinks";
-import type { DomainEvent } from "../events/types";
+import type { DomainEvent, EventSink } from "../events/types";
+import type { BaseDeps } from "../platform/types";
 
 /**
  * Bounds on the admin fan-out, which runs inside the request that published the event (a ticket
@@ -15,7 +14,7 @@ import type { DomainEvent } from "../events/types";
 export const MAX_ADMIN_CHANNELS = 100;
 export const PUSH_CONCURRENCY = 8;
 
-async function recentAdminIds(deps: EventDeps, limit: number): Promise<string[]> {
+async function recentAdminIds(deps: BaseDeps, limit: number): Promise<string[]> {
   const rows = await deps.db
     .select({ id: users.id })
     .from(users)
@@ -56,7 +55,7 @@ const FOR_ADMINS = new Set<string>([
   "ticket.created",
 ]);
 
-async function merchantOf(event: DomainEvent, deps: EventDeps): Promise<string | null> {
+async function merchantOf(event: DomainEvent, deps: BaseDeps): Promise<string | null> {
   const data = event.data as { merchant_id?: string | null; payment_id?: string | null };
   if (data.merchant_id) return data.merchant_id;
   // Disputes name the payment, not the merchant: look it up so the merchant sees its disputes.
@@ -72,7 +71,7 @@ async function merchantOf(event: DomainEvent, deps: EventDeps): Promise<string |
 }
 
 /** Which LiveChannel objects an event goes to: `merchant:<id>` and/or `admin:<id>`. */
-export async function channelsFor(event: DomainEvent, deps: EventDeps): Promise<string[]> {
+export async function channelsFor(event: DomainEvent, deps: BaseDeps): Promise<string[]> {
   const channels: string[] = [];
   const merchantId = await merchantOf(event, deps);
   if (merchantId) channels.push(`merchant:${merchantId}`);

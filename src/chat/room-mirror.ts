@@ -1,4 +1,5 @@
-import { type EventDeps, publish } from "../events/publish";
+import { publish } from "../events/publish";
+import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import type { OutboxItem, RoomMeta, RoomStore, StoredMessage } from "./room-store";
 
@@ -69,7 +70,7 @@ async function mirrorRun(run: OutboxItem[], meta: RoomMeta, d1: D1Database): Pro
   if (stmts.length > 0) await d1.batch(stmts);
 }
 
-async function publishReplied(m: StoredMessage, meta: RoomMeta, deps: EventDeps): Promise<void> {
+async function publishReplied(m: StoredMessage, meta: RoomMeta, deps: Deps): Promise<void> {
   await publish(deps, {
     id: `ticket.replied:${m.id}`,
     type: "ticket.replied",
@@ -95,7 +96,7 @@ async function applyEach(
   items: OutboxItem[],
   store: RoomStore,
   meta: RoomMeta,
-  deps: EventDeps,
+  deps: Deps,
 ): Promise<number | null> {
   for (const item of items) {
     try {
@@ -133,7 +134,7 @@ async function applyEach(
  * events keyed by id), so a crash between the D1 write and the outbox delete only repeats
  * harmless work. Returns the attempts of the row that failed, or null once the outbox is empty.
  */
-export async function drainOutbox(store: RoomStore, meta: RoomMeta, deps: EventDeps): Promise<number | null> {
+export async function drainOutbox(store: RoomStore, meta: RoomMeta, deps: Deps): Promise<number | null> {
   for (;;) {
     const items = store.outboxWithMessages(BATCH_ROWS);
     if (items.length === 0) return null;

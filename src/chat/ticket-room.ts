@@ -1,9 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { createDb } from "../db/client";
-import type { EventDeps } from "../events/publish";
-import { getConfig } from "../platform/config";
+import { createDeps, type Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import { createLogger } from "../platform/logger";
+import { sinks } from "../sinks";
 import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
 import { CLOSE, type ClientFrame, INTERNAL, LIMITS, type Participant, type ServerFrame } from "./protocol";
 import { drainOutbox, MIRROR_COALESCE_MS, retryDelayMs } from "./room-mirror";
@@ -32,7 +30,7 @@ export class TicketRoom extends DurableObject<Env> {
   /** The pending coalesced drain, if any (in memory only: the safety-net alarm is the durable backstop). */
   private mirrorTimer: ReturnType<typeof setTimeout> | null = null;
   /** Built on first use and kept for the instance's life (a new drizzle per drain showed in profiles). */
-  private depsCache: EventDeps | null = null;
+  private depsCache: Deps | null = null;
   /**
    * Whether this instance knows a safety-net alarm is set. Unknown after a wake-up, so the first
    * write arms it again (a harmless overwrite); then one setAlarm per alarm period, not per message.
@@ -286,15 +284,8 @@ export class TicketRoom extends DurableObject<Env> {
     }
   }
 
-  private deps(): EventDeps {
-    if (this.depsCache) return this.depsCache;
-    const config = getConfig(this.env);
-    this.depsCache = {
-      env: this.env,
-      db: createDb(this.env.DB),
-      config,
-      logger: createLogger({ object: "TicketRoom" }, config.LOG_LEVEL),
-    };
+  private deps(): Deps {
+    this.depsCache ??= createDeps(this.env, { sinks, log: { object: "TicketRoom" } });
     return this.depsCache;
   }
 }

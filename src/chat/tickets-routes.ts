@@ -1,12 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { TICKET_STATUSES } from "../db/schema";
-import type { EventDeps } from "../events/publish";
 import { principalOf, requireAuth, requireRole } from "../platform/auth";
 import { toIso } from "../platform/ids";
 import { cursorSchema, decodeCursor, limitSchema } from "../platform/pagination";
 import { createRouter } from "../platform/router";
-import type { AppEnv } from "../platform/types";
 import { loadVisibleTicket } from "./access";
 import { chatMessageSchema, errors, idParam, ticketSchema, toTicket } from "./schemas";
 import { createTicket, listMessages, listTickets, setTicketStatus } from "./tickets-service";
@@ -16,13 +13,6 @@ const security = [{ bearer: [] }];
 const json = <T>(schema: T, description: string) => ({
   description,
   content: { "application/json": { schema } },
-});
-
-export const eventDeps = (c: Context<AppEnv>): EventDeps => ({
-  env: c.env,
-  db: c.var.db,
-  config: c.var.config,
-  logger: c.var.logger,
 });
 
 const createTicketRoute = createRoute({
@@ -125,7 +115,7 @@ const messagesRoute = createRoute({
 
 export const ticketsRouter = createRouter()
   .openapi(createTicketRoute, async (c) => {
-    const row = await createTicket(eventDeps(c), principalOf(c), c.req.valid("json"));
+    const row = await createTicket(c.var.deps, principalOf(c), c.req.valid("json"));
     return c.json(toTicket(row), 201);
   })
   .openapi(listTicketsRoute, async (c) => {
@@ -143,7 +133,7 @@ export const ticketsRouter = createRouter()
   })
   .openapi(patchTicketRoute, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await setTicketStatus(eventDeps(c), principalOf(c), id, c.req.valid("json").status);
+    const row = await setTicketStatus(c.var.deps, principalOf(c), id, c.req.valid("json").status);
     return c.json(toTicket(row), 200);
   })
   .openapi(messagesRoute, async (c) => {

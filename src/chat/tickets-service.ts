@@ -1,15 +1,15 @@
 import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import { chatMessages, supportTickets, type TicketStatus } from "../db/schema";
-import { type EventDeps, publish } from "../events/publish";
-import type { Principal } from "../platform/auth";
+import { publish } from "../events/publish";
+import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { newId, now } from "../platform/ids";
 import { type Cursor, pageOf } from "../platform/pagination";
-import type { Db } from "../platform/types";
+import type { Db, Principal } from "../platform/types";
 import { loadVisibleTicket, type TicketRow } from "./access";
 
 export async function createTicket(
-  deps: EventDeps,
+  deps: Deps,
   p: Principal,
   input: { subject: string; merchant_id?: string | undefined },
 ): Promise<TicketRow> {
@@ -73,7 +73,7 @@ export async function listTickets(
  * conditional, so a repeat is a no-op that publishes nothing. Closing also closes the room's sockets.
  */
 export async function setTicketStatus(
-  deps: EventDeps,
+  deps: Deps,
   p: Principal,
   id: string,
   status: TicketStatus,

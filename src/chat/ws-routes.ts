@@ -1,8 +1,8 @@
 import { type Context, Hono } from "hono";
-import { type Principal, verifyToken } from "../platform/auth";
+import { verifyToken } from "../platform/auth";
 import { rememberUser } from "../platform/directory";
 import { ApiError } from "../platform/errors";
-import type { AppEnv } from "../platform/types";
+import type { AppEnv, Principal } from "../platform/types";
 import { assertSocketAccess, parseSocketPath } from "./access";
 import { consumeConnectTicket } from "./connect-tickets";
 import { INTERNAL, INTERNAL_PREFIX } from "./protocol";

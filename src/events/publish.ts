@@ -1,14 +1,8 @@
 import { domainEvents } from "../db/schema";
-import type { Config } from "../platform/config";
+import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
-import type { Logger } from "../platform/logger";
-import type { Db } from "../platform/types";
 import { validationError } from "../platform/validation";
-import { sinks } from "./sinks";
 import { type DomainEvent, type DomainEventType, type EventData, eventDataSchemas } from "./types";
-
-/** What a sink needs; built by the HTTP layer, the queue consumer or a Durable Object alike. */
-export type EventDeps = { env: Env; db: Db; config: Config; logger: Logger };
 
 export type PublishInput<T extends DomainEventType> = {
   id: string;
@@ -24,7 +18,7 @@ export type PublishInput<T extends DomainEventType> = {
  * and each is isolated: one failing sink is logged and does not stop the others.
  */
 export async function publish<T extends DomainEventType>(
-  deps: EventDeps,
+  deps: Deps,
   input: PublishInput<T>,
 ): Promise<{ duplicate: boolean }> {
   const parsed = eventDataSchemas[input.type].safeParse(input.data);
@@ -53,7 +47,7 @@ export async function publish<T extends DomainEventType>(
     .returning({ id: domainEvents.id });
   if (inserted.length === 0) return { duplicate: true };
 
-  for (const sink of sinks) {
+  for (const sink of deps.sinks) {
     try {
       await sink.handle(event, deps);
     } catch (err) {

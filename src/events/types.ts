@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { BaseDeps } from "../platform/types";
 
 /**
  * Domain events: the spine of the platform (DESIGN §1). Each type has a zod schema for
@@ -89,3 +90,6 @@ export type EventData<T extends DomainEventType> = z.infer<(typeof eventDataSche
 export type DomainEvent<T extends DomainEventType = DomainEventType> = {
   [K in T]: { id: string; type: K; occurred_at: number; source: string; data: EventData<K> };
 }[T];
+
+/** A subscriber to domain events. Registered in the composition root (src/sinks.ts), never here. */
+export type EventSink = { name: string; handle(event: DomainEvent, deps: BaseDeps): Promise<void> };

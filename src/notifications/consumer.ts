@@ -1,8 +1,4 @@
-import { createDb } from "../db/client";
-import type { Config } from "../platform/config";
-import { getConfig } from "../platform/config";
-import { createLogger, type Logger } from "../platform/logger";
-import type { Db } from "../platform/types";
+import type { Deps } from "../platform/deps";
 import {
   claimPending,
   loadPending,
@@ -20,7 +16,7 @@ export const SEND_CONCURRENCY = 16;
 const BACKOFF_BASE_S = 2;
 const BACKOFF_MAX_S = 600;
 
-type ConsumerDeps = { config: Config; db: Db; logger: Logger };
+type ConsumerDeps = Pick<Deps, "config" | "db" | "logger">;
 
 /** A counting semaphore: at most `limit` tasks run at once. */
 export function createLimiter(limit: number) {
@@ -111,22 +107,14 @@ async function processMessage(
 }
 
 /** Consumer of the "push" queue: one FCM v1 request per pending delivery, bounded concurrency. */
-export async function handlePushBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = getConfig(env);
-  const deps: ConsumerDeps = {
-    config,
-    db: createDb(env.DB),
-    logger: createLogger({ queue: batch.queue }, config.LOG_LEVEL),
-  };
+export async function handlePushBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
   const run = createLimiter(SEND_CONCURRENCY);
   await Promise.all(batch.messages.map((msg) => processMessage(deps, msg, run)));
 }
 
 /** Consumer of "push-dlq": jobs whose retries ran out. Their unsent deliveries say so. */
-export async function handlePushDlqBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const config = getConfig(env);
-  const db = createDb(env.DB);
-  const logger = createLogger({ queue: batch.queue }, config.LOG_LEVEL);
+export async function handlePushDlqBatch(batch: MessageBatch<unknown>, deps: ConsumerDeps): Promise<void> {
+  const { db, logger } = deps;
   for (const msg of batch.messages) {
     const job = pushJobSchema.safeParse(msg.body);
     if (!job.success) {

@@ -27,16 +27,13 @@ const ingest = createRoute({
 
 export const eventsRouter = createRouter().openapi(ingest, async (c) => {
   const body = c.req.valid("json");
-  const { duplicate } = await publish(
-    { env: c.env, db: c.var.db, config: c.var.config, logger: c.var.logger },
-    {
-      id: body.id,
-      type: body.type,
-      // publish() validates data against the type's schema (400 with paths on failure).
-      data: body.data as never,
-      source: `service:${principalOf(c).userId}`,
-      ...(body.occurred_at ? { occurred_at: Date.parse(body.occurred_at) } : {}),
-    },
-  );
+  const { duplicate } = await publish(c.var.deps, {
+    id: body.id,
+    type: body.type,
+    // publish() validates data against the type's schema (400 with paths on failure).
+    data: body.data as never,
+    source: `service:${principalOf(c).userId}`,
+    ...(body.occurred_at ? { occurred_at: Date.parse(body.occurred_at) } : {}),
+  });
   return duplicate ? c.json({ id: body.id, duplicate }, 200) : c.json({ id: body.id, duplicate }, 202);
 });

@@ -1,10 +1,9 @@
 import { and, asc, count, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { notificationDeliveries, notifications } from "../db/schema";
-import type { Principal } from "../platform/auth";
 import { notFound } from "../platform/errors";
 import { now, toIso } from "../platform/ids";
 import { decodeCursor, pageOf } from "../platform/pagination";
-import type { Db } from "../platform/types";
+import type { Db, Principal } from "../platform/types";
 import type { NotificationType } from "./types";
 
 export type NotificationOut = {

@@ -1,5 +1,5 @@
+import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
-import type { HousekeepingDeps } from "../scheduled";
 import { claimDueHeld, claimStaleQueued, revertToHeld } from "./deliveries.repo";
 import { EnqueueError, enqueuePush } from "./notify";
 
@@ -18,7 +18,7 @@ export const STALE_QUEUED_MS = 20 * 60_000;
  * claiming them, say); the claim step keeps a duplicate job from sending twice.
  * `at` is the clock to judge by; the cron passes nothing and gets now.
  */
-export async function releaseHeldPushes(deps: HousekeepingDeps, at: number = now()): Promise<number> {
+export async function releaseHeldPushes(deps: Deps, at: number = now()): Promise<number> {
   const ids = await claimDueHeld(deps.db, at, MAX_PER_RUN);
   let released = 0;
   if (ids.length > 0) {
@@ -38,7 +38,7 @@ export async function releaseHeldPushes(deps: HousekeepingDeps, at: number = now
 }
 
 /** Re-enqueues deliveries left `queued` and untouched for STALE_QUEUED_MS before `at`. */
-export async function requeueStalePushes(deps: HousekeepingDeps, at: number = now()): Promise<number> {
+export async function requeueStalePushes(deps: Deps, at: number = now()): Promise<number> {
   const stale = await claimStaleQueued(deps.db, at, STALE_QUEUED_MS, MAX_PER_RUN);
   if (stale.length === 0) return 0;
   deps.logger.warn("re-enqueueing queued pushes whose job was lost", { count: stale.length });

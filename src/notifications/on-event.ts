@@ -1,8 +1,7 @@
-import type { EventDeps } from "../events/publish";
-import type { EventSink } from "../events/sinks";
-import type { DomainEvent } from "../events/types";
+import type { DomainEvent, EventSink } from "../events/types";
 import { adminIds, merchantUserIds } from "../platform/directory";
 import { toDecimalString } from "../platform/money";
+import type { BaseDeps } from "../platform/types";
 import { type NotifyInput, notify } from "./notify";
 
 type Planned = Omit<NotifyInput, "eventId">;
@@ -14,7 +13,7 @@ const money = (amount: number, currency: string) =>
  * Which users hear about which event, and what they read (docs/notifications.md has the
  * table). Returns several plans when different audiences get different wording.
  */
-export async function plan(event: DomainEvent, deps: EventDeps): Promise<Planned[]> {
+export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[]> {
   switch (event.type) {
     case "payment.succeeded": {
       const d = event.data;

@@ -1,14 +1,14 @@
 import { eq } from "drizzle-orm";
 import { customers } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import type { PaymentDeps } from "./deps";
 import { callStripe } from "./stripe-errors";
 
 /**
  * The caller's Stripe customer, created on first use. The key `cus:<user_id>` makes
  * concurrent first uses resolve to one Stripe customer; the UNIQUE user_id makes one row.
  */
-export async function ensureCustomer(deps: PaymentDeps, userId: string): Promise<string> {
+export async function ensureCustomer(deps: Deps, userId: string): Promise<string> {
   const existing = await deps.db.select().from(customers).where(eq(customers.userId, userId)).get();
   if (existing) return existing.stripeCustomerId;
   const customer = await callStripe("customer create", () =>

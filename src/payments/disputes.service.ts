@@ -1,13 +1,13 @@
 import type { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { disputes } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { decodeCursor, pageOf } from "../platform/pagination";
-import type { PaymentDeps } from "./deps";
 import type { disputesQuery } from "./schemas";
 import { disputeView } from "./views";
 
 /** Admin list of disputes, newest first, with status and evidence due date. */
-export async function listDisputes(deps: PaymentDeps, q: z.infer<typeof disputesQuery>) {
+export async function listDisputes(deps: Deps, q: z.infer<typeof disputesQuery>) {
   const cursor = decodeCursor(q.cursor);
   const conds: (SQL | undefined)[] = [];
   if (q.status) conds.push(eq(disputes.status, q.status));

@@ -1,11 +1,11 @@
 import type { z } from "@hono/zod-openapi";
 import { getTableColumns } from "drizzle-orm";
 import { payments } from "../db/schema";
-import type { Principal } from "../platform/auth";
+import type { Deps } from "../platform/deps";
 import { forbidden } from "../platform/errors";
 import { assertRange, decodeCursor, pageOf } from "../platform/pagination";
-import type { Db } from "../platform/types";
-import { isAdmin, type PaymentDeps } from "./deps";
+import type { Db, Principal } from "../platform/types";
+import { isAdmin } from "./ids";
 import type { historyQuery } from "./schemas";
 import { type PaymentRow, paymentView } from "./views";
 
@@ -13,11 +13,7 @@ import { type PaymentRow, paymentView } from "./views";
  * Keyset page over (created_at DESC, id DESC), served by payments_user_created_idx.
  * Users see only their own rows; an admin may name another user.
  */
-export async function paymentHistory(
-  deps: PaymentDeps,
-  principal: Principal,
-  q: z.infer<typeof historyQuery>,
-) {
+export async function paymentHistory(deps: Deps, principal: Principal, q: z.infer<typeof historyQuery>) {
   if (q.user_id !== undefined && q.user_id !== principal.userId && !isAdmin(principal)) {
     throw forbidden("Only admins may read another user's history");
   }

@@ -3,8 +3,8 @@ import type Stripe from "stripe";
 import { disputes, payments } from "../db/schema";
 import type { PaymentStatus } from "../db/schema/payments";
 import { publish } from "../events/publish";
-import type { PaymentDeps } from "./deps";
-import { fromStripeTime, idOf } from "./deps";
+import type { Deps } from "../platform/deps";
+import { fromStripeTime, idOf } from "./ids";
 import { allowedFrom, isOpen, isSettled, statusOfIntent } from "./payment-state";
 import { refundTotalsUpdate } from "./refund-sync";
 import { callStripe } from "./stripe-errors";
@@ -22,7 +22,7 @@ function lastErrorOf(pi: Stripe.PaymentIntent): LastError | null {
   return e ?? null;
 }
 
-async function chargeOf(deps: PaymentDeps, pi: Stripe.PaymentIntent): Promise<Stripe.Charge | null> {
+async function chargeOf(deps: Deps, pi: Stripe.PaymentIntent): Promise<Stripe.Charge | null> {
   const latest = pi.latest_charge;
   if (latest === null || latest === undefined) return null;
   if (typeof latest !== "string") return latest;
@@ -35,7 +35,7 @@ async function chargeOf(deps: PaymentDeps, pi: Stripe.PaymentIntent): Promise<St
  * webhook, publish once). Returns the row as it is afterwards.
  */
 export async function applyIntent(
-  deps: PaymentDeps,
+  deps: Deps,
   row: PaymentRow,
   pi: Stripe.PaymentIntent,
 ): Promise<PaymentRow> {
@@ -104,7 +104,7 @@ export async function applyIntent(
   return after;
 }
 
-async function publishFor(deps: PaymentDeps, p: PaymentRow, pi: Stripe.PaymentIntent): Promise<void> {
+async function publishFor(deps: Deps, p: PaymentRow, pi: Stripe.PaymentIntent): Promise<void> {
   const base = {
     payment_id: p.id,
     user_id: p.userId,

@@ -2,7 +2,6 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
 import type { AppEnv } from "../platform/types";
-import { paymentDeps } from "./deps";
 import { listDisputes } from "./disputes.service";
 import { paymentHistory } from "./history.service";
 import type {
@@ -20,30 +19,30 @@ import { handleWebhook } from "./webhooks";
 
 export const createIntentHandler: RouteHandler<typeof createIntentRoute, AppEnv> = async (c) => {
   const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
-  const body = await createIntent(paymentDeps(c), principalOf(c), c.req.valid("json"), key);
+  const body = await createIntent(c.var.deps, principalOf(c), c.req.valid("json"), key);
   return c.json(body, 201);
 };
 
 export const confirmHandler: RouteHandler<typeof confirmRoute, AppEnv> = async (c) => {
-  return c.json(await confirmPayment(paymentDeps(c), principalOf(c), c.req.valid("json")), 200);
+  return c.json(await confirmPayment(c.var.deps, principalOf(c), c.req.valid("json")), 200);
 };
 
 export const historyHandler: RouteHandler<typeof historyRoute, AppEnv> = async (c) => {
-  return c.json(await paymentHistory(paymentDeps(c), principalOf(c), c.req.valid("query")), 200);
+  return c.json(await paymentHistory(c.var.deps, principalOf(c), c.req.valid("query")), 200);
 };
 
 export const disputesHandler: RouteHandler<typeof disputesRoute, AppEnv> = async (c) => {
-  return c.json(await listDisputes(paymentDeps(c), c.req.valid("query")), 200);
+  return c.json(await listDisputes(c.var.deps, c.req.valid("query")), 200);
 };
 
 export const getPaymentHandler: RouteHandler<typeof getPaymentRoute, AppEnv> = async (c) => {
   const { payment_id } = c.req.valid("param");
-  return c.json(await paymentDetail(paymentDeps(c), principalOf(c), payment_id), 200);
+  return c.json(await paymentDetail(c.var.deps, principalOf(c), payment_id), 200);
 };
 
 export const refundHandler: RouteHandler<typeof refundRoute, AppEnv> = async (c) => {
   const { payment_id } = c.req.valid("param");
-  const result = await refundPayment(paymentDeps(c), principalOf(c), payment_id, c.req.valid("json"), {
+  const result = await refundPayment(c.var.deps, principalOf(c), payment_id, c.req.valid("json"), {
     requestId: c.var.requestId,
     clientKey: idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER)),
   });
@@ -53,5 +52,5 @@ export const refundHandler: RouteHandler<typeof refundRoute, AppEnv> = async (c)
 export const webhookHandler: RouteHandler<typeof webhookRoute, AppEnv> = async (c) => {
   // The signature covers the exact bytes, so read the raw text, never parsed JSON.
   const body = await c.req.text();
-  return c.json(await handleWebhook(paymentDeps(c), body, c.req.header("stripe-signature")), 200);
+  return c.json(await handleWebhook(c.var.deps, body, c.req.header("stripe-signature")), 200);
 };

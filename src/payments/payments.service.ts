@@ -2,12 +2,13 @@ import type { z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
-import type { Principal } from "../platform/auth";
+import type { Deps } from "../platform/deps";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { toDecimalString } from "../platform/money";
+import type { Principal } from "../platform/types";
 import { ensureCustomer } from "./customers";
-import { derivedUuid, isAdmin, type PaymentDeps } from "./deps";
+import { derivedUuid, isAdmin } from "./ids";
 import { isOpen } from "./payment-state";
 import { applyIntent } from "./payment-sync";
 import type { confirmBody, createIntentBody } from "./schemas";
@@ -23,7 +24,7 @@ type CreateIntentInput = z.infer<typeof createIntentBody>;
  * derived from it, so a retry after a failure in between finds the same intent.
  */
 export async function createIntent(
-  deps: PaymentDeps,
+  deps: Deps,
   principal: Principal,
   input: CreateIntentInput,
   clientKey: string | null,
@@ -87,18 +88,14 @@ export async function createIntent(
   };
 }
 
-async function loadRow(deps: PaymentDeps, id: string): Promise<PaymentRow> {
+async function loadRow(deps: Deps, id: string): Promise<PaymentRow> {
   const row = await deps.db.select().from(payments).where(eq(payments.id, id)).get();
   if (!row) throw notFound("Payment");
   return row;
 }
 
 /** Owner or admin; anyone else gets the same 404 as a missing id, so existence never leaks. */
-export async function visiblePayment(
-  deps: PaymentDeps,
-  principal: Principal,
-  id: string,
-): Promise<PaymentRow> {
+export async function visiblePayment(deps: Deps, principal: Principal, id: string): Promise<PaymentRow> {
   const row = await deps.db.select().from(payments).where(eq(payments.id, id)).get();
   if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Payment");
   return row;
@@ -108,11 +105,7 @@ export async function visiblePayment(
  * Server-side confirmation with a payment method, or (without one) a re-read after
  * Stripe.js confirmed on the client. Declines are 402 after the row is marked failed.
  */
-export async function confirmPayment(
-  deps: PaymentDeps,
-  principal: Principal,
-  input: z.infer<typeof confirmBody>,
-) {
+export async function confirmPayment(deps: Deps, principal: Principal, input: z.infer<typeof confirmBody>) {
   const row = await deps.db.select().from(payments).where(eq(payments.id, input.payment_id)).get();
   if (!row || row.userId !== principal.userId) throw notFound("Payment");
   const piId = row.stripePaymentIntentId;
@@ -153,7 +146,7 @@ export async function confirmPayment(
 }
 
 /** Applies Stripe's intent to the row; a failed payment is a 402, otherwise the payment view. */
-async function confirmedView(deps: PaymentDeps, row: PaymentRow, pi: Stripe.PaymentIntent) {
+async function confirmedView(deps: Deps, row: PaymentRow, pi: Stripe.PaymentIntent) {
   const after = await applyIntent(deps, row, pi);
   if (after.status === "failed") {
     throw new ApiError("PAYMENT_FAILED", after.failureMessage ?? "The payment failed", {
@@ -165,7 +158,7 @@ async function confirmedView(deps: PaymentDeps, row: PaymentRow, pi: Stripe.Paym
   return { ...paymentView(after), next_action: nextAction ?? null };
 }
 
-export async function paymentDetail(deps: PaymentDeps, principal: Principal, id: string) {
+export async function paymentDetail(deps: Deps, principal: Principal, id: string) {
   // One D1 round trip for the payment and its refunds; the refunds of a payment the caller
   // may not see are read and discarded, and the answer is the same 404 as before.
   const [found, rs] = await deps.db.batch([

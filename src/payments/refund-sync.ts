@@ -2,9 +2,10 @@ import { eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
 import { publish } from "../events/publish";
+import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import type { Db } from "../platform/types";
-import { fromStripeTime, type PaymentDeps } from "./deps";
+import { fromStripeTime } from "./ids";
 import type { PaymentRow } from "./views";
 
 /**
@@ -46,7 +47,7 @@ export function refundRowFrom(r: Stripe.Refund, payment: PaymentRow, fallbackCre
 }
 
 export async function publishRefund(
-  deps: PaymentDeps,
+  deps: Deps,
   paymentId: string,
   row: { id: string; amount: number; stripeRefundId: string | null },
 ) {

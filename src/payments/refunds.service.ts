@@ -1,10 +1,11 @@
 import type { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { auditLog, payments, refunds } from "../db/schema";
-import type { Principal } from "../platform/auth";
+import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { newId } from "../platform/ids";
-import { derivedUuid, type PaymentDeps } from "./deps";
+import type { Principal } from "../platform/types";
+import { derivedUuid } from "./ids";
 import { visiblePayment } from "./payments.service";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "./refund-sync";
 import type { refundBody } from "./schemas";
@@ -19,7 +20,7 @@ const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
  * row naming the admin are written in one batch.
  */
 export async function refundPayment(
-  deps: PaymentDeps,
+  deps: Deps,
   admin: Principal,
   paymentId: string,
   input: z.infer<typeof refundBody>,

@@ -1,9 +1,9 @@
 import { and, eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { mrrMovements, subscriptions } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import type { PaymentDeps } from "./deps";
-import { fromStripeTime } from "./deps";
+import { fromStripeTime } from "./ids";
 import { monthlyValue, planByPrice } from "./plans";
 import { num, obj, str } from "./webhooks/types";
 
@@ -56,7 +56,7 @@ export function fieldsFromStripe(sub: Stripe.Subscription, row: SubscriptionRow)
  * movement insert only happens if that update landed, in the same batch.
  */
 export async function applySubscription(
-  deps: PaymentDeps,
+  deps: Deps,
   row: SubscriptionRow,
   next: Partial<SubscriptionRow> & Pick<SubscriptionRow, "status">,
   sourceId: string,
@@ -106,7 +106,7 @@ export async function applySubscription(
 }
 
 export async function syncFromStripe(
-  deps: PaymentDeps,
+  deps: Deps,
   row: SubscriptionRow,
   sub: Stripe.Subscription,
   sourceId: string,

@@ -3,7 +3,6 @@ import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
 import { toDecimalString } from "../platform/money";
 import type { AppEnv } from "../platform/types";
-import { paymentDeps } from "./deps";
 import { monthlyValue, PLANS } from "./plans";
 import type {
   cancelSubscriptionRoute,
@@ -24,15 +23,15 @@ export const plansHandler: RouteHandler<typeof plansRoute, AppEnv> = async (c) =
 
 export const createSubscriptionHandler: RouteHandler<typeof createSubscriptionRoute, AppEnv> = async (c) => {
   const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
-  return c.json(await createSubscription(paymentDeps(c), principalOf(c), c.req.valid("json"), key), 201);
+  return c.json(await createSubscription(c.var.deps, principalOf(c), c.req.valid("json"), key), 201);
 };
 
 export const listSubscriptionsHandler: RouteHandler<typeof listSubscriptionsRoute, AppEnv> = async (c) => {
-  return c.json(await listSubscriptions(paymentDeps(c), principalOf(c)), 200);
+  return c.json(await listSubscriptions(c.var.deps, principalOf(c)), 200);
 };
 
 export const cancelSubscriptionHandler: RouteHandler<typeof cancelSubscriptionRoute, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const { at_period_end } = c.req.valid("json");
-  return c.json(await cancelSubscription(paymentDeps(c), principalOf(c), id, at_period_end), 200);
+  return c.json(await cancelSubscription(c.var.deps, principalOf(c), id, at_period_end), 200);
 };

@@ -1,12 +1,13 @@
 import { and, desc, eq, inArray } from "drizzle-orm";
 import type Stripe from "stripe";
 import { subscriptions } from "../db/schema";
-import type { Principal } from "../platform/auth";
+import type { Deps } from "../platform/deps";
 import { ApiError, notFound } from "../platform/errors";
 import { newId, toIso } from "../platform/ids";
 import { toDecimalString } from "../platform/money";
+import type { Principal } from "../platform/types";
 import { ensureCustomer } from "./customers";
-import { derivedUuid, isAdmin, type PaymentDeps } from "./deps";
+import { derivedUuid, isAdmin } from "./ids";
 import { type PlanId, planById } from "./plans";
 import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
 import { applySubscription, ENDED, mrrOf, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
@@ -40,7 +41,7 @@ export function subscriptionView(s: SubscriptionRow) {
  * that arrived in between is applied. One live paid subscription per user.
  */
 export async function createSubscription(
-  deps: PaymentDeps,
+  deps: Deps,
   principal: Principal,
   input: { plan: PlanId; payment_method?: string | undefined },
   clientKey: string | null,
@@ -114,13 +115,13 @@ export async function createSubscription(
   return subscriptionView(await load(deps, id));
 }
 
-async function load(deps: PaymentDeps, id: string): Promise<SubscriptionRow> {
+async function load(deps: Deps, id: string): Promise<SubscriptionRow> {
   const row = await deps.db.select().from(subscriptions).where(eq(subscriptions.id, id)).get();
   if (!row) throw notFound("Subscription");
   return row;
 }
 
-export async function listSubscriptions(deps: PaymentDeps, principal: Principal) {
+export async function listSubscriptions(deps: Deps, principal: Principal) {
   const rows = await deps.db
     .select()
     .from(subscriptions)
@@ -131,12 +132,7 @@ export async function listSubscriptions(deps: PaymentDeps, principal: Principal)
 }
 
 /** Cancel now (status canceled, churn) or at period end (Stripe ends it later by webhook). */
-export async function cancelSubscription(
-  deps: PaymentDeps,
-  principal: Principal,
-  id: string,
-  atPeriodEnd: boolean,
-) {
+export async function cancelSubscription(deps: Deps, principal: Principal, id: string, atPeriodEnd: boolean) {
   const row = await deps.db.select().from(subscriptions).where(eq(subscriptions.id, id)).get();
   if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Subscription");
   if (ENDED.includes(row.status)) return subscriptionView(row);

@@ -10,13 +10,7 @@ import { z } from "zod";
 import type { Config } from "./config";
 import { rememberUser } from "./directory";
 import { ApiError } from "./errors";
-import type { AppEnv } from "./types";
-
-export const ROLES = ["user", "merchant", "admin", "service"] as const;
-export type Role = (typeof ROLES)[number];
-
-/** The verified caller. Never built from request bodies, only from a verified token. */
-export type Principal = { userId: string; role: Role; merchantId: string | null };
+import { type AppEnv, type Principal, ROLES, type Role } from "./types";
 
 const claimsSchema = z
   .object({

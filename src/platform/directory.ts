@@ -1,7 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import { users } from "../db/schema";
-import type { Principal } from "./auth";
-import type { Db } from "./types";
+import type { Db, Principal } from "./types";
 
 // Users already recorded by this isolate, so the directory costs one write per user per
 // isolate rather than one per request. Bounded so a long-lived isolate cannot grow it forever.

@@ -11,11 +11,9 @@ export const ERROR_STATUS = {
   PAYMENT_FAILED: 402,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   IDEMPOTENCY_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   UPGRADE_REQUIRED: 426,
   RATE_LIMITED: 429,
@@ -25,7 +23,6 @@ export const ERROR_STATUS = {
 } as const satisfies Record<string, ContentfulStatusCode>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
 
 export type ErrorDetail = { path?: string; message: string; [k: string]: unknown };
 

@@ -1,11 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { ERROR_CODES } from "./errors";
+import { ERROR_STATUS, type ErrorCode } from "./errors";
 
 /** The one error envelope, as the OpenAPI document describes it (see errors.ts). */
 export const errorEnvelopeSchema = z
   .object({
     error: z.object({
-      code: z.enum(ERROR_CODES),
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
       message: z.string(),
       details: z
         .union([z.array(z.record(z.string(), z.unknown())), z.record(z.string(), z.unknown())])
@@ -15,8 +15,61 @@ export const errorEnvelopeSchema = z
   })
   .openapi("ErrorEnvelope");
 
-/** A documented error response: every capability's routes list theirs with this. */
-export const errorResponse = (description: string) => ({
+/** A JSON response with its description. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   description,
-  content: { "application/json": { schema: errorEnvelopeSchema } },
+  content: { "application/json": { schema } },
 });
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { "application/json": { schema } },
+});
+
+/** Operations that need a bearer token. */
+export const security = [{ bearer: [] }];
+/** Operations a token is optional for (anonymous callers are accepted). */
+export const optionalSecurity = [{}, { bearer: [] }];
+
+const DESCRIPTIONS: Record<ErrorCode, string> = {
+  VALIDATION_FAILED: "The request failed validation; details name each path",
+  BAD_REQUEST: "The request is malformed",
+  UNAUTHENTICATED: "Missing or invalid bearer token",
+  PAYMENT_FAILED: "The payment was declined",
+  FORBIDDEN: "Authenticated but not allowed",
+  NOT_FOUND: "Not found (or not yours)",
+  CONFLICT: "Conflicts with the resource's current state",
+  IDEMPOTENCY_CONFLICT: "The Idempotency-Key was used with another request",
+  PAYLOAD_TOO_LARGE: "The request body is too large",
+  UNPROCESSABLE: "Valid, but not allowed by the rules",
+  UPGRADE_REQUIRED: "A WebSocket upgrade was expected",
+  RATE_LIMITED: "Too many requests; see Retry-After",
+  INTERNAL: "Internal error",
+  UPSTREAM_FAILED: "An upstream service (Stripe, Google) refused or failed",
+  UPSTREAM_UNAVAILABLE: "An upstream service is unavailable; retry later",
+};
+
+// Every route can answer these: the body limit, the validator and onError apply to all of them.
+const ALWAYS: ErrorCode[] = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "INTERNAL"];
+
+/**
+ * The documented error responses of one operation, built from the closed code enum so a route
+ * lists exactly the codes it can return. Codes sharing a status are described together.
+ */
+export function errorResponses(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of [...ALWAYS, ...codes]) {
+    const list = byStatus.get(ERROR_STATUS[code]) ?? [];
+    if (!list.includes(code)) list.push(code);
+    byStatus.set(ERROR_STATUS[code], list);
+  }
+  const out: Record<number, ReturnType<typeof json>> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    out[status] = json(errorEnvelopeSchema, list.map((c) => `${c}: ${DESCRIPTIONS[c]}`).join("; "));
+  }
+  return out;
+}
+
+/** @deprecated Being replaced by errorResponses() module by module (issue 11). */
+export const errorResponse = (description: string) => json(errorEnvelopeSchema, description);

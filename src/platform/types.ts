@@ -1,17 +1,37 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type * as schema from "../db/schema";
-import type { Principal } from "./auth";
 import type { Config } from "./config";
+import type { Deps } from "./deps";
 import type { Logger } from "./logger";
+
+export const ROLES = ["user", "merchant", "admin", "service"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The verified caller. Never built from request bodies, only from a verified token. */
+export type Principal = { userId: string; role: Role; merchantId: string | null };
 
 /** `$client` is the D1 binding, for the few hot paths that send static SQL (analytics ingest). */
 export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+
+/**
+ * The services every piece of code may use. Event sinks receive exactly this (platform/deps.ts
+ * adds Stripe and the sink list for the code that publishes), which keeps events/ free of a
+ * dependency on the deps factory.
+ */
+export type BaseDeps = {
+  readonly env: Env;
+  readonly db: Db;
+  readonly config: Config;
+  readonly logger: Logger;
+};
 
 /** Hono generics shared by createApp() and every router. */
 export type AppEnv = {
   Bindings: Env;
   Variables: {
     requestId: string;
+    /** The request's services (platform/deps.ts); db, config and logger are the same objects. */
+    deps: Deps;
     config: Config;
     db: Db;
     logger: Logger;

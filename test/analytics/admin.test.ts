@@ -7,6 +7,7 @@ import { publish } from "../../src/events/publish";
 import { getConfig } from "../../src/platform/config";
 import { createLogger } from "../../src/platform/logger";
 import { newCaller } from "../helpers/auth";
+import { testDeps } from "../helpers/deps";
 import { api, expectEnvelope } from "../helpers/http";
 import { DAY, db, seedEvents } from "./helpers";
 
@@ -73,8 +74,8 @@ describe("purgeExpiredAnalytics (daily cron)", () => {
       { type: "page_view", at: now - (days + 30) * DAY, user: old },
       { type: "page_view", at: now - (days - 1) * DAY, user: fresh },
     ]);
-    const logger = createLogger({}, "error");
-    const purged = await purgeExpiredAnalytics({ env, db, logger }, now);
+    const _logger = createLogger({}, "error");
+    const purged = await purgeExpiredAnalytics(testDeps(), now);
     expect(purged).toBeGreaterThanOrEqual(2);
     const left = await db
       .select({ userId: analyticsEvents.userId })
@@ -89,7 +90,7 @@ describe("purgeExpiredAnalytics (daily cron)", () => {
 
 describe("analytics sink", () => {
   it("records payment.succeeded as a server-side payment_completed, once per event id", async () => {
-    const deps = { env, db, config: getConfig(env), logger: createLogger({}, "error") };
+    const deps = testDeps();
     const user = crypto.randomUUID();
     const event = {
       id: `evt_${crypto.randomUUID()}`,

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
-import { createDb } from "../../src/db/client";
+import { dbFor } from "../../src/db/client";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
 import { api } from "../helpers/http";
 
-export const db = createDb(env.DB);
+export const db = dbFor(env.DB);
 export const MIN = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;

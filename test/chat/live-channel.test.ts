@@ -3,14 +3,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expireConnectTickets } from "../../src/chat/housekeeping";
 import { LIVE_LOG_SIZE, type LiveChannel } from "../../src/chat/live-channel";
-import { createDb } from "../../src/db/client";
 import { publish } from "../../src/events/publish";
-import { getConfig } from "../../src/platform/config";
-import { createLogger } from "../../src/platform/logger";
 import { newCaller } from "../helpers/auth";
+import { testDeps } from "../helpers/deps";
 import { bearer, connect, openTicket } from "./helpers";
 
-const deps = () => ({ env, db: createDb(env.DB), config: getConfig(env), logger: createLogger({}, "error") });
+const deps = () => testDeps();
 
 const paymentSucceeded = (merchantId: string, amount = 1000) =>
   publish(deps(), {
@@ -139,7 +137,7 @@ describe("expireConnectTickets", () => {
       env.DB.prepare(insert).bind(expired, Date.now() - 1000),
       env.DB.prepare(insert).bind(live, Date.now() + 60_000),
     ]);
-    const n = await expireConnectTickets({ env, db: createDb(env.DB), logger: createLogger({}, "error") });
+    const n = await expireConnectTickets(testDeps());
     expect(n).toBeGreaterThanOrEqual(1);
     const left = await env.DB.prepare("SELECT id FROM connect_tickets WHERE id IN (?, ?)")
       .bind(expired, live)

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
-import type { Role } from "../../src/platform/auth";
+import type { Role } from "../../src/platform/types";
 
 export type Caller = { role: Role; sub?: string; merchantId?: string };
 export type TokenOptions = Caller & {

@@ -1,10 +1,7 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/client";
 import { publish } from "../../src/events/publish";
 import type { DomainEventType, EventData } from "../../src/events/types";
-import { getConfig } from "../../src/platform/config";
-import { createLogger } from "../../src/platform/logger";
+import { testDeps } from "../helpers/deps";
 import { api, newCaller, publishEvent } from "./helpers";
 
 type Item = { type: string; title: string; body: string; data: Record<string, string> };
@@ -16,7 +13,7 @@ async function inbox(caller: { headers: Record<string, string> }): Promise<Item[
 
 /** Internal events (payments, chat) are published in-process, as those capabilities do. */
 function publishInternal<T extends DomainEventType>(type: T, data: EventData<T>) {
-  const deps = { env, db: createDb(env.DB), config: getConfig(env), logger: createLogger() };
+  const deps = testDeps();
   return publish(deps, { id: `evt_${crypto.randomUUID()}`, type, data, source: "test" });
 }
 

@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/client";
 import { publish } from "../../src/events/publish";
-import { getConfig } from "../../src/platform/config";
-import { createLogger } from "../../src/platform/logger";
+import { testDeps } from "../helpers/deps";
 import { googleStats, projectId, sentMessages } from "../helpers/google";
 import {
   api,
@@ -113,21 +111,18 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     await registerDevice(merchant, `ok-${uid()}-m`);
     await registerDevice(payer, `ok-${uid()}-p`);
     const id = `evt_${uid()}`;
-    await publish(
-      { env, db: createDb(env.DB), config: getConfig(env), logger: createLogger() },
-      {
-        id,
-        type: "payment.succeeded",
-        source: "test",
-        data: {
-          payment_id: "pay_1",
-          user_id: payer.sub,
-          merchant_id: merchantId,
-          amount: 1999,
-          currency: "eur",
-        },
+    await publish(testDeps(), {
+      id,
+      type: "payment.succeeded",
+      source: "test",
+      data: {
+        payment_id: "pay_1",
+        user_id: payer.sub,
+        merchant_id: merchantId,
+        amount: 1999,
+        currency: "eur",
       },
-    );
+    });
     const m = await notificationFor(id, merchant.sub);
     const p = await notificationFor(id, payer.sub);
     expect(m).toBeDefined();

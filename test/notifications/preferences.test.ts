@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/client";
 import { releaseHeldPushes } from "../../src/notifications/housekeeping";
 import { heldUntil } from "../../src/notifications/quiet-hours";
-import { createLogger } from "../../src/platform/logger";
+import { testDeps } from "../helpers/deps";
 import { sentMessages } from "../helpers/google";
 import {
   adminTestSend,
@@ -128,7 +127,7 @@ describe("quiet hours (Done 3)", () => {
     const releaseAt = Date.parse(held?.not_before ?? "");
     expect(new Date(releaseAt).toISOString().slice(11, 16)).toBe(qh.end);
 
-    const deps = { env, db: createDb(env.DB), logger: createLogger() };
+    const deps = testDeps();
     // Before the window ends nothing moves; at its end the push goes out.
     await releaseHeldPushes(deps, releaseAt - 1000);
     expect((await deliveriesOf(user, notificationId))[0]?.status).toBe("held");

@@ -1,12 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createDb } from "../../src/db/client";
+import { dbFor } from "../../src/db/client";
 import worker from "../../src/index";
 import { claimPending, loadPending } from "../../src/notifications/deliveries.repo";
 import { requeueStalePushes, STALE_QUEUED_MS } from "../../src/notifications/housekeeping";
 import { enqueuePush } from "../../src/notifications/notify";
-import { createLogger } from "../../src/platform/logger";
+import { testDeps } from "../helpers/deps";
 import { sentMessages } from "../helpers/google";
 import {
   deliveryRow,
@@ -91,7 +91,7 @@ describe("a fan-out always completes", () => {
     const tokens = [0, 1, 2].map((i) => `ok-${uid()}-claimed-${i}`);
     const rows = await Promise.all(tokens.map((token) => seedQueued({ token })));
     const ids = rows.map((r) => r.deliveryId);
-    const db = createDb(env.DB);
+    const db = dbFor(env.DB);
     // What a cancelled consumer leaves behind: rows claimed (attempts bumped), nothing sent or recorded.
     expect(await claimPending(db, await loadPending(db, ids))).toHaveLength(3);
     const result = await runJob({ v: 1, delivery_ids: ids }, 2);
@@ -103,9 +103,9 @@ describe("a fan-out always completes", () => {
   it("claimed rows whose queue message was lost are re-enqueued by the cron and then sent", async () => {
     const token = `ok-${uid()}-lost`;
     const s = await seedQueued({ token });
-    const db = createDb(env.DB);
+    const db = dbFor(env.DB);
     await claimPending(db, await loadPending(db, [s.deliveryId]));
-    const deps = { env, db, logger: createLogger() };
+    const deps = testDeps();
     // Not stale yet: nothing happens.
     await requeueStalePushes(deps);
     expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", attempts: 1 });

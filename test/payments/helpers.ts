@@ -1,12 +1,12 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { createDb } from "../../src/db/client";
+import { dbFor } from "../../src/db/client";
 import { payments } from "../../src/db/schema";
 import { newCaller } from "../helpers/auth";
 import { api, postJson } from "../helpers/http";
 import { deliverWebhook, pullWebhooks } from "../helpers/stripe";
 
-export const db = () => createDb(env.DB);
+export const db = () => dbFor(env.DB);
 
 export type Caller = Awaited<ReturnType<typeof newCaller>>;
 export { newCaller };

@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { webhookEvents } from "../../src/db/schema";
+import { testDeps } from "../helpers/deps";
 import { expectEnvelope } from "../helpers/http";
 import { deliverWebhook, pullWebhooks, signPayload } from "../helpers/stripe";
 import { confirm, createIntent, db, newCaller, paymentRow, stripeIntentId } from "./helpers";
@@ -90,11 +91,7 @@ describe("webhook signatures", () => {
     await db()
       .insert(payments)
       .values({ ...row, status: "requires_payment_method", paidAt: null, cardBrand: null, cardLast4: null });
-    const { paymentDeps } = await import("../../src/payments/deps");
-    const { getConfig } = await import("../../src/platform/config");
-    const { createLogger } = await import("../../src/platform/logger");
-    const { env } = await import("cloudflare:workers");
-    const deps = paymentDeps({ env, var: { db: db(), config: getConfig(env), logger: createLogger() } });
+    const deps = testDeps();
     expect(await drainDeferred(deps, piId)).toBe(1);
     expect(await paymentRow(intent.payment_id)).toMatchObject({ status: "succeeded", cardLast4: "4242" });
     const after = await db()

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import type { Role } from "../../src/platform/auth";
+import type { Role } from "../../src/platform/types";
 import { tokenFor } from "../helpers/auth";
 import { api, postJson } from "../helpers/http";
 

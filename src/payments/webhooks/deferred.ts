@@ -1,7 +1,7 @@
 import { and, asc, eq, lt } from "drizzle-orm";
 import type Stripe from "stripe";
 import { webhookEvents } from "../../db/schema";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { claim, runClaimed } from "./ledger";
 
 /**
@@ -9,7 +9,7 @@ import { claim, runClaimed } from "./ledger";
  * when they arrived), oldest first. Called right after the row is written, and after a
  * webhook parks itself (closing the race with a concurrent insert).
  */
-export async function drainDeferred(deps: PaymentDeps, objectId: string): Promise<number> {
+export async function drainDeferred(deps: Deps, objectId: string): Promise<number> {
   const parked = await deps.db
     .select()
     .from(webhookEvents)
@@ -28,11 +28,7 @@ export async function drainDeferred(deps: PaymentDeps, objectId: string): Promis
  * Sweep for a cron: retries parked events older than `olderThanMs` (their handlers
  * re-read Stripe), so nothing stays parked if the row appeared by another path.
  */
-export async function retryDeferred(
-  deps: PaymentDeps,
-  olderThanMs = 5 * 60_000,
-  limit = 50,
-): Promise<number> {
+export async function retryDeferred(deps: Deps, olderThanMs = 5 * 60_000, limit = 50): Promise<number> {
   const rows = await deps.db
     .select({ objectId: webhookEvents.objectId })
     .from(webhookEvents)

@@ -1,5 +1,5 @@
 import type Stripe from "stripe";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { onDispute } from "./disputes";
 import { onInvoice } from "./invoices";
 import { onPaymentIntent } from "./payment-intents";
@@ -28,7 +28,7 @@ export function handlerFor(type: string): EventHandler | undefined {
   return EXACT[type] ?? PREFIXES.find(([p]) => type.startsWith(p))?.[1];
 }
 
-export async function dispatch(deps: PaymentDeps, event: Stripe.Event): Promise<Outcome> {
+export async function dispatch(deps: Deps, event: Stripe.Event): Promise<Outcome> {
   const handler = handlerFor(event.type);
   if (!handler) return ignored(`unhandled type ${event.type}`);
   return handler(deps, event);

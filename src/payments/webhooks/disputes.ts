@@ -2,16 +2,16 @@ import { and, eq, inArray, notInArray, or, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { disputes, payments } from "../../db/schema";
 import { publish } from "../../events/publish";
+import type { Deps } from "../../platform/deps";
 import { newId } from "../../platform/ids";
-import type { PaymentDeps } from "../deps";
-import { fromStripeTime } from "../deps";
+import { fromStripeTime } from "../ids";
 import { allowedFrom } from "../payment-state";
 import { type EventHandler, num, obj, processed, ref } from "./types";
 
 /** Closed dispute statuses never change again, whatever order events arrive in. */
 const CLOSED = ["won", "lost", "warning_closed", "prevented"];
 
-async function paymentFor(deps: PaymentDeps, piId: string | null, chargeId: string | null) {
+async function paymentFor(deps: Deps, piId: string | null, chargeId: string | null) {
   if (!piId && !chargeId) return undefined;
   const conds = [
     ...(piId ? [eq(payments.stripePaymentIntentId, piId)] : []),

@@ -2,8 +2,8 @@ import { eq } from "drizzle-orm";
 import Stripe from "stripe";
 import { z } from "zod";
 import { webhookEvents } from "../../db/schema";
+import type { Deps } from "../../platform/deps";
 import { ApiError } from "../../platform/errors";
-import type { PaymentDeps } from "../deps";
 import { webhookCrypto } from "../stripe-client";
 import { drainDeferred } from "./deferred";
 import { claim, runClaimed } from "./ledger";
@@ -32,7 +32,7 @@ export type WebhookResult = { received: true; duplicate: boolean; status: string
  * primary key, so a redelivery is a failed INSERT), and applies it.
  */
 export async function handleWebhook(
-  deps: PaymentDeps,
+  deps: Deps,
   body: string,
   signature: string | undefined,
 ): Promise<WebhookResult> {

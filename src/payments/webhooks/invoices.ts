@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
 import { payments } from "../../db/schema";
 import { publish } from "../../events/publish";
-import type { PaymentDeps } from "../deps";
-import { derivedUuid, fromStripeTime } from "../deps";
+import type { Deps } from "../../platform/deps";
+import { derivedUuid, fromStripeTime } from "../ids";
 import { syncFromStripe } from "../subscription-sync";
 import { currentSubscription, subscriptionRow } from "./subscriptions";
 import { deferred, type EventHandler, ignored, obj, processed, ref, str } from "./types";
@@ -18,7 +18,7 @@ function subscriptionIdOf(inv: Stripe.Invoice): string | null {
  * A paid invoice is revenue: it becomes a `payments` row (source "subscription") with an
  * id derived from the invoice, so a replay inserts nothing, and publishes payment.succeeded.
  */
-async function recordInvoicePayment(deps: PaymentDeps, inv: Stripe.Invoice, userId: string, planId: string) {
+async function recordInvoicePayment(deps: Deps, inv: Stripe.Invoice, userId: string, planId: string) {
   if (!inv.amount_paid || !inv.id) return;
   const id = await derivedUuid("invoice", inv.id);
   const paidAt = fromStripeTime(obj(inv.status_transitions)?.paid_at as number | undefined) ?? Date.now();

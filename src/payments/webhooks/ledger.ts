@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { webhookEvents } from "../../db/schema";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { dispatch } from "./dispatch";
 import type { Outcome } from "./types";
 
@@ -9,7 +9,7 @@ import type { Outcome } from "./types";
  * Runs a claimed event and records how it ended. A throw marks it `failed` (and
  * propagates, so Stripe redelivers); `deferred` parks it under the missing object's id.
  */
-export async function runClaimed(deps: PaymentDeps, event: Stripe.Event): Promise<Outcome> {
+export async function runClaimed(deps: Deps, event: Stripe.Event): Promise<Outcome> {
   let outcome: Outcome;
   try {
     outcome = await dispatch(deps, event);
@@ -34,7 +34,7 @@ export async function runClaimed(deps: PaymentDeps, event: Stripe.Event): Promis
 
 /** Claims a parked or failed event for another attempt; false if someone else has it. */
 export async function claim(
-  deps: PaymentDeps,
+  deps: Deps,
   id: string,
   from: "deferred" | "failed" | "received",
 ): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments } from "../../db/schema";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { applyIntent } from "../payment-sync";
 import { isMissing, mapStripeError } from "../stripe-errors";
 import type { PaymentRow } from "../views";
@@ -9,7 +9,7 @@ import { deferred, type EventHandler, ignored, processed } from "./types";
 
 /** Our row for an intent: by Stripe id, else by the payment_id we put in its metadata. */
 export async function paymentForIntent(
-  deps: PaymentDeps,
+  deps: Deps,
   piId: string,
   metadataPaymentId: string | null | undefined,
 ): Promise<PaymentRow | undefined> {

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { refunds } from "../../db/schema";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "../refund-sync";
 import { callStripe } from "../stripe-errors";
 import type { PaymentRow } from "../views";
@@ -9,7 +9,7 @@ import { paymentForIntent } from "./payment-intents";
 import { deferred, type EventHandler, ignored, processed, ref } from "./types";
 
 /** Records one Stripe refund (ours or made in Stripe's dashboard), recomputes totals, publishes. */
-async function recordRefund(deps: PaymentDeps, payment: PaymentRow, r: Stripe.Refund): Promise<void> {
+async function recordRefund(deps: Deps, payment: PaymentRow, r: Stripe.Refund): Promise<void> {
   const row = refundRowFrom(r, payment, "stripe");
   await deps.db.batch([
     deps.db.insert(refunds).values(row).onConflictDoNothing(),

@@ -1,13 +1,13 @@
 import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { subscriptions } from "../../db/schema";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 import { isMissing, mapStripeError } from "../stripe-errors";
 import { type SubscriptionRow, syncFromStripe } from "../subscription-sync";
 import { deferred, type EventHandler, ignored, processed } from "./types";
 
 export async function subscriptionRow(
-  deps: PaymentDeps,
+  deps: Deps,
   stripeId: string,
   ourId: string | null | undefined,
 ): Promise<SubscriptionRow | undefined> {
@@ -22,7 +22,7 @@ export async function subscriptionRow(
 
 /** Stripe's current subscription; the event's copy only when Stripe no longer has it. */
 export async function currentSubscription(
-  deps: PaymentDeps,
+  deps: Deps,
   fallback: Stripe.Subscription,
 ): Promise<Stripe.Subscription> {
   try {

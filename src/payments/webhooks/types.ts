@@ -1,5 +1,5 @@
 import type Stripe from "stripe";
-import type { PaymentDeps } from "../deps";
+import type { Deps } from "../../platform/deps";
 
 /** What a handler did with an event; `deferred` names the object we do not have yet. */
 export type Outcome =
@@ -7,7 +7,7 @@ export type Outcome =
   | { status: "ignored"; why: string }
   | { status: "deferred"; key: string };
 
-export type EventHandler = (deps: PaymentDeps, event: Stripe.Event) => Promise<Outcome>;
+export type EventHandler = (deps: Deps, event: Stripe.Event) => Promise<Outcome>;
 
 export const processed: Outcome = { status: "processed" };
 export const ignored = (why: string): Outcome => ({ status: "ignored", why });

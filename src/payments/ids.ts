@@ -1,24 +1,5 @@
-import type Stripe from "stripe";
-import type { Principal } from "../platform/auth";
-import type { Config } from "../platform/config";
 import { sha256Hex } from "../platform/ids";
-import type { Logger } from "../platform/logger";
-import type { Db } from "../platform/types";
-import { stripeClient } from "./stripe-client";
-
-/** What every payments service takes; a superset of EventDeps so services can publish. */
-export type PaymentDeps = { db: Db; stripe: Stripe; config: Config; logger: Logger; env: Env };
-
-/** Built by handlers from the request's services (never inside services). */
-export function paymentDeps(c: { env: Env; var: { db: Db; config: Config; logger: Logger } }): PaymentDeps {
-  return {
-    db: c.var.db,
-    stripe: stripeClient(c.var.config),
-    config: c.var.config,
-    logger: c.var.logger,
-    env: c.env,
-  };
-}
+import type { Principal } from "../platform/types";
 
 export const isAdmin = (p: Principal): boolean => p.role === "admin";
 

@@ -1,0 +1,40 @@
+import type Stripe from "stripe";
+import { dbFor } from "../db/client";
+import type { EventSink } from "../events/types";
+import { stripeClient } from "../payments/stripe-client";
+import { getConfig } from "./config";
+import { createLogger } from "./logger";
+import type { BaseDeps } from "./types";
+
+/**
+ * What every service takes, wherever it runs: the HTTP init middleware, the queue consumers,
+ * the cron and both Durable Objects build it with `createDeps`, so a service never cares
+ * which entry point called it.
+ */
+export type Deps = BaseDeps & {
+  /** Built on first use: most requests never talk to Stripe. */
+  readonly stripe: Stripe;
+  /** Where published domain events go; registered by the composition root (src/sinks.ts). */
+  readonly sinks: readonly EventSink[];
+};
+
+export type DepsOptions = {
+  sinks: readonly EventSink[];
+  /** Fields every log line of this invocation carries (request id, queue, cron, object). */
+  log?: Record<string, unknown>;
+};
+
+/** Config and the drizzle client are cached per isolate (config.ts, db/client.ts); the rest is cheap. */
+export function createDeps(env: Env, opts: DepsOptions): Deps {
+  const config = getConfig(env);
+  return {
+    env,
+    db: dbFor(env.DB),
+    config,
+    logger: createLogger(opts.log ?? {}, config.LOG_LEVEL),
+    get stripe() {
+      return stripeClient(config);
+    },
+    sinks: opts.sinks,
+  };
+}

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { BaseDeps } from "../platform/types";
 
 /**
- * Domain events: the spine of the platform (DESIGN §1). Each type has a zod schema for
+ * Domain events: the spine of the platform (ARCHITECTURE.md, "One module per capability, one spine"). Each type has a zod schema for
  * its `data`; `publish()` validates before anything fans out.
  */
 const money = { amount: z.number().int(), currency: z.string() };

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { assertProperty } from "../helpers/property";
 import { signPayload } from "../helpers/stripe";
 import { type Params, TABLE } from "./authz-table";
 import {
@@ -33,10 +34,24 @@ type Doc = {
 };
 
 const RUNS = 60;
+const WEBHOOK = "POST /api/v1/payments/webhook";
+/**
+ * Counterexamples earlier random passes found, replayed first on every run (fast-check
+ * `examples`). Issue 19, seed -461762348: a signed event whose object has no id answered 500.
+ */
+const FOUND: Record<string, RawCase[]> = {
+  [WEBHOOK]: [
+    {
+      kind: "field:data.object",
+      body: '{"id":"evt_fuzz","object":"event","type":"payment_intent.succeeded","created":1700000000,"data":{"object":{}}}',
+      contentType: "application/json",
+    },
+  ],
+};
 // Pools of identities: payment routes are rate limited per user (30/min), so cases rotate callers.
 const POOL = 16;
 // The webhook is not a JSON-schema body in the document (it is read raw), but it takes JSON.
-const RAW_JSON_ROUTES = ["POST /api/v1/payments/webhook"];
+const RAW_JSON_ROUTES = [WEBHOOK];
 // Devices last: once one exists, later successful sends would queue pushes that land asynchronously.
 const LAST = "POST /api/v1/notifications/register-device";
 
@@ -96,7 +111,7 @@ async function send(key: string, c: RawCase, who: Callers[CallerName]): Promise<
   const headers: Record<string, string> = { ...who.headers };
   if (c.contentType) headers["content-type"] = c.contentType;
   if (c.idempotencyKey) headers["idempotency-key"] = c.idempotencyKey;
-  if (key === "POST /api/v1/payments/webhook") {
+  if (key === WEBHOOK) {
     // Half the cases are genuinely signed, so the hostile body reaches the event handling itself.
     headers["stripe-signature"] =
       c.body.length % 2 === 0
@@ -144,7 +159,7 @@ describe("hostile input on every JSON endpoint", () => {
         : params;
       const base = BASES[key] ?? (await row?.body?.(routeParams, pools[0] as Callers)) ?? {};
       let turn = 0;
-      await fc.assert(
+      await assertProperty(
         fc.asyncProperty(hostileCase(base as Record<string, unknown>, fields), async (c) => {
           const who = (pools[turn++ % POOL] as Callers)[name];
           const before = await fingerprint();
@@ -167,8 +182,8 @@ describe("hostile input on every JSON endpoint", () => {
           const changed = changedTables(before, await fingerprint()).filter((t) => !replayStored(t));
           expect(changed, where).toEqual([]);
         }),
-        { numRuns: RUNS },
+        { numRuns: RUNS, fixedRuns: RUNS / 2, examples: (FOUND[key] ?? []).map((c) => [c] as [RawCase]) },
       );
     }
-  }, 120_000);
+  }, 180_000);
 });

@@ -1,6 +1,6 @@
 import { integer, text } from "drizzle-orm/sqlite-core";
 
-// Times are epoch milliseconds everywhere (DESIGN §3); the API turns them into ISO-8601.
+// Times are epoch milliseconds everywhere (ARCHITECTURE.md, "Money and time"); the API turns them into ISO-8601.
 export const createdAt = () => integer("created_at").notNull();
 export const updatedAt = () => integer("updated_at").notNull();
 export const uuidPk = () => text("id").primaryKey();

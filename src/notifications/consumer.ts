@@ -6,7 +6,7 @@ import {
   type Outcome,
   type PendingDelivery,
   recordOutcomes,
-} from "./deliveries.repo";
+} from "./deliveries.service";
 import { sendMessage } from "./fcm/client";
 import { buildMessage, PayloadError, type ReservedKeyNotice } from "./fcm/message";
 import { pushJobSchema } from "./types";

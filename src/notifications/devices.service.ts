@@ -1,8 +1,8 @@
 import { and, eq, inArray, notInArray } from "drizzle-orm";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { notFound } from "../platform/errors";
 import { newId, now, toIso } from "../platform/ids";
-import type { Db } from "../platform/types";
 
 export type DeviceInput = {
   token: string;
@@ -46,7 +46,7 @@ function shape(d: typeof devices.$inferSelect): DeviceOut {
  * so one user's notification never lands on a phone that now belongs to someone else.
  */
 export async function registerDevice(
-  db: Db,
+  { db }: Pick<Deps, "db">,
   userId: string,
   input: DeviceInput,
 ): Promise<{ device: DeviceOut; created: boolean }> {
@@ -88,13 +88,13 @@ export async function registerDevice(
   return { device: shape(row), created: row.id === id };
 }
 
-export async function listDevices(db: Db, userId: string): Promise<DeviceOut[]> {
+export async function listDevices({ db }: Pick<Deps, "db">, userId: string): Promise<DeviceOut[]> {
   const rows = await db.select().from(devices).where(eq(devices.userId, userId)).orderBy(devices.createdAt);
   return rows.map(shape);
 }
 
 /** Only the owner may remove a device; anyone else gets the same 404 as for a missing id. */
-export async function deleteDevice(db: Db, userId: string, id: string): Promise<void> {
+export async function deleteDevice({ db }: Pick<Deps, "db">, userId: string, id: string): Promise<void> {
   const gone = await db
     .delete(devices)
     .where(and(eq(devices.id, id), eq(devices.userId, userId)))

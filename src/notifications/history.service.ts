@@ -1,5 +1,6 @@
 import { and, asc, count, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { notificationDeliveries, notifications } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { notFound } from "../platform/errors";
 import { now, toIso } from "../platform/ids";
 import { decodeCursor, pageOf } from "../platform/pagination";
@@ -50,7 +51,7 @@ async function unreadCount(db: Db, userId: string): Promise<number> {
 }
 
 /** The in-app history, newest first, keyset-paginated on (created_at, id). */
-export async function listHistory(db: Db, userId: string, q: HistoryQuery) {
+export async function listHistory({ db }: Pick<Deps, "db">, userId: string, q: HistoryQuery) {
   const cursor = decodeCursor(q.cursor);
   const filters = [visible(userId)];
   if (q.status === "read") filters.push(isNotNull(notifications.readAt));
@@ -77,7 +78,11 @@ export async function listHistory(db: Db, userId: string, q: HistoryQuery) {
 }
 
 /** Someone else's id is a 404, exactly like a missing one. Reading twice keeps the first read_at. */
-export async function markRead(db: Db, userId: string, id: string): Promise<NotificationOut> {
+export async function markRead(
+  { db }: Pick<Deps, "db">,
+  userId: string,
+  id: string,
+): Promise<NotificationOut> {
   const mine = and(eq(notifications.id, id), eq(notifications.userId, userId));
   await db
     .update(notifications)
@@ -89,7 +94,7 @@ export async function markRead(db: Db, userId: string, id: string): Promise<Noti
 }
 
 export async function markAllRead(
-  db: Db,
+  { db }: Pick<Deps, "db">,
   userId: string,
 ): Promise<{ updated: number; unread_count: number }> {
   const rows = await db
@@ -114,7 +119,7 @@ export type DeliveryOut = {
 };
 
 /** Per-device delivery state, for the notification's owner or an admin (others: 404). */
-export async function listDeliveries(db: Db, caller: Principal, notificationId: string) {
+export async function listDeliveries({ db }: Pick<Deps, "db">, caller: Principal, notificationId: string) {
   const [n] = await db
     .select({ userId: notifications.userId })
     .from(notifications)

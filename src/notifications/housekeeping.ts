@@ -1,6 +1,6 @@
 import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
-import { claimDueHeld, claimStaleQueued, revertToHeld } from "./deliveries.repo";
+import { claimDueHeld, claimStaleQueued, revertToHeld } from "./deliveries.service";
 import { EnqueueError, enqueuePush } from "./notify";
 
 // Per cron run; the next run (5 minutes later) picks up any remainder.

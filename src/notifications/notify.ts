@@ -3,7 +3,7 @@ import { devices, notificationDeliveries, notifications } from "../db/schema";
 import { newId, now } from "../platform/ids";
 import type { Logger } from "../platform/logger";
 import type { Db } from "../platform/types";
-import { markUnsendable } from "./deliveries.repo";
+import { markUnsendable } from "./deliveries.service";
 import { chunk, recipientsFor } from "./preferences.service";
 import { heldUntil } from "./quiet-hours";
 import { type NotificationType, type PushJob, TOKENS_PER_JOB } from "./types";
@@ -53,9 +53,10 @@ function insertNotifications(db: Db, rows: Array<typeof notifications.$inferInse
 }
 
 /**
- * The one way to notify users (DESIGN §5): applies per-type/per-channel preferences,
- * writes a notification row per user, creates a delivery row per device (`held` during
- * quiet hours) and enqueues push jobs of at most TOKENS_PER_JOB deliveries.
+ * The one way to notify users (docs/notifications.md, "Pipeline"): applies per-type and
+ * per-channel preferences, writes a notification row per user, creates a delivery row per
+ * device (`held` during quiet hours) and enqueues push jobs of at most TOKENS_PER_JOB
+ * deliveries.
  */
 export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<NotifyResult> {
   const { db } = deps;

@@ -1,22 +1,21 @@
 import { createRoute } from "@hono/zod-openapi";
-import { principalOf, requireAuth } from "../platform/auth";
-import { createRouter } from "../platform/router";
-import { getPreferences, updatePreferences } from "./preferences.service";
-import { errors, json, jsonBody, preferencesIn, preferencesOut, security } from "./schemas";
+import { requireAuth } from "../platform/auth";
+import { errorResponses, json, jsonBody, security } from "../platform/openapi";
+import { preferencesIn, preferencesOut } from "./schemas";
 
 const tags = ["notifications"];
 
-const read = createRoute({
+export const getPreferencesRoute = createRoute({
   method: "get",
   path: "/notifications/preferences",
   tags,
   security,
   summary: "Per-type, per-channel preferences and quiet hours",
   middleware: [requireAuth] as const,
-  responses: { 200: json(preferencesOut, "Preferences"), 401: errors[401], 500: errors[500] },
+  responses: { 200: json(preferencesOut, "Preferences"), ...errorResponses("UNAUTHENTICATED") },
 });
 
-const update = createRoute({
+export const updatePreferencesRoute = createRoute({
   method: "post",
   path: "/notifications/preferences",
   tags,
@@ -26,15 +25,7 @@ const update = createRoute({
   request: { body: jsonBody(preferencesIn) },
   responses: {
     200: json(preferencesOut, "Preferences after the update"),
-    400: errors[400],
-    401: errors[401],
-    422: errors[422],
-    500: errors[500],
+    // UNPROCESSABLE: switching a critical type off.
+    ...errorResponses("UNAUTHENTICATED", "UNPROCESSABLE"),
   },
 });
-
-export const preferencesRouter = createRouter()
-  .openapi(read, async (c) => c.json(await getPreferences(c.var.db, principalOf(c).userId), 200))
-  .openapi(update, async (c) =>
-    c.json(await updatePreferences(c.var.db, principalOf(c).userId, c.req.valid("json")), 200),
-  );

@@ -1,5 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { notificationPreferences, notificationSettings } from "../db/schema";
+import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { now } from "../platform/ids";
 import type { Db } from "../platform/types";
@@ -24,7 +25,7 @@ export function chunk<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-export async function getPreferences(db: Db, userId: string): Promise<Preferences> {
+export async function getPreferences({ db }: Pick<Deps, "db">, userId: string): Promise<Preferences> {
   const [rows, settings] = await Promise.all([
     db.select().from(notificationPreferences).where(eq(notificationPreferences.userId, userId)),
     db.select().from(notificationSettings).where(eq(notificationSettings.userId, userId)),
@@ -51,7 +52,7 @@ export async function getPreferences(db: Db, userId: string): Promise<Preference
 
 /** Applies a partial update atomically; a critical type switched off is a 422 and nothing is written. */
 export async function updatePreferences(
-  db: Db,
+  deps: Pick<Deps, "db">,
   userId: string,
   update: PreferenceUpdate,
 ): Promise<Preferences> {
@@ -70,7 +71,8 @@ export async function updatePreferences(
       },
     );
   }
-  const current = await getPreferences(db, userId);
+  const { db } = deps;
+  const current = await getPreferences(deps, userId);
   const t = now();
   const writes = [];
   for (const p of update.preferences ?? []) {
@@ -100,7 +102,7 @@ export async function updatePreferences(
   }
   const [first, ...rest] = writes;
   if (first) await db.batch([first, ...rest]);
-  return getPreferences(db, userId);
+  return getPreferences(deps, userId);
 }
 
 export type Recipient = { userId: string; push: boolean; inApp: boolean; quietHours: QuietHours | null };

@@ -1,28 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { EXTERNAL_EVENT_TYPES } from "../events/types";
-import { errorResponse } from "../platform/openapi";
 import { cursorSchema, limitSchema } from "../platform/pagination";
 import { HH_MM, isValidTimeZone } from "./quiet-hours";
 import { DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
-
-const err = errorResponse;
-export const errors = {
-  400: err("Validation failed"),
-  401: err("Missing or invalid bearer token"),
-  403: err("Authenticated but not allowed (wrong role)"),
-  404: err("Not found (or not yours)"),
-  422: err("Not allowed by the rules (e.g. muting a critical type)"),
-  500: err("Internal error"),
-} as const;
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({
-  required: true,
-  content: { "application/json": { schema } },
-});
-export const security = [{ bearer: [] }];
 
 export const notificationType = z.enum(NOTIFICATION_TYPES).openapi({ example: "payment_received" });
 const timeZone = z
@@ -57,6 +37,8 @@ export const device = z
     updated_at: z.string(),
   })
   .openapi("Device");
+
+export const deviceList = z.object({ items: z.array(device) });
 
 const quietHours = z
   .strictObject({ start: hhmm, end: hhmm.openapi({ example: "07:00" }), time_zone: timeZone })
@@ -116,6 +98,8 @@ export const historyOut = z
     unread_count: z.number().int(),
   })
   .openapi("NotificationHistory");
+
+export const readAllOut = z.object({ updated: z.number().int(), unread_count: z.number().int() });
 
 export const idParam = z.object({
   id: z

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { dbFor } from "../../src/db/client";
 import worker from "../../src/index";
-import { claimPending, loadPending } from "../../src/notifications/deliveries.repo";
+import { claimPending, loadPending } from "../../src/notifications/deliveries.service";
 import { requeueStalePushes, STALE_QUEUED_MS } from "../../src/notifications/housekeeping";
 import { enqueuePush } from "../../src/notifications/notify";
 import { testDeps } from "../helpers/deps";

@@ -1,5 +1,5 @@
 import type { Config } from "../../platform/config";
-import type { Outcome } from "../deliveries.repo";
+import type { Outcome } from "../deliveries.service";
 import type { FcmMessage } from "./message";
 import { getAccessToken, OAuthError } from "./oauth";
 

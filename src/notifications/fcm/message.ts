@@ -1,8 +1,8 @@
-import type { PendingDelivery } from "../deliveries.repo";
+import type { PendingDelivery } from "../deliveries.service";
 import type { NotificationType } from "../types";
 
 /**
- * FCM HTTP v1 `Message` for one delivery (DESIGN §5). Variants:
+ * FCM HTTP v1 `Message` for one delivery (docs/notifications.md, "Message variants"):
  * - alert: `notification {title, body}`; Android `priority: HIGH` + channel id;
  *   iOS `apns-priority: 10`, `apns-push-type: alert`.
  * - silent (data-only): no `notification` block; Android `priority: NORMAL`;

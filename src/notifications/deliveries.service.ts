@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
@@ -148,6 +148,30 @@ export async function recordOutcomes(
   if (first) await db.batch([first, ...rest]);
 }
 
+/**
+ * Updates the rows among `ids` that still match `guard`, IN_CHUNK ids per statement; returns
+ * the ids it changed. The guard is what lets concurrent runs split rows instead of sharing them.
+ */
+async function updateGuarded(
+  db: Db,
+  ids: string[],
+  set: SQLiteUpdateSetSource<typeof notificationDeliveries>,
+  guard: SQL | undefined,
+): Promise<string[]> {
+  const changed: string[] = [];
+  for (const group of chunk(ids, IN_CHUNK)) {
+    const rows = await db
+      .update(notificationDeliveries)
+      .set(set)
+      .where(and(inArray(notificationDeliveries.id, group), guard))
+      .returning({ id: notificationDeliveries.id });
+    changed.push(...rows.map((r) => r.id));
+  }
+  return changed;
+}
+
+const isQueued = eq(notificationDeliveries.status, "queued");
+
 /** Marks still-queued deliveries with a terminal status (enqueue failure, dead letter). */
 export async function markUnsendable(db: Db, ids: string[], code: string): Promise<number> {
   return setTerminal(db, ids, "failed", code);
@@ -163,48 +187,28 @@ async function setTerminal(
   status: "failed" | "dead_lettered",
   code: string | null,
 ): Promise<number> {
-  let changed = 0;
-  const t = now();
-  for (const group of chunk(ids, IN_CHUNK)) {
-    const rows = await db
-      .update(notificationDeliveries)
-      .set({ status, updatedAt: t, ...(code === null ? {} : { errorCode: code }) })
-      .where(and(inArray(notificationDeliveries.id, group), eq(notificationDeliveries.status, "queued")))
-      .returning({ id: notificationDeliveries.id });
-    changed += rows.length;
-  }
-  return changed;
+  const set = { status, updatedAt: now(), ...(code === null ? {} : { errorCode: code }) };
+  return (await updateGuarded(db, ids, set, isQueued)).length;
 }
 
 /** Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. */
 export async function claimDueHeld(db: Db, at: number, limit: number): Promise<string[]> {
+  const held = eq(notificationDeliveries.status, "held");
   const due = await db
     .select({ id: notificationDeliveries.id })
     .from(notificationDeliveries)
-    .where(and(eq(notificationDeliveries.status, "held"), lte(notificationDeliveries.notBefore, at)))
+    .where(and(held, lte(notificationDeliveries.notBefore, at)))
     .limit(limit);
-  const claimed: string[] = [];
-  for (const group of chunk(
+  return updateGuarded(
+    db,
     due.map((r) => r.id),
-    IN_CHUNK,
-  )) {
-    const rows = await db
-      .update(notificationDeliveries)
-      .set({ status: "queued", updatedAt: now() })
-      .where(and(inArray(notificationDeliveries.id, group), eq(notificationDeliveries.status, "held")))
-      .returning({ id: notificationDeliveries.id });
-    claimed.push(...rows.map((r) => r.id));
-  }
-  return claimed;
+    { status: "queued", updatedAt: now() },
+    held,
+  );
 }
 
 export async function revertToHeld(db: Db, ids: string[]): Promise<void> {
-  for (const group of chunk(ids, IN_CHUNK)) {
-    await db
-      .update(notificationDeliveries)
-      .set({ status: "held", updatedAt: now() })
-      .where(and(inArray(notificationDeliveries.id, group), eq(notificationDeliveries.status, "queued")));
-  }
+  await updateGuarded(db, ids, { status: "held", updatedAt: now() }, isQueued);
 }
 
 /**
@@ -221,7 +225,7 @@ export async function claimStaleQueued(
 ): Promise<string[]> {
   const cutoff = at - staleMs;
   const stale = and(
-    eq(notificationDeliveries.status, "queued"),
+    isQueued,
     lt(notificationDeliveries.updatedAt, cutoff),
     or(isNull(notificationDeliveries.notBefore), lte(notificationDeliveries.notBefore, cutoff)),
   );
@@ -230,17 +234,10 @@ export async function claimStaleQueued(
     .from(notificationDeliveries)
     .where(stale)
     .limit(limit);
-  const claimed: string[] = [];
-  for (const group of chunk(
+  return updateGuarded(
+    db,
     due.map((r) => r.id),
-    IN_CHUNK,
-  )) {
-    const rows = await db
-      .update(notificationDeliveries)
-      .set({ updatedAt: at })
-      .where(and(inArray(notificationDeliveries.id, group), stale))
-      .returning({ id: notificationDeliveries.id });
-    claimed.push(...rows.map((r) => r.id));
-  }
-  return claimed;
+    { updatedAt: at },
+    stale,
+  );
 }

@@ -1,3 +1,4 @@
+import { match } from "../router";
 import type { ApiContext, Route } from "./context";
 import { errorResponse, StripeError, unrecognizedUrl } from "./errors";
 import { Events } from "./events";
@@ -118,15 +119,11 @@ function run(
 ) {
   const events = new Events(deps.store, { id: reqId, idempotencyKey: idemKey }, deps.onDelivery);
   try {
-    for (const r of ROUTES) {
-      if (r.method !== method) continue;
-      const m = r.pattern.exec(path);
-      if (!m) continue;
-      const ctx: ApiContext = { store: deps.store, events, params, ids: m.slice(1).map(decodeURIComponent) };
-      const result = expand(deps.store, r.handler(ctx), expandPaths(params));
-      return { status: 200, text: JSON.stringify(result, null, 2) };
-    }
-    throw unrecognizedUrl(method, path);
+    const found = match(ROUTES, method, path);
+    if (!found) throw unrecognizedUrl(method, path);
+    const ctx: ApiContext = { store: deps.store, events, params, ids: found.ids.map(decodeURIComponent) };
+    const result = expand(deps.store, found.handler(ctx), expandPaths(params));
+    return { status: 200, text: JSON.stringify(result, null, 2) };
   } catch (err) {
     const e =
       err instanceof StripeError

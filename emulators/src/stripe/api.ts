@@ -77,10 +77,10 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms ?? 0));
   if (fault?.status) return fail(faultError(fault.status, fault.retry_after), true);
 
-  const paramsKey = canonical(params);
-  if (idemKey) {
+  const scope = idemKey ? { apiKey, key: idemKey, method, path, params: canonical(params) } : null;
+  if (scope) {
     try {
-      const saved = idem.lookup(deps.store, apiKey, idemKey, method, path, paramsKey);
+      const saved = idem.lookup(deps.store, scope);
       if (saved) {
         log(saved.status, true, false);
         return new Response(saved.body, {
@@ -100,8 +100,8 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   }
 
   const { status, text } = run(deps, method, path, params, reqId, idemKey);
-  if (idemKey && idem.shouldSave(status)) {
-    idem.save(deps.store, apiKey, idemKey, method, path, paramsKey, { status, body: text, requestId: reqId });
+  if (scope && idem.shouldSave(status)) {
+    idem.save(deps.store, scope, { status, body: text, requestId: reqId });
   }
   log(status, false, false);
   return new Response(text, { status, headers: { ...json, ...baseHeaders } });

@@ -1,3 +1,4 @@
+import { match, type Route, route } from "../router";
 import type { EmulatorConfig, FaultInput, GoogleState } from "./state";
 
 /**
@@ -52,57 +53,66 @@ function parseConfig(body: Record<string, unknown>): Partial<EmulatorConfig> | s
   return patch;
 }
 
-export async function handleControls(request: Request, route: string, state: Stub): Promise<Response> {
-  const url = new URL(request.url);
-  const key = `${request.method} ${route}`;
-  if (key === "GET messages") {
-    const limitParam = url.searchParams.get("limit");
-    const limit = limitParam === null ? 100 : Number(limitParam);
-    if (!isInt(limit, 1, 10_000)) return bad("limit must be an integer from 1 to 10000");
-    const token = url.searchParams.get("token") ?? undefined;
-    const topic = url.searchParams.get("topic") ?? undefined;
-    const stored = await state.messages({ token, topic, limit });
-    const messages = stored.map(({ message_json, ...rest }) => ({
-      name: rest.name,
-      token: rest.token,
-      topic: rest.topic,
-      condition: rest.condition,
-      message: JSON.parse(message_json) as unknown,
-      access_token_suffix: rest.access_token_suffix,
-      received_at: rest.received_at,
-    }));
-    return Response.json({ messages });
+type ControlContext = { url: URL; body: Record<string, unknown>; state: Stub };
+
+type ControlHandler = (x: ControlContext) => Response | Promise<Response>;
+
+const ok = async (value: Promise<unknown>) => Response.json(await value);
+
+const CONTROLS: Route<ControlHandler>[] = [
+  route("GET", "messages", ({ url, state }) => listMessages(url.searchParams, state)),
+  route("GET", "stats", ({ state }) => ok(state.stats())),
+  route("POST", "faults", ({ body, state }) => {
+    const fault = parseFault(body);
+    return typeof fault === "string" ? bad(fault) : ok(state.addFault(fault));
+  }),
+  route("POST", "config", ({ body, state }) => {
+    const patch = parseConfig(body);
+    return typeof patch === "string" ? bad(patch) : ok(state.configure(patch));
+  }),
+  route("POST", "hold", ({ body, state }) =>
+    typeof body.hold === "boolean" ? ok(state.hold(body.hold)) : bad("hold must be true or false"),
+  ),
+  route("POST", "revoke", ({ state }) => ok(state.revokeTokens())),
+  route("POST", "reset", ({ body, state }) =>
+    ok(state.reset({ tokens: body.tokens === true, config: body.config === true })),
+  ),
+];
+
+async function listMessages(query: URLSearchParams, state: Stub): Promise<Response> {
+  const limitParam = query.get("limit");
+  const limit = limitParam === null ? 100 : Number(limitParam);
+  if (!isInt(limit, 1, 10_000)) return bad("limit must be an integer from 1 to 10000");
+  const token = query.get("token") ?? undefined;
+  const topic = query.get("topic") ?? undefined;
+  const stored = await state.messages({ token, topic, limit });
+  const messages = stored.map(({ message_json, ...rest }) => ({
+    name: rest.name,
+    token: rest.token,
+    topic: rest.topic,
+    condition: rest.condition,
+    message: JSON.parse(message_json) as unknown,
+    access_token_suffix: rest.access_token_suffix,
+    received_at: rest.received_at,
+  }));
+  return Response.json({ messages });
+}
+
+/** `control` is the path after /_emulator/google/, e.g. `messages`. */
+export async function handleControls(request: Request, control: string, state: Stub): Promise<Response> {
+  // Only POST controls take a body; a malformed one is refused before the path is looked at.
+  let body: Record<string, unknown> = {};
+  if (request.method === "POST") {
+    const parsed = await jsonBody(request);
+    if (parsed === null) return bad("body must be a JSON object");
+    body = parsed;
   }
-  if (key === "GET stats") return Response.json(await state.stats());
-  if (request.method !== "POST") {
+  const found = match(CONTROLS, request.method, control);
+  if (!found) {
     return Response.json(
-      { error: { code: 404, message: `No control ${key}`, status: "NOT_FOUND" } },
+      { error: { code: 404, message: `No control ${request.method} ${control}`, status: "NOT_FOUND" } },
       { status: 404 },
     );
   }
-
-  const body = await jsonBody(request);
-  if (body === null) return bad("body must be a JSON object");
-  switch (route) {
-    case "faults": {
-      const fault = parseFault(body);
-      return typeof fault === "string" ? bad(fault) : Response.json(await state.addFault(fault));
-    }
-    case "config": {
-      const patch = parseConfig(body);
-      return typeof patch === "string" ? bad(patch) : Response.json(await state.configure(patch));
-    }
-    case "hold":
-      if (typeof body.hold !== "boolean") return bad("hold must be true or false");
-      return Response.json(await state.hold(body.hold));
-    case "revoke":
-      return Response.json(await state.revokeTokens());
-    case "reset":
-      return Response.json(await state.reset({ tokens: body.tokens === true, config: body.config === true }));
-    default:
-      return Response.json(
-        { error: { code: 404, message: `No control ${key}`, status: "NOT_FOUND" } },
-        { status: 404 },
-      );
-  }
+  return found.handler({ url: new URL(request.url), body, state });
 }

@@ -47,16 +47,6 @@ const HTTP_CODE: Record<GoogleStatus, number> = {
   UNAVAILABLE: 503,
 };
 
-export const STATUS_FOR_HTTP: Record<number, GoogleStatus> = {
-  400: "INVALID_ARGUMENT",
-  401: "UNAUTHENTICATED",
-  403: "PERMISSION_DENIED",
-  404: "NOT_FOUND",
-  429: "RESOURCE_EXHAUSTED",
-  500: "INTERNAL",
-  503: "UNAVAILABLE",
-};
-
 export const fcmDetail = (errorCode: FcmErrorCode): JsonValue => ({
   "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
   errorCode,

@@ -8,7 +8,7 @@ export { GoogleState };
 
 /**
  * Google OAuth 2.0 (service-account jwt-bearer grant) and FCM HTTP v1 `messages:send`,
- * speaking the real wire protocols (DESIGN §8):
+ * speaking the real wire protocols (ARCHITECTURE.md, "Upstreams through configuration only"):
  *   POST /google/token                              ← https://oauth2.googleapis.com/token
  *   POST /fcm/v1/projects/{project}/messages:send   ← https://fcm.googleapis.com/v1/...
  *   /_emulator/google/{messages,stats,faults,config,hold,revoke,reset}   test/dev controls

@@ -1,3 +1,4 @@
+import { match } from "../router";
 import type { ApiContext, Route } from "./context";
 import { errorResponse, StripeError, unrecognizedUrl } from "./errors";
 import { Events } from "./events";
@@ -76,10 +77,10 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms ?? 0));
   if (fault?.status) return fail(faultError(fault.status, fault.retry_after), true);
 
-  const paramsKey = canonical(params);
-  if (idemKey) {
+  const scope = idemKey ? { apiKey, key: idemKey, method, path, params: canonical(params) } : null;
+  if (scope) {
     try {
-      const saved = idem.lookup(deps.store, apiKey, idemKey, method, path, paramsKey);
+      const saved = idem.lookup(deps.store, scope);
       if (saved) {
         log(saved.status, true, false);
         return new Response(saved.body, {
@@ -99,8 +100,8 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   }
 
   const { status, text } = run(deps, method, path, params, reqId, idemKey);
-  if (idemKey && idem.shouldSave(status)) {
-    idem.save(deps.store, apiKey, idemKey, method, path, paramsKey, { status, body: text, requestId: reqId });
+  if (scope && idem.shouldSave(status)) {
+    idem.save(deps.store, scope, { status, body: text, requestId: reqId });
   }
   log(status, false, false);
   return new Response(text, { status, headers: { ...json, ...baseHeaders } });
@@ -118,15 +119,11 @@ function run(
 ) {
   const events = new Events(deps.store, { id: reqId, idempotencyKey: idemKey }, deps.onDelivery);
   try {
-    for (const r of ROUTES) {
-      if (r.method !== method) continue;
-      const m = r.pattern.exec(path);
-      if (!m) continue;
-      const ctx: ApiContext = { store: deps.store, events, params, ids: m.slice(1).map(decodeURIComponent) };
-      const result = expand(deps.store, r.handler(ctx), expandPaths(params));
-      return { status: 200, text: JSON.stringify(result, null, 2) };
-    }
-    throw unrecognizedUrl(method, path);
+    const found = match(ROUTES, method, path);
+    if (!found) throw unrecognizedUrl(method, path);
+    const ctx: ApiContext = { store: deps.store, events, params, ids: found.ids.map(decodeURIComponent) };
+    const result = expand(deps.store, found.handler(ctx), expandPaths(params));
+    return { status: 200, text: JSON.stringify(result, null, 2) };
   } catch (err) {
     const e =
       err instanceof StripeError

@@ -1,3 +1,4 @@
+import { type Route as TableRoute, route as tableRoute } from "../router";
 import type { Events } from "./events";
 import type { Params } from "./form";
 import type { Store, StripeObject } from "./store";
@@ -15,10 +16,6 @@ export type ApiResult = StripeObject | { object: "list"; data: unknown[]; has_mo
 
 export type ApiHandler = (c: ApiContext) => ApiResult;
 
-export type Route = { method: string; pattern: RegExp; handler: ApiHandler };
+export type Route = TableRoute<ApiHandler>;
 
-/** `/v1/payment_intents/:id/confirm` → a regex capturing each `:id`. */
-export function route(method: string, path: string, handler: ApiHandler): Route {
-  const pattern = new RegExp(`^${path.replace(/:[a-z_]+/g, "([^/]+)")}$`);
-  return { method, pattern, handler };
-}
+export const route: (method: string, path: string, handler: ApiHandler) => Route = tableRoute;

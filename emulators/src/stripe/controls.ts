@@ -1,3 +1,4 @@
+import { ANY_METHOD, match, type Route, route } from "../router";
 import { advanceSubscription, closeDispute, openDispute, updateDispute } from "./control-actions";
 import { failRefund, settleProcessing, startProcessing } from "./control-payments";
 import { errorResponse, StripeError } from "./errors";
@@ -17,8 +18,72 @@ export type ControlDeps = { store: Store; env: Env; onDelivery: () => void };
 
 type Body = Record<string, unknown>;
 
+type ControlContext = {
+  deps: ControlDeps;
+  /** What the control actions need: state plus an event recorder. */
+  c: { store: Store; events: Events };
+  body: Body;
+  query: URLSearchParams;
+  /** The path's `:id`, as sent (controls never decoded it). */
+  id: string;
+};
+
+type ControlHandler = (x: ControlContext) => Response | Promise<Response>;
+
 const s = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 const n = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+const CONTROLS: Route<ControlHandler>[] = [
+  route("GET", "/webhooks", ({ deps, query }) => webhooks(deps, query)),
+  route("POST", "/sign", ({ deps, body }) => sign(deps, body)),
+  route("POST", "/payment_intents/:id/confirm", ({ c, id, body }) =>
+    Response.json(
+      confirmIntent(c, getIntent(c.store, id), {
+        paymentMethod: s(body.payment_method),
+        client: { authenticate: body.authenticate !== false },
+      }),
+    ),
+  ),
+  route("POST", "/payment_intents/:id/processing", ({ c, id, body }) =>
+    Response.json(startProcessing(c, id, s(body.payment_method))),
+  ),
+  route("POST", "/payment_intents/:id/settle", ({ c, id, body }) =>
+    Response.json(settleProcessing(c, id, s(body.outcome) ?? "")),
+  ),
+  route("POST", "/refunds/:id/fail", ({ c, id }) => Response.json(failRefund(c, id))),
+  route("POST", "/disputes", ({ c, body }) =>
+    Response.json(
+      openDispute(c, {
+        payment_intent: s(body.payment_intent),
+        charge: s(body.charge),
+        reason: s(body.reason),
+      }),
+    ),
+  ),
+  route("POST", "/disputes/:id/update", ({ c, id, body }) =>
+    Response.json(updateDispute(c, id, { status: s(body.status), evidence_due_by: n(body.evidence_due_by) })),
+  ),
+  route("POST", "/disputes/:id/close", ({ c, id, body }) =>
+    Response.json(closeDispute(c, id, s(body.status) ?? "")),
+  ),
+  route("POST", "/subscriptions/:id/advance", ({ c, id, body }) =>
+    Response.json(advanceSubscription(c, id, { fail: body.fail === true })),
+  ),
+  route("GET", "/faults", ({ deps }) => listFaults(deps.store)),
+  route("POST", "/faults", ({ deps, body }) => createFault(deps.store, body)),
+  route(ANY_METHOD, "/faults", () => bad("GET or POST")),
+  route("DELETE", "/faults/:id", ({ deps, id }) => {
+    deps.store.sql.exec("DELETE FROM faults WHERE id = ?", Number(id));
+    return Response.json({ deleted: true });
+  }),
+  route("GET", "/requests", ({ deps, query }) => requests(deps.store, query)),
+  route("GET", "/objects/:id", ({ deps, id }) => {
+    const found = deps.store.get(id);
+    return found
+      ? Response.json(found)
+      : Response.json({ error: { type: "invalid_request_error", message: "not found" } }, { status: 404 });
+  }),
+];
 
 export async function handleControl(deps: ControlDeps, request: Request): Promise<Response> {
   const url = new URL(request.url);
@@ -37,83 +102,8 @@ export async function handleControl(deps: ControlDeps, request: Request): Promis
       );
     }
   }
-  // Controls change state like Stripe itself does: events carry no API request.
-  const c = {
-    store: deps.store,
-    events: new Events(deps.store, { id: null, idempotencyKey: null }, deps.onDelivery),
-  };
-  const q = (k: string) => url.searchParams.get(k);
-  const seg = path.split("/").filter(Boolean);
-  try {
-    if (method === "GET" && path === "/webhooks") {
-      const limit = Math.min(Number(q("limit") ?? 500) || 500, 1000);
-      return Response.json(
-        await listDeliveries(deps.store, deps.env.STRIPE_WEBHOOK_SECRET, {
-          since: Number(q("since") ?? 0) || 0,
-          type: q("type"),
-          limit,
-        }),
-      );
-    }
-    if (method === "POST" && path === "/sign") {
-      const payload = s(body.payload);
-      if (payload === undefined) return bad("payload (string) is required");
-      const timestamp = n(body.timestamp) ?? nowSeconds();
-      return Response.json({
-        signature: await signPayload(s(body.secret) ?? deps.env.STRIPE_WEBHOOK_SECRET, payload, timestamp),
-        timestamp,
-      });
-    }
-    if (method === "POST" && seg[0] === "payment_intents" && seg[2] === "confirm" && seg.length === 3) {
-      const pi = getIntent(deps.store, seg[1] ?? "");
-      return Response.json(
-        confirmIntent(c, pi, {
-          paymentMethod: s(body.payment_method),
-          client: { authenticate: body.authenticate !== false },
-        }),
-      );
-    }
-    if (method === "POST" && seg[0] === "payment_intents" && seg[2] === "processing") {
-      return Response.json(startProcessing(c, seg[1] ?? "", s(body.payment_method)));
-    }
-    if (method === "POST" && seg[0] === "payment_intents" && seg[2] === "settle") {
-      return Response.json(settleProcessing(c, seg[1] ?? "", s(body.outcome) ?? ""));
-    }
-    if (method === "POST" && seg[0] === "refunds" && seg[2] === "fail") {
-      return Response.json(failRefund(c, seg[1] ?? ""));
-    }
-    if (method === "POST" && path === "/disputes") {
-      return Response.json(
-        openDispute(c, {
-          payment_intent: s(body.payment_intent),
-          charge: s(body.charge),
-          reason: s(body.reason),
-        }),
-      );
-    }
-    if (method === "POST" && seg[0] === "disputes" && seg[2] === "update") {
-      return Response.json(
-        updateDispute(c, seg[1] ?? "", { status: s(body.status), evidence_due_by: n(body.evidence_due_by) }),
-      );
-    }
-    if (method === "POST" && seg[0] === "disputes" && seg[2] === "close") {
-      return Response.json(closeDispute(c, seg[1] ?? "", s(body.status) ?? ""));
-    }
-    if (method === "POST" && seg[0] === "subscriptions" && seg[2] === "advance") {
-      return Response.json(advanceSubscription(c, seg[1] ?? "", { fail: body.fail === true }));
-    }
-    if (path === "/faults") return faults(deps.store, method, body);
-    if (method === "DELETE" && seg[0] === "faults" && seg[1]) {
-      deps.store.sql.exec("DELETE FROM faults WHERE id = ?", Number(seg[1]));
-      return Response.json({ deleted: true });
-    }
-    if (method === "GET" && path === "/requests") return requests(deps.store, url.searchParams);
-    if (method === "GET" && seg[0] === "objects" && seg[1]) {
-      const found = deps.store.get(seg[1]);
-      return found
-        ? Response.json(found)
-        : Response.json({ error: { type: "invalid_request_error", message: "not found" } }, { status: 404 });
-    }
+  const found = match(CONTROLS, method, path);
+  if (!found) {
     return Response.json(
       {
         error: {
@@ -123,23 +113,52 @@ export async function handleControl(deps: ControlDeps, request: Request): Promis
       },
       { status: 404 },
     );
+  }
+  // Controls change state like Stripe itself does: events carry no API request.
+  const c = {
+    store: deps.store,
+    events: new Events(deps.store, { id: null, idempotencyKey: null }, deps.onDelivery),
+  };
+  try {
+    return await found.handler({ deps, c, body, query: url.searchParams, id: found.ids[0] ?? "" });
   } catch (err) {
     if (err instanceof StripeError) return errorResponse(err, reqId);
     throw err;
   }
 }
 
+async function webhooks(deps: ControlDeps, query: URLSearchParams): Promise<Response> {
+  const limit = Math.min(Number(query.get("limit") ?? 500) || 500, 1000);
+  return Response.json(
+    await listDeliveries(deps.store, deps.env.STRIPE_WEBHOOK_SECRET, {
+      since: Number(query.get("since") ?? 0) || 0,
+      type: query.get("type"),
+      limit,
+    }),
+  );
+}
+
+async function sign(deps: ControlDeps, body: Body): Promise<Response> {
+  const payload = s(body.payload);
+  if (payload === undefined) return bad("payload (string) is required");
+  const timestamp = n(body.timestamp) ?? nowSeconds();
+  return Response.json({
+    signature: await signPayload(s(body.secret) ?? deps.env.STRIPE_WEBHOOK_SECRET, payload, timestamp),
+    timestamp,
+  });
+}
+
 function bad(message: string): Response {
   return Response.json({ error: { type: "invalid_request_error", message } }, { status: 400 });
 }
 
-function faults(store: Store, method: string, body: Body): Response {
-  if (method === "GET") {
-    return Response.json({
-      faults: store.sql.exec("SELECT * FROM faults WHERE remaining > 0 ORDER BY id").toArray(),
-    });
-  }
-  if (method !== "POST") return bad("GET or POST");
+function listFaults(store: Store): Response {
+  return Response.json({
+    faults: store.sql.exec("SELECT * FROM faults WHERE remaining > 0 ORDER BY id").toArray(),
+  });
+}
+
+function createFault(store: Store, body: Body): Response {
   const pathPrefix = s(body.path_prefix);
   if (!pathPrefix?.startsWith("/v1/")) return bad("path_prefix must start with /v1/");
   const status = n(body.status) ?? null;

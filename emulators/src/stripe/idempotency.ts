@@ -9,14 +9,11 @@ type Row = { method: string; path: string; params: string; status: number; body:
  * Stripe's idempotency: a key (scoped to the API key) replays the first result for the same
  * endpoint and parameters, and is an `idempotency_error` for anything else.
  */
-export function lookup(
-  store: Store,
-  apiKey: string,
-  key: string,
-  method: string,
-  path: string,
-  params: string,
-): Saved | null {
+/** What a saved result is keyed and checked by: the API key's idempotency key, then the request. */
+export type IdempotencyScope = { apiKey: string; key: string; method: string; path: string; params: string };
+
+export function lookup(store: Store, scope: IdempotencyScope): Saved | null {
+  const { apiKey, key, method, path, params } = scope;
   const row = store.sql
     .exec<Row>(
       "SELECT method, path, params, status, body, request_id FROM idempotency WHERE api_key = ? AND key = ?",
@@ -47,22 +44,14 @@ export function shouldSave(status: number): boolean {
   return (status >= 200 && status < 300) || status === 402;
 }
 
-export function save(
-  store: Store,
-  apiKey: string,
-  key: string,
-  method: string,
-  path: string,
-  params: string,
-  saved: Saved,
-): void {
+export function save(store: Store, scope: IdempotencyScope, saved: Saved): void {
   store.sql.exec(
     "INSERT INTO idempotency (api_key, key, method, path, params, status, body, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-    apiKey,
-    key,
-    method,
-    path,
-    params,
+    scope.apiKey,
+    scope.key,
+    scope.method,
+    scope.path,
+    scope.params,
     saved.status,
     saved.body,
     saved.requestId,

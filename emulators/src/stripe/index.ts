@@ -5,7 +5,7 @@ import { Store } from "./store";
 import { deliverDue } from "./webhooks";
 
 /**
- * The Stripe emulator (DESIGN §8): one Durable Object holds all state, so requests are
+ * The Stripe emulator (ARCHITECTURE.md, "Emulators"): one Durable Object holds all state, so requests are
  * serialised exactly once and idempotency, events and deliveries stay consistent.
  */
 export class StripeState extends DurableObject<Env> {

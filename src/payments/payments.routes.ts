@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses, json, jsonBody, security } from "../platform/openapi";
 import { adminIdempotent, adminOnly, authed, authedIdempotent, payerIdempotent } from "./middleware";
 import {
   confirmBody,
@@ -12,14 +13,18 @@ import {
   idempotencyHeader,
   paymentDetailSchema,
   paymentIdParam,
-  pick,
   refundBody,
   refundResponse,
+  webhookHeaders,
+  webhookResponse,
 } from "./schemas";
 
+// Where the error codes come from: requireAuth (UNAUTHENTICATED), requireRole (FORBIDDEN),
+// the payment rate limit (RATE_LIMITED), the Idempotency-Key middleware (CONFLICT while in
+// progress, IDEMPOTENCY_CONFLICT for another body), and mapStripeError in stripe-errors.ts for
+// every Stripe call (UNPROCESSABLE, UPSTREAM_FAILED, UPSTREAM_UNAVAILABLE; IDEMPOTENCY_CONFLICT
+// for a call with our idempotency key; PAYMENT_FAILED only where a card is charged).
 const tags = ["payments"];
-const security = [{ bearer: [] }];
-const json = <T>(schema: T) => ({ "application/json": { schema } });
 
 export const createIntentRoute = createRoute({
   method: "post",
@@ -28,10 +33,19 @@ export const createIntentRoute = createRoute({
   security,
   summary: "Create a payment and its Stripe PaymentIntent",
   middleware: [...payerIdempotent],
-  request: { headers: idempotencyHeader, body: { content: json(createIntentBody), required: true } },
+  request: { headers: idempotencyHeader, body: jsonBody(createIntentBody) },
   responses: {
-    201: { description: "Created", content: json(createIntentResponse) },
-    ...pick(400, 401, 403, 409, 429, 500, 502, 503),
+    201: json(createIntentResponse, "Created"),
+    ...errorResponses(
+      "UNAUTHENTICATED",
+      "FORBIDDEN",
+      "CONFLICT",
+      "IDEMPOTENCY_CONFLICT",
+      "UNPROCESSABLE",
+      "RATE_LIMITED",
+      "UPSTREAM_FAILED",
+      "UPSTREAM_UNAVAILABLE",
+    ),
   },
 });
 
@@ -42,13 +56,20 @@ export const confirmRoute = createRoute({
   security,
   summary: "Confirm server-side with a payment method, or re-read after client-side confirmation",
   middleware: [...authedIdempotent],
-  request: { headers: idempotencyHeader, body: { content: json(confirmBody), required: true } },
+  request: { headers: idempotencyHeader, body: jsonBody(confirmBody) },
   responses: {
-    200: {
-      description: "Current state; requires_action carries next_action",
-      content: json(confirmResponse),
-    },
-    ...pick(400, 401, 402, 404, 409, 422, 429, 500, 502, 503),
+    200: json(confirmResponse, "Current state; requires_action carries next_action"),
+    ...errorResponses(
+      "UNAUTHENTICATED",
+      "PAYMENT_FAILED",
+      "NOT_FOUND",
+      "CONFLICT",
+      "IDEMPOTENCY_CONFLICT",
+      "UNPROCESSABLE",
+      "RATE_LIMITED",
+      "UPSTREAM_FAILED",
+      "UPSTREAM_UNAVAILABLE",
+    ),
   },
 });
 
@@ -61,8 +82,8 @@ export const historyRoute = createRoute({
   middleware: [...authed],
   request: { query: historyQuery },
   responses: {
-    200: { description: "A page of payments", content: json(historyResponse) },
-    ...pick(400, 401, 403, 429, 500),
+    200: json(historyResponse, "A page of payments"),
+    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"),
   },
 });
 
@@ -75,8 +96,8 @@ export const disputesRoute = createRoute({
   middleware: [...adminOnly],
   request: { query: disputesQuery },
   responses: {
-    200: { description: "A page of disputes", content: json(disputesResponse) },
-    ...pick(400, 401, 403, 429, 500),
+    200: json(disputesResponse, "A page of disputes"),
+    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"),
   },
 });
 
@@ -89,8 +110,8 @@ export const getPaymentRoute = createRoute({
   middleware: [...authed],
   request: { params: paymentIdParam },
   responses: {
-    200: { description: "The payment", content: json(paymentDetailSchema) },
-    ...pick(400, 401, 404, 429, 500),
+    200: json(paymentDetailSchema, "The payment"),
+    ...errorResponses("UNAUTHENTICATED", "NOT_FOUND", "RATE_LIMITED"),
   },
 });
 
@@ -101,14 +122,20 @@ export const refundRoute = createRoute({
   security,
   summary: "Refund all or part of a payment (admin)",
   middleware: [...adminIdempotent],
-  request: {
-    params: paymentIdParam,
-    headers: idempotencyHeader,
-    body: { content: json(refundBody), required: true },
-  },
+  request: { params: paymentIdParam, headers: idempotencyHeader, body: jsonBody(refundBody) },
   responses: {
-    201: { description: "Refund created", content: json(refundResponse) },
-    ...pick(400, 401, 403, 404, 409, 422, 429, 500, 502, 503),
+    201: json(refundResponse, "Refund created"),
+    ...errorResponses(
+      "UNAUTHENTICATED",
+      "FORBIDDEN",
+      "NOT_FOUND",
+      "CONFLICT",
+      "IDEMPOTENCY_CONFLICT",
+      "UNPROCESSABLE",
+      "RATE_LIMITED",
+      "UPSTREAM_FAILED",
+      "UPSTREAM_UNAVAILABLE",
+    ),
   },
 });
 
@@ -119,14 +146,18 @@ export const webhookRoute = createRoute({
   summary: "Stripe webhook endpoint (signed; raw body)",
   description:
     "Verified with the Stripe-Signature header over the raw body (tolerance 300 s). Each event id is processed once.",
-  request: {
-    headers: z.object({ "stripe-signature": z.string().optional() }),
-  },
+  request: { headers: webhookHeaders },
   responses: {
-    200: {
-      description: "Accepted (or a duplicate)",
-      content: json(z.object({ received: z.literal(true), duplicate: z.boolean(), status: z.string() })),
-    },
-    ...pick(400, 500, 502, 503),
+    200: json(webhookResponse, "Accepted (or a duplicate)"),
+    // BAD_REQUEST: a missing, bad or stale signature, or a malformed event. UNAUTHENTICATED: no
+    // bearer token is needed, but a bad one is still refused (the app-wide authenticate). The
+    // Stripe codes come from handlers re-reading the object (reads only: no key conflicts).
+    ...errorResponses(
+      "BAD_REQUEST",
+      "UNAUTHENTICATED",
+      "UNPROCESSABLE",
+      "UPSTREAM_FAILED",
+      "UPSTREAM_UNAVAILABLE",
+    ),
   },
 });

@@ -18,12 +18,10 @@ import {
   webhookHeaders,
   webhookResponse,
 } from "./schemas";
+import { STRIPE_ERRORS } from "./stripe-errors";
 
-// Where the error codes come from: requireAuth (UNAUTHENTICATED), requireRole (FORBIDDEN),
-// the payment rate limit (RATE_LIMITED), the Idempotency-Key middleware (CONFLICT while in
-// progress, IDEMPOTENCY_CONFLICT for another body), and mapStripeError in stripe-errors.ts for
-// every Stripe call (UNPROCESSABLE, UPSTREAM_FAILED, UPSTREAM_UNAVAILABLE; IDEMPOTENCY_CONFLICT
-// for a call with our idempotency key; PAYMENT_FAILED only where a card is charged).
+// Documented errors: the middleware chain's codes (middleware.ts), STRIPE_ERRORS where a Stripe
+// call is made (directly, or by a parked webhook applied on the way), and the service's own.
 const tags = ["payments"];
 
 export const createIntentRoute = createRoute({
@@ -32,20 +30,11 @@ export const createIntentRoute = createRoute({
   tags,
   security,
   summary: "Create a payment and its Stripe PaymentIntent",
-  middleware: [...payerIdempotent],
+  middleware: [...payerIdempotent.middleware],
   request: { headers: idempotencyHeader, body: jsonBody(createIntentBody) },
   responses: {
     201: json(createIntentResponse, "Created"),
-    ...errorResponses(
-      "UNAUTHENTICATED",
-      "FORBIDDEN",
-      "CONFLICT",
-      "IDEMPOTENCY_CONFLICT",
-      "UNPROCESSABLE",
-      "RATE_LIMITED",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    ...errorResponses(...payerIdempotent.errors, ...STRIPE_ERRORS),
   },
 });
 
@@ -55,21 +44,11 @@ export const confirmRoute = createRoute({
   tags,
   security,
   summary: "Confirm server-side with a payment method, or re-read after client-side confirmation",
-  middleware: [...authedIdempotent],
+  middleware: [...authedIdempotent.middleware],
   request: { headers: idempotencyHeader, body: jsonBody(confirmBody) },
   responses: {
     200: json(confirmResponse, "Current state; requires_action carries next_action"),
-    ...errorResponses(
-      "UNAUTHENTICATED",
-      "PAYMENT_FAILED",
-      "NOT_FOUND",
-      "CONFLICT",
-      "IDEMPOTENCY_CONFLICT",
-      "UNPROCESSABLE",
-      "RATE_LIMITED",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "PAYMENT_FAILED", "NOT_FOUND"),
   },
 });
 
@@ -79,11 +58,11 @@ export const historyRoute = createRoute({
   tags,
   security,
   summary: "Your payments, newest first (admins may pass user_id)",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   request: { query: historyQuery },
   responses: {
     200: json(historyResponse, "A page of payments"),
-    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"),
+    ...errorResponses(...authed.errors, "FORBIDDEN"),
   },
 });
 
@@ -93,11 +72,11 @@ export const disputesRoute = createRoute({
   tags,
   security,
   summary: "Disputes with status and evidence due date (admin)",
-  middleware: [...adminOnly],
+  middleware: [...adminOnly.middleware],
   request: { query: disputesQuery },
   responses: {
     200: json(disputesResponse, "A page of disputes"),
-    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN", "RATE_LIMITED"),
+    ...errorResponses(...adminOnly.errors),
   },
 });
 
@@ -107,11 +86,11 @@ export const getPaymentRoute = createRoute({
   tags,
   security,
   summary: "A payment with its receipt and refunds (owner or admin)",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   request: { params: paymentIdParam },
   responses: {
     200: json(paymentDetailSchema, "The payment"),
-    ...errorResponses("UNAUTHENTICATED", "NOT_FOUND", "RATE_LIMITED"),
+    ...errorResponses(...authed.errors, "NOT_FOUND"),
   },
 });
 
@@ -121,21 +100,11 @@ export const refundRoute = createRoute({
   tags,
   security,
   summary: "Refund all or part of a payment (admin)",
-  middleware: [...adminIdempotent],
+  middleware: [...adminIdempotent.middleware],
   request: { params: paymentIdParam, headers: idempotencyHeader, body: jsonBody(refundBody) },
   responses: {
     201: json(refundResponse, "Refund created"),
-    ...errorResponses(
-      "UNAUTHENTICATED",
-      "FORBIDDEN",
-      "NOT_FOUND",
-      "CONFLICT",
-      "IDEMPOTENCY_CONFLICT",
-      "UNPROCESSABLE",
-      "RATE_LIMITED",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    ...errorResponses(...adminIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND"),
   },
 });
 
@@ -151,13 +120,7 @@ export const webhookRoute = createRoute({
     200: json(webhookResponse, "Accepted (or a duplicate)"),
     // BAD_REQUEST: a missing, bad or stale signature, or a malformed event. UNAUTHENTICATED: no
     // bearer token is needed, but a bad one is still refused (the app-wide authenticate). The
-    // Stripe codes come from handlers re-reading the object (reads only: no key conflicts).
-    ...errorResponses(
-      "BAD_REQUEST",
-      "UNAUTHENTICATED",
-      "UNPROCESSABLE",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    // Stripe codes come from event handlers re-reading the object.
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", ...STRIPE_ERRORS),
   },
 });

@@ -4,6 +4,9 @@ import { amountSchema, currencySchema } from "../platform/money";
 import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
 import { PLAN_IDS } from "./plans";
 
+/** An amount in minor units always travels with its decimal string and currency. */
+const amountFields = { amount: z.number().int(), amount_decimal: z.string(), currency: z.string() };
+
 export const idempotencyHeader = z.object({
   "idempotency-key": z.string().max(255).optional().openapi({
     description: "Replays the first response for the same key and body; 409 for a different body",
@@ -60,18 +63,16 @@ export const createIntentResponse = z
     payment_id: z.uuid(),
     client_secret: z.string(),
     status: z.enum(PAYMENT_STATUSES),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
   })
   .openapi("CreateIntentResponse");
+
+const paymentMethodId = z.string().regex(/^pm_\w{1,100}$/);
 
 export const confirmBody = z
   .object({
     payment_id: z.uuid(),
-    payment_method: z
-      .string()
-      .regex(/^pm_\w{1,100}$/)
+    payment_method: paymentMethodId
       .optional()
       .openapi({ description: "A Stripe PaymentMethod id; omit after client-side confirmation" }),
   })
@@ -134,9 +135,7 @@ export const refundSchema = z
   .object({
     refund_id: z.uuid(),
     payment_id: z.uuid(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     reason: z.string(),
     note: z.string().nullable(),
     status: z.string(),
@@ -194,9 +193,7 @@ export const disputeSchema = z
     dispute_id: z.string(),
     stripe_dispute_id: z.string(),
     payment_id: z.string().nullable(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     reason: z.string().nullable(),
     status: z.string(),
     evidence_due_by: z.string().nullable(),
@@ -228,9 +225,7 @@ export const planSchema = z
     id: z.string(),
     name: z.string(),
     stripe_price_id: z.string().nullable(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     interval: z.enum(["month", "year"]),
     monthly_amount: z.number().int(),
   })
@@ -243,9 +238,7 @@ export const subscriptionSchema = z
     subscription_id: z.uuid(),
     plan: z.string(),
     status: z.string(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     interval: z.enum(["month", "year"]),
     quantity: z.number().int(),
     mrr: z.number().int(),
@@ -263,11 +256,7 @@ export const subscriptionsResponse = z.object({ items: z.array(subscriptionSchem
 export const createSubscriptionBody = z
   .object({
     plan: z.enum(PLAN_IDS),
-    payment_method: z
-      .string()
-      .regex(/^pm_\w{1,100}$/)
-      .optional()
-      .openapi({ description: "Required unless the plan is free" }),
+    payment_method: paymentMethodId.optional().openapi({ description: "Required unless the plan is free" }),
   })
   .strict()
   .openapi("CreateSubscriptionRequest");

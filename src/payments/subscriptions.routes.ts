@@ -10,8 +10,9 @@ import {
   subscriptionSchema,
   subscriptionsResponse,
 } from "./schemas";
+import { STRIPE_ERRORS } from "./stripe-errors";
 
-// The error codes come from the same places as in payments.routes.ts (see the note there).
+// Documented errors are built as in payments.routes.ts (see the note there).
 const tags = ["subscriptions"];
 
 export const plansRoute = createRoute({
@@ -20,10 +21,10 @@ export const plansRoute = createRoute({
   tags,
   security,
   summary: "Available plans",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   responses: {
     200: json(plansResponse, "Plans"),
-    ...errorResponses("UNAUTHENTICATED", "RATE_LIMITED"),
+    ...errorResponses(...authed.errors),
   },
 });
 
@@ -33,22 +34,12 @@ export const createSubscriptionRoute = createRoute({
   tags,
   security,
   summary: "Subscribe to a plan",
-  middleware: [...payerIdempotent],
+  middleware: [...payerIdempotent.middleware],
   request: { headers: idempotencyHeader, body: jsonBody(createSubscriptionBody) },
   responses: {
     201: json(subscriptionSchema, "Subscribed"),
     // CONFLICT also when a live subscription already exists; PAYMENT_FAILED when the card is declined.
-    ...errorResponses(
-      "UNAUTHENTICATED",
-      "PAYMENT_FAILED",
-      "FORBIDDEN",
-      "CONFLICT",
-      "IDEMPOTENCY_CONFLICT",
-      "UNPROCESSABLE",
-      "RATE_LIMITED",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    ...errorResponses(...payerIdempotent.errors, ...STRIPE_ERRORS, "PAYMENT_FAILED"),
   },
 });
 
@@ -58,10 +49,10 @@ export const listSubscriptionsRoute = createRoute({
   tags,
   security,
   summary: "Your subscriptions",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   responses: {
     200: json(subscriptionsResponse, "Subscriptions"),
-    ...errorResponses("UNAUTHENTICATED", "RATE_LIMITED"),
+    ...errorResponses(...authed.errors),
   },
 });
 
@@ -71,7 +62,7 @@ export const cancelSubscriptionRoute = createRoute({
   tags,
   security,
   summary: "Cancel now or at the end of the period",
-  middleware: [...authedIdempotent],
+  middleware: [...authedIdempotent.middleware],
   request: {
     params: subscriptionIdParam,
     headers: idempotencyHeader,
@@ -79,15 +70,6 @@ export const cancelSubscriptionRoute = createRoute({
   },
   responses: {
     200: json(subscriptionSchema, "Updated subscription"),
-    ...errorResponses(
-      "UNAUTHENTICATED",
-      "NOT_FOUND",
-      "CONFLICT",
-      "IDEMPOTENCY_CONFLICT",
-      "UNPROCESSABLE",
-      "RATE_LIMITED",
-      "UPSTREAM_FAILED",
-      "UPSTREAM_UNAVAILABLE",
-    ),
+    ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND"),
   },
 });

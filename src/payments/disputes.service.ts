@@ -1,13 +1,12 @@
-import type { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import { disputes } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { decodeCursor, pageOf } from "../platform/pagination";
-import type { disputesQuery } from "./schemas";
+import type { DisputesQuery } from "./schemas";
 import { disputeView } from "./views";
 
 /** Admin list of disputes, newest first, with status and evidence due date. */
-export async function listDisputes(deps: Deps, q: z.infer<typeof disputesQuery>) {
+export async function listDisputes(deps: Deps, q: DisputesQuery) {
   const cursor = decodeCursor(q.cursor);
   const conds: (SQL | undefined)[] = [];
   if (q.status) conds.push(eq(disputes.status, q.status));

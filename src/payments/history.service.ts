@@ -1,20 +1,19 @@
-import type { z } from "@hono/zod-openapi";
 import { getTableColumns } from "drizzle-orm";
 import { payments } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { forbidden } from "../platform/errors";
 import { assertRange, decodeCursor, pageOf } from "../platform/pagination";
 import type { Db, Principal } from "../platform/types";
-import { isAdmin } from "./ids";
-import type { historyQuery } from "./schemas";
+import { ownerOrAdmin } from "./access";
+import type { HistoryQuery } from "./schemas";
 import { type PaymentRow, paymentView } from "./views";
 
 /**
  * Keyset page over (created_at DESC, id DESC), served by payments_user_created_idx.
  * Users see only their own rows; an admin may name another user.
  */
-export async function paymentHistory(deps: Deps, principal: Principal, q: z.infer<typeof historyQuery>) {
-  if (q.user_id !== undefined && q.user_id !== principal.userId && !isAdmin(principal)) {
+export async function paymentHistory(deps: Deps, principal: Principal, q: HistoryQuery) {
+  if (q.user_id !== undefined && !ownerOrAdmin(principal, q.user_id)) {
     throw forbidden("Only admins may read another user's history");
   }
   assertRange(q.from, q.to);
@@ -43,7 +42,7 @@ type Statement = { sql: string; params: (string | number)[] };
  */
 export function historyStatement(
   userId: string,
-  q: Pick<z.infer<typeof historyQuery>, "status" | "from" | "to" | "limit">,
+  q: Pick<HistoryQuery, "status" | "from" | "to" | "limit">,
   cursor: { t: number; id: string } | null,
 ): Statement {
   const where = ["user_id = ?"];
@@ -80,7 +79,7 @@ function toPaymentRow(raw: Record<string, unknown>): PaymentRow {
 async function historyPage(
   db: Db,
   userId: string,
-  q: z.infer<typeof historyQuery>,
+  q: HistoryQuery,
   cursor: { t: number; id: string } | null,
 ): Promise<PaymentRow[]> {
   const st = historyStatement(userId, q, cursor);

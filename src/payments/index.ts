@@ -4,6 +4,9 @@ import * as r from "./payments.routes";
 import * as sh from "./subscriptions.handlers";
 import * as sr from "./subscriptions.routes";
 
+// Two resources, payments and subscriptions, each with routes/handlers/service. Refunds,
+// disputes and history are payment sub-resources: their routes live in payments.routes.ts and
+// their logic in refunds/disputes/history.service.ts. The Stripe webhook is webhooks/.
 // Static paths before /payments/{payment_id}, so "history" is never read as an id.
 export const paymentsRouter = createRouter()
   .openapi(r.webhookRoute, h.webhookHandler)

@@ -1,19 +1,39 @@
 import { requireAuth, requireRole } from "../platform/auth";
+import type { ErrorCode } from "../platform/errors";
 import { idempotency } from "../platform/idempotency";
 import { rateLimit } from "../platform/rate-limit";
 
 /** Per-user limit on payment endpoints (binding: 30 requests / 60 s). */
-export const payRateLimit = rateLimit({ binding: (e) => e.PAYMENT_RATE_LIMITER, prefix: "pay" });
+const payRateLimit = rateLimit({ binding: (e) => e.PAYMENT_RATE_LIMITER, prefix: "pay" });
 const replay = idempotency();
 
+// Each chain travels with the error codes it can answer, so a route's documented errors
+// follow its middleware: requireAuth → UNAUTHENTICATED, requireRole → FORBIDDEN, the rate
+// limit → RATE_LIMITED, Idempotency-Key → CONFLICT (in progress) and IDEMPOTENCY_CONFLICT.
+const AUTHED: ErrorCode[] = ["UNAUTHENTICATED", "RATE_LIMITED"];
+const ROLE: ErrorCode[] = [...AUTHED, "FORBIDDEN"];
+const REPLAY: ErrorCode[] = ["CONFLICT", "IDEMPOTENCY_CONFLICT"];
+
 /** Authenticated, rate limited. */
-export const authed = [requireAuth, payRateLimit] as const;
+export const authed = { middleware: [requireAuth, payRateLimit], errors: AUTHED } as const;
 /** Authenticated, rate limited, Idempotency-Key aware (state-changing POSTs). */
-export const authedIdempotent = [requireAuth, payRateLimit, replay] as const;
+export const authedIdempotent = {
+  middleware: [requireAuth, payRateLimit, replay],
+  errors: [...AUTHED, ...REPLAY],
+} as const;
 /**
  * Starting a payment or a subscription: only people who pay (users and merchants).
  * Service tokens are machines and admins are staff; neither has a card to charge.
  */
-export const payerIdempotent = [requireAuth, requireRole("user", "merchant"), payRateLimit, replay] as const;
-export const adminIdempotent = [requireAuth, requireRole("admin"), payRateLimit, replay] as const;
-export const adminOnly = [requireAuth, requireRole("admin"), payRateLimit] as const;
+export const payerIdempotent = {
+  middleware: [requireAuth, requireRole("user", "merchant"), payRateLimit, replay],
+  errors: [...ROLE, ...REPLAY],
+} as const;
+export const adminIdempotent = {
+  middleware: [requireAuth, requireRole("admin"), payRateLimit, replay],
+  errors: [...ROLE, ...REPLAY],
+} as const;
+export const adminOnly = {
+  middleware: [requireAuth, requireRole("admin"), payRateLimit],
+  errors: ROLE,
+} as const;

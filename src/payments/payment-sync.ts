@@ -4,10 +4,10 @@ import { disputes, payments } from "../db/schema";
 import type { PaymentStatus } from "../db/schema/payments";
 import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
-import { fromStripeTime, idOf } from "./ids";
 import { allowedFrom, isOpen, isSettled, statusOfIntent } from "./payment-state";
 import { refundTotalsUpdate } from "./refund-sync";
 import { callStripe } from "./stripe-errors";
+import { fromStripeTime, ref } from "./stripe-objects";
 import { type PaymentRow, receiptNumberFor } from "./views";
 
 type LastError = {
@@ -56,7 +56,7 @@ export async function applyIntent(
         .set({
           status: "succeeded",
           stripeChargeId: charge?.id ?? null,
-          stripeCustomerId: idOf(pi.customer) ?? row.stripeCustomerId,
+          stripeCustomerId: ref(pi.customer) ?? row.stripeCustomerId,
           cardBrand: card?.brand ?? null,
           cardLast4: card?.last4 ?? null,
           receiptUrl: charge?.receipt_url ?? null,
@@ -122,8 +122,7 @@ async function publishFor(deps: Deps, p: PaymentRow, pi: Stripe.PaymentIntent): 
     });
   } else if (p.status === "failed") {
     const e = lastErrorOf(pi);
-    const attempt =
-      idOf(e?.charge as string | { id: string } | null | undefined) ?? p.declineCode ?? p.failureCode ?? "x";
+    const attempt = ref(e?.charge) ?? p.declineCode ?? p.failureCode ?? "x";
     await publish(deps, {
       id: `payment.failed:${p.id}:${attempt}`,
       type: "payment.failed",

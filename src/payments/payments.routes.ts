@@ -1,4 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
+import { errorResponses, json, jsonBody, security } from "../platform/openapi";
 import { adminIdempotent, adminOnly, authed, authedIdempotent, payerIdempotent } from "./middleware";
 import {
   confirmBody,
@@ -12,14 +13,16 @@ import {
   idempotencyHeader,
   paymentDetailSchema,
   paymentIdParam,
-  pick,
   refundBody,
   refundResponse,
+  webhookHeaders,
+  webhookResponse,
 } from "./schemas";
+import { STRIPE_ERRORS } from "./stripe-errors";
 
+// Documented errors: the middleware chain's codes (middleware.ts), STRIPE_ERRORS where a Stripe
+// call is made (directly, or by a parked webhook applied on the way), and the service's own.
 const tags = ["payments"];
-const security = [{ bearer: [] }];
-const json = <T>(schema: T) => ({ "application/json": { schema } });
 
 export const createIntentRoute = createRoute({
   method: "post",
@@ -27,11 +30,11 @@ export const createIntentRoute = createRoute({
   tags,
   security,
   summary: "Create a payment and its Stripe PaymentIntent",
-  middleware: [...payerIdempotent],
-  request: { headers: idempotencyHeader, body: { content: json(createIntentBody), required: true } },
+  middleware: [...payerIdempotent.middleware],
+  request: { headers: idempotencyHeader, body: jsonBody(createIntentBody) },
   responses: {
-    201: { description: "Created", content: json(createIntentResponse) },
-    ...pick(400, 401, 403, 409, 429, 500, 502, 503),
+    201: json(createIntentResponse, "Created"),
+    ...errorResponses(...payerIdempotent.errors, ...STRIPE_ERRORS),
   },
 });
 
@@ -41,14 +44,11 @@ export const confirmRoute = createRoute({
   tags,
   security,
   summary: "Confirm server-side with a payment method, or re-read after client-side confirmation",
-  middleware: [...authedIdempotent],
-  request: { headers: idempotencyHeader, body: { content: json(confirmBody), required: true } },
+  middleware: [...authedIdempotent.middleware],
+  request: { headers: idempotencyHeader, body: jsonBody(confirmBody) },
   responses: {
-    200: {
-      description: "Current state; requires_action carries next_action",
-      content: json(confirmResponse),
-    },
-    ...pick(400, 401, 402, 404, 409, 422, 429, 500, 502, 503),
+    200: json(confirmResponse, "Current state; requires_action carries next_action"),
+    ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "PAYMENT_FAILED", "NOT_FOUND"),
   },
 });
 
@@ -58,11 +58,11 @@ export const historyRoute = createRoute({
   tags,
   security,
   summary: "Your payments, newest first (admins may pass user_id)",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   request: { query: historyQuery },
   responses: {
-    200: { description: "A page of payments", content: json(historyResponse) },
-    ...pick(400, 401, 403, 429, 500),
+    200: json(historyResponse, "A page of payments"),
+    ...errorResponses(...authed.errors, "FORBIDDEN"),
   },
 });
 
@@ -72,11 +72,11 @@ export const disputesRoute = createRoute({
   tags,
   security,
   summary: "Disputes with status and evidence due date (admin)",
-  middleware: [...adminOnly],
+  middleware: [...adminOnly.middleware],
   request: { query: disputesQuery },
   responses: {
-    200: { description: "A page of disputes", content: json(disputesResponse) },
-    ...pick(400, 401, 403, 429, 500),
+    200: json(disputesResponse, "A page of disputes"),
+    ...errorResponses(...adminOnly.errors),
   },
 });
 
@@ -86,11 +86,11 @@ export const getPaymentRoute = createRoute({
   tags,
   security,
   summary: "A payment with its receipt and refunds (owner or admin)",
-  middleware: [...authed],
+  middleware: [...authed.middleware],
   request: { params: paymentIdParam },
   responses: {
-    200: { description: "The payment", content: json(paymentDetailSchema) },
-    ...pick(400, 401, 404, 429, 500),
+    200: json(paymentDetailSchema, "The payment"),
+    ...errorResponses(...authed.errors, "NOT_FOUND"),
   },
 });
 
@@ -100,15 +100,11 @@ export const refundRoute = createRoute({
   tags,
   security,
   summary: "Refund all or part of a payment (admin)",
-  middleware: [...adminIdempotent],
-  request: {
-    params: paymentIdParam,
-    headers: idempotencyHeader,
-    body: { content: json(refundBody), required: true },
-  },
+  middleware: [...adminIdempotent.middleware],
+  request: { params: paymentIdParam, headers: idempotencyHeader, body: jsonBody(refundBody) },
   responses: {
-    201: { description: "Refund created", content: json(refundResponse) },
-    ...pick(400, 401, 403, 404, 409, 422, 429, 500, 502, 503),
+    201: json(refundResponse, "Refund created"),
+    ...errorResponses(...adminIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND"),
   },
 });
 
@@ -119,14 +115,12 @@ export const webhookRoute = createRoute({
   summary: "Stripe webhook endpoint (signed; raw body)",
   description:
     "Verified with the Stripe-Signature header over the raw body (tolerance 300 s). Each event id is processed once.",
-  request: {
-    headers: z.object({ "stripe-signature": z.string().optional() }),
-  },
+  request: { headers: webhookHeaders },
   responses: {
-    200: {
-      description: "Accepted (or a duplicate)",
-      content: json(z.object({ received: z.literal(true), duplicate: z.boolean(), status: z.string() })),
-    },
-    ...pick(400, 500, 502, 503),
+    200: json(webhookResponse, "Accepted (or a duplicate)"),
+    // BAD_REQUEST: a missing, bad or stale signature, or a malformed event. UNAUTHENTICATED: no
+    // bearer token is needed, but a bad one is still refused (the app-wide authenticate). The
+    // Stripe codes come from event handlers re-reading the object.
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", ...STRIPE_ERRORS),
   },
 });

@@ -1,4 +1,3 @@
-import type { z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
@@ -7,16 +6,15 @@ import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { toDecimalString } from "../platform/money";
 import type { Principal } from "../platform/types";
+import { ownerOrAdmin } from "./access";
 import { ensureCustomer } from "./customers";
-import { derivedUuid, isAdmin } from "./ids";
+import { derivedUuid } from "./ids";
 import { isOpen } from "./payment-state";
 import { applyIntent } from "./payment-sync";
-import type { confirmBody, createIntentBody } from "./schemas";
+import type { ConfirmInput, CreateIntentInput } from "./schemas";
 import { callStripe, isCardError, isUnexpectedState, mapStripeError } from "./stripe-errors";
 import { type PaymentRow, paymentView, receiptView, refundView } from "./views";
 import { drainDeferred } from "./webhooks/deferred";
-
-type CreateIntentInput = z.infer<typeof createIntentBody>;
 
 /**
  * Creates the Stripe PaymentIntent first (key `pi:<payment_id>`), then the row, so a
@@ -97,7 +95,7 @@ async function loadRow(deps: Deps, id: string): Promise<PaymentRow> {
 /** Owner or admin; anyone else gets the same 404 as a missing id, so existence never leaks. */
 export async function visiblePayment(deps: Deps, principal: Principal, id: string): Promise<PaymentRow> {
   const row = await deps.db.select().from(payments).where(eq(payments.id, id)).get();
-  if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Payment");
+  if (!row || !ownerOrAdmin(principal, row.userId)) throw notFound("Payment");
   return row;
 }
 
@@ -105,7 +103,7 @@ export async function visiblePayment(deps: Deps, principal: Principal, id: strin
  * Server-side confirmation with a payment method, or (without one) a re-read after
  * Stripe.js confirmed on the client. Declines are 402 after the row is marked failed.
  */
-export async function confirmPayment(deps: Deps, principal: Principal, input: z.infer<typeof confirmBody>) {
+export async function confirmPayment(deps: Deps, principal: Principal, input: ConfirmInput) {
   const row = await deps.db.select().from(payments).where(eq(payments.id, input.payment_id)).get();
   if (!row || row.userId !== principal.userId) throw notFound("Payment");
   const piId = row.stripePaymentIntentId;
@@ -170,6 +168,6 @@ export async function paymentDetail(deps: Deps, principal: Principal, id: string
       .orderBy(asc(refunds.createdAt), asc(refunds.id)),
   ]);
   const row = found[0];
-  if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Payment");
+  if (!row || !ownerOrAdmin(principal, row.userId)) throw notFound("Payment");
   return { ...paymentView(row), receipt: receiptView(row), refunds: rs.map(refundView) };
 }

@@ -1,6 +1,6 @@
 /**
- * Subscription plans (DESIGN §4: "defined in config or a table"). The Stripe price ids
- * must exist in the Stripe account (the emulator seeds exactly these).
+ * Subscription plans are configuration, not a table (docs/payments.md, "Subscriptions and
+ * plans"). The Stripe price ids must exist in the Stripe account (the emulator seeds exactly these).
  */
 export type Plan = {
   id: string;

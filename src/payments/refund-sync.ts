@@ -5,7 +5,7 @@ import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import type { Db } from "../platform/types";
-import { fromStripeTime } from "./ids";
+import { fromStripeTime } from "./stripe-objects";
 import type { PaymentRow } from "./views";
 
 /**

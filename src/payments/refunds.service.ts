@@ -1,4 +1,3 @@
-import type { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { auditLog, payments, refunds } from "../db/schema";
 import type { Deps } from "../platform/deps";
@@ -8,7 +7,7 @@ import type { Principal } from "../platform/types";
 import { derivedUuid } from "./ids";
 import { visiblePayment } from "./payments.service";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "./refund-sync";
-import type { refundBody } from "./schemas";
+import type { RefundInput } from "./schemas";
 import { callStripe } from "./stripe-errors";
 import { paymentView, refundView } from "./views";
 
@@ -23,7 +22,7 @@ export async function refundPayment(
   deps: Deps,
   admin: Principal,
   paymentId: string,
-  input: z.infer<typeof refundBody>,
+  input: RefundInput,
   ctx: { requestId: string; clientKey: string | null },
 ) {
   const payment = await visiblePayment(deps, admin, paymentId);

@@ -1,27 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema/payments";
 import { amountSchema, currencySchema } from "../platform/money";
-import { errorResponse } from "../platform/openapi";
 import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
+import { PLAN_IDS } from "./plans";
 
-const err = errorResponse;
-/** Every error a payment route can answer, documented with the one envelope. */
-export const errors = {
-  400: err("Validation failed (unknown fields, bad amount or currency)"),
-  401: err("Missing or invalid bearer token"),
-  402: err("Card declined: details carry code, decline_code and payment_id"),
-  403: err("Authenticated but not allowed"),
-  404: err("Not found (or not yours)"),
-  409: err("Idempotency-Key conflict or request in progress"),
-  422: err("Not possible in the payment's current state"),
-  429: err("Rate limited; see Retry-After"),
-  500: err("Internal error"),
-  502: err("Payment provider failed"),
-  503: err("Payment provider unavailable; retry later"),
-} as const;
-
-export const pick = <K extends keyof typeof errors>(...codes: K[]) =>
-  Object.fromEntries(codes.map((c) => [c, errors[c]])) as Pick<typeof errors, K>;
+/** An amount in minor units always travels with its decimal string and currency. */
+const amountFields = { amount: z.number().int(), amount_decimal: z.string(), currency: z.string() };
 
 export const idempotencyHeader = z.object({
   "idempotency-key": z.string().max(255).optional().openapi({
@@ -79,18 +63,16 @@ export const createIntentResponse = z
     payment_id: z.uuid(),
     client_secret: z.string(),
     status: z.enum(PAYMENT_STATUSES),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
   })
   .openapi("CreateIntentResponse");
+
+const paymentMethodId = z.string().regex(/^pm_\w{1,100}$/);
 
 export const confirmBody = z
   .object({
     payment_id: z.uuid(),
-    payment_method: z
-      .string()
-      .regex(/^pm_\w{1,100}$/)
+    payment_method: paymentMethodId
       .optional()
       .openapi({ description: "A Stripe PaymentMethod id; omit after client-side confirmation" }),
   })
@@ -153,9 +135,7 @@ export const refundSchema = z
   .object({
     refund_id: z.uuid(),
     payment_id: z.uuid(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     reason: z.string(),
     note: z.string().nullable(),
     status: z.string(),
@@ -213,9 +193,7 @@ export const disputeSchema = z
     dispute_id: z.string(),
     stripe_dispute_id: z.string(),
     payment_id: z.string().nullable(),
-    amount: z.number().int(),
-    amount_decimal: z.string(),
-    currency: z.string(),
+    ...amountFields,
     reason: z.string().nullable(),
     status: z.string(),
     evidence_due_by: z.string().nullable(),
@@ -231,3 +209,76 @@ export const disputesQuery = z
 export const disputesResponse = z
   .object({ items: z.array(disputeSchema), next_cursor: z.string().nullable() })
   .openapi("DisputeList");
+
+export const webhookHeaders = z.object({ "stripe-signature": z.string().optional() });
+
+export const webhookResponse = z.object({
+  received: z.literal(true),
+  duplicate: z.boolean(),
+  status: z.string(),
+});
+
+// ---- subscriptions
+
+export const planSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    stripe_price_id: z.string().nullable(),
+    ...amountFields,
+    interval: z.enum(["month", "year"]),
+    monthly_amount: z.number().int(),
+  })
+  .openapi("Plan");
+
+export const plansResponse = z.object({ items: z.array(planSchema) });
+
+export const subscriptionSchema = z
+  .object({
+    subscription_id: z.uuid(),
+    plan: z.string(),
+    status: z.string(),
+    ...amountFields,
+    interval: z.enum(["month", "year"]),
+    quantity: z.number().int(),
+    mrr: z.number().int(),
+    current_period_start: z.string().nullable(),
+    current_period_end: z.string().nullable(),
+    cancel_at_period_end: z.boolean(),
+    canceled_at: z.string().nullable(),
+    ended_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi("Subscription");
+
+export const subscriptionsResponse = z.object({ items: z.array(subscriptionSchema) });
+
+export const createSubscriptionBody = z
+  .object({
+    plan: z.enum(PLAN_IDS),
+    payment_method: paymentMethodId.optional().openapi({ description: "Required unless the plan is free" }),
+  })
+  .strict()
+  .openapi("CreateSubscriptionRequest");
+
+export const cancelSubscriptionBody = z
+  .object({ at_period_end: z.boolean().default(true) })
+  .strict()
+  .openapi("CancelSubscriptionRequest");
+
+export const subscriptionIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+// ---- the types services and views work with, so they never need zod (or hono) themselves
+
+export type CreateIntentInput = z.infer<typeof createIntentBody>;
+export type ConfirmInput = z.infer<typeof confirmBody>;
+export type HistoryQuery = z.infer<typeof historyQuery>;
+export type RefundInput = z.infer<typeof refundBody>;
+export type DisputesQuery = z.infer<typeof disputesQuery>;
+export type CreateSubscriptionInput = z.infer<typeof createSubscriptionBody>;
+export type PaymentView = z.infer<typeof paymentSchema>;
+export type ReceiptView = z.infer<typeof receiptSchema>;
+export type RefundView = z.infer<typeof refundSchema>;
+export type DisputeView = z.infer<typeof disputeSchema>;
+export type PlanView = z.infer<typeof planSchema>;
+export type SubscriptionView = z.infer<typeof subscriptionSchema>;

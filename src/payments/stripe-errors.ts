@@ -1,5 +1,13 @@
 import Stripe from "stripe";
-import { ApiError } from "../platform/errors";
+import { ApiError, type ErrorCode } from "../platform/errors";
+
+/**
+ * What any Stripe call can answer through mapStripeError, for the routes' documentation. A
+ * route adds PAYMENT_FAILED where a card is charged; IDEMPOTENCY_CONFLICT (a key of ours
+ * reused with other parameters) only arises behind the Idempotency-Key middleware, which
+ * documents it already.
+ */
+export const STRIPE_ERRORS: ErrorCode[] = ["UNPROCESSABLE", "UPSTREAM_FAILED", "UPSTREAM_UNAVAILABLE"];
 
 /**
  * Turns a Stripe SDK error into our envelope. Card errors are handled by the caller

@@ -3,9 +3,8 @@ import type Stripe from "stripe";
 import { mrrMovements, subscriptions } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import { fromStripeTime } from "./ids";
 import { monthlyValue, planByPrice } from "./plans";
-import { num, obj, str } from "./webhooks/types";
+import { fromStripeTime, num, obj, str } from "./stripe-objects";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
 

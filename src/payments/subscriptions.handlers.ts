@@ -1,24 +1,22 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
-import { toDecimalString } from "../platform/money";
 import type { AppEnv } from "../platform/types";
-import { monthlyValue, PLANS } from "./plans";
 import type {
   cancelSubscriptionRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
   plansRoute,
 } from "./subscriptions.routes";
-import { cancelSubscription, createSubscription, listSubscriptions } from "./subscriptions.service";
+import {
+  cancelSubscription,
+  createSubscription,
+  listPlans,
+  listSubscriptions,
+} from "./subscriptions.service";
 
 export const plansHandler: RouteHandler<typeof plansRoute, AppEnv> = async (c) => {
-  const items = PLANS.map((p) => ({
-    ...p,
-    amount_decimal: toDecimalString(p.amount, p.currency),
-    monthly_amount: monthlyValue(p.amount, p.interval),
-  }));
-  return c.json({ items }, 200);
+  return c.json(listPlans(), 200);
 };
 
 export const createSubscriptionHandler: RouteHandler<typeof createSubscriptionRoute, AppEnv> = async (c) => {

@@ -3,36 +3,23 @@ import type Stripe from "stripe";
 import { subscriptions } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { ApiError, notFound } from "../platform/errors";
-import { newId, toIso } from "../platform/ids";
-import { toDecimalString } from "../platform/money";
+import { newId } from "../platform/ids";
 import type { Principal } from "../platform/types";
+import { ownerOrAdmin } from "./access";
 import { ensureCustomer } from "./customers";
-import { derivedUuid, isAdmin } from "./ids";
-import { type PlanId, planById } from "./plans";
+import { derivedUuid } from "./ids";
+import { PLANS, planById } from "./plans";
+import type { CreateSubscriptionInput } from "./schemas";
 import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
-import { applySubscription, ENDED, mrrOf, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
+import { applySubscription, ENDED, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
+import { planView, subscriptionView } from "./views";
 import { drainDeferred } from "./webhooks/deferred";
 
 const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
 
-export function subscriptionView(s: SubscriptionRow) {
-  return {
-    subscription_id: s.id,
-    plan: s.planId,
-    status: s.status,
-    amount: s.amount,
-    amount_decimal: toDecimalString(s.amount, s.currency),
-    currency: s.currency,
-    interval: s.interval,
-    quantity: s.quantity,
-    mrr: mrrOf(s),
-    current_period_start: toIso(s.currentPeriodStart),
-    current_period_end: toIso(s.currentPeriodEnd),
-    cancel_at_period_end: s.cancelAtPeriodEnd,
-    canceled_at: toIso(s.canceledAt),
-    ended_at: toIso(s.endedAt),
-    created_at: new Date(s.createdAt).toISOString(),
-  };
+/** The plans on offer, from configuration (plans.ts); nothing to read. */
+export function listPlans() {
+  return { items: PLANS.map(planView) };
 }
 
 /**
@@ -43,7 +30,7 @@ export function subscriptionView(s: SubscriptionRow) {
 export async function createSubscription(
   deps: Deps,
   principal: Principal,
-  input: { plan: PlanId; payment_method?: string | undefined },
+  input: CreateSubscriptionInput,
   clientKey: string | null,
 ) {
   const plan = planById(input.plan);
@@ -134,7 +121,7 @@ export async function listSubscriptions(deps: Deps, principal: Principal) {
 /** Cancel now (status canceled, churn) or at period end (Stripe ends it later by webhook). */
 export async function cancelSubscription(deps: Deps, principal: Principal, id: string, atPeriodEnd: boolean) {
   const row = await deps.db.select().from(subscriptions).where(eq(subscriptions.id, id)).get();
-  if (!row || (row.userId !== principal.userId && !isAdmin(principal))) throw notFound("Subscription");
+  if (!row || !ownerOrAdmin(principal, row.userId)) throw notFound("Subscription");
   if (ENDED.includes(row.status)) return subscriptionView(row);
   const stripeId = row.stripeSubscriptionId;
   const t = Date.now();

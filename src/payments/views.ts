@@ -1,8 +1,16 @@
-import type { z } from "@hono/zod-openapi";
 import type { disputes, payments, refunds } from "../db/schema";
 import { toIso } from "../platform/ids";
 import { toDecimalString } from "../platform/money";
-import type { disputeSchema, paymentSchema, receiptSchema, refundSchema } from "./schemas";
+import { monthlyValue, type Plan } from "./plans";
+import type {
+  DisputeView,
+  PaymentView,
+  PlanView,
+  ReceiptView,
+  RefundView,
+  SubscriptionView,
+} from "./schemas";
+import { mrrOf, type SubscriptionRow } from "./subscription-sync";
 
 export type PaymentRow = typeof payments.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
@@ -10,7 +18,7 @@ export type DisputeRow = typeof disputes.$inferSelect;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function paymentView(p: PaymentRow): z.infer<typeof paymentSchema> {
+export function paymentView(p: PaymentRow): PaymentView {
   const failed = p.failureCode !== null || p.declineCode !== null;
   return {
     payment_id: p.id,
@@ -43,7 +51,7 @@ export function receiptNumberFor(p: PaymentRow): string {
   return `R-${day}-${p.id.slice(0, 8).toUpperCase()}`;
 }
 
-export function receiptView(p: PaymentRow): z.infer<typeof receiptSchema> {
+export function receiptView(p: PaymentRow): ReceiptView {
   const paid = p.paidAt !== null ? p.amount : 0;
   const net = paid - p.amountRefunded;
   return {
@@ -62,7 +70,7 @@ export function receiptView(p: PaymentRow): z.infer<typeof receiptSchema> {
   };
 }
 
-export function refundView(r: RefundRow): z.infer<typeof refundSchema> {
+export function refundView(r: RefundRow): RefundView {
   return {
     refund_id: r.id,
     payment_id: r.paymentId,
@@ -77,7 +85,7 @@ export function refundView(r: RefundRow): z.infer<typeof refundSchema> {
   };
 }
 
-export function disputeView(d: DisputeRow): z.infer<typeof disputeSchema> {
+export function disputeView(d: DisputeRow): DisputeView {
   return {
     dispute_id: d.id,
     stripe_dispute_id: d.stripeDisputeId,
@@ -90,5 +98,33 @@ export function disputeView(d: DisputeRow): z.infer<typeof disputeSchema> {
     evidence_due_by: toIso(d.evidenceDueBy),
     created_at: iso(d.createdAt),
     updated_at: iso(d.updatedAt),
+  };
+}
+
+export function planView(p: Plan): PlanView {
+  return {
+    ...p,
+    amount_decimal: toDecimalString(p.amount, p.currency),
+    monthly_amount: monthlyValue(p.amount, p.interval),
+  };
+}
+
+export function subscriptionView(s: SubscriptionRow): SubscriptionView {
+  return {
+    subscription_id: s.id,
+    plan: s.planId,
+    status: s.status,
+    amount: s.amount,
+    amount_decimal: toDecimalString(s.amount, s.currency),
+    currency: s.currency,
+    interval: s.interval,
+    quantity: s.quantity,
+    mrr: mrrOf(s),
+    current_period_start: toIso(s.currentPeriodStart),
+    current_period_end: toIso(s.currentPeriodEnd),
+    cancel_at_period_end: s.cancelAtPeriodEnd,
+    canceled_at: toIso(s.canceledAt),
+    ended_at: toIso(s.endedAt),
+    created_at: iso(s.createdAt),
   };
 }

@@ -4,9 +4,9 @@ import { disputes, payments } from "../../db/schema";
 import { publish } from "../../events/publish";
 import type { Deps } from "../../platform/deps";
 import { newId } from "../../platform/ids";
-import { fromStripeTime } from "../ids";
 import { allowedFrom } from "../payment-state";
-import { type EventHandler, num, obj, processed, ref } from "./types";
+import { fromStripeTime, num, obj, ref } from "../stripe-objects";
+import { type EventHandler, processed } from "./types";
 
 /** Closed dispute statuses never change again, whatever order events arrive in. */
 const CLOSED = ["won", "lost", "warning_closed", "prevented"];

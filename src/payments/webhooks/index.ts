@@ -5,9 +5,9 @@ import { webhookEvents } from "../../db/schema";
 import type { Deps } from "../../platform/deps";
 import { ApiError } from "../../platform/errors";
 import { webhookCrypto } from "../stripe-client";
+import { ref } from "../stripe-objects";
 import { drainDeferred } from "./deferred";
 import { claim, runClaimed } from "./ledger";
-import { ref } from "./types";
 
 /** Stripe's default tolerance: a signature older than this is a replay. */
 export const SIGNATURE_TOLERANCE_S = 300;

@@ -2,10 +2,11 @@ import type Stripe from "stripe";
 import { payments } from "../../db/schema";
 import { publish } from "../../events/publish";
 import type { Deps } from "../../platform/deps";
-import { derivedUuid, fromStripeTime } from "../ids";
+import { derivedUuid } from "../ids";
+import { fromStripeTime, obj, ref, str } from "../stripe-objects";
 import { syncFromStripe } from "../subscription-sync";
 import { currentSubscription, subscriptionRow } from "./subscriptions";
-import { deferred, type EventHandler, ignored, obj, processed, ref, str } from "./types";
+import { deferred, type EventHandler, ignored, processed } from "./types";
 
 /** The invoice's subscription id: under `parent` since 2025, top-level before. */
 function subscriptionIdOf(inv: Stripe.Invoice): string | null {

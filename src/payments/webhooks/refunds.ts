@@ -4,9 +4,10 @@ import { refunds } from "../../db/schema";
 import type { Deps } from "../../platform/deps";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "../refund-sync";
 import { callStripe } from "../stripe-errors";
+import { ref } from "../stripe-objects";
 import type { PaymentRow } from "../views";
 import { paymentForIntent } from "./payment-intents";
-import { deferred, type EventHandler, ignored, processed, ref } from "./types";
+import { deferred, type EventHandler, ignored, processed } from "./types";
 
 /** Records one Stripe refund (ours or made in Stripe's dashboard), recomputes totals, publishes. */
 async function recordRefund(deps: Deps, payment: PaymentRow, r: Stripe.Refund): Promise<void> {

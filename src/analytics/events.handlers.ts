@@ -6,7 +6,6 @@ import { eraseUserEvents, ingestEvents } from "./events.service";
 
 export const ingestHandler: RouteHandler<typeof ingestRoute, AppEnv> = async (c) => {
   const { events } = c.req.valid("json");
-  // The user id comes from the verified token only; anonymous events carry none.
   return c.json(await ingestEvents(c.var.deps, events, c.var.principal?.userId ?? null), 202);
 };
 

@@ -61,10 +61,14 @@ function toDataPoint(p: AePoint, kind: "event" | "rollup", count: number): Analy
 }
 
 /**
- * A writer for one invocation (create one per request / queue batch / cron run). It never
- * exceeds the per-invocation budget: when a batch does not fit, the tail is folded into
- * one "rollup" point per event type (double3 = how many events it stands for), and only
- * what still does not fit is dropped. Both are counted in `stats` so callers can log it.
+ * Counts its writes against the per-invocation budget, so one writer used for a whole batch
+ * never exceeds it: when the batch does not fit, the tail is folded into one "rollup" point
+ * per event type (double3 = how many events it stands for), and only what still does not fit
+ * is dropped. Both are counted in `stats` so callers can log it.
+ * The budget is per writer, not per invocation: ingest makes one per request, but the
+ * analytics sink (on-event.ts) makes one per domain event, because a sink keeps no state
+ * between events (a Durable Object's deps outlive one invocation), so the points of several
+ * payments published in one invocation are not counted together.
  * Writes never throw: analytics must not fail the request that produced them.
  */
 export class AeWriter {

@@ -30,7 +30,7 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
 /** Operations that need a bearer token. */
 export const security = [{ bearer: [] }];
 /** Operations a token is optional for (anonymous callers are accepted). */
-export const optionalSecurity = [{}, { bearer: [] }];
+export const optionalSecurity: Array<Record<string, string[]>> = [{}, { bearer: [] }];
 
 const DESCRIPTIONS: Record<ErrorCode, string> = {
   VALIDATION_FAILED: "The request failed validation; details name each path",

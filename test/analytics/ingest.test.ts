@@ -2,7 +2,7 @@ import { inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { analyticsEvents } from "../../src/db/schema/analytics";
 import { newCaller } from "../helpers/auth";
-import { expectEnvelope, postJson } from "../helpers/http";
+import { api, expectEnvelope, postJson } from "../helpers/http";
 import { db } from "./helpers";
 
 type IngestBody = {
@@ -124,6 +124,10 @@ describe("POST /analytics/events", () => {
     );
     await expectEnvelope(await postJson("/api/v1/analytics/events", [{ event_type: "page_view" }]), 400);
     expect(await rowsOf([s])).toHaveLength(0);
+  });
+
+  it("answers 400, not 500, to a POST without a body (the body is required)", async () => {
+    await expectEnvelope(await api("/api/v1/analytics/events", { method: "POST" }), 400, "VALIDATION_FAILED");
   });
 
   it("answers 401 to a bad token instead of tracking anonymously", async () => {

@@ -1,38 +1,9 @@
-import { z } from "@hono/zod-openapi";
 import { type SQL, sql } from "drizzle-orm";
-import { ANALYTICS_EVENT_TYPES, type AnalyticsEventType } from "../../db/schema/analytics";
+import type { AnalyticsEventType } from "../../db/schema/analytics";
 import type { Db } from "../../platform/types";
 import { pct, type Range } from "./range";
 
 export type FunnelStep = { event_type: AnalyticsEventType; page: string | null };
-
-/**
- * `steps=page_view:/pricing,button_click,payment_completed`: 2–8 comma-separated specs,
- * each an event type, optionally `:<page>` to match that page exactly.
- */
-export const stepsParam = z
-  .string()
-  .max(1000)
-  .transform((raw, ctx) => {
-    const specs = raw.split(",").map((s) => s.trim());
-    if (specs.length < 2 || specs.length > 8) {
-      ctx.addIssue({ code: "custom", message: "give 2 to 8 comma-separated steps" });
-      return z.NEVER;
-    }
-    const steps: FunnelStep[] = [];
-    for (const spec of specs) {
-      const sep = spec.indexOf(":");
-      const type = sep < 0 ? spec : spec.slice(0, sep);
-      const page = sep < 0 ? null : spec.slice(sep + 1);
-      if (!(ANALYTICS_EVENT_TYPES as readonly string[]).includes(type) || page === "") {
-        ctx.addIssue({ code: "custom", message: `unknown step "${spec}": use <event_type>[:<page>]` });
-        return z.NEVER;
-      }
-      steps.push({ event_type: type as AnalyticsEventType, page });
-    }
-    return steps;
-  })
-  .openapi({ type: "string", example: "page_view:/pricing,button_click,payment_completed" });
 
 const match = (s: FunnelStep): SQL =>
   s.page === null

@@ -14,8 +14,7 @@ export async function batchAll<Q extends RowsOf<unknown>[]>(
   db: Db,
   queries: [...Q],
 ): Promise<{ [K in keyof Q]: Q[K] extends RowsOf<infer T> ? T[] : never }> {
-  // The platform's Db type hides it, but drizzle's D1 client keeps the binding as $client.
-  const d1 = (db as unknown as { $client: D1Database }).$client;
+  const d1 = db.$client;
   const statements = queries.map(({ query }) => {
     const { sql, params } = dialect.sqlToQuery(query);
     return d1.prepare(sql).bind(...params);

@@ -1,22 +1,26 @@
+import { sql } from "drizzle-orm";
+import type { Deps } from "../platform/deps";
 import { newTimeOrderedId } from "../platform/ids";
-import type { Logger } from "../platform/logger";
-import type { Db } from "../platform/types";
-import { type AeBinding, AeWriter } from "./engine";
+import type { Principal } from "../platform/types";
+import { AeWriter } from "./engine";
+import { batchAll, rows } from "./reports/sql";
 import {
   type ClientEvent,
   clientEventSchema,
   type IngestResult,
-  jsonDepth,
-  MAX_FUTURE_MS,
-  MAX_PAST_MS,
   MAX_PROPERTIES_BYTES,
   MAX_PROPERTIES_DEPTH,
   type RejectionCode,
-  SERVER_ONLY_TYPES,
-} from "./event-schema";
+} from "./schemas";
 import { type EventRow, insertEvents, toAePoint } from "./store";
 
-export type IngestDeps = { db: Db; ae: AeBinding | undefined; logger: Logger };
+/** Client clocks drift; beyond these the timestamp is a bug or a replay, not a skew. */
+const MAX_FUTURE_MS = 5 * 60_000;
+const MAX_PAST_MS = 7 * 24 * 3_600_000;
+
+/** Types only the server records (from domain events), never accepted from clients. */
+const SERVER_ONLY_TYPES = new Set<string>(["payment_completed"]);
+
 type Rejection = IngestResult["errors"][number];
 
 const encoder = new TextEncoder();
@@ -27,10 +31,10 @@ const encoder = new TextEncoder();
  * `userId` comes from the verified token only (null for anonymous callers).
  */
 export async function ingestEvents(
-  deps: IngestDeps,
+  deps: Pick<Deps, "db" | "env" | "logger">,
   items: unknown[],
   userId: string | null,
-  receivedAt: number,
+  receivedAt = Date.now(),
 ): Promise<IngestResult> {
   const rows: EventRow[] = [];
   const errors: Rejection[] = [];
@@ -41,7 +45,7 @@ export async function ingestEvents(
   });
 
   await insertEvents(deps.db, rows);
-  const stats = new AeWriter(deps.ae).writeAll(rows.map(toAePoint));
+  const stats = new AeWriter(deps.env.ANALYTICS).writeAll(rows.map(toAePoint));
   // Any batch over 25 events is folded into rollup points by design (AE allows 25 writes per
   // invocation): routine, so counted and visible at debug level. Events missing from AE
   // altogether (no binding, a failed write) are still a warning. D1 has every event either way.
@@ -123,4 +127,26 @@ function toRow(event: ClientEvent, userId: string | null, receivedAt: number): E
     occurredAt: occurredAt(event, receivedAt),
     receivedAt,
   };
+}
+
+/** Depth of nested objects/arrays: {} is 1, {a:{}} is 2. Scalars are 0. */
+function jsonDepth(value: unknown): number {
+  if (value === null || typeof value !== "object") return 0;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  let max = 0;
+  for (const child of children) max = Math.max(max, jsonDepth(child));
+  return 1 + max;
+}
+
+/**
+ * Erases one user's events and the rollup that names them (analytics_user_days); the
+ * other rollups are anonymous counts. AE points age out with AE's own retention.
+ */
+export async function eraseUserEvents(deps: Pick<Deps, "db" | "logger">, admin: Principal, userId: string) {
+  const [deleted] = await batchAll(deps.db, [
+    rows<{ n: number }>(sql`DELETE FROM analytics_events WHERE user_id = ${userId} RETURNING 1 AS n`),
+    rows(sql`DELETE FROM analytics_user_days WHERE user_id = ${userId}`),
+  ]);
+  deps.logger.info("analytics events erased", { user_id: userId, deleted: deleted.length, by: admin.userId });
+  return { user_id: userId, deleted: deleted.length };
 }

@@ -1,0 +1,15 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import { principalOf } from "../platform/auth";
+import type { AppEnv } from "../platform/types";
+import type { eraseRoute, ingestRoute } from "./events.routes";
+import { eraseUserEvents, ingestEvents } from "./events.service";
+
+export const ingestHandler: RouteHandler<typeof ingestRoute, AppEnv> = async (c) => {
+  const { events } = c.req.valid("json");
+  return c.json(await ingestEvents(c.var.deps, events, c.var.principal?.userId ?? null), 202);
+};
+
+export const eraseHandler: RouteHandler<typeof eraseRoute, AppEnv> = async (c) => {
+  const { id } = c.req.valid("param");
+  return c.json(await eraseUserEvents(c.var.deps, principalOf(c), id), 200);
+};

@@ -1,0 +1,33 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireRole } from "../platform/auth";
+import { errorResponses, json, jsonBody, optionalSecurity, security } from "../platform/openapi";
+import { erasureSchema, ingestBodySchema, ingestResultSchema, userIdParamSchema } from "./schemas";
+
+const tags = ["analytics"];
+
+export const ingestRoute = createRoute({
+  method: "post",
+  path: "/analytics/events",
+  tags,
+  summary: "Track a batch of client events (anonymous allowed with session_id)",
+  // Anonymous visitors are tracked by session_id; a token that is sent must still be valid (401).
+  security: optionalSecurity,
+  request: { body: jsonBody(ingestBodySchema) },
+  responses: {
+    202: json(ingestResultSchema, "Accepted; per-event rejections are itemised"),
+    // BAD_REQUEST: the body is not JSON at all.
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED"),
+  },
+});
+
+export const eraseRoute = createRoute({
+  method: "delete",
+  path: "/analytics/users/{id}",
+  tags,
+  summary: "Erase one user's analytics events",
+  security,
+  middleware: [requireRole("admin")],
+  request: { params: userIdParamSchema },
+  // Erasing a user with no events is a 200 with deleted: 0, never a 404.
+  responses: { 200: json(erasureSchema, "Erased"), ...errorResponses("UNAUTHENTICATED", "FORBIDDEN") },
+});

@@ -1,0 +1,35 @@
+import type { Deps } from "../platform/deps";
+import { userBehavior } from "./reports/behavior";
+import { conversionFunnel } from "./reports/funnel";
+import { isoRange, resolveRange } from "./reports/range";
+import { retention } from "./reports/retention";
+import { revenue } from "./reports/revenue";
+import type { BehaviorQuery, FunnelQuery, RetentionQuery, RevenueQuery } from "./schemas";
+
+/*
+ * The admin reports (docs/analytics.md, "Reports"). Each resolves the range first, so a bad
+ * range is a 400 before any query runs, and echoes it in ISO form beside the report; the SQL
+ * of each report lives in reports/.
+ */
+type ReportDeps = Pick<Deps, "db">;
+
+export async function behaviorReport(deps: ReportDeps, q: BehaviorQuery, now = Date.now()) {
+  const range = resolveRange(q, now);
+  return { range: isoRange(range), ...(await userBehavior(deps.db, range, q.tz)) };
+}
+
+export async function funnelReport(deps: ReportDeps, q: FunnelQuery, now = Date.now()) {
+  const range = resolveRange(q, now);
+  const steps = await conversionFunnel(deps.db, range, q.steps, q.window);
+  return { range: isoRange(range), window_ms: q.window, steps };
+}
+
+export async function revenueReport(deps: ReportDeps, q: RevenueQuery, now = Date.now()) {
+  const range = resolveRange(q, now);
+  return { range: isoRange(range), ...(await revenue(deps.db, range, q.interval)) };
+}
+
+export async function retentionReport(deps: ReportDeps, q: RetentionQuery, now = Date.now()) {
+  const range = resolveRange(q, now);
+  return { range: isoRange(range), ...(await retention(deps.db, range, q.cohort, q.periods)) };
+}

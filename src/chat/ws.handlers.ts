@@ -4,8 +4,8 @@ import { rememberUser } from "../platform/directory";
 import { ApiError } from "../platform/errors";
 import type { AppEnv, Principal } from "../platform/types";
 import { assertSocketAccess, parseSocketPath } from "./access";
-import { consumeConnectTicket } from "./connect-tickets";
 import { INTERNAL, INTERNAL_PREFIX } from "./protocol";
+import { consumeConnectTicket } from "./realtime.service";
 
 type Credentials = { principal: Principal; subprotocol: string | null };
 

@@ -6,7 +6,7 @@ import { cursorSchema, decodeCursor, limitSchema } from "../platform/pagination"
 import { createRouter } from "../platform/router";
 import { loadVisibleTicket } from "./access";
 import { chatMessageSchema, errors, idParam, ticketSchema, toTicket } from "./schemas";
-import { createTicket, listMessages, listTickets, setTicketStatus } from "./tickets-service";
+import { createTicket, listMessages, listTickets, setTicketStatus } from "./tickets.service";
 
 const tags = ["chat"];
 const security = [{ bearer: [] }];

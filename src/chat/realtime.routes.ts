@@ -5,7 +5,7 @@ import { toIso } from "../platform/ids";
 import { rateLimit } from "../platform/rate-limit";
 import { createRouter } from "../platform/router";
 import { assertSocketAccess, parseSocketPath } from "./access";
-import { issueConnectTicket } from "./connect-tickets";
+import { issueConnectTicket } from "./realtime.service";
 import { errors } from "./schemas";
 
 const route = createRoute({

@@ -31,8 +31,9 @@ export async function loadVisibleTicket(db: Db, p: Principal, id: string): Promi
 }
 
 /**
- * Who may open which socket (DESIGN §6). Checked when a connect ticket is issued and again
- * at connect, so a ticket closed in between, or a revoked role, cannot slip through.
+ * Who may open which socket (docs/chat-protocol.md, "Opening a socket"). Checked when a
+ * connect ticket is issued and again at connect, so a ticket closed in between, or a revoked
+ * role, cannot slip through.
  * Returns the ticket row for support rooms: the Worker hands owner and merchant to the room.
  */
 export async function assertSocketAccess(

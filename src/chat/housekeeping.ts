@@ -1,7 +1,7 @@
 import type { Deps } from "../platform/deps";
-import { deleteExpiredConnectTickets } from "./connect-tickets";
+import { deleteExpiredConnectTickets } from "./realtime.service";
 
-/** Consumed tickets are deleted at connect; this sweeps the ones nobody ever used. */
+/** The cron job (src/scheduled.ts): sweeps connect tickets that expired unused. */
 export async function expireConnectTickets(deps: Deps): Promise<number> {
-  return deleteExpiredConnectTickets(deps.db);
+  return deleteExpiredConnectTickets(deps);
 }

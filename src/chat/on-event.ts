@@ -1,6 +1,5 @@
-import { desc, eq } from "drizzle-orm";
-import { payments, users } from "../db/schema";
 import type { DomainEvent, EventSink } from "../events/types";
+import { paymentMerchantId, recentAdminIds } from "../platform/directory";
 import type { BaseDeps } from "../platform/types";
 
 /**
@@ -13,16 +12,6 @@ import type { BaseDeps } from "../platform/types";
  */
 export const MAX_ADMIN_CHANNELS = 100;
 export const PUSH_CONCURRENCY = 8;
-
-async function recentAdminIds(deps: BaseDeps, limit: number): Promise<string[]> {
-  const rows = await deps.db
-    .select({ id: users.id })
-    .from(users)
-    .where(eq(users.role, "admin"))
-    .orderBy(desc(users.lastSeenAt), users.id)
-    .limit(limit);
-  return rows.map((r) => r.id);
-}
 
 /** Runs `fn` over `items` with at most `limit` in flight; settles every one. */
 async function settleLimited<T>(
@@ -46,7 +35,7 @@ async function settleLimited<T>(
   return results;
 }
 
-/** Events every admin's feed shows (DESIGN §6: disputes, security alerts, new tickets). */
+/** Events every admin's feed shows (docs/chat-protocol.md, "Live channels"). */
 const FOR_ADMINS = new Set<string>([
   "dispute.created",
   "dispute.updated",
@@ -59,14 +48,8 @@ async function merchantOf(event: DomainEvent, deps: BaseDeps): Promise<string | 
   const data = event.data as { merchant_id?: string | null; payment_id?: string | null };
   if (data.merchant_id) return data.merchant_id;
   // Disputes name the payment, not the merchant: look it up so the merchant sees its disputes.
-  if (event.type.startsWith("dispute.") && data.payment_id) {
-    const [row] = await deps.db
-      .select({ merchantId: payments.merchantId })
-      .from(payments)
-      .where(eq(payments.id, data.payment_id))
-      .limit(1);
-    return row?.merchantId ?? null;
-  }
+  if (event.type.startsWith("dispute.") && data.payment_id)
+    return paymentMerchantId(deps.db, data.payment_id);
   return null;
 }
 
@@ -76,7 +59,7 @@ export async function channelsFor(event: DomainEvent, deps: BaseDeps): Promise<s
   const merchantId = await merchantOf(event, deps);
   if (merchantId) channels.push(`merchant:${merchantId}`);
   if (FOR_ADMINS.has(event.type)) {
-    for (const id of await recentAdminIds(deps, MAX_ADMIN_CHANNELS)) channels.push(`admin:${id}`);
+    for (const id of await recentAdminIds(deps.db, MAX_ADMIN_CHANNELS)) channels.push(`admin:${id}`);
   }
   return channels;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * The chat wire protocol (DESIGN §6, docs/chat-protocol.md): JSON text frames.
+ * The chat wire protocol (docs/chat-protocol.md): JSON text frames.
  * Limits live here so the room, the docs and the tests agree on one set of numbers.
  */
 export const LIMITS = {
@@ -88,7 +88,10 @@ export type FrameErrorCode =
   | "UNSUPPORTED_FRAME"
   | "RATE_LIMITED";
 
-/** Headers only the Worker sets; it strips any incoming copies before forwarding (DESIGN §6). */
+/**
+ * Headers only the Worker sets; it strips any incoming copies before forwarding
+ * (ARCHITECTURE.md, "Chat").
+ */
 export const INTERNAL = {
   userId: "x-chat-user-id",
   role: "x-chat-role",

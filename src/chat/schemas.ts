@@ -1,19 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { TICKET_STATUSES } from "../db/schema";
+import { type chatMessages, TICKET_STATUSES } from "../db/schema";
 import { toIso } from "../platform/ids";
-import { errorResponse } from "../platform/openapi";
+import { cursorSchema, limitSchema } from "../platform/pagination";
 import type { TicketRow } from "./access";
 import { attachmentSchema } from "./protocol";
-
-const err = errorResponse;
-export const errors = {
-  400: err("Validation failed"),
-  401: err("Missing or invalid token"),
-  403: err("Not allowed"),
-  404: err("Not found (or not yours)"),
-  409: err("Conflict"),
-  429: err("Rate limited (Retry-After)"),
-} as const;
 
 export const ticketSchema = z
   .object({
@@ -54,4 +44,56 @@ export const chatMessageSchema = z
   })
   .openapi("ChatMessage");
 
+export const toChatMessage = (m: typeof chatMessages.$inferSelect): z.infer<typeof chatMessageSchema> => ({
+  id: m.id,
+  ticket_id: m.ticketId,
+  seq: m.seq,
+  sender_id: m.senderId,
+  sender_role: m.senderRole,
+  body: m.body,
+  attachments: m.attachments ?? [],
+  client_id: m.clientId,
+  read_at: toIso(m.readAt),
+  created_at: toIso(m.createdAt) ?? "",
+});
+
 export const idParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+export const createTicketBody = z.strictObject({
+  subject: z.string().trim().min(1).max(200),
+  merchant_id: z.string().min(1).max(128).optional(),
+});
+
+export const listTicketsQuery = z.object({
+  status: z.enum(TICKET_STATUSES).optional(),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+
+export const ticketPageSchema = z.object({
+  items: z.array(ticketSchema),
+  next_cursor: z.string().nullable(),
+});
+
+export const patchTicketBody = z.strictObject({ status: z.enum(TICKET_STATUSES) });
+
+export const messagesQuery = z.object({
+  limit: limitSchema,
+  cursor: cursorSchema,
+  order: z.enum(["asc", "desc"]).default("desc").openapi({ description: "desc: newest first" }),
+});
+
+export const messagePageSchema = z.object({
+  items: z.array(chatMessageSchema),
+  next_cursor: z.string().nullable(),
+});
+
+export const connectTicketBody = z.strictObject({
+  path: z.string().max(200).openapi({ example: "/ws/support/7d0c6f1e-2f7b-4c1e-9a55-0f3c7a1d2b9e" }),
+});
+
+export const connectTicketSchema = z.object({
+  ticket: z.string(),
+  expires_at: z.string(),
+  url: z.string().openapi({ description: "ws(s) URL with ?ticket= ready to open" }),
+});

@@ -19,9 +19,9 @@ const send = (ws: WebSocket, frame: ServerFrame) => {
 };
 
 /**
- * One per support ticket (DESIGN §6). Hibernation API throughout: nothing the room needs
- * lives only in memory, so `evictDurableObject` mid-conversation loses nothing and the same
- * sockets carry on.
+ * One per support ticket (docs/chat-protocol.md, "Storage, mirroring and notifications").
+ * Hibernation API throughout: nothing the room needs lives only in memory, so
+ * `evictDurableObject` mid-conversation loses nothing and the same sockets carry on.
  */
 export class TicketRoom extends DurableObject<Env> {
   private readonly store: RoomStore;

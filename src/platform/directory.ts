@@ -1,5 +1,5 @@
-import { and, eq, sql } from "drizzle-orm";
-import { users } from "../db/schema";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { payments, users } from "../db/schema";
 import type { Db, Principal } from "./types";
 
 // Users already recorded by this isolate, so the directory costs one write per user per
@@ -34,4 +34,25 @@ export async function merchantUserIds(db: Db, merchantId: string): Promise<strin
     .from(users)
     .where(and(eq(users.merchantId, merchantId), eq(users.role, "merchant")));
   return rows.map((r) => r.id);
+}
+
+/** The `limit` admins seen most recently (ties broken by id, so the choice is stable). */
+export async function recentAdminIds(db: Db, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(eq(users.role, "admin"))
+    .orderBy(desc(users.lastSeenAt), users.id)
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
+/** The merchant a payment belongs to, for events (disputes) that name only the payment. */
+export async function paymentMerchantId(db: Db, paymentId: string): Promise<string | null> {
+  const [row] = await db
+    .select({ merchantId: payments.merchantId })
+    .from(payments)
+    .where(eq(payments.id, paymentId))
+    .limit(1);
+  return row?.merchantId ?? null;
 }

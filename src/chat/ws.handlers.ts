@@ -1,11 +1,11 @@
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
 import { verifyToken } from "../platform/auth";
 import { rememberUser } from "../platform/directory";
 import { ApiError } from "../platform/errors";
 import type { AppEnv, Principal } from "../platform/types";
-import { assertSocketAccess, parseSocketPath } from "./access";
-import { consumeConnectTicket } from "./connect-tickets";
-import { INTERNAL, INTERNAL_PREFIX } from "./protocol";
+import { parseSocketPath } from "./access";
+import { consumeConnectTicket } from "./realtime.service";
+import { openSocket } from "./ws.service";
 
 type Credentials = { principal: Principal; subprotocol: string | null };
 
@@ -14,7 +14,7 @@ type Credentials = { principal: Principal; subprotocol: string | null };
  * by `authenticate`), `Sec-WebSocket-Protocol: bearer, <jwt>` (browsers), or a single-use
  * `?ticket=`. A JWT in the URL is never accepted: URLs end up in logs and histories.
  */
-async function credentials(c: Context<AppEnv>): Promise<Credentials> {
+async function credentials(c: Context<AppEnv>, path: string): Promise<Credentials> {
   if (c.var.principal) return { principal: c.var.principal, subprotocol: null };
   const offered = (c.req.header("sec-websocket-protocol") ?? "")
     .split(",")
@@ -23,13 +23,13 @@ async function credentials(c: Context<AppEnv>): Promise<Credentials> {
   if (offered[0] === "bearer") {
     const token = offered[1];
     if (!token) throw new ApiError("UNAUTHENTICATED", "Subprotocol 'bearer' must be followed by a token");
-    const principal = await verifyToken(token, c.var.config);
-    await rememberUser(c.var.db, principal);
+    const principal = await verifyToken(token, c.var.deps.config);
+    await rememberUser(c.var.deps.db, principal);
     return { principal, subprotocol: "bearer" };
   }
   const ticket = c.req.query("ticket");
   if (ticket) {
-    const principal = await consumeConnectTicket(c.var.db, ticket, new URL(c.req.url).pathname);
+    const principal = await consumeConnectTicket(c.var.deps, ticket, path);
     return { principal, subprotocol: null };
   }
   throw new ApiError("UNAUTHENTICATED", "Authenticate with a bearer subprotocol, a ?ticket= or a header", {
@@ -47,46 +47,19 @@ function sinceParam(raw: string | undefined): string | null {
   return raw;
 }
 
-/** WebSocket upgrades. Refusals happen here, before the upgrade, with the JSON envelope. */
-export const wsRouter = new Hono<AppEnv>();
-
-wsRouter.get("/:kind{support|merchant|admin}/:id", async (c) => {
+/** GET /ws/{kind}/{id}. Refusals happen here, before the upgrade, with the JSON envelope. */
+export async function upgradeHandler(c: Context<AppEnv>): Promise<Response> {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("UPGRADE_REQUIRED", "This endpoint only speaks WebSocket", {
       headers: { Upgrade: "websocket" },
     });
   }
-  const target = parseSocketPath(new URL(c.req.url).pathname);
+  const path = new URL(c.req.url).pathname;
+  const target = parseSocketPath(path);
   if (!target) throw new ApiError("NOT_FOUND", "No such socket");
   const since = sinceParam(c.req.query("since"));
-  const { principal, subprotocol } = await credentials(c);
-  const ticket = await assertSocketAccess(c.var.db, principal, target);
-
-  // Copy the request, then drop anything a client might have sent to impersonate the Worker,
-  // and the credentials themselves: the object trusts only what is set below.
-  const headers = new Headers(c.req.raw.headers);
-  for (const name of [...headers.keys()]) {
-    if (name.startsWith(INTERNAL_PREFIX)) headers.delete(name);
-  }
-  headers.delete("authorization");
-  headers.delete("sec-websocket-protocol");
-  headers.set(INTERNAL.userId, principal.userId);
-  headers.set(INTERNAL.role, principal.role);
-  if (principal.merchantId) headers.set(INTERNAL.merchantId, principal.merchantId);
-
-  const url = new URL("https://do.internal/connect");
-  if (since !== null) url.searchParams.set("since", since);
-  let res: Response;
-  if (ticket) {
-    headers.set(INTERNAL.ticketId, ticket.id);
-    headers.set(INTERNAL.ticketOwner, ticket.userId);
-    if (ticket.merchantId) headers.set(INTERNAL.ticketMerchant, ticket.merchantId);
-    res = await c.env.TICKET_ROOM.getByName(ticket.id).fetch(new Request(url, { headers }));
-  } else {
-    const channel = `${target.kind}:${target.id}`;
-    headers.set(INTERNAL.channel, channel);
-    res = await c.env.LIVE_CHANNEL.getByName(channel).fetch(new Request(url, { headers }));
-  }
+  const { principal, subprotocol } = await credentials(c, path);
+  const res = await openSocket(c.var.deps, principal, target, since, c.req.raw.headers);
   if (res.status !== 101 || !res.webSocket) return res;
   // A browser that offered subprotocols drops the connection unless one is echoed.
   return new Response(null, {
@@ -94,4 +67,4 @@ wsRouter.get("/:kind{support|merchant|admin}/:id", async (c) => {
     webSocket: res.webSocket,
     headers: subprotocol ? { "Sec-WebSocket-Protocol": subprotocol } : {},
   });
-});
+}

@@ -5,7 +5,7 @@ import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { newId, now } from "../platform/ids";
 import { type Cursor, pageOf } from "../platform/pagination";
-import type { Db, Principal } from "../platform/types";
+import type { Principal } from "../platform/types";
 import { loadVisibleTicket, type TicketRow } from "./access";
 
 export async function createTicket(
@@ -42,8 +42,13 @@ export async function createTicket(
   return row;
 }
 
+/** Owner or admin; anyone else gets the 404 a missing ticket gets. */
+export function getTicket(deps: Deps, p: Principal, id: string): Promise<TicketRow> {
+  return loadVisibleTicket(deps.db, p, id);
+}
+
 export async function listTickets(
-  db: Db,
+  deps: Deps,
   p: Principal,
   q: { status?: TicketStatus | undefined; limit: number; cursor: Cursor | null },
 ) {
@@ -59,7 +64,7 @@ export async function listTickets(
     );
     if (before) where.push(before);
   }
-  const rows = await db
+  const rows = await deps.db
     .select()
     .from(supportTickets)
     .where(and(...where))
@@ -108,16 +113,16 @@ export async function setTicketStatus(
 
 /** History from the D1 mirror, keyset-paginated on seq (the cursor carries the last seq). */
 export async function listMessages(
-  db: Db,
+  deps: Deps,
   p: Principal,
   ticketId: string,
   q: { limit: number; cursor: Cursor | null; order: "asc" | "desc" },
 ) {
-  await loadVisibleTicket(db, p, ticketId);
+  await loadVisibleTicket(deps.db, p, ticketId);
   const where: SQL[] = [eq(chatMessages.ticketId, ticketId)];
   if (q.cursor)
     where.push(q.order === "asc" ? gt(chatMessages.seq, q.cursor.t) : lt(chatMessages.seq, q.cursor.t));
-  const rows = await db
+  const rows = await deps.db
     .select()
     .from(chatMessages)
     .where(and(...where))

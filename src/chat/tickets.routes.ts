@@ -1,0 +1,77 @@
+import { createRoute } from "@hono/zod-openapi";
+import { requireAuth, requireRole } from "../platform/auth";
+import { errorResponses, json, jsonBody, security } from "../platform/openapi";
+import {
+  createTicketBody,
+  idParam,
+  listTicketsQuery,
+  messagePageSchema,
+  messagesQuery,
+  patchTicketBody,
+  ticketPageSchema,
+  ticketSchema,
+} from "./schemas";
+
+const tags = ["chat"];
+
+// BAD_REQUEST on the routes with a body: a body that is not JSON at all fails before validation.
+export const createTicketRoute = createRoute({
+  method: "post",
+  path: "/support/tickets",
+  tags,
+  security,
+  summary: "Open a support ticket (its chat room is WS /ws/support/{id})",
+  middleware: [requireAuth, requireRole("user", "merchant", "admin")] as const,
+  request: { body: jsonBody(createTicketBody) },
+  responses: {
+    201: json(ticketSchema, "Created"),
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "FORBIDDEN"),
+  },
+});
+
+export const listTicketsRoute = createRoute({
+  method: "get",
+  path: "/support/tickets",
+  tags,
+  security,
+  summary: "List tickets: your own, or every ticket for admins",
+  middleware: [requireAuth] as const,
+  request: { query: listTicketsQuery },
+  responses: { 200: json(ticketPageSchema, "A page"), ...errorResponses("UNAUTHENTICATED") },
+});
+
+export const getTicketRoute = createRoute({
+  method: "get",
+  path: "/support/tickets/{id}",
+  tags,
+  security,
+  summary: "One ticket (owner or admin)",
+  middleware: [requireAuth] as const,
+  request: { params: idParam },
+  responses: { 200: json(ticketSchema, "The ticket"), ...errorResponses("UNAUTHENTICATED", "NOT_FOUND") },
+});
+
+export const patchTicketRoute = createRoute({
+  method: "patch",
+  path: "/support/tickets/{id}",
+  tags,
+  security,
+  summary: "Change a ticket's status (admin). Closing closes its sockets with code 4000.",
+  middleware: [requireAuth, requireRole("admin")] as const,
+  request: { params: idParam, body: jsonBody(patchTicketBody) },
+  responses: {
+    200: json(ticketSchema, "Updated (or already in that status)"),
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "CONFLICT"),
+  },
+});
+
+export const messagesRoute = createRoute({
+  method: "get",
+  path: "/support/tickets/{id}/messages",
+  tags,
+  security,
+  summary: "Message history from D1, keyset-paginated by seq",
+  middleware: [requireAuth] as const,
+  request: { params: idParam, query: messagesQuery },
+  responses: { 200: json(messagePageSchema, "A page"), ...errorResponses("UNAUTHENTICATED", "NOT_FOUND") },
+});

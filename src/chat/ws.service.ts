@@ -1,0 +1,43 @@
+import type { Deps } from "../platform/deps";
+import type { Principal } from "../platform/types";
+import { assertSocketAccess, type SocketTarget } from "./access";
+import { INTERNAL, INTERNAL_PREFIX } from "./protocol";
+
+/**
+ * Authorises an authenticated caller for one socket and forwards the upgrade to the object
+ * that serves it: the ticket's TicketRoom, or the feed's LiveChannel. Answers the object's
+ * response (101 with the socket, or its refusal).
+ */
+export async function openSocket(
+  deps: Deps,
+  principal: Principal,
+  target: SocketTarget,
+  since: string | null,
+  requestHeaders: Headers,
+): Promise<Response> {
+  const ticket = await assertSocketAccess(deps.db, principal, target);
+
+  // Copy the request, then drop anything a client might have sent to impersonate the Worker,
+  // and the credentials themselves: the object trusts only what is set below.
+  const headers = new Headers(requestHeaders);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith(INTERNAL_PREFIX)) headers.delete(name);
+  }
+  headers.delete("authorization");
+  headers.delete("sec-websocket-protocol");
+  headers.set(INTERNAL.userId, principal.userId);
+  headers.set(INTERNAL.role, principal.role);
+  if (principal.merchantId) headers.set(INTERNAL.merchantId, principal.merchantId);
+
+  const url = new URL("https://do.internal/connect");
+  if (since !== null) url.searchParams.set("since", since);
+  if (ticket) {
+    headers.set(INTERNAL.ticketId, ticket.id);
+    headers.set(INTERNAL.ticketOwner, ticket.userId);
+    if (ticket.merchantId) headers.set(INTERNAL.ticketMerchant, ticket.merchantId);
+    return deps.env.TICKET_ROOM.getByName(ticket.id).fetch(new Request(url, { headers }));
+  }
+  const channel = `${target.kind}:${target.id}`;
+  headers.set(INTERNAL.channel, channel);
+  return deps.env.LIVE_CHANNEL.getByName(channel).fetch(new Request(url, { headers }));
+}

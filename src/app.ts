@@ -7,6 +7,7 @@ import { analyticsRouter } from "./analytics";
 import { chatRouter, wsRouter } from "./chat";
 import { notificationsRouter } from "./notifications";
 import { paymentsRouter } from "./payments";
+import type { AppEnv } from "./platform/app-env";
 import { authenticate } from "./platform/auth";
 import { apiCors } from "./platform/cors";
 import { createDeps } from "./platform/deps";
@@ -14,7 +15,7 @@ import { docsRouter } from "./platform/docs";
 import { ApiError } from "./platform/errors";
 import { healthRouter } from "./platform/health";
 import { onError, onNotFound } from "./platform/on-error";
-import type { AppEnv } from "./platform/types";
+import { withBodyErrors } from "./platform/openapi";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
 
@@ -81,14 +82,22 @@ export function createApp() {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
-  app.doc31(`${API_PREFIX}/openapi.json`, {
-    openapi: "3.1.0",
-    info: {
-      title: "Edge platform API",
-      version: "1.0.0",
-      description: "Payments, push notifications, real-time chat and analytics. All errors use one envelope.",
-    },
-    servers: [{ url: "/" }],
+  // Generated once per isolate: the routes are fixed once createApp() returns.
+  let document: unknown;
+  app.get(`${API_PREFIX}/openapi.json`, (c) => {
+    document ??= withBodyErrors(
+      app.getOpenAPI31Document({
+        openapi: "3.1.0",
+        info: {
+          title: "Edge platform API",
+          version: "1.0.0",
+          description:
+            "Payments, push notifications, real-time chat and analytics. All errors use one envelope.",
+        },
+        servers: [{ url: "/" }],
+      }),
+    );
+    return c.json(document);
   });
 
   app.notFound(onNotFound);

@@ -87,15 +87,6 @@ export async function startWrangler({ name, cwd, port, inspectorPort, args = [],
   throw new Error(`${name} did not answer ${readyPath} within 120 s; see bench/.results/${name}.log`);
 }
 
-export function stop(server) {
-  try {
-    process.kill(-server.pid, "SIGTERM");
-  } catch {
-    // already gone
-  }
-  children.delete(server.child);
-}
-
 function childPids(pid) {
   const out = [];
   for (const entry of readdirSync("/proc")) {

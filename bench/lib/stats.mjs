@@ -16,11 +16,6 @@ export function summarize(samples) {
   };
 }
 
-export const median = (xs) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
 
 /**
  * One figure over several runs: the median of each run's value, the p99 across runs (with 3

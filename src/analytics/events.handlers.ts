@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
-import type { AppEnv } from "../platform/types";
 import type { eraseRoute, ingestRoute } from "./events.routes";
 import { eraseUserEvents, ingestEvents } from "./events.service";
 

@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../platform/types";
+import type { AppEnv } from "../platform/app-env";
 import type { behaviorRoute, funnelRoute, retentionRoute, revenueRoute } from "./reports.routes";
 import { behaviorReport, funnelReport, retentionReport, revenueReport } from "./reports.service";
 

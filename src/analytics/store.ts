@@ -4,8 +4,6 @@ import type { AePoint } from "./engine";
 
 export type EventRow = typeof analyticsEvents.$inferInsert;
 
-/** D1 binds at most 100 parameters per statement; every statement here binds exactly one. */
-export const MAX_BOUND_PARAMS = 100;
 /**
  * Rows per JSON parameter. An ingest batch (≤ 100 events, ≤ 256 KiB) is always one chunk;
  * larger callers (tests, imports) are split so one parameter stays far below D1's 2 MB

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
+import type { AppEnv } from "../platform/app-env";
 import { createRouter } from "../platform/router";
-import type { AppEnv } from "../platform/types";
 import * as rh from "./realtime.handlers";
 import * as rr from "./realtime.routes";
 import * as th from "./tickets.handlers";

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { toIso } from "../platform/ids";
-import type { AppEnv } from "../platform/types";
 import type { connectTicketRoute } from "./realtime.routes";
 import { issueConnectTicket } from "./realtime.service";
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { decodeCursor } from "../platform/pagination";
-import type { AppEnv } from "../platform/types";
 import { toChatMessage, toTicket } from "./schemas";
 import type {
   createTicketRoute,

@@ -1,8 +1,9 @@
 import type { Context } from "hono";
+import type { AppEnv } from "../platform/app-env";
 import { verifyToken } from "../platform/auth";
 import { rememberUser } from "../platform/directory";
 import { ApiError } from "../platform/errors";
-import type { AppEnv, Principal } from "../platform/types";
+import type { Principal } from "../platform/types";
 import { parseSocketPath } from "./access";
 import { consumeConnectTicket } from "./realtime.service";
 import { openSocket } from "./ws.service";

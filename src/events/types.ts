@@ -76,7 +76,6 @@ export const eventDataSchemas = {
 } as const;
 
 export type DomainEventType = keyof typeof eventDataSchemas;
-export const DOMAIN_EVENT_TYPES = Object.keys(eventDataSchemas) as [DomainEventType, ...DomainEventType[]];
 /** Types other services may publish through POST /api/v1/events (the rest are internal). */
 export const EXTERNAL_EVENT_TYPES = [
   "campaign.status_changed",

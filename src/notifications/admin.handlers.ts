@@ -1,5 +1,5 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { AppEnv } from "../platform/types";
+import type { AppEnv } from "../platform/app-env";
 import type { testSendRoute } from "./admin.routes";
 import { sendTestNotification } from "./admin.service";
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
-import type { AppEnv } from "../platform/types";
 import type {
   cancelSubscriptionRoute,
   createSubscriptionRoute,

@@ -7,10 +7,11 @@ import {
   jwtVerify,
 } from "jose";
 import { z } from "zod";
+import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { rememberUser } from "./directory";
 import { ApiError } from "./errors";
-import { type AppEnv, type Principal, ROLES, type Role } from "./types";
+import { type Principal, ROLES, type Role } from "./types";
 
 const claimsSchema = z
   .object({

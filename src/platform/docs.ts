@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import type { AppEnv } from "./types";
+import type { AppEnv } from "./app-env";
 
 // A self-contained docs page: no CDN, so it works offline under `npm start`.
 const page = `<!doctype html><html lang="en"><head><meta charset="utf-8">

@@ -14,6 +14,7 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   IDEMPOTENCY_CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
   UPGRADE_REQUIRED: 426,
   RATE_LIMITED: 429,
@@ -67,8 +68,6 @@ export class ApiError extends Error {
 
 export const notFound = (what = "Resource") => new ApiError("NOT_FOUND", `${what} not found`);
 export const forbidden = (message = "You may not do this") => new ApiError("FORBIDDEN", message);
-export const conflict = (message: string, details?: Record<string, unknown>) =>
-  new ApiError("CONFLICT", message, details ? { details } : {});
 
 export function errorBody(
   code: ErrorCode,

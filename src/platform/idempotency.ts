@@ -1,9 +1,9 @@
 import { and, eq, lt, or } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { idempotencyKeys } from "../db/schema";
+import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 import { sha256Hex } from "./ids";
-import type { AppEnv } from "./types";
 
 export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** Stripe's own bound; longer keys are a client bug, not something to store. */

@@ -52,7 +52,6 @@ export const SUPPORTED_CURRENCIES = [
   "ils",
   "try",
 ] as const;
-export type Currency = (typeof SUPPORTED_CURRENCIES)[number];
 
 export const currencySchema = z
   .string()

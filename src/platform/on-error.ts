@@ -2,10 +2,10 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
+import type { AppEnv } from "./app-env";
 import { ConfigError } from "./config";
 import { ApiError, type ErrorCode, errorBody } from "./errors";
 import { createLogger } from "./logger";
-import type { AppEnv } from "./types";
 import { zodDetails } from "./validation";
 
 const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
@@ -14,6 +14,7 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   403: "FORBIDDEN",
   404: "NOT_FOUND",
   413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
   429: "RATE_LIMITED",
 };
 

@@ -42,6 +42,7 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   CONFLICT: "Conflicts with the resource's current state",
   IDEMPOTENCY_CONFLICT: "The Idempotency-Key was used with another request",
   PAYLOAD_TOO_LARGE: "The request body is too large",
+  UNSUPPORTED_MEDIA_TYPE: "The body is not application/json",
   UNPROCESSABLE: "Valid, but not allowed by the rules",
   UPGRADE_REQUIRED: "A WebSocket upgrade was expected",
   RATE_LIMITED: "Too many requests; see Retry-After",
@@ -71,5 +72,30 @@ export function errorResponses(...codes: ErrorCode[]) {
   return out;
 }
 
-/** @deprecated Being replaced by errorResponses() module by module (issue 11). */
-export const errorResponse = (description: string) => json(errorEnvelopeSchema, description);
+// Every operation with a request body also passes zod-openapi's media-type gate (415) and the
+// JSON parser (400 BAD_REQUEST on malformed JSON): documented once here, not per route.
+const BODY_ERRORS: ErrorCode[] = ["BAD_REQUEST", "UNSUPPORTED_MEDIA_TYPE"];
+
+type Operation = {
+  requestBody?: unknown;
+  responses?: Record<string, { description: string; content?: unknown }>;
+};
+
+/** Adds the body errors to every operation that takes a body, merging into existing statuses. */
+export function withBodyErrors<D extends { paths?: unknown }>(doc: D): D {
+  const envelope = { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } };
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const ops of Object.values(paths)) {
+    for (const op of Object.values(ops)) {
+      if (!op.requestBody || !op.responses) continue;
+      for (const code of BODY_ERRORS) {
+        const status = String(ERROR_STATUS[code]);
+        const line = `${code}: ${DESCRIPTIONS[code]}`;
+        const existing = op.responses[status];
+        if (!existing) op.responses[status] = { description: line, content: envelope };
+        else if (!existing.description.includes(`${code}:`)) existing.description += `; ${line}`;
+      }
+    }
+  }
+  return doc;
+}

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
-import type { AppEnv } from "./types";
 
 type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
 

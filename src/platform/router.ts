@@ -1,5 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { AppEnv } from "./types";
+import type { AppEnv } from "./app-env";
 import { defaultHook } from "./validation";
 
 /** Every capability builds its routes on this, so validation errors look the same everywhere. */

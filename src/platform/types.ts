@@ -1,7 +1,6 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type * as schema from "../db/schema";
 import type { Config } from "./config";
-import type { Deps } from "./deps";
 import type { Logger } from "./logger";
 
 export const ROLES = ["user", "merchant", "admin", "service"] as const;
@@ -23,18 +22,4 @@ export type BaseDeps = {
   readonly db: Db;
   readonly config: Config;
   readonly logger: Logger;
-};
-
-/** Hono generics shared by createApp() and every router. */
-export type AppEnv = {
-  Bindings: Env;
-  Variables: {
-    requestId: string;
-    /** The request's services (platform/deps.ts); db, config and logger are the same objects. */
-    deps: Deps;
-    config: Config;
-    db: Db;
-    logger: Logger;
-    principal?: Principal;
-  };
 };

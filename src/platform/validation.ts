@@ -1,7 +1,7 @@
 import type { Hook } from "@hono/zod-openapi";
 import type { ZodError } from "zod";
+import type { AppEnv } from "./app-env";
 import { ApiError, type ErrorDetail } from "./errors";
-import type { AppEnv } from "./types";
 
 export function zodDetails(error: ZodError): ErrorDetail[] {
   return error.issues.map((i) => ({

@@ -35,6 +35,31 @@ describe("OpenAPI document", () => {
     expect(mounted.length).toBeGreaterThan(0);
   });
 
+  it("documents 400 and 415 on every operation with a body, and a wrong media type really answers 415", async () => {
+    type Op = { requestBody?: unknown; responses: Record<string, { description: string }> };
+    const doc = (await (await exports.default.fetch("http://x/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, Op>>;
+    };
+    const withBody = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => op.requestBody)
+        .map(([method, op]) => ({ key: `${method.toUpperCase()} ${path}`, op })),
+    );
+    expect(withBody.length).toBeGreaterThanOrEqual(12);
+    for (const { key, op } of withBody) {
+      expect(op.responses["415"]?.description, key).toContain("UNSUPPORTED_MEDIA_TYPE");
+      expect(op.responses["400"]?.description, key).toContain("BAD_REQUEST");
+    }
+    // The analytics ingest needs no token, so the media-type gate is what answers.
+    const res = await exports.default.fetch("http://x/api/v1/analytics/events", {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: "page_view",
+    });
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+  });
+
   it("serves a docs page that reads the document", async () => {
     const res = await exports.default.fetch("http://x/api/v1/docs");
     expect(res.status).toBe(200);

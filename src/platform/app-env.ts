@@ -1,0 +1,18 @@
+import type { Config } from "./config";
+import type { Deps } from "./deps";
+import type { Logger } from "./logger";
+import type { Db, Principal } from "./types";
+
+/** Hono generics shared by createApp() and every router. */
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    requestId: string;
+    /** The request's services (platform/deps.ts); db, config and logger are the same objects. */
+    deps: Deps;
+    config: Config;
+    db: Db;
+    logger: Logger;
+    principal?: Principal;
+  };
+};

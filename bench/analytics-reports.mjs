@@ -1,4 +1,4 @@
-// Analytics report latency on 1M events (DESIGN §7 target: p50 < 500 ms per report).
+// Analytics report latency on 1M events (target: p50 < 500 ms per report; docs/analytics.md).
 //
 //   node bench/analytics-reports.mjs [--events 1000000] [--samples 15] [--json out.json]
 //

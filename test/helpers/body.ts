@@ -58,13 +58,14 @@ for (const router of ROUTERS) {
   }
 }
 
-async function readJson(res: Response, what: string, status: number): Promise<unknown> {
+async function readJson(res: Response, what: string, statuses: readonly number[]): Promise<unknown> {
   const text = await res.text();
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status} ${text}`);
+  if (!statuses.includes(res.status))
+    throw new Error(`${what}: expected ${statuses.join(" or ")}, got ${res.status} ${text}`);
   try {
     return JSON.parse(text);
   } catch {
-    throw new Error(`${what}: ${status} body is not JSON: ${text.slice(0, 200)}`);
+    throw new Error(`${what}: ${res.status} body is not JSON: ${text.slice(0, 200)}`);
   }
 }
 
@@ -75,26 +76,27 @@ function check(schema: z.ZodType, body: unknown, what: string): void {
 }
 
 /**
- * The body of `res`, which must have `status`, typed by and checked against the route's
- * documented schema. The parsed JSON is returned as sent (the schema may strip keys, the
- * tests must not see a cleaned-up copy).
+ * The body of `res`, which must have `status` (or one of them), typed by and checked against
+ * the route's documented schema for that status. The parsed JSON is returned as sent: a schema
+ * may strip unknown keys, and a test must not see a cleaned-up copy.
  */
 export async function bodyOf<E extends Endpoint, S extends StatusOf<E>>(
   res: Response,
   endpoint: E,
-  status: S,
+  status: S | readonly S[],
 ): Promise<BodyOf<E, S>> {
-  const what = `${endpoint} ${status}`;
+  const statuses: readonly number[] = typeof status === "number" ? [status] : status;
+  const body = await readJson(res, endpoint, statuses);
+  const what = `${endpoint} ${res.status}`;
   const schema = schemas.get(what);
   if (!schema) throw new Error(`${what}: no JSON response documented`);
-  const body = await readJson(res, endpoint, status);
   check(schema, body, what);
   return body as BodyOf<E, S>;
 }
 
 /** The error envelope of `res`, which must have `status`; checked against the documented envelope. */
 export async function errorOf(res: Response, status: number): Promise<ErrorBody> {
-  const body = await readJson(res, "error envelope", status);
+  const body = await readJson(res, "error envelope", [status]);
   check(errorEnvelopeSchema, body, `${status} envelope`);
   return body as ErrorBody;
 }

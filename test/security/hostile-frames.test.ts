@@ -1,15 +1,8 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Sock } from "../chat/helpers";
-import {
-  type Callers,
-  changedTables,
-  createTicket,
-  fingerprint,
-  makeCallers,
-  settle,
-  upgrade,
-} from "./fixtures";
+import { upgrade } from "../helpers/http";
+import { type Callers, changedTables, createTicket, fingerprint, makeCallers, settle } from "./fixtures";
 import { deepNesting, hostileValue } from "./hostile-arbitraries";
 
 /**

@@ -9,6 +9,7 @@ import { createLogger } from "../../src/platform/logger";
 import { newCaller } from "../helpers/auth";
 import { testDeps } from "../helpers/deps";
 import { api, expectEnvelope } from "../helpers/http";
+import { openApiDoc } from "../helpers/openapi";
 import { DAY, db, seedEvents } from "./helpers";
 
 const REPORTS = [
@@ -118,9 +119,7 @@ describe("analytics sink", () => {
 
 describe("OpenAPI", () => {
   it("documents every analytics route under the analytics tag", async () => {
-    const doc = (await (await api("/api/v1/openapi.json")).json()) as {
-      paths: Record<string, Record<string, { tags?: string[] }>>;
-    };
+    const doc = await openApiDoc();
     const ops = Object.entries(doc.paths)
       .filter(([p]) => p.startsWith("/api/v1/analytics/"))
       .flatMap(([p, methods]) => Object.entries(methods).map(([m, op]) => [`${m} ${p}`, op.tags]));

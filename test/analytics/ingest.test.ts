@@ -2,14 +2,9 @@ import { inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { analyticsEvents } from "../../src/db/schema/analytics";
 import { newCaller } from "../helpers/auth";
+import { bodyOf } from "../helpers/body";
 import { api, expectEnvelope, postJson } from "../helpers/http";
 import { db } from "./helpers";
-
-type IngestBody = {
-  accepted: number;
-  rejected: number;
-  errors: Array<{ index: number; code: string; message: string; path: string }>;
-};
 
 const rowsOf = (sessions: string[]) =>
   db.select().from(analyticsEvents).where(inArray(analyticsEvents.sessionId, sessions));
@@ -51,7 +46,7 @@ describe("POST /analytics/events", () => {
       },
       user.headers,
     );
-    const body = (await res.json()) as IngestBody;
+    const body = await bodyOf(res, "POST /analytics/events", 202);
     expect(res.status).toBe(202);
     expect(body.accepted).toBe(1);
     expect(body.errors).toEqual([expect.objectContaining({ index: 1, code: "INVALID_EVENT" })]);
@@ -79,7 +74,7 @@ describe("POST /analytics/events", () => {
       ],
     });
     expect(res.status).toBe(202);
-    const body = (await res.json()) as IngestBody;
+    const body = await bodyOf(res, "POST /analytics/events", 202);
     expect(body.accepted).toBe(2);
     expect(body.rejected).toBe(8);
     expect(body.errors.map((e) => [e.index, e.code, e.path])).toEqual([
@@ -105,7 +100,7 @@ describe("POST /analytics/events", () => {
     }));
     const res = await postJson("/api/v1/analytics/events", { events });
     expect(res.status).toBe(202);
-    expect(((await res.json()) as IngestBody).accepted).toBe(100);
+    expect((await bodyOf(res, "POST /analytics/events", 202)).accepted).toBe(100);
     expect(await rowsOf([s])).toHaveLength(100);
   });
 

@@ -1,11 +1,10 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import type { newCaller } from "../helpers/auth";
-import { postJson } from "../helpers/http";
+import { bodyOf } from "../helpers/body";
+import { postJson, upgrade } from "../helpers/http";
 
 export type Frame = { type: string; [k: string]: unknown };
 type Caller = Awaited<ReturnType<typeof newCaller>>;
-
-const BASE = "http://platform.test";
 
 /** A client socket that buffers every frame so a test can await the next one it cares about. */
 export class Sock {
@@ -87,10 +86,6 @@ export class Sock {
   }
 }
 
-export function upgrade(path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(`${BASE}${path}`, { headers: { Upgrade: "websocket", ...headers } });
-}
-
 /** Opens a socket or fails with the refusal body, which makes broken tests readable. */
 export async function connect(path: string, headers: Record<string, string> = {}): Promise<Sock> {
   const res = await upgrade(path, headers);
@@ -109,25 +104,11 @@ export async function join(c: Caller, ticketId: string, query = ""): Promise<Soc
   return s;
 }
 
-export async function openTicket(owner: Caller, body: Record<string, unknown> = {}): Promise<{ id: string }> {
+export async function openTicket(owner: Caller, body: Record<string, unknown> = {}) {
   const res = await postJson("/api/v1/support/tickets", { subject: "Help", ...body }, owner.headers);
-  if (res.status !== 201) throw new Error(`ticket create failed ${res.status}: ${await res.text()}`);
-  return res.json<{ id: string }>();
+  return bodyOf(res, "POST /support/tickets", 201);
 }
 
 export const roomStub = (ticketId: string) => env.TICKET_ROOM.getByName(ticketId);
-
-/** Polls a condition with a bounded number of tries; for effects that happen after an ack. */
-export async function eventually<T>(
-  fn: () => Promise<T | null | undefined | false>,
-  tries = 100,
-): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("condition not met in time");
-}
 
 export const msg = (client_id: string, body = `hello ${client_id}`) => ({ type: "message", client_id, body });

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
-import { eventually, join, msg, openTicket, roomStub } from "./helpers";
+import { eventually } from "../helpers/eventually";
+import { join, msg, openTicket, roomStub } from "./helpers";
 
 const mirrored = (ticketId: string) =>
   env.DB.prepare("SELECT id, seq, body, read_at FROM chat_messages WHERE ticket_id = ? ORDER BY seq")
@@ -31,7 +32,7 @@ describe("D1 mirror", () => {
     const rows = await eventually(async () => {
       const r = await mirrored(id);
       return r.length === 1 && r[0]?.read_at ? r : null;
-    });
+    }, "the read message mirrored to D1");
     expect(rows[0]).toMatchObject({ id: ack.id, seq: 1, body: "hello from support" });
     const ticket = await env.DB.prepare("SELECT last_message_at FROM support_tickets WHERE id = ?")
       .bind(id)
@@ -57,7 +58,7 @@ describe("D1 mirror", () => {
     const pending = await eventually(async () => {
       const rows = await outbox(id);
       return rows.some((r) => r.attempts >= 1) ? rows : null;
-    });
+    }, "a failed mirror attempt in the outbox");
     expect(pending).toEqual([{ kind: "message", attempts: 1 }]);
     expect(await runInDurableObject(roomStub(id), (_: TicketRoom, s) => s.storage.getAlarm())).not.toBeNull();
 
@@ -79,10 +80,12 @@ describe("D1 mirror", () => {
     const a = await join(admin, id);
     a.send(msg("reply-1", "We refunded you"));
     const ack = await a.nextOf("ack");
-    const event = await eventually(() =>
-      env.DB.prepare("SELECT type, payload FROM domain_events WHERE id = ?")
-        .bind(`ticket.replied:${ack.id}`)
-        .first<{ type: string; payload: string }>(),
+    const event = await eventually(
+      () =>
+        env.DB.prepare("SELECT type, payload FROM domain_events WHERE id = ?")
+          .bind(`ticket.replied:${ack.id}`)
+          .first<{ type: string; payload: string }>(),
+      "the ticket.replied event",
     );
     expect(JSON.parse(event.payload)).toMatchObject({
       ticket_id: id,
@@ -97,7 +100,7 @@ describe("D1 mirror", () => {
     a.send(msg("reply-2", "anything else?"));
     const ack2 = await a.nextOf("ack");
     await o.nextOf("message");
-    await eventually(async () => ((await outbox(id)).length === 0 ? true : null));
+    await eventually(async () => ((await outbox(id)).length === 0 ? true : null), "an empty outbox");
     const none = await env.DB.prepare("SELECT id FROM domain_events WHERE id = ?")
       .bind(`ticket.replied:${ack2.id}`)
       .first();

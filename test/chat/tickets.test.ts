@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newCaller } from "../helpers/auth";
+import { type BodyOf, bodyOf } from "../helpers/body";
 import { api, expectEnvelope, postJson } from "../helpers/http";
+import { openApiDoc } from "../helpers/openapi";
 import { openTicket } from "./helpers";
 
-type Page<T> = { items: T[]; next_cursor: string | null };
-type Ticket = { id: string; user_id: string; merchant_id: string | null; status: string; subject: string };
-type Message = { id: string; seq: number; read_at: string | null; attachments: unknown[] };
+type Tickets = BodyOf<"GET /support/tickets", 200>;
+type Messages = BodyOf<"GET /support/tickets/:id/messages", 200>;
 
 const patch = (id: string, body: unknown, headers: Record<string, string>) =>
   api(`/api/v1/support/tickets/${id}`, { method: "PATCH", headers, body: JSON.stringify(body) });
@@ -34,7 +35,7 @@ describe("support tickets", () => {
     const other = await newCaller("user");
     const res = await postJson("/api/v1/support/tickets", { subject: "Card declined" }, owner.headers);
     expect(res.status).toBe(201);
-    const t = await res.json<Ticket>();
+    const t = await bodyOf(res, "POST /support/tickets", 201);
     expect(t).toMatchObject({
       user_id: owner.sub,
       status: "open",
@@ -47,13 +48,17 @@ describe("support tickets", () => {
       await api(`/api/v1/support/tickets/${t.id}/messages`, { headers: other.headers }),
       404,
     );
-    const mine = await (await api("/api/v1/support/tickets", { headers: owner.headers })).json<
-      Page<Ticket>
-    >();
+    const mine = await bodyOf(
+      await api("/api/v1/support/tickets", { headers: owner.headers }),
+      "GET /support/tickets",
+      200,
+    );
     expect(mine.items.map((x) => x.id)).toEqual([t.id]);
-    const theirs = await (await api("/api/v1/support/tickets", { headers: other.headers })).json<
-      Page<Ticket>
-    >();
+    const theirs = await bodyOf(
+      await api("/api/v1/support/tickets", { headers: other.headers }),
+      "GET /support/tickets",
+      200,
+    );
     expect(theirs.items).toEqual([]);
   });
 
@@ -87,9 +92,11 @@ describe("support tickets", () => {
     const res = await patch(id, { status: "pending" }, admin.headers);
     expect(await res.json()).toMatchObject({ id, status: "pending" });
     expect((await patch(id, { status: "pending" }, admin.headers)).status).toBe(200);
-    const pending = await (
-      await api("/api/v1/support/tickets?status=pending&limit=100", { headers: admin.headers })
-    ).json<Page<Ticket>>();
+    const pending = await bodyOf(
+      await api("/api/v1/support/tickets?status=pending&limit=100", { headers: admin.headers }),
+      "GET /support/tickets",
+      200,
+    );
     expect(pending.items.some((t) => t.id === id)).toBe(true);
     expect(pending.items.every((t) => t.status === "pending")).toBe(true);
     const events = await env.DB.prepare(
@@ -108,9 +115,11 @@ describe("support tickets", () => {
     let cursor: string | null = "";
     while (cursor !== null) {
       const q: string = cursor ? `&cursor=${cursor}` : "";
-      const page: Page<Ticket> = await (
-        await api(`/api/v1/support/tickets?limit=2${q}`, { headers: owner.headers })
-      ).json();
+      const page: Tickets = await bodyOf(
+        await api(`/api/v1/support/tickets?limit=2${q}`, { headers: owner.headers }),
+        "GET /support/tickets",
+        200,
+      );
       seen.push(...page.items.map((t) => t.id));
       cursor = page.next_cursor;
     }
@@ -131,7 +140,7 @@ describe("GET /support/tickets/{id}/messages", () => {
       const q: string = cursor ? `&cursor=${cursor}` : "";
       const res = await api(`/api/v1/support/tickets/${id}/messages?limit=3${q}`, { headers: owner.headers });
       expect(res.status).toBe(200);
-      const page: Page<Message> = await res.json();
+      const page: Messages = await bodyOf(res, "GET /support/tickets/:id/messages", 200);
       seqs.push(...page.items.map((m) => m.seq));
       if (page.items[0]?.seq === 3)
         expect(page.items[0].read_at).toBe(new Date(1_700_000_000_000).toISOString());
@@ -141,20 +150,24 @@ describe("GET /support/tickets/{id}/messages", () => {
     expect(seqs).toEqual([7, 6, 5, 4, 3, 2, 1]);
     expect(pages).toBe(3);
 
-    const asc = await (
-      await api(`/api/v1/support/tickets/${id}/messages?order=asc&limit=4`, { headers: owner.headers })
-    ).json<Page<Message>>();
+    const asc = await bodyOf(
+      await api(`/api/v1/support/tickets/${id}/messages?order=asc&limit=4`, { headers: owner.headers }),
+      "GET /support/tickets/:id/messages",
+      200,
+    );
     expect(asc.items.map((m) => [m.seq, m.read_at !== null])).toEqual([
       [1, true],
       [2, true],
       [3, true],
       [4, false],
     ]);
-    const rest = await (
+    const rest = await bodyOf(
       await api(`/api/v1/support/tickets/${id}/messages?order=asc&limit=4&cursor=${asc.next_cursor}`, {
         headers: owner.headers,
-      })
-    ).json<Page<Message>>();
+      }),
+      "GET /support/tickets/:id/messages",
+      200,
+    );
     expect(rest.items.map((m) => m.seq)).toEqual([5, 6, 7]);
     expect(rest.next_cursor).toBeNull();
   });
@@ -164,9 +177,11 @@ describe("GET /support/tickets/{id}/messages", () => {
     const admin = await newCaller("admin");
     const { id } = await openTicket(owner);
     await seedMessages(id, 2);
-    const page = await (await api(`/api/v1/support/tickets/${id}/messages`, { headers: admin.headers })).json<
-      Page<Message>
-    >();
+    const page = await bodyOf(
+      await api(`/api/v1/support/tickets/${id}/messages`, { headers: admin.headers }),
+      "GET /support/tickets/:id/messages",
+      200,
+    );
     expect(page.items).toHaveLength(2);
     await expectEnvelope(
       await api(`/api/v1/support/tickets/${id}/messages?cursor=%%%`, { headers: admin.headers }),
@@ -178,9 +193,7 @@ describe("GET /support/tickets/{id}/messages", () => {
 
 describe("OpenAPI", () => {
   it("documents the chat endpoints", async () => {
-    const doc = await (await api("/api/v1/openapi.json")).json<{
-      paths: Record<string, Record<string, unknown>>;
-    }>();
+    const doc = await openApiDoc();
     expect(Object.keys(doc.paths["/api/v1/support/tickets"] ?? {}).sort()).toEqual(["get", "post"]);
     expect(Object.keys(doc.paths["/api/v1/support/tickets/{id}"] ?? {}).sort()).toEqual(["get", "patch"]);
     expect(doc.paths["/api/v1/support/tickets/{id}/messages"]?.get).toBeDefined();

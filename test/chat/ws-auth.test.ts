@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { newCaller, tokenFor } from "../helpers/auth";
-import { api, expectEnvelope, postJson } from "../helpers/http";
-import { bearer, connect, openTicket, upgrade } from "./helpers";
-
-type Issued = { ticket: string; expires_at: string; url: string };
+import { bodyOf } from "../helpers/body";
+import { api, expectEnvelope, postJson, upgrade } from "../helpers/http";
+import { bearer, connect, openTicket } from "./helpers";
 
 async function issue(caller: { headers: Record<string, string> }, path: string): Promise<Response> {
   return postJson("/api/v1/realtime/tickets", { path }, caller.headers);
@@ -114,7 +113,7 @@ describe("Browser authentication", () => {
     const { id } = await openTicket(owner);
     const res = await issue(owner, `/ws/support/${id}`);
     expect(res.status).toBe(201);
-    const issued = await res.json<Issued>();
+    const issued = await bodyOf(res, "POST /realtime/tickets", 201);
     expect(Date.parse(issued.expires_at) - Date.now()).toBeLessThanOrEqual(60_000);
     const url = new URL(issued.url);
     expect(url.protocol).toBe("ws:");
@@ -132,7 +131,7 @@ describe("Browser authentication", () => {
     const owner = await newCaller("user");
     const a = await openTicket(owner);
     const b = await openTicket(owner);
-    const issued = await (await issue(owner, `/ws/support/${a.id}`)).json<Issued>();
+    const issued = await bodyOf(await issue(owner, `/ws/support/${a.id}`), "POST /realtime/tickets", 201);
     await expectEnvelope(await upgrade(`/ws/support/${b.id}?ticket=${issued.ticket}`), 401);
     await expectEnvelope(await upgrade(`/ws/support/${a.id}?ticket=${issued.ticket}`), 401);
   });

@@ -1,10 +1,17 @@
 import { exports } from "cloudflare:workers";
+import type { ErrorBody, ErrorCode } from "../../src/platform/errors";
+import { errorOf } from "./body";
 
 const BASE = "http://platform.test";
 
 /** Calls the real worker entry (exports.default.fetch), as a client would. */
 export function api(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+/** A WebSocket upgrade request to the real worker entry; the caller accepts or inspects the answer. */
+export function upgrade(path: string, headers: Record<string, string> = {}): Promise<Response> {
+  return api(path, { headers: { Upgrade: "websocket", ...headers } });
 }
 
 export function postJson(
@@ -19,20 +26,14 @@ export function postJson(
   });
 }
 
-export type ErrorEnvelope = {
-  error: {
-    code: string;
-    message: string;
-    details?: Array<{ path?: string; message: string }>;
-    request_id: string;
-  };
-};
-
-export async function expectEnvelope(res: Response, status: number, code?: string): Promise<ErrorEnvelope> {
-  const body = (await res.json()) as ErrorEnvelope;
-  if (res.status !== status || (code !== undefined && body.error?.code !== code)) {
-    throw new Error(`expected ${status} ${code ?? ""}, got ${res.status} ${JSON.stringify(body)}`);
+/**
+ * The error envelope of `res`, which must have `status` (and `code`, if given); checked against
+ * the documented envelope, so a missing request_id or an unknown code fails too.
+ */
+export async function expectEnvelope(res: Response, status: number, code?: ErrorCode): Promise<ErrorBody> {
+  const body = await errorOf(res, status);
+  if (code !== undefined && body.error.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${res.status} ${JSON.stringify(body)}`);
   }
-  if (typeof body.error?.request_id !== "string") throw new Error(`no request_id in ${JSON.stringify(body)}`);
   return body;
 }

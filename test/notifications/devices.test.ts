@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { bodyOf } from "../helpers/body";
 import { api, newCaller, postJson, uid } from "./helpers";
 
 const register = (headers: Record<string, string>, body: unknown) =>
@@ -20,7 +21,7 @@ describe("devices", () => {
       time_zone: "Europe/Paris",
     });
     expect(first.status).toBe(201);
-    const created = await first.json<{ id: string; model: string; time_zone: string }>();
+    const created = await bodyOf(first, "POST /notifications/register-device", 201);
     expect(created).toMatchObject({ model: "iPhone15,2", time_zone: "Europe/Paris" });
 
     const again = await register(bob.headers, { token, platform: "ios", app_version: "3.3.0" });
@@ -31,9 +32,11 @@ describe("devices", () => {
       .bind(token)
       .all<{ user_id: string }>();
     expect(rows.results).toEqual([{ user_id: bob.sub }]);
-    const aliceList = await (await api("/api/v1/notifications/devices", { headers: alice.headers })).json<{
-      items: unknown[];
-    }>();
+    const aliceList = await bodyOf(
+      await api("/api/v1/notifications/devices", { headers: alice.headers }),
+      "GET /notifications/devices",
+      200,
+    );
     expect(aliceList.items).toEqual([]);
   });
 
@@ -41,7 +44,7 @@ describe("devices", () => {
     const owner = await newCaller("user");
     const other = await newCaller("user");
     const res = await register(owner.headers, { token: `ok-${uid()}`, platform: "android" });
-    const { id } = await res.json<{ id: string }>();
+    const { id } = await bodyOf(res, "POST /notifications/register-device", 201);
     const del = (headers: Record<string, string>) =>
       api(`/api/v1/notifications/devices/${id}`, { method: "DELETE", headers });
     expect((await del(other.headers)).status).toBe(404);

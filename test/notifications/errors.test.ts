@@ -2,6 +2,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { bodyOf } from "../helpers/body";
+import { eventually } from "../helpers/eventually";
 import { sentMessages } from "../helpers/google";
 import {
   adminTestSend,
@@ -14,7 +16,6 @@ import {
   seedQueued,
   settled,
   uid,
-  waitFor,
 } from "./helpers";
 
 let seq = 0;
@@ -46,7 +47,7 @@ describe("dead tokens (Done 5)", () => {
     expect(d).toMatchObject({ device_id: device.id, status: "token_removed", error_code: "UNREGISTERED" });
     expect(await deviceExists(token)).toBe(false);
     const list = await api("/api/v1/notifications/devices", { headers: user.headers });
-    expect((await list.json<{ items: unknown[] }>()).items).toEqual([]);
+    expect((await bodyOf(list, "GET /notifications/devices", 200)).items).toEqual([]);
   });
 
   it.each([
@@ -166,6 +167,6 @@ describe("redelivery and payload bugs", () => {
   });
 });
 
-it("waitFor gives up (bounded polling)", async () => {
-  await expect(waitFor(async () => undefined, "nothing", 2)).rejects.toThrow("timed out");
+it("eventually gives up (bounded polling)", async () => {
+  await expect(eventually(async () => undefined, "nothing", { tries: 2 })).rejects.toThrow("timed out");
 });

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { eventually } from "../helpers/eventually";
 import { googleStats, revokeGoogleTokens, sentMessages } from "../helpers/google";
-import { adminTestSend, newCaller, registerDevice, uid, waitFor } from "./helpers";
+import { adminTestSend, newCaller, registerDevice, uid } from "./helpers";
 
 /** Seeds `n` devices for one user straight into D1 (registering 1,000 over HTTP only adds time). */
 async function seedDevices(userId: string, n: number, prefix: string): Promise<void> {
@@ -39,13 +40,13 @@ describe("fan-out and the OAuth token cache", () => {
     expect(res).toMatchObject({ queued: 1000, held: 0 });
     const id = res.notification_ids[0] ?? "";
 
-    const counts = await waitFor(
+    const counts = await eventually(
       async () => {
         const c = await statusCounts(id);
         return c.sent === 1000 ? c : undefined;
       },
       "1,000 sent deliveries",
-      600,
+      { tries: 600 },
     );
     expect(counts).toEqual({ sent: 1000 });
     const unique = await env.DB.prepare(
@@ -71,7 +72,7 @@ describe("fan-out and the OAuth token cache", () => {
     const sendAll = async () => {
       const res = await adminTestSend({ user_id: user.sub, type: "payment_received" });
       const id = res.notification_ids[0] ?? "";
-      await waitFor(
+      await eventually(
         async () => ((await statusCounts(id)).sent === tokens.length ? true : undefined),
         "all sent",
       );

@@ -2,41 +2,22 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import { newCaller } from "../helpers/auth";
+import { type BodyOf, bodyOf } from "../helpers/body";
+import { eventually } from "../helpers/eventually";
 import { api, postJson } from "../helpers/http";
 
 export type Caller = Awaited<ReturnType<typeof newCaller>>;
-export type Delivery = {
-  id: string;
-  device_id: string;
-  platform: string;
-  status: string;
-  fcm_message_name: string | null;
-  error_code: string | null;
-  attempts: number;
-  not_before: string | null;
-};
+export type Delivery = BodyOf<"GET /notifications/:id/deliveries", 200>["items"][number];
 
 export const uid = () => crypto.randomUUID().slice(0, 8);
-
-/** Polls until `check` returns a value (not undefined); bounded, so a broken pipeline fails the test. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, what: string, tries = 150): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await check();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 export async function registerDevice(
   caller: Caller,
   token: string,
   platform: "android" | "ios" | "web" = "android",
-): Promise<{ id: string }> {
+) {
   const res = await postJson("/api/v1/notifications/register-device", { token, platform }, caller.headers);
-  if (res.status !== 201 && res.status !== 200)
-    throw new Error(`register: ${res.status} ${await res.text()}`);
-  return res.json<{ id: string }>();
+  return bodyOf(res, "POST /notifications/register-device", [200, 201]);
 }
 
 export async function publishEvent(type: string, data: unknown, id = `evt_${crypto.randomUUID()}`) {
@@ -48,27 +29,25 @@ export async function publishEvent(type: string, data: unknown, id = `evt_${cryp
 export async function adminTestSend(body: Record<string, unknown>) {
   const admin = await newCaller("admin");
   const res = await postJson("/api/v1/notifications/test", body, admin.headers);
-  if (res.status !== 202) throw new Error(`test send: ${res.status} ${await res.text()}`);
-  return res.json<{ notification_ids: string[]; queued: number; held: number }>();
+  return bodyOf(res, "POST /notifications/test", 202);
 }
 
 export async function deliveriesOf(caller: Caller, notificationId: string): Promise<Delivery[]> {
   const res = await api(`/api/v1/notifications/${notificationId}/deliveries`, { headers: caller.headers });
-  if (res.status !== 200) throw new Error(`deliveries: ${res.status} ${await res.text()}`);
-  return (await res.json<{ items: Delivery[] }>()).items;
+  return (await bodyOf(res, "GET /notifications/:id/deliveries", 200)).items;
 }
 
 const TERMINAL = new Set(["sent", "failed", "token_removed", "dead_lettered"]);
 
 /** Waits until every delivery of the notification has left queued (the real queue consumer ran). */
 export function settled(caller: Caller, notificationId: string, tries?: number): Promise<Delivery[]> {
-  return waitFor(
+  return eventually(
     async () => {
       const items = await deliveriesOf(caller, notificationId);
       return items.length > 0 && items.every((d) => TERMINAL.has(d.status)) ? items : undefined;
     },
     `deliveries of ${notificationId} to settle`,
-    tries,
+    { tries },
   );
 }
 

@@ -1,16 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { bodyOf, errorOf } from "../helpers/body";
 import { adminTestSend, api, newCaller, registerDevice, settled, uid } from "./helpers";
 
-type Page = {
-  items: Array<{ id: string; type: string; title: string; read: boolean; read_at: string | null }>;
-  next_cursor: string | null;
-  unread_count: number;
-};
-
-async function history(caller: { headers: Record<string, string> }, query = ""): Promise<Page> {
+async function history(caller: { headers: Record<string, string> }, query = "") {
   const res = await api(`/api/v1/notifications/history${query}`, { headers: caller.headers });
   expect(res.status).toBe(200);
-  return res.json<Page>();
+  return bodyOf(res, "GET /notifications/history", 200);
 }
 
 const put = (path: string, headers: Record<string, string>) => api(path, { method: "PUT", headers });
@@ -58,7 +53,7 @@ describe("history, unread count and mark-read (Done 8)", () => {
 
     const res = await put(`/api/v1/notifications/${id}/read`, other.headers);
     expect(res.status).toBe(404);
-    expect((await res.json<{ error: { code: string } }>()).error.code).toBe("NOT_FOUND");
+    expect((await errorOf(res, 404)).error.code).toBe("NOT_FOUND");
     expect((await history(owner)).unread_count).toBe(1);
     expect((await api(`/api/v1/notifications/${id}/deliveries`, { headers: other.headers })).status).toBe(
       404,
@@ -69,7 +64,7 @@ describe("history, unread count and mark-read (Done 8)", () => {
     expect(d?.status).toBe("sent");
     const asAdmin = await api(`/api/v1/notifications/${id}/deliveries`, { headers: admin.headers });
     expect(asAdmin.status).toBe(200);
-    expect((await asAdmin.json<{ items: Array<{ status: string }> }>()).items).toHaveLength(1);
+    expect((await bodyOf(asAdmin, "GET /notifications/:id/deliveries", 200)).items).toHaveLength(1);
   });
 
   it("rejects a bad cursor or filter with 400 and anonymous callers with 401", async () => {

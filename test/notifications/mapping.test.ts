@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { publish } from "../../src/events/publish";
 import type { DomainEventType, EventData } from "../../src/events/types";
+import { bodyOf } from "../helpers/body";
 import { testDeps } from "../helpers/deps";
 import { api, newCaller, publishEvent } from "./helpers";
 
-type Item = { type: string; title: string; body: string; data: Record<string, string> };
-
-async function inbox(caller: { headers: Record<string, string> }): Promise<Item[]> {
+async function inbox(caller: { headers: Record<string, string> }) {
   const res = await api("/api/v1/notifications/history", { headers: caller.headers });
-  return (await res.json<{ items: Item[] }>()).items;
+  return (await bodyOf(res, "GET /notifications/history", 200)).items;
 }
 
 /** Internal events (payments, chat) are published in-process, as those capabilities do. */

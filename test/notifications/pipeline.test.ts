@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { publish } from "../../src/events/publish";
+import { bodyOf, errorOf } from "../helpers/body";
 import { testDeps } from "../helpers/deps";
+import { eventually } from "../helpers/eventually";
 import { googleStats, projectId, sentMessages } from "../helpers/google";
 import {
   api,
@@ -12,7 +14,6 @@ import {
   registerDevice,
   settled,
   uid,
-  waitFor,
 } from "./helpers";
 
 describe("event → notify → queue → FCM (Done 1)", () => {
@@ -29,7 +30,7 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     const notificationId = await notificationFor(id, user.sub);
     expect(notificationId).toBeDefined();
     const [delivery] = await settled(user, notificationId ?? "");
-    const [sent] = await waitFor(async () => {
+    const [sent] = await eventually(async () => {
       const m = await sentMessages(token);
       return m.length > 0 ? m : undefined;
     }, "message at the emulator");
@@ -98,7 +99,7 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     expect(internal.res.status).toBe(400);
     const badData = await publishEvent("security.alert", { user_id: user.sub, kind: "nope" });
     expect(badData.res.status).toBe(400);
-    const json = await badData.res.json<{ error: { code: string } }>();
+    const json = await errorOf(badData.res, 400);
     expect(json.error.code).toBe("VALIDATION_FAILED");
   });
 
@@ -130,7 +131,7 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     const [md] = await settled(merchant, m ?? "");
     expect(md?.status).toBe("sent");
     const history = await api("/api/v1/notifications/history", { headers: merchant.headers });
-    const items = (await history.json<{ items: Array<{ body: string; type: string }> }>()).items;
+    const items = (await bodyOf(history, "GET /notifications/history", 200)).items;
     expect(items[0]).toMatchObject({ type: "payment_received", body: "You received 19.99 EUR." });
     expect((await deliveriesOf(payer, p ?? "")).length).toBe(1);
   });

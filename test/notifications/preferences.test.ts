@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { releaseHeldPushes } from "../../src/notifications/housekeeping";
 import { heldUntil } from "../../src/notifications/quiet-hours";
+import { bodyOf, errorOf } from "../helpers/body";
 import { testDeps } from "../helpers/deps";
 import { sentMessages } from "../helpers/google";
 import {
@@ -15,11 +16,6 @@ import {
   settled,
   uid,
 } from "./helpers";
-
-type Prefs = {
-  preferences: Array<{ type: string; push: boolean; in_app: boolean; critical: boolean }>;
-  quiet_hours: { start: string; end: string; time_zone: string } | null;
-};
 
 const setPrefs = (caller: { headers: Record<string, string> }, body: unknown) =>
   postJson("/api/v1/notifications/preferences", body, caller.headers);
@@ -36,7 +32,7 @@ describe("preferences", () => {
     const user = await newCaller("user");
     const res = await api("/api/v1/notifications/preferences", { headers: user.headers });
     expect(res.status).toBe(200);
-    const body = await res.json<Prefs>();
+    const body = await bodyOf(res, "GET /notifications/preferences", 200);
     expect(body.quiet_hours).toBeNull();
     expect(body.preferences).toHaveLength(6);
     expect(body.preferences.every((p) => p.push && p.in_app)).toBe(true);
@@ -52,12 +48,14 @@ describe("preferences", () => {
       ],
     });
     expect(res.status).toBe(422);
-    const body = await res.json<{ error: { code: string; message: string } }>();
+    const body = await errorOf(res, 422);
     expect(body.error.code).toBe("UNPROCESSABLE");
     expect(body.error.message).toMatch(/critical/);
-    const after = await (
-      await api("/api/v1/notifications/preferences", { headers: user.headers })
-    ).json<Prefs>();
+    const after = await bodyOf(
+      await api("/api/v1/notifications/preferences", { headers: user.headers }),
+      "GET /notifications/preferences",
+      200,
+    );
     expect(after.preferences.find((p) => p.type === "payment_received")?.push).toBe(true);
   });
 
@@ -93,9 +91,11 @@ describe("preferences", () => {
     const pushOff = await adminTestSend({ user_id: user.sub, type: "payment_received" });
     expect(pushOff).toMatchObject({ queued: 0, held: 0 });
     // payment_received stays in the in-app history (only push is off); the muted flag leaves no row at all.
-    const history = await (await api("/api/v1/notifications/history", { headers: user.headers })).json<{
-      items: Array<{ type: string }>;
-    }>();
+    const history = await bodyOf(
+      await api("/api/v1/notifications/history", { headers: user.headers }),
+      "GET /notifications/history",
+      200,
+    );
     expect(history.items.map((i) => i.type)).toEqual(["payment_received"]);
     expect(await deliveriesOf(user, pushOff.notification_ids[0] ?? "")).toEqual([]);
 
@@ -150,8 +150,10 @@ describe("quiet hours (Done 3)", () => {
   it("quiet hours can be read back and cleared", async () => {
     const user = await newCaller("user");
     const qh = { start: "22:30", end: "07:00", time_zone: "Europe/Paris" };
-    expect((await (await setPrefs(user, { quiet_hours: qh })).json<Prefs>()).quiet_hours).toEqual(qh);
-    expect((await (await setPrefs(user, { quiet_hours: null })).json<Prefs>()).quiet_hours).toBeNull();
+    const set = async (quiet_hours: typeof qh | null) =>
+      bodyOf(await setPrefs(user, { quiet_hours }), "POST /notifications/preferences", 200);
+    expect((await set(qh)).quiet_hours).toEqual(qh);
+    expect((await set(null)).quiet_hours).toBeNull();
   });
 
   it("heldUntil: windows that wrap midnight, in the user's time zone", () => {

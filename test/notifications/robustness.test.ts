@@ -7,6 +7,7 @@ import { claimPending, loadPending } from "../../src/notifications/deliveries.se
 import { requeueStalePushes, STALE_QUEUED_MS } from "../../src/notifications/housekeeping";
 import { enqueuePush } from "../../src/notifications/notify";
 import { testDeps } from "../helpers/deps";
+import { eventually } from "../helpers/eventually";
 import { sentMessages } from "../helpers/google";
 import {
   deliveryRow,
@@ -17,7 +18,6 @@ import {
   seedQueued,
   settled,
   uid,
-  waitFor,
 } from "./helpers";
 
 // Findings 2 and 3 of BENCHMARKS.md: FCM-reserved data keys, and fan-outs that never finished.
@@ -110,7 +110,7 @@ describe("a fan-out always completes", () => {
     await requeueStalePushes(deps);
     expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", attempts: 1 });
     expect(await requeueStalePushes(deps, Date.now() + STALE_QUEUED_MS + 1000)).toBeGreaterThanOrEqual(1);
-    const row = await waitFor(async () => {
+    const row = await eventually(async () => {
       const r = await deliveryRow(s.deliveryId);
       return r?.status === "sent" ? r : undefined;
     }, "the re-enqueued delivery to be sent");

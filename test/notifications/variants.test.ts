@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { eventually } from "../helpers/eventually";
 import { sentMessages } from "../helpers/google";
-import { adminTestSend, newCaller, registerDevice, settled, uid, waitFor } from "./helpers";
+import { adminTestSend, newCaller, registerDevice, settled, uid } from "./helpers";
 
 /** Sends one admin test notification to a fresh device and returns exactly what FCM received. */
 async function sendAndCapture(platform: "android" | "ios" | "web", opts: { silent: boolean; type?: string }) {
@@ -18,7 +19,7 @@ async function sendAndCapture(platform: "android" | "ios" | "web", opts: { silen
   const notificationId = notification_ids[0] ?? "";
   const [d] = await settled(user, notificationId);
   expect(d?.status).toBe("sent");
-  const [m] = await waitFor(async () => {
+  const [m] = await eventually(async () => {
     const got = await sentMessages(token);
     return got.length > 0 ? got : undefined;
   }, "message");

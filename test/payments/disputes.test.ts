@@ -1,19 +1,10 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { notifications } from "../../src/db/schema";
+import { bodyOf } from "../helpers/body";
 import { expectEnvelope } from "../helpers/http";
 import { closeDispute, openDispute } from "../helpers/stripe";
 import { db, deliverAllFor, get, newCaller, paidPayment, paymentRow, stripeIntentId } from "./helpers";
-
-type DisputeList = {
-  items: {
-    dispute_id: string;
-    stripe_dispute_id: string;
-    payment_id: string | null;
-    status: string;
-    evidence_due_by: string | null;
-  }[];
-};
 
 describe("disputes", () => {
   it("a dispute marks the payment disputed, lists for admins, and notifies admins", async () => {
@@ -28,7 +19,11 @@ describe("disputes", () => {
     await deliverAllFor(dispute.id); // replay: nothing twice
 
     expect((await paymentRow(p.payment_id)).status).toBe("disputed");
-    const list = (await (await get("/api/v1/payments/disputes?limit=100", admin)).json()) as DisputeList;
+    const list = await bodyOf(
+      await get("/api/v1/payments/disputes?limit=100", admin),
+      "GET /payments/disputes",
+      200,
+    );
     const mine = list.items.filter((d) => d.stripe_dispute_id === dispute.id);
     expect(mine).toHaveLength(1);
     expect(mine[0]).toMatchObject({ payment_id: p.payment_id, status: dispute.status });
@@ -44,7 +39,11 @@ describe("disputes", () => {
 
     await closeDispute(dispute.id, "lost");
     await deliverAllFor(dispute.id);
-    const closed = (await (await get("/api/v1/payments/disputes?status=lost", admin)).json()) as DisputeList;
+    const closed = await bodyOf(
+      await get("/api/v1/payments/disputes?status=lost", admin),
+      "GET /payments/disputes",
+      200,
+    );
     expect(closed.items.some((d) => d.stripe_dispute_id === dispute.id)).toBe(true);
     expect((await paymentRow(p.payment_id)).status).toBe("disputed");
   });

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { dbFor } from "../../src/db/client";
 import { payments } from "../../src/db/schema";
 import { newCaller } from "../helpers/auth";
+import { bodyOf } from "../helpers/body";
 import { api, postJson } from "../helpers/http";
 import { deliverWebhook, pullWebhooks } from "../helpers/stripe";
 
@@ -11,23 +12,13 @@ export const db = () => dbFor(env.DB);
 export type Caller = Awaited<ReturnType<typeof newCaller>>;
 export { newCaller };
 
-export type IntentBody = {
-  payment_id: string;
-  client_secret: string;
-  status: string;
-  amount: number;
-  amount_decimal: string;
-  currency: string;
-};
-
 export async function createIntent(
   caller: Caller,
   body: Record<string, unknown> = { amount: 2000, currency: "usd" },
   headers: Record<string, string> = {},
-): Promise<IntentBody> {
+) {
   const res = await postJson("/api/v1/payments/create-intent", body, { ...caller.headers, ...headers });
-  if (res.status !== 201) throw new Error(`create-intent ${res.status}: ${await res.text()}`);
-  return (await res.json()) as IntentBody;
+  return bodyOf(res, "POST /payments/create-intent", 201);
 }
 
 export function confirm(caller: Caller, paymentId: string, paymentMethod?: string): Promise<Response> {

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { payments } from "../../src/db/schema";
 import type { PaymentStatus } from "../../src/db/schema/payments";
+import { type BodyOf, bodyOf } from "../helpers/body";
 import { expectEnvelope } from "../helpers/http";
 import { db, get, newCaller, paidPayment } from "./helpers";
 
-type Page = {
-  items: { payment_id: string; status: string; created_at: string; user_id: string }[];
-  next_cursor: string | null;
-};
+type Page = BodyOf<"GET /payments/history", 200>;
 
 async function allPages(path: string, caller: { headers: Record<string, string> }) {
   const seen: Page["items"] = [];
@@ -17,7 +15,7 @@ async function allPages(path: string, caller: { headers: Record<string, string> 
     const sep = path.includes("?") ? "&" : "?";
     const res = await get(`${path}${cursor ? `${sep}cursor=${encodeURIComponent(cursor)}` : ""}`, caller);
     expect(res.status).toBe(200);
-    const page = (await res.json()) as Page;
+    const page = await bodyOf(res, "GET /payments/history", 200);
     seen.push(...page.items);
     cursor = page.next_cursor;
     pages++;

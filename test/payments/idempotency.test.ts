@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { idempotencyKeys, payments } from "../../src/db/schema";
+import { bodyOf } from "../helpers/body";
 import { expectEnvelope, postJson } from "../helpers/http";
 import { emulatorRequests, injectFault } from "../helpers/stripe";
 import { db, get, newCaller } from "./helpers";
@@ -15,7 +16,7 @@ describe("Idempotency-Key", () => {
     const body = { amount: 1234, currency: "eur", order_id: "o-1" };
     const first = await create(body, { ...user.headers, "idempotency-key": key });
     expect(first.status).toBe(201);
-    const firstBody = await first.json();
+    const firstBody = await bodyOf(first, "POST /payments/create-intent", 201);
     const replay = await create(body, { ...user.headers, "idempotency-key": key });
     expect(replay.status).toBe(201);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
@@ -33,8 +34,8 @@ describe("Idempotency-Key", () => {
     const other = await newCaller("user");
     const theirs = await create(body, { ...other.headers, "idempotency-key": key });
     expect(theirs.status).toBe(201);
-    expect(((await theirs.json()) as { payment_id: string }).payment_id).not.toBe(
-      (firstBody as { payment_id: string }).payment_id,
+    expect((await bodyOf(theirs, "POST /payments/create-intent", 201)).payment_id).not.toBe(
+      firstBody.payment_id,
     );
   });
 
@@ -63,7 +64,7 @@ describe("Idempotency-Key", () => {
 
     const retry = await create(body, { ...user.headers, "idempotency-key": key });
     expect(retry.status).toBe(201);
-    const { payment_id } = (await retry.json()) as { payment_id: string };
+    const { payment_id } = await bodyOf(retry, "POST /payments/create-intent", 201);
     expect(await db().select().from(payments).where(eq(payments.userId, user.sub))).toHaveLength(1);
     const calls = await emulatorRequests({ idempotency_key: `pi:${payment_id}` });
     expect(calls.filter((c) => c.status === 200 && !c.replayed)).toHaveLength(1);

@@ -1,9 +1,9 @@
-import { env } from "cloudflare:workers";
 import { and, eq, like } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { domainEvents, webhookEvents } from "../../src/db/schema";
+import { bodyOf } from "../helpers/body";
 import { api, expectEnvelope, postJson } from "../helpers/http";
-import { deliverWebhook, pullWebhooks } from "../helpers/stripe";
+import { deliverWebhook, pullWebhooks, stripeClient } from "../helpers/stripe";
 import { confirm, createIntent, db, get, newCaller, paymentRow, stripeIntentId } from "./helpers";
 
 describe("create-intent and confirm", () => {
@@ -62,7 +62,7 @@ describe("create-intent and confirm", () => {
 
     const detail = await get(`/api/v1/payments/${intent.payment_id}`, user);
     expect(detail.status).toBe(200);
-    const body = (await detail.json()) as { receipt: Record<string, unknown> };
+    const body = await bodyOf(detail, "GET /payments/:payment_id", 200);
     expect(body.receipt).toMatchObject({
       amount_paid: 1999,
       amount_paid_decimal: "19.99",
@@ -107,7 +107,7 @@ describe("create-intent and confirm", () => {
     const intent = await createIntent(user);
     const res = await confirm(user, intent.payment_id, "pm_card_authenticationRequired");
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; next_action: { type?: string } | null };
+    const body = await bodyOf(res, "POST /payments/confirm", 200);
     expect(body.status).toBe("requires_action");
     expect(body.next_action).not.toBeNull();
     expect((await paymentRow(intent.payment_id)).status).toBe("requires_action");
@@ -169,6 +169,14 @@ describe("create-intent and confirm", () => {
     const user = await newCaller("user");
     const intent = await createIntent(user, { amount: 500, currency: "jpy" });
     expect(intent).toMatchObject({ amount: 500, amount_decimal: "500", currency: "jpy" });
-    expect(env.DB).toBeDefined();
+    // Stored and sent upstream as 500 yen, not 50000 (no minor-unit scaling for JPY).
+    expect(await paymentRow(intent.payment_id)).toMatchObject({
+      userId: user.sub,
+      amount: 500,
+      currency: "jpy",
+      status: "requires_payment_method",
+    });
+    const pi = await stripeClient().paymentIntents.retrieve(await stripeIntentId(intent.payment_id));
+    expect(pi).toMatchObject({ amount: 500, currency: "jpy" });
   });
 });

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { auditLog, domainEvents } from "../../src/db/schema";
+import { bodyOf } from "../helpers/body";
 import { expectEnvelope, postJson } from "../helpers/http";
 import { db, deliverAllFor, get, newCaller, paidPayment, paymentRow, stripeIntentId } from "./helpers";
 
@@ -19,10 +20,7 @@ describe("refunds", () => {
       admin.headers,
     );
     expect(first.status).toBe(201);
-    const firstBody = (await first.json()) as {
-      refund: Record<string, unknown>;
-      payment: Record<string, unknown>;
-    };
+    const firstBody = await bodyOf(first, "POST /payments/:payment_id/refund", 201);
     expect(firstBody.refund).toMatchObject({
       amount: 1500,
       amount_decimal: "15.00",
@@ -38,7 +36,7 @@ describe("refunds", () => {
 
     const rest = await refund(p.payment_id, { reason: "other", note: "goodwill" }, admin.headers);
     expect(rest.status).toBe(201);
-    expect(((await rest.json()) as { payment: Record<string, unknown> }).payment).toMatchObject({
+    expect((await bodyOf(rest, "POST /payments/:payment_id/refund", 201)).payment).toMatchObject({
       status: "refunded",
       amount_refunded: 5000,
     });
@@ -55,10 +53,7 @@ describe("refunds", () => {
     expect(row).toMatchObject({ status: "refunded", amountRefunded: 5000 });
 
     const detail = await get(`/api/v1/payments/${p.payment_id}`, user);
-    const body = (await detail.json()) as {
-      receipt: Record<string, unknown>;
-      refunds: Record<string, unknown>[];
-    };
+    const body = await bodyOf(detail, "GET /payments/:payment_id", 200);
     expect(body.receipt).toMatchObject({ amount_paid: 5000, amount_refunded: 5000, amount_net: 0 });
     expect(body.refunds.map((r) => r.amount).sort()).toEqual([1500, 3500]);
     expect(body.refunds.find((r) => r.amount === 3500)).toMatchObject({ reason: "other", note: "goodwill" });

@@ -1,21 +1,10 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { mrrMovements, subscriptions } from "../../src/db/schema";
+import { bodyOf } from "../helpers/body";
 import { api, expectEnvelope, postJson } from "../helpers/http";
 import { advanceSubscription } from "../helpers/stripe";
 import { db, deliverAllFor, get, newCaller } from "./helpers";
-
-type Sub = {
-  subscription_id: string;
-  plan: string;
-  status: string;
-  amount: number;
-  mrr: number;
-  current_period_start: string | null;
-  current_period_end: string | null;
-  cancel_at_period_end: boolean;
-  ended_at: string | null;
-};
 
 async function stripeSubId(id: string): Promise<string> {
   const row = await db().select().from(subscriptions).where(eq(subscriptions.id, id)).get();
@@ -27,7 +16,7 @@ describe("subscriptions", () => {
   it("lists plans", async () => {
     const user = await newCaller("user");
     const res = await get("/api/v1/subscriptions/plans", user);
-    const body = (await res.json()) as { items: { id: string; amount: number; monthly_amount: number }[] };
+    const body = await bodyOf(res, "GET /subscriptions/plans", 200);
     expect(body.items.map((p) => p.id)).toEqual([
       "free",
       "basic_monthly",
@@ -49,7 +38,7 @@ describe("subscriptions", () => {
       user.headers,
     );
     expect(created.status).toBe(201);
-    const sub = (await created.json()) as Sub;
+    const sub = await bodyOf(created, "POST /subscriptions", 201);
     expect(sub).toMatchObject({
       plan: "pro_monthly",
       status: "active",
@@ -64,7 +53,8 @@ describe("subscriptions", () => {
     await advanceSubscription(stripeId);
     const renewals = await deliverAllFor(stripeId);
     expect(renewals.map((d) => d.type)).toContain("invoice.paid");
-    const [renewed] = ((await (await get("/api/v1/subscriptions", user)).json()) as { items: Sub[] }).items;
+    const [renewed] = (await bodyOf(await get("/api/v1/subscriptions", user), "GET /subscriptions", 200))
+      .items;
     expect(renewed?.status).toBe("active");
     expect(renewed?.current_period_start).toBe(firstEnd);
 
@@ -79,7 +69,7 @@ describe("subscriptions", () => {
     await advanceSubscription(stripeId);
     await deliverAllFor(stripeId);
     await deliverAllFor(stripeId); // replays change nothing
-    const [ended] = ((await (await get("/api/v1/subscriptions", user)).json()) as { items: Sub[] }).items;
+    const [ended] = (await bodyOf(await get("/api/v1/subscriptions", user), "GET /subscriptions", 200)).items;
     expect(ended).toMatchObject({ status: "canceled", mrr: 0 });
     expect(ended?.ended_at).not.toBeNull();
 
@@ -100,7 +90,7 @@ describe("subscriptions", () => {
       { plan: "pro_yearly", payment_method: "pm_card_visa" },
       user.headers,
     );
-    const sub = (await res.json()) as Sub;
+    const sub = await bodyOf(res, "POST /subscriptions", 201);
     expect(sub).toMatchObject({ status: "active", mrr: 2417 });
     const cancel = await postJson(
       `/api/v1/subscriptions/${sub.subscription_id}/cancel`,
@@ -121,7 +111,7 @@ describe("subscriptions", () => {
     const other = await newCaller("user");
     const free = await postJson("/api/v1/subscriptions", { plan: "free" }, user.headers);
     expect(free.status).toBe(201);
-    const freeSub = (await free.json()) as Sub;
+    const freeSub = await bodyOf(free, "POST /subscriptions", 201);
     expect(freeSub).toMatchObject({ plan: "free", status: "active", mrr: 0 });
     await expectEnvelope(
       await postJson("/api/v1/subscriptions", { plan: "basic_monthly" }, user.headers),

@@ -1,8 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { API_PREFIX, createApp } from "../../src/app";
-
-type OpenApiDoc = { openapi: string; paths: Record<string, Record<string, { responses?: unknown }>> };
+import { type OpenApiDoc, openApiDoc } from "../helpers/openapi";
 
 // Routes that are deliberately not REST operations in the document.
 const UNDOCUMENTED = new Set([`${API_PREFIX}/openapi.json`, `${API_PREFIX}/docs`]);
@@ -15,13 +14,13 @@ describe("OpenAPI document", () => {
   it("is served as OpenAPI 3.1", async () => {
     const res = await exports.default.fetch("http://x/api/v1/openapi.json");
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as OpenApiDoc;
+    const doc = await res.json<OpenApiDoc>();
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.paths[`${API_PREFIX}/health`]?.get).toBeDefined();
   });
 
   it("documents every mounted REST route", async () => {
-    const doc = (await (await exports.default.fetch("http://x/api/v1/openapi.json")).json()) as OpenApiDoc;
+    const doc = await openApiDoc();
     const mounted = createApp()
       .routes.filter(
         (r) => METHODS.has(r.method) && r.path.startsWith(API_PREFIX) && !UNDOCUMENTED.has(r.path),

@@ -1,4 +1,4 @@
-import { upgrade } from "../chat/helpers";
+import { upgrade } from "../helpers/http";
 import type { Caller } from "../payments/helpers";
 
 type Wire = { type: string; [k: string]: unknown };

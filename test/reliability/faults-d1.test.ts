@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expectEnvelope, postJson } from "../helpers/http";
-import { deliverWebhook, emulatorRequests, pullWebhooks, stripeClient } from "../helpers/stripe";
+import { deliverWebhook, emulatorRequests, eventOf, pullWebhooks, stripeClient } from "../helpers/stripe";
 import { newCaller, paidPayment, paymentRow, stripeIntentId } from "../payments/helpers";
 import { countWhere, idempotencyRow, refundsOf } from "./helpers";
 
@@ -83,7 +83,7 @@ describe("D1 failing mid-request", () => {
     const { deliveries } = await pullWebhooks({ forObject: refund.id, type: "refund.created" });
     const delivery = deliveries[0];
     if (!delivery) throw new Error("no refund.created delivery");
-    const eventId = (JSON.parse(delivery.payload) as { id: string }).id;
+    const eventId = eventOf(delivery).id;
 
     await withAbortTrigger(
       "payments",

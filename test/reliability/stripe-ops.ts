@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { bodyOf } from "../helpers/body";
 import { expectEnvelope, postJson } from "../helpers/http";
 import { emulatorRequests, injectFault, stripeClient } from "../helpers/stripe";
 import {
@@ -59,7 +60,7 @@ export async function createIntentUnder(fault: StripeFault) {
 
   const retry = await post("/api/v1/payments/create-intent", body, user, key);
   expect(retry.status).toBe(201);
-  const { payment_id } = (await retry.json()) as { payment_id: string };
+  const { payment_id } = await bodyOf(retry, "POST /payments/create-intent", 201);
   const rows = await paymentsOf(user.sub);
   expect(rows).toHaveLength(1);
   expect(rows[0]).toMatchObject({ id: payment_id, amount: 4321, currency: "eur" });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
+import { upgrade } from "../helpers/http";
 import { type Params, TABLE } from "./authz-table";
-import { api, CALLERS, type CallerName, type Identity, makeCallers, upgrade } from "./fixtures";
+import { api, CALLERS, type CallerName, type Identity, makeCallers } from "./fixtures";
 
 const METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 

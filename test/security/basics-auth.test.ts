@@ -3,9 +3,10 @@ import { base64url, exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { verifyToken } from "../../src/platform/auth";
 import { getConfig } from "../../src/platform/config";
-import { expectEnvelope } from "../helpers/http";
+import { bodyOf } from "../helpers/body";
+import { expectEnvelope, upgrade } from "../helpers/http";
 import { signPayload } from "../helpers/stripe";
-import { api, makeCallers, postJson, upgrade } from "./fixtures";
+import { api, makeCallers, postJson } from "./fixtures";
 
 // Complements test/platform/auth.test.ts (HS256 mode), test/payments/webhooks.test.ts (stale
 // and forged signatures) and test/chat/ws-auth.test.ts (ticket reuse, wrong path).
@@ -75,7 +76,7 @@ describe("connect tickets", () => {
     const path = `/ws/merchant/${merchant.merchantId}`;
     const issued = await postJson("/api/v1/realtime/tickets", { path }, merchant.headers);
     expect(issued.status).toBe(201);
-    const { ticket } = await issued.json<{ ticket: string }>();
+    const { ticket } = await bodyOf(issued, "POST /realtime/tickets", 201);
     const results = await Promise.all([1, 2, 3].map(() => upgrade(`${path}?ticket=${ticket}`)));
     const opened = results.filter((r) => r.status === 101);
     expect(opened).toHaveLength(1);

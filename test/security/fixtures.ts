@@ -1,11 +1,10 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import type { Role } from "../../src/platform/types";
 import { tokenFor } from "../helpers/auth";
+import { bodyOf } from "../helpers/body";
 import { api, postJson } from "../helpers/http";
 
 /** Shared by the security suite: callers, resource factories and a database fingerprint. */
-
-export const BASE = "http://platform.test";
 
 /** The order callers run in: those expected to change state (admin, owner) come last. */
 export const CALLERS = [
@@ -68,17 +67,12 @@ export async function makeCallers(): Promise<Callers> {
 
 const json = (who: Identity) => ({ ...who.headers, "content-type": "application/json" });
 
-async function created<T>(res: Response, what: string): Promise<T> {
-  if (res.status !== 201 && res.status !== 202)
-    throw new Error(`${what} failed ${res.status}: ${await res.text()}`);
-  return res.json<T>();
-}
-
 /** A payment owned by `owner`; `paid` confirms it with the emulator's succeeding card. */
 export async function createPayment(owner: Identity, paid = false): Promise<string> {
-  const { payment_id } = await created<{ payment_id: string }>(
+  const { payment_id } = await bodyOf(
     await postJson("/api/v1/payments/create-intent", { amount: 2500, currency: "usd" }, owner.headers),
-    "create-intent",
+    "POST /payments/create-intent",
+    201,
   );
   if (paid) {
     const res = await postJson(
@@ -92,9 +86,10 @@ export async function createPayment(owner: Identity, paid = false): Promise<stri
 }
 
 export async function createSubscription(owner: Identity): Promise<string> {
-  const body = await created<{ subscription_id: string }>(
+  const body = await bodyOf(
     await postJson("/api/v1/subscriptions", { plan: "free" }, owner.headers),
-    "subscribe",
+    "POST /subscriptions",
+    201,
   );
   return body.subscription_id;
 }
@@ -105,19 +100,19 @@ export async function createDevice(owner: Identity): Promise<string> {
     { token: `sec-${crypto.randomUUID()}`, platform: "android" },
     owner.headers,
   );
-  if (res.status !== 201) throw new Error(`register-device failed ${res.status}: ${await res.text()}`);
-  return (await res.json<{ id: string }>()).id;
+  return (await bodyOf(res, "POST /notifications/register-device", 201)).id;
 }
 
 /** An in-app notification for `owner`, sent by `admin` through the real pipeline (no devices, so no push). */
 export async function createNotification(owner: Identity, admin: Identity): Promise<string> {
-  const body = await created<{ notification_ids: string[] }>(
+  const body = await bodyOf(
     await postJson(
       "/api/v1/notifications/test",
       { user_id: owner.sub, type: "payment_received", title: "hello" },
       admin.headers,
     ),
-    "test notification",
+    "POST /notifications/test",
+    202,
   );
   const id = body.notification_ids[0];
   if (!id) throw new Error("test send created no notification");
@@ -125,9 +120,10 @@ export async function createNotification(owner: Identity, admin: Identity): Prom
 }
 
 export async function createTicket(owner: Identity): Promise<string> {
-  const body = await created<{ id: string }>(
+  const body = await bodyOf(
     await postJson("/api/v1/support/tickets", { subject: "Security matrix" }, owner.headers),
-    "ticket",
+    "POST /support/tickets",
+    201,
   );
   return body.id;
 }
@@ -137,11 +133,7 @@ export async function warm(...who: Identity[]): Promise<void> {
   for (const w of who) if (w.token) await api("/api/v1/health", { headers: w.headers });
 }
 
-export function upgrade(path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return exports.default.fetch(`${BASE}${path}`, { headers: { Upgrade: "websocket", ...headers } });
-}
-
-export { api, json as jsonHeaders, postJson };
+export { api, postJson };
 
 // ---- database fingerprint -------------------------------------------------------------
 

@@ -1,16 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Sock } from "../chat/helpers";
+import { upgrade } from "../helpers/http";
 import { assertProperty } from "../helpers/property";
-import {
-  type Callers,
-  changedTables,
-  createTicket,
-  fingerprint,
-  makeCallers,
-  settle,
-  upgrade,
-} from "./fixtures";
+import { type Callers, changedTables, createTicket, fingerprint, makeCallers, settle } from "./fixtures";
 import { deepNesting, hostileValue } from "./hostile-arbitraries";
 
 /**

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openApiDoc } from "../helpers/openapi";
 import { assertProperty } from "../helpers/property";
 import { signPayload } from "../helpers/stripe";
 import { type Params, TABLE } from "./authz-table";
@@ -25,13 +26,6 @@ import { hostileCase, type RawCase } from "./hostile-arbitraries";
  * non-2xx carries the error envelope, and a rejected request leaves every table exactly as
  * it was (row counts and content). The JSON endpoints come from the OpenAPI document.
  */
-
-type Schema = { $ref?: string; properties?: Record<string, unknown> };
-type Operation = { requestBody?: { content?: Record<string, { schema?: Schema }> } };
-type Doc = {
-  paths: Record<string, Record<string, Operation>>;
-  components?: { schemas?: Record<string, Schema> };
-};
 
 const RUNS = 60;
 const WEBHOOK = "POST /api/v1/payments/webhook";
@@ -82,7 +76,7 @@ const statuses: Record<number, number> = {};
 const endpoints: Array<{ key: string; fields: string[] }> = [];
 
 async function jsonEndpoints(): Promise<Array<{ key: string; fields: string[] }>> {
-  const doc = await (await api("/api/v1/openapi.json")).json<Doc>();
+  const doc = await openApiDoc();
   const out: Array<{ key: string; fields: string[] }> = [];
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {

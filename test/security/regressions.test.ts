@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { newCaller } from "../helpers/auth";
+import { bodyOf } from "../helpers/body";
 import { api, expectEnvelope, postJson } from "../helpers/http";
 import { signPayload } from "../helpers/stripe";
 
@@ -56,7 +57,7 @@ describe("found by fuzzing", () => {
       user.headers,
     );
     expect(ok.status).toBe(201);
-    const { payment_id } = await ok.json<{ payment_id: string }>();
+    const { payment_id } = await bodyOf(ok, "POST /payments/create-intent", 201);
     const refund = await postJson(
       `/api/v1/payments/${payment_id}/refund`,
       { reason: "other", note: "\udc00" },

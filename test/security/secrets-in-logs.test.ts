@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { tokenFor } from "../helpers/auth";
+import { bodyOf } from "../helpers/body";
+import { eventually } from "../helpers/eventually";
+import { upgrade } from "../helpers/http";
 import { injectFault, signPayload } from "../helpers/stripe";
-import { api, createNotification, makeCallers, postJson, upgrade } from "./fixtures";
+import { api, createNotification, makeCallers, postJson } from "./fixtures";
 
 /**
  * Secrets never reach the logs. The worker runs in this isolate, so spying on console
@@ -33,14 +36,16 @@ function serviceAccountKeyParts(): string[] {
     .slice(0, 3);
 }
 
-async function waitForDeliveries(notificationId: string, headers: Record<string, string>) {
-  for (let i = 0; i < 100; i++) {
-    const res = await api(`/api/v1/notifications/${notificationId}/deliveries`, { headers });
-    const { items } = await res.json<{ items: Array<{ status: string }> }>();
-    if (items.length > 0 && items.every((d) => d.status !== "queued")) return items;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("deliveries did not settle");
+function waitForDeliveries(notificationId: string, headers: Record<string, string>) {
+  return eventually(
+    async () => {
+      const res = await api(`/api/v1/notifications/${notificationId}/deliveries`, { headers });
+      const { items } = await bodyOf(res, "GET /notifications/:id/deliveries", 200);
+      return items.length > 0 && items.every((d) => d.status !== "queued") ? items : undefined;
+    },
+    "deliveries to settle",
+    { tries: 100, intervalMs: 50 },
+  );
 }
 
 describe("secrets never logged", () => {
@@ -65,7 +70,7 @@ describe("secrets never logged", () => {
       c.user.headers,
     );
     expect(paid.status).toBe(201);
-    keep((await paid.json<{ client_secret: string }>()).client_secret);
+    keep((await bodyOf(paid, "POST /payments/create-intent", 201)).client_secret);
     const marker = `logs-${crypto.randomUUID()}`;
     await injectFault({ path_prefix: "/v1/payment_intents", status: 500, count: 3, body_contains: marker });
     const failed = await postJson(
@@ -114,7 +119,7 @@ describe("secrets never logged", () => {
     // Chat: a connect ticket and a socket authenticated by subprotocol.
     const path = `/ws/merchant/${c.merchant.merchantId}`;
     const issued = await postJson("/api/v1/realtime/tickets", { path }, c.merchant.headers);
-    keep((await issued.json<{ ticket: string }>()).ticket);
+    keep((await bodyOf(issued, "POST /realtime/tickets", 201)).ticket);
     const sock = await upgrade(path, { "sec-websocket-protocol": `bearer, ${c.merchant.token}` });
     expect(sock.status).toBe(101);
     sock.webSocket?.accept();

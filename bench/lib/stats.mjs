@@ -16,7 +16,6 @@ export function summarize(samples) {
   };
 }
 
-
 /**
  * One figure over several runs: the median of each run's value, the p99 across runs (with 3
  * runs that is the worst run), and the max. `values` are one number per run.

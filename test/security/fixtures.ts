@@ -65,8 +65,6 @@ export async function makeCallers(): Promise<Callers> {
   return Object.fromEntries(entries.map((e) => [e.name, e])) as Callers;
 }
 
-const json = (who: Identity) => ({ ...who.headers, "content-type": "application/json" });
-
 /** A payment owned by `owner`; `paid` confirms it with the emulator's succeeding card. */
 export async function createPayment(owner: Identity, paid = false): Promise<string> {
   const { payment_id } = await bodyOf(

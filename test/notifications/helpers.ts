@@ -146,6 +146,7 @@ export async function runPushJobRecording(
   body: unknown,
   attempts: number,
   messageId = `msg-${crypto.randomUUID()}`,
+  vars: Record<string, string> = {},
 ): Promise<QueueCall[]> {
   const calls: QueueCall[] = [];
   const message = {
@@ -163,6 +164,9 @@ export async function runPushJobRecording(
     ackAll: () => calls.push({ kind: "ack" }),
     retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
   };
-  await worker.queue(batch, env, createExecutionContext());
+  // `vars` override configuration for this run only (e.g. FCM_TIMEOUT_MS): a new env object
+  // is parsed afresh by getConfig.
+  const runEnv = Object.keys(vars).length > 0 ? ({ ...env, ...vars } as Env) : env;
+  await worker.queue(batch, runEnv, createExecutionContext());
   return calls;
 }

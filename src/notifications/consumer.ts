@@ -5,7 +5,6 @@ import {
   markDeadLettered,
   type Outcome,
   type PendingDelivery,
-  recordOutcomes,
   type SendResult,
 } from "./deliveries.service";
 import { sendMessage, THIRD_PARTY_AUTH_ERROR } from "./fcm/client";
@@ -119,17 +118,15 @@ async function processMessage(
     });
   }
   reportConfigFailures(deps, msg, results);
-  let lost: SendResult[] = [];
-  if (unwritten.length > 0) {
-    // One more try for what D1 refused; if that fails too the rows stay `sending` (never
-    // re-sent by a retry of this job) until the cron re-queues them: the at-least-once window.
-    await recordOutcomes(deps.db, unwritten, claimToken).catch((err: unknown) => {
-      lost = unwritten;
-      deps.logger.error("push outcomes not recorded; rows stay sending until the cron re-queues them", {
-        message_id: msg.id,
-        delivery_ids: unwritten.map((r) => r.d.id),
-        err,
-      });
+  // One more try for what D1 refused; what fails again stays `sending` (never re-sent by a
+  // retry of this job) until the cron re-queues it: the documented at-least-once window.
+  const lost: SendResult[] = [];
+  const again = createOutcomeWriter(deps.db, claimToken);
+  await Promise.all(unwritten.map((r) => again(r).catch(() => lost.push(r))));
+  if (lost.length > 0) {
+    deps.logger.error("push outcomes not recorded; rows stay sending until the cron re-queues them", {
+      message_id: msg.id,
+      delivery_ids: lost.map((r) => r.d.id),
     });
   }
   // Only retries whose row went back to `queued` can be picked up by the next attempt.

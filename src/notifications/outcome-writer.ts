@@ -14,19 +14,29 @@ export function createOutcomeWriter(db: Db, claimToken: string) {
   const waiting: Entry[] = [];
   let writing = false;
 
+  /** Writes a group; settles every entry only on success or when it is a single one. */
+  async function attempt(group: Entry[]): Promise<boolean> {
+    try {
+      await recordOutcomes(
+        db,
+        group.map((e) => e.result),
+        claimToken,
+      );
+      for (const e of group) e.done(null);
+      return true;
+    } catch (err) {
+      if (group.length === 1) group[0]?.done(err ?? new Error("outcome write failed"));
+      return false;
+    }
+  }
+
   async function drain(): Promise<void> {
     writing = true;
     while (waiting.length > 0) {
       const group = waiting.splice(0, waiting.length);
-      try {
-        await recordOutcomes(
-          db,
-          group.map((e) => e.result),
-          claimToken,
-        );
-        for (const e of group) e.done(null);
-      } catch (err) {
-        for (const e of group) e.done(err ?? new Error("outcome write failed"));
+      if (!(await attempt(group)) && group.length > 1) {
+        // One row D1 refuses must not keep the others of its group unrecorded.
+        for (const e of group) await attempt([e]);
       }
     }
     writing = false;

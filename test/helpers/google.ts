@@ -91,6 +91,11 @@ export function injectFcmFault(fault: FcmFault): Promise<{ queued: number }> {
   return control("faults", fault);
 }
 
+/** The next `count` sends to tokens starting with `prefix` get FCM's THIRD_PARTY_AUTH_ERROR (401). */
+export function breakThirdPartyAuth(prefix: string, count: number): Promise<{ queued: number }> {
+  return injectFcmFault({ status: 401, error_code: "THIRD_PARTY_AUTH_ERROR", count, token_prefix: prefix });
+}
+
 /** How many injected failures are left for a token prefix (each send consumes one). */
 export async function faultsLeft(tokenPrefix: string): Promise<number> {
   const q = new URLSearchParams({ token_prefix: tokenPrefix });

@@ -4,7 +4,13 @@ import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { THIRD_PARTY_AUTH_ERROR } from "../../src/notifications/fcm/client";
 import { PUSH_MAX_RETRIES } from "../../src/notifications/retry-schedule";
-import { faultsLeft, googleStats, injectFcmFault, revokeGoogleTokens, sentMessages } from "../helpers/google";
+import {
+  breakThirdPartyAuth,
+  faultsLeft,
+  googleStats,
+  revokeGoogleTokens,
+  sentMessages,
+} from "../helpers/google";
 import {
   adminTestSend,
   api,
@@ -146,12 +152,7 @@ describe("401s: our expired token vs FCM's THIRD_PARTY_AUTH_ERROR (issue 13 item
     const prefix = `apnsbroken${uid()}-`;
     const s = await seedQueued({ token: `${prefix}0`, platform: "ios" });
     // Enough faults for the old behaviour (refresh, resend, retry…) to show up as extra requests.
-    await injectFcmFault({
-      status: 401,
-      error_code: "THIRD_PARTY_AUTH_ERROR",
-      count: 5,
-      token_prefix: prefix,
-    });
+    await breakThirdPartyAuth(prefix, 5);
     const before = await googleStats();
     const result = await runJob("push", job(s.deliveryId));
     expect(result.explicitAcks).toHaveLength(1);

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { injectFcmFault, sentMessages } from "../helpers/google";
+import { breakThirdPartyAuth, sentMessages } from "../helpers/google";
 import { expectEnvelope } from "../helpers/http";
 import { deliveryRow, newCaller, postJson, runPushJobRecording, seedQueued, uid, waitFor } from "./helpers";
 
@@ -95,12 +95,7 @@ describe("POST /notifications/admin/redrive", () => {
   it("re-drives THIRD_PARTY_AUTH_ERROR failures once the credentials are fixed, only when asked for them", async () => {
     const prefix = `apns${uid()}-`;
     const s = await seedQueued({ token: `${prefix}0`, platform: "ios" });
-    await injectFcmFault({
-      status: 401,
-      error_code: "THIRD_PARTY_AUTH_ERROR",
-      count: 1,
-      token_prefix: prefix,
-    });
+    await breakThirdPartyAuth(prefix, 1);
     expect(await runPushJobRecording({ v: 1, delivery_ids: [s.deliveryId] }, 1)).toEqual([{ kind: "ack" }]);
     expect(await deliveryRow(s.deliveryId)).toMatchObject({
       status: "failed",

@@ -72,13 +72,18 @@ describe("FCM answering 5xx for a whole batch", () => {
   });
 });
 
+/** Three queued deliveries to tokens `<prefix>0..2`, not enqueued. */
+async function seedThree(prefix: string) {
+  const tokens = [0, 1, 2].map((i) => `${prefix}${i}`);
+  const ids: string[] = [];
+  for (const token of tokens) ids.push((await seedQueued({ token })).deliveryId);
+  return { tokens, ids };
+}
+
 describe("a long FCM outage (issue 13 item 2)", () => {
   it("503 with no Retry-After for 10 simulated minutes: every delivery still ends sent, once, before the runtime would dead-letter it", async () => {
     const prefix = `longoutage${uid()}-`;
-    const tokens = [0, 1, 2].map((i) => `${prefix}${i}`);
-    const seeded = [];
-    for (const t of tokens) seeded.push(await seedQueued({ token: t }));
-    const ids = seeded.map((s) => s.deliveryId);
+    const { tokens, ids } = await seedThree(prefix);
     const maxRetries = pushMaxRetries();
     await injectFcmFault({ status: 503, count: 1_000_000, token_prefix: prefix });
     // Simulated time: the clock advances by each retry delay the consumer asks the queue for.
@@ -145,10 +150,7 @@ async function refuseSentWrites(ids: string[]): Promise<() => Promise<void>> {
 describe("a failed outcome write (issue 13 item 4)", () => {
   it("D1 refuses to record the sends: the job's retry sends no device a second push", async () => {
     const prefix = `outcomefail${uid()}-`;
-    const tokens = [0, 1, 2].map((i) => `${prefix}${i}`);
-    const seeded = [];
-    for (const t of tokens) seeded.push(await seedQueued({ token: t }));
-    const ids = seeded.map((s) => s.deliveryId);
+    const { tokens, ids } = await seedThree(prefix);
     const allow = await refuseSentWrites(ids);
     try {
       await runPushJob(ids, 1);

@@ -21,8 +21,7 @@ export const BACKOFF_CAP_S = 600;
 export const MAX_DELAY_S = 43_200;
 
 /** The exponential step for delivery attempt `attempt` (1-based): 1, 2, 4, … s, capped. */
-const backoffCeiling = (attempt: number): number =>
-  Math.min(BACKOFF_CAP_S, 2 ** Math.max(0, attempt - 1));
+const backoffCeiling = (attempt: number): number => Math.min(BACKOFF_CAP_S, 2 ** Math.max(0, attempt - 1));
 
 /**
  * The delay before the next attempt, after attempt `attempt` failed. Jittered, so thousands of

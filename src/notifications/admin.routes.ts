@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../platform/auth";
 import { errorResponses, json, jsonBody, security } from "../platform/openapi";
-import { notifyResultOut, testSendIn } from "./schemas";
+import { notifyResultOut, redriveIn, redriveOut, testSendIn } from "./schemas";
 
 export const testSendRoute = createRoute({
   method: "post",
@@ -14,6 +14,22 @@ export const testSendRoute = createRoute({
   request: { body: jsonBody(testSendIn) },
   responses: {
     202: json(notifyResultOut, "Accepted: notification written, pushes queued or held"),
+    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN"),
+  },
+});
+
+export const redriveRoute = createRoute({
+  method: "post",
+  path: "/notifications/admin/redrive",
+  tags: ["notifications"],
+  security,
+  summary: "Admin: queue dead-lettered (and THIRD_PARTY_AUTH_ERROR-failed) pushes again",
+  description:
+    "Moves matching deliveries back to `queued` and enqueues them, at most `limit` per call (`more`: call again). Idempotent: a repeated or concurrent call re-drives nothing twice. Deliveries whose device was deleted, or whose token was removed or moved to another user, are never re-driven.",
+  middleware: [requireRole("admin")] as const,
+  request: { body: jsonBody(redriveIn) },
+  responses: {
+    202: json(redriveOut, "Accepted: deliveries queued again"),
     ...errorResponses("UNAUTHENTICATED", "FORBIDDEN"),
   },
 });

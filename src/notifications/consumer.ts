@@ -5,16 +5,16 @@ import {
   markDeadLettered,
   type Outcome,
   type PendingDelivery,
-  recordOutcomes,
+  type SendResult,
 } from "./deliveries.service";
-import { sendMessage } from "./fcm/client";
+import { sendMessage, THIRD_PARTY_AUTH_ERROR } from "./fcm/client";
 import { buildMessage, PayloadError, type ReservedKeyNotice } from "./fcm/message";
+import { createOutcomeWriter } from "./outcome-writer";
+import { retryDelaySeconds } from "./retry-schedule";
 import { pushJobSchema } from "./types";
 
 /** FCM requests in flight per consumer invocation, across all messages of the batch. */
 export const SEND_CONCURRENCY = 16;
-const BACKOFF_BASE_S = 2;
-const BACKOFF_MAX_S = 600;
 
 type ConsumerDeps = Pick<Deps, "config" | "db" | "logger">;
 
@@ -34,12 +34,7 @@ export function createLimiter(limit: number) {
   };
 }
 
-/** Exponential backoff by delivery attempt, never shorter than what Google asked for. */
-export function retryDelaySeconds(attempts: number, retryAfter: number | null): number {
-  const backoff = Math.min(BACKOFF_MAX_S, BACKOFF_BASE_S ** Math.max(0, attempts - 1));
-  return Math.min(43_200, Math.max(backoff, retryAfter ?? 0));
-}
-
+/** Never throws: whatever goes wrong with one device is that device's outcome. */
 async function sendOne(
   deps: ConsumerDeps,
   d: PendingDelivery,
@@ -52,8 +47,23 @@ async function sendOne(
       deps.logger.error("push payload invalid; not retried", { delivery_id: d.id, err });
       return { kind: "failed", code: "INVALID_PAYLOAD" };
     }
-    throw err;
+    deps.logger.error("push send threw; retrying", { delivery_id: d.id, err });
+    return { kind: "retry", code: "SEND_ERROR", retryAfterSeconds: null };
   }
+}
+
+/** A per-platform credential problem at FCM's end (APNs / Web Push): say so loudly, once per job. */
+function reportConfigFailures(deps: ConsumerDeps, msg: Message<unknown>, results: SendResult[]): void {
+  const platforms = new Set(
+    results.flatMap(({ d, o }) =>
+      o.kind === "failed" && o.code === THIRD_PARTY_AUTH_ERROR ? [d.platform] : [],
+    ),
+  );
+  if (platforms.size === 0) return;
+  deps.logger.error(
+    "FCM could not authenticate to APNs / Web Push: check the credentials in the Firebase console, then re-drive",
+    { message_id: msg.id, code: THIRD_PARTY_AUTH_ERROR, platforms: [...platforms] },
+  );
 }
 
 async function processMessage(
@@ -68,42 +78,75 @@ async function processMessage(
     msg.ack();
     return;
   }
+  // One draw per job: every retried row's not_before and the job's own delay agree.
+  const jitter = Math.random();
+  const claimToken = crypto.randomUUID();
+  let pending: PendingDelivery[];
   try {
-    // Claimed, not just loaded: a duplicate delivery of this job running now sends nothing twice.
-    const pending = await claimPending(deps.db, await loadPending(deps.db, job.data.delivery_ids));
-    // A reserved data key is a mapping bug upstream: say so once per job, not once per device.
-    const reserved = new Map<string, string | null>();
-    const results = await Promise.all(
-      pending.map((d) => run(async () => ({ d, o: await sendOne(deps, d, (k, to) => reserved.set(k, to)) }))),
-    );
-    if (reserved.size > 0) {
-      deps.logger.warn("push data carried keys FCM reserves; renamed (null: dropped)", {
-        message_id: msg.id,
-        keys: Object.fromEntries(reserved),
-      });
-    }
-    const retries = results.flatMap(({ o }) => (o.kind === "retry" ? [o] : []));
-    // The body cannot change under retry(); the next attempt re-reads the rows and
-    // sends only those still `queued`, i.e. exactly the ones that failed here.
-    const retryAfter = Math.max(0, ...retries.map((r) => r.retryAfterSeconds ?? 0));
-    const delaySeconds = retryDelaySeconds(msg.attempts, retryAfter || null);
-    await recordOutcomes(deps.db, results, retries.length > 0 ? Date.now() + delaySeconds * 1000 : null);
-    if (retries.length === 0) {
-      msg.ack();
-      return;
-    }
-    deps.logger.warn("push retrying", {
-      message_id: msg.id,
-      attempts: msg.attempts,
-      pending: retries.length,
-      codes: [...new Set(retries.map((r) => r.code))],
-      delay_seconds: delaySeconds,
-    });
-    msg.retry({ delaySeconds });
+    // Claimed (`sending`), not just loaded: a duplicate of this job running now, or a retry
+    // after this run fails, sends nothing this run may already have sent.
+    pending = await claimPending(deps.db, await loadPending(deps.db, job.data.delivery_ids), claimToken);
   } catch (err) {
-    deps.logger.error("push job failed; retrying", { message_id: msg.id, err });
-    msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, null) });
+    deps.logger.error("push job could not claim its deliveries; retrying", { message_id: msg.id, err });
+    msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, null, jitter) });
+    return;
   }
+  const write = createOutcomeWriter(deps.db, claimToken);
+  // A reserved data key is a mapping bug upstream: say so once per job, not once per device.
+  const reserved = new Map<string, string | null>();
+  const unwritten: SendResult[] = [];
+  const results = await Promise.all(
+    pending.map(async (d) => {
+      const o = await run(() => sendOne(deps, d, (k, to) => reserved.set(k, to)));
+      const result: SendResult =
+        o.kind === "retry"
+          ? {
+              d,
+              o,
+              retryAt: Date.now() + retryDelaySeconds(msg.attempts, o.retryAfterSeconds, jitter) * 1000,
+            }
+          : { d, o };
+      // Written right after its own request, not at the end of the job (see outcome-writer.ts).
+      await write(result).catch(() => unwritten.push(result));
+      return result;
+    }),
+  );
+  if (reserved.size > 0) {
+    deps.logger.warn("push data carried keys FCM reserves; renamed (null: dropped)", {
+      message_id: msg.id,
+      keys: Object.fromEntries(reserved),
+    });
+  }
+  reportConfigFailures(deps, msg, results);
+  // One more try for what D1 refused; what fails again stays `sending` (never re-sent by a
+  // retry of this job) until the cron re-queues it: the documented at-least-once window.
+  const lost: SendResult[] = [];
+  const again = createOutcomeWriter(deps.db, claimToken);
+  await Promise.all(unwritten.map((r) => again(r).catch(() => lost.push(r))));
+  if (lost.length > 0) {
+    deps.logger.error("push outcomes not recorded; rows stay sending until the cron re-queues them", {
+      message_id: msg.id,
+      delivery_ids: lost.map((r) => r.d.id),
+    });
+  }
+  // Only retries whose row went back to `queued` can be picked up by the next attempt.
+  const retries = results.flatMap((r) => (r.o.kind === "retry" && !lost.includes(r) ? [r.o] : []));
+  if (retries.length === 0) {
+    msg.ack();
+    return;
+  }
+  // The body cannot change under retry(); the next attempt re-reads the rows and
+  // sends only those still `queued`, i.e. exactly the ones that failed here.
+  const retryAfter = Math.max(0, ...retries.map((r) => r.retryAfterSeconds ?? 0));
+  const delaySeconds = retryDelaySeconds(msg.attempts, retryAfter || null, jitter);
+  deps.logger.warn("push retrying", {
+    message_id: msg.id,
+    attempts: msg.attempts,
+    pending: retries.length,
+    codes: [...new Set(retries.map((r) => r.code))],
+    delay_seconds: delaySeconds,
+  });
+  msg.retry({ delaySeconds });
 }
 
 /** Consumer of the "push" queue: one FCM v1 request per pending delivery, bounded concurrency. */

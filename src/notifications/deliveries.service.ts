@@ -57,16 +57,23 @@ export async function loadPending(db: Db, ids: string[]): Promise<PendingDeliver
 }
 
 /**
- * Claims loaded rows for this invocation by bumping `attempts` only where it still has the
- * value just read (and the row is still queued). Queues deliver at least once, so the same
- * job can run twice at the same time: only one run wins each row, and only it sends.
- * A run that dies after claiming leaves the row queued, so the job's retry (or, if the
- * message itself was lost, `requeueStale`) claims it again.
+ * Claims loaded rows for one consumer run: `queued` → `sending`, with the run's claim token,
+ * `claimed_at` and `attempts + 1`, only where `attempts` still has the value just read.
+ * Queues deliver at least once, so the same job can run twice at the same time: only one
+ * run wins each row, and only it sends. The row says `sending` BEFORE its FCM request, so
+ * whatever happens to this run afterwards, a retry of the job never sends it again; only
+ * the run holding the token writes its outcome (recordOutcomes). A run that dies holding
+ * claims leaves rows `sending`: the cron re-queues them once the claim is older than any
+ * run can live (claimStuckSending): that, and only that, is the at-least-once window.
  * Rows of one job nearly always share an attempts value, so this is one UPDATE per value
  * (not one per row), all in one db.batch: D1 counts every statement against the
  * invocation's query limit.
  */
-export async function claimPending(db: Db, pending: PendingDelivery[]): Promise<PendingDelivery[]> {
+export async function claimPending(
+  db: Db,
+  pending: PendingDelivery[],
+  claimToken: string,
+): Promise<PendingDelivery[]> {
   const t = now();
   const byAttempts = new Map<number, string[]>();
   for (const d of pending) byAttempts.set(d.attempts, [...(byAttempts.get(d.attempts) ?? []), d.id]);
@@ -74,7 +81,7 @@ export async function claimPending(db: Db, pending: PendingDelivery[]): Promise<
     chunk(ids, IN_CHUNK).map((group) =>
       db
         .update(notificationDeliveries)
-        .set({ attempts: attempts + 1, updatedAt: t })
+        .set({ status: "sending", claimToken, claimedAt: t, attempts: attempts + 1, updatedAt: t })
         .where(
           and(
             inArray(notificationDeliveries.id, group),
@@ -98,32 +105,42 @@ const inMap = (map: string) => sql`${notificationDeliveries.id} IN (SELECT key F
 const valueIn = (map: string) =>
   sql<string>`(SELECT value FROM json_each(${map}) WHERE key = ${notificationDeliveries.id})`;
 
+/** One send's outcome; `retryAt` (retries only) is when its next attempt is due. */
+export type SendResult = { d: PendingDelivery; o: Outcome; retryAt?: number };
+
 /**
- * Writes a job's outcomes in one db.batch of at most five statements (one per kind of
- * outcome, plus the device deletions), each with a forward-only guard (`status = 'queued'`),
- * so a concurrent redelivery can never turn a `sent` row back. `attempts` was already
- * counted by claimPending. Retried rows get `not_before` = when the retry is due.
+ * Writes outcomes of sends made under `claimToken`, in one db.batch of at most five
+ * statements (one per kind of outcome, plus the device deletions), whatever their number.
+ * Each is guarded by `status = 'sending' AND claim_token = <token>`: only the run that
+ * claimed a row writes it, once, and nothing can turn a `sent` row back. `attempts` was
+ * already counted by claimPending. Retried rows go back to `queued` with `not_before` = when
+ * their retry is due, so the job's next attempt picks them up.
  */
-export async function recordOutcomes(
-  db: Db,
-  results: Array<{ d: PendingDelivery; o: Outcome }>,
-  retryAt: number | null = null,
-): Promise<void> {
+export async function recordOutcomes(db: Db, results: SendResult[], claimToken: string): Promise<void> {
   const t = now();
   const maps = { sent: {}, token_removed: {}, failed: {}, retry: {} } as Record<
     Outcome["kind"],
     Record<string, string>
   >;
+  const retryAt: Record<string, number | null> = {};
   const deadTokens: string[] = [];
-  for (const { d, o } of results) {
+  for (const { d, o, retryAt: at } of results) {
     maps[o.kind][d.id] = o.kind === "sent" ? o.name : o.code;
+    if (o.kind === "retry") retryAt[d.id] = at ?? null;
     if (o.kind === "token_removed") deadTokens.push(d.token);
   }
+  const released = { claimToken: null, updatedAt: t };
   const guarded = (map: string, set: SQLiteUpdateSetSource<typeof notificationDeliveries>) =>
     db
       .update(notificationDeliveries)
-      .set({ ...set, updatedAt: t })
-      .where(and(inMap(map), eq(notificationDeliveries.status, "queued")));
+      .set({ ...set, ...released })
+      .where(
+        and(
+          inMap(map),
+          eq(notificationDeliveries.status, "sending"),
+          eq(notificationDeliveries.claimToken, claimToken),
+        ),
+      );
   const json = (kind: Outcome["kind"]) =>
     Object.keys(maps[kind]).length > 0 ? JSON.stringify(maps[kind]) : null;
   const statements: BatchItem<"sqlite">[] = [];
@@ -134,9 +151,19 @@ export async function recordOutcomes(
   if (removed) statements.push(guarded(removed, { status: "token_removed", errorCode: valueIn(removed) }));
   const failed = json("failed");
   if (failed) statements.push(guarded(failed, { status: "failed", errorCode: valueIn(failed) }));
-  // Retried rows stay queued so the next attempt picks them up.
   const retry = json("retry");
-  if (retry) statements.push(guarded(retry, { errorCode: valueIn(retry), notBefore: retryAt }));
+  if (retry) {
+    const due = JSON.stringify(retryAt);
+    statements.push(
+      guarded(retry, {
+        status: "queued",
+        errorCode: valueIn(retry),
+        notBefore: sql<
+          number | null
+        >`(SELECT value FROM json_each(${due}) WHERE key = ${notificationDeliveries.id})`,
+      }),
+    );
+  }
   if (deadTokens.length > 0) {
     // By token, not only id: the token is dead whoever registered it since.
     const tokens = JSON.stringify(deadTokens);
@@ -191,20 +218,30 @@ async function setTerminal(
   return (await updateGuarded(db, ids, set, isQueued)).length;
 }
 
-/** Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. */
-export async function claimDueHeld(db: Db, at: number, limit: number): Promise<string[]> {
-  const held = eq(notificationDeliveries.status, "held");
+/** Selects up to `limit` rows matching `where`, then moves those still matching it with `set`. */
+async function claimWhere(
+  db: Db,
+  where: SQL | undefined,
+  set: SQLiteUpdateSetSource<typeof notificationDeliveries>,
+  limit: number,
+): Promise<string[]> {
   const due = await db
     .select({ id: notificationDeliveries.id })
     .from(notificationDeliveries)
-    .where(and(held, lte(notificationDeliveries.notBefore, at)))
+    .where(where)
     .limit(limit);
   return updateGuarded(
     db,
     due.map((r) => r.id),
-    { status: "queued", updatedAt: now() },
-    held,
+    set,
+    where,
   );
+}
+
+/** Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. */
+export function claimDueHeld(db: Db, at: number, limit: number): Promise<string[]> {
+  const due = and(eq(notificationDeliveries.status, "held"), lte(notificationDeliveries.notBefore, at));
+  return claimWhere(db, due, { status: "queued", updatedAt: now() }, limit);
 }
 
 export async function revertToHeld(db: Db, ids: string[]): Promise<void> {
@@ -213,31 +250,36 @@ export async function revertToHeld(db: Db, ids: string[]): Promise<void> {
 
 /**
  * Queued rows nobody has touched for `staleMs` and whose retry (if any) is long due: the
- * queue message that named them was lost (e.g. a consumer cancelled after claiming, with
- * the message gone too). Touches `updated_at` conditionally, so concurrent sweeps split
- * the rows and the next sweep leaves them alone for another `staleMs`.
+ * queue message that named them was lost (e.g. enqueueing a retry or a re-drive failed).
+ * Touches `updated_at` conditionally, so concurrent sweeps split the rows and the next
+ * sweep leaves them alone for another `staleMs`.
  */
-export async function claimStaleQueued(
-  db: Db,
-  at: number,
-  staleMs: number,
-  limit: number,
-): Promise<string[]> {
+export function claimStaleQueued(db: Db, at: number, staleMs: number, limit: number): Promise<string[]> {
   const cutoff = at - staleMs;
   const stale = and(
     isQueued,
     lt(notificationDeliveries.updatedAt, cutoff),
     or(isNull(notificationDeliveries.notBefore), lte(notificationDeliveries.notBefore, cutoff)),
   );
-  const due = await db
-    .select({ id: notificationDeliveries.id })
-    .from(notificationDeliveries)
-    .where(stale)
-    .limit(limit);
-  return updateGuarded(
-    db,
-    due.map((r) => r.id),
-    { updatedAt: at },
-    stale,
+  return claimWhere(db, stale, { updatedAt: at }, limit);
+}
+
+/**
+ * Rows left `sending` by a run that died (or could not write its outcome) with a claim older
+ * than `staleMs`: back to `queued`, error `SEND_UNCONFIRMED`, so the caller re-enqueues them.
+ * Their FCM request may have been delivered (FCM v1 has no idempotency key): re-sending is
+ * the at-least-once choice, and this is the one place a device can get a push twice.
+ */
+export function claimStuckSending(db: Db, at: number, staleMs: number, limit: number): Promise<string[]> {
+  const stuck = and(
+    eq(notificationDeliveries.status, "sending"),
+    lt(notificationDeliveries.claimedAt, at - staleMs),
   );
+  const set = {
+    status: "queued",
+    claimToken: null,
+    errorCode: "SEND_UNCONFIRMED",
+    updatedAt: now(),
+  } as const;
+  return claimWhere(db, stuck, set, limit);
 }

@@ -1,6 +1,6 @@
 import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
-import { claimDueHeld, claimStaleQueued, revertToHeld } from "./deliveries.service";
+import { claimDueHeld, claimStaleQueued, claimStuckSending, revertToHeld } from "./deliveries.service";
 import { EnqueueError, enqueuePush } from "./notify";
 
 // Per cron run; the next run (5 minutes later) picks up any remainder.
@@ -11,11 +11,18 @@ const MAX_PER_RUN = 5_000;
  * Retry-After has `not_before` in the future.
  */
 export const STALE_QUEUED_MS = 20 * 60_000;
+/**
+ * A `sending` row claimed longer ago than this belongs to a run that is gone: a queue consumer
+ * invocation lives at most 15 minutes of wall time, and each FCM request is bounded by
+ * FCM_TIMEOUT_MS, so a live run has written every outcome long before.
+ */
+export const SENDING_STALE_MS = 15 * 60_000;
 
 /**
- * Every 5 minutes: releases pushes held by quiet hours once their window has ended, and
- * re-enqueues queued deliveries whose queue message was lost (a consumer cancelled after
- * claiming them, say); the claim step keeps a duplicate job from sending twice.
+ * Every 5 minutes: releases pushes held by quiet hours once their window has ended,
+ * re-queues deliveries a dead consumer run left `sending`, and re-enqueues queued deliveries
+ * whose queue message was lost (a failed enqueue, say); the claim step keeps a duplicate job
+ * from sending twice.
  * `at` is the clock to judge by; the cron passes nothing and gets now.
  */
 export async function releaseHeldPushes(deps: Deps, at: number = now()): Promise<number> {
@@ -34,20 +41,34 @@ export async function releaseHeldPushes(deps: Deps, at: number = now()): Promise
     }
   }
   // Staleness is judged by the real clock: `at` only says when quiet hours count as over.
-  return released + (await requeueStalePushes(deps));
+  return released + (await requeueStuckSending(deps)) + (await requeueStalePushes(deps));
+}
+
+/** Enqueues swept rows; on failure they stay `queued`, and the stale sweep tries again later. */
+async function requeue(deps: Deps, ids: string[], what: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  deps.logger.warn(`re-enqueueing ${what}`, { count: ids.length });
+  try {
+    await enqueuePush(deps, ids);
+  } catch (err) {
+    deps.logger.warn(`re-enqueueing ${what} failed; a later run retries`, { count: ids.length, err });
+    return 0;
+  }
+  return ids.length;
+}
+
+/**
+ * Re-queues deliveries left `sending` by a run that died between claiming and writing the
+ * outcome (or whose outcome write failed twice). Their push may have reached the device:
+ * FCM v1 has no idempotency key, so this is the documented at-least-once window.
+ */
+export async function requeueStuckSending(deps: Deps, at: number = now()): Promise<number> {
+  const stuck = await claimStuckSending(deps.db, at, SENDING_STALE_MS, MAX_PER_RUN);
+  return requeue(deps, stuck, "pushes left sending by a dead run (may duplicate)");
 }
 
 /** Re-enqueues deliveries left `queued` and untouched for STALE_QUEUED_MS before `at`. */
 export async function requeueStalePushes(deps: Deps, at: number = now()): Promise<number> {
   const stale = await claimStaleQueued(deps.db, at, STALE_QUEUED_MS, MAX_PER_RUN);
-  if (stale.length === 0) return 0;
-  deps.logger.warn("re-enqueueing queued pushes whose job was lost", { count: stale.length });
-  try {
-    await enqueuePush(deps, stale);
-  } catch (err) {
-    // They stay queued and untouched-looking again after STALE_QUEUED_MS: a later run retries.
-    deps.logger.warn("re-enqueueing stale pushes failed", { count: stale.length, err });
-    return 0;
-  }
-  return stale.length;
+  return requeue(deps, stale, "queued pushes whose job was lost");
 }

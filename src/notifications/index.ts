@@ -1,6 +1,6 @@
 import { createRouter } from "../platform/router";
-import { testSendHandler } from "./admin.handlers";
-import { testSendRoute } from "./admin.routes";
+import { redriveHandler, testSendHandler } from "./admin.handlers";
+import { redriveRoute, testSendRoute } from "./admin.routes";
 import * as dh from "./devices.handlers";
 import * as dr from "./devices.routes";
 import { ingestEventHandler } from "./events.handlers";
@@ -10,7 +10,7 @@ import * as hr from "./history.routes";
 import * as ph from "./preferences.handlers";
 import * as pr from "./preferences.routes";
 
-/** Devices, preferences, history, admin test sends, and POST /events (mounted at /api/v1). */
+/** Devices, preferences, history, admin test sends and re-drives, and POST /events (mounted at /api/v1). */
 export const notificationsRouter = createRouter()
   .openapi(dr.registerDeviceRoute, dh.registerDeviceHandler)
   .openapi(dr.listDevicesRoute, dh.listDevicesHandler)
@@ -22,4 +22,5 @@ export const notificationsRouter = createRouter()
   .openapi(hr.readOneRoute, hh.readOneHandler)
   .openapi(hr.deliveriesRoute, hh.deliveriesHandler)
   .openapi(testSendRoute, testSendHandler)
+  .openapi(redriveRoute, redriveHandler)
   .openapi(ingestEventRoute, ingestEventHandler);

@@ -151,6 +151,40 @@ export const notifyResultOut = z
   })
   .openapi("NotifyResult");
 
+/** Which unsendable deliveries a re-drive may queue again. */
+export const REDRIVE_KINDS = ["dead_lettered", "third_party_auth"] as const;
+
+export const redriveIn = z
+  .strictObject({
+    kinds: z
+      .array(z.enum(REDRIVE_KINDS))
+      .min(1)
+      .default([...REDRIVE_KINDS])
+      .openapi({
+        description:
+          "`dead_lettered`: retries ran out (an outage); `third_party_auth`: failed THIRD_PARTY_AUTH_ERROR (fix the APNs / Web Push credentials first)",
+      }),
+    notification_id: z.string().min(1).max(64).optional(),
+    user_id: z.string().min(1).max(128).optional(),
+    platform: z.enum(["android", "ios", "web"]).optional(),
+    /** Only deliveries whose last change is at or after this instant. */
+    since: z.iso.datetime({ offset: true }).optional(),
+    limit: z.number().int().min(1).max(1000).default(500),
+  })
+  .openapi("PushRedrive");
+
+export const redriveOut = z
+  .object({
+    redriven: z.number().int().openapi({ description: "Deliveries moved back to queued by this call" }),
+    delivery_ids: z.array(z.string()),
+    deferred: z
+      .number()
+      .int()
+      .openapi({ description: "Of those, how many the queue refused now; the 5-minute cron enqueues them" }),
+    more: z.boolean().openapi({ description: "More deliveries match: call again" }),
+  })
+  .openapi("PushRedriveResult");
+
 export const eventIn = z
   .strictObject({
     id: z.string().min(1).max(128),

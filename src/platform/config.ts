@@ -15,6 +15,8 @@ const configSchema = z
     STRIPE_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_"),
     GOOGLE_TOKEN_URL: z.url(),
     FCM_API_URL: z.url(),
+    /** Per request to FCM and Google OAuth: one hung request must not stall a push batch. */
+    FCM_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(10_000),
     GOOGLE_SERVICE_ACCOUNT_JSON: z
       .string()
       .transform((s, ctx) => {

@@ -1,7 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   accessToken,
+  clearFcmFaults,
   EMULATOR,
+  FCM_ERROR,
+  faultsLeft,
   fcmSend,
   googleStats,
   holdSends,
@@ -70,6 +73,12 @@ describe("Google emulator controls — faults", () => {
       { status: 404, count: 1 },
       { status: 503, count: 0 },
       { status: 503, count: 1, retry_after: -1 },
+      // A 401 fault is only FCM's THIRD_PARTY_AUTH_ERROR, and must say so.
+      { status: 401, count: 1 },
+      { status: 401, count: 1, error_code: "UNREGISTERED" },
+      { status: 503, count: 1, error_code: "THIRD_PARTY_AUTH_ERROR" },
+      { status: 503, count: 1, hang_ms: 0 },
+      { status: 503, count: 1, hang_ms: 120_001 },
     ]) {
       const res = await fetch(`${EMULATOR}/_emulator/google/faults`, {
         method: "POST",
@@ -77,6 +86,42 @@ describe("Google emulator controls — faults", () => {
       });
       expect(res.status).toBe(400);
     }
+  });
+
+  it("401 THIRD_PARTY_AUTH_ERROR answers exactly FCM's error body: UNAUTHENTICATED with the FcmError detail", async () => {
+    const token = await accessToken();
+    const prefix = `tpa-${crypto.randomUUID()}`;
+    await injectFcmFault({
+      status: 401,
+      error_code: "THIRD_PARTY_AUTH_ERROR",
+      count: 1,
+      token_prefix: prefix,
+    });
+    const res = await send(`${prefix}-ios`, token);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      error: {
+        code: 401,
+        message: "Auth error from APNS or Web Push Service",
+        status: "UNAUTHENTICATED",
+        details: [{ "@type": FCM_ERROR, errorCode: "THIRD_PARTY_AUTH_ERROR" }],
+      },
+    });
+    // Our access token is fine: the next send with it is delivered.
+    expect((await send(`${prefix}-ios`, token)).status).toBe(200);
+  });
+
+  it("a hang fault holds the send before answering, and GET faults / faults/clear report and end an outage", async () => {
+    const token = await accessToken();
+    const prefix = `hang-${crypto.randomUUID()}`;
+    await injectFcmFault({ status: 503, count: 3, token_prefix: prefix, hang_ms: 50 });
+    expect(await faultsLeft(prefix)).toBe(3);
+    const slow = await send(`${prefix}-a`, token);
+    expect([slow.status, await errorCode(slow)]).toEqual([503, "UNAVAILABLE"]);
+    expect(await faultsLeft(prefix)).toBe(2);
+    expect(await clearFcmFaults(prefix)).toEqual({ cleared: 1 });
+    expect(await faultsLeft(prefix)).toBe(0);
+    expect((await send(`${prefix}-a`, token)).status).toBe(200);
   });
 
   it("reset clears pending faults", async () => {

@@ -70,18 +70,41 @@ export function resetGoogle(opts: { tokens?: boolean; config?: boolean } = {}): 
   return control("reset", opts);
 }
 
+export type FcmFault =
+  | { status: 429 | 500 | 503; count: number; retry_after?: number; token_prefix?: string; hang_ms?: number }
+  | {
+      status: 401;
+      error_code: "THIRD_PARTY_AUTH_ERROR";
+      count: number;
+      token_prefix?: string;
+      hang_ms?: number;
+    };
+
 /**
- * The next `count` sends fail with `status` (503 UNAVAILABLE, 500 INTERNAL, 429 QUOTA_EXCEEDED),
+ * The next `count` sends fail with `status` (503 UNAVAILABLE, 500 INTERNAL, 429 QUOTA_EXCEEDED,
+ * or 401 THIRD_PARTY_AUTH_ERROR: FCM's answer when the APNs / Web Push credentials are bad),
  * whatever their token, optionally with Retry-After. Pass `token_prefix` to confine the outage
  * to sends whose target starts with it (keeps parallel tests from eating each other's faults).
+ * `hang_ms`: each such send first hangs that long (a stalled upstream), then answers the fault.
  */
-export function injectFcmFault(fault: {
-  status: 429 | 500 | 503;
-  count: number;
-  retry_after?: number;
-  token_prefix?: string;
-}): Promise<{ queued: number }> {
+export function injectFcmFault(fault: FcmFault): Promise<{ queued: number }> {
   return control("faults", fault);
+}
+
+/** The next `count` sends to tokens starting with `prefix` get FCM's THIRD_PARTY_AUTH_ERROR (401). */
+export function breakThirdPartyAuth(prefix: string, count: number): Promise<{ queued: number }> {
+  return injectFcmFault({ status: 401, error_code: "THIRD_PARTY_AUTH_ERROR", count, token_prefix: prefix });
+}
+
+/** How many injected failures are left for a token prefix (each send consumes one). */
+export async function faultsLeft(tokenPrefix: string): Promise<number> {
+  const q = new URLSearchParams({ token_prefix: tokenPrefix });
+  return (await control<{ remaining: number }>(`faults?${q}`)).remaining;
+}
+
+/** Ends an injected outage: drops the faults of one token prefix. */
+export function clearFcmFaults(tokenPrefix: string): Promise<{ cleared: number }> {
+  return control("faults/clear", { token_prefix: tokenPrefix });
 }
 
 /** Invalidates every issued access token: the next send with a cached token gets 401. */

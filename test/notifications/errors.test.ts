@@ -2,9 +2,17 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { THIRD_PARTY_AUTH_ERROR } from "../../src/notifications/fcm/client";
+import { PUSH_MAX_RETRIES } from "../../src/notifications/retry-schedule";
 import { bodyOf } from "../helpers/body";
 import { eventually } from "../helpers/eventually";
-import { sentMessages } from "../helpers/google";
+import {
+  breakThirdPartyAuth,
+  faultsLeft,
+  googleStats,
+  revokeGoogleTokens,
+  sentMessages,
+} from "../helpers/google";
 import {
   adminTestSend,
   api,
@@ -88,7 +96,12 @@ describe("retries and the dead-letter queue (Done 6)", () => {
   it("backoff grows with the attempt when Google gives no Retry-After", async () => {
     const s = await seedQueued({ token: `unavailable-${uid()}` });
     expect(await runJobRecordingDelay(job(s.deliveryId), 1)).toEqual([{ kind: "retry", delaySeconds: 1 }]);
-    expect(await runJobRecordingDelay(job(s.deliveryId), 4)).toEqual([{ kind: "retry", delaySeconds: 8 }]);
+    // Step 8 s at attempt 4, jittered over its upper half.
+    const [fourth] = await runJobRecordingDelay(job(s.deliveryId), 4);
+    expect(fourth?.kind).toBe("retry");
+    const delay = fourth?.kind === "retry" ? (fourth.delaySeconds ?? 0) : 0;
+    expect(delay).toBeGreaterThanOrEqual(4);
+    expect(delay).toBeLessThanOrEqual(8);
     expect(await deliveryRow(s.deliveryId)).toMatchObject({
       status: "queued",
       error_code: "UNAVAILABLE",
@@ -98,8 +111,8 @@ describe("retries and the dead-letter queue (Done 6)", () => {
 
   it("exhausted retries land in the DLQ, whose consumer marks the delivery dead_lettered", async () => {
     const s = await seedQueued({ token: `unavailable-${uid()}` });
-    // Attempt 6 of a queue with max_retries 5: still retried by us; the runtime moves it to push-dlq.
-    const last = await runJob("push", job(s.deliveryId), 6);
+    // The last attempt (max_retries + 1): still retried by us; the runtime moves it to push-dlq.
+    const last = await runJob("push", job(s.deliveryId), PUSH_MAX_RETRIES + 1);
     expect(last.retryMessages).toHaveLength(1);
     const dlq = await runJob("push-dlq", job(s.deliveryId));
     expect(dlq.explicitAcks).toHaveLength(1);
@@ -132,6 +145,48 @@ describe("retries and the dead-letter queue (Done 6)", () => {
     expect(third.explicitAcks).toHaveLength(1);
     const ok1 = await deliveryRow(ok.deliveryId);
     expect(ok1).toMatchObject({ status: "sent", attempts: 1, fcm_message_name: okName });
+  });
+});
+
+describe("401s: our expired token vs FCM's THIRD_PARTY_AUTH_ERROR (issue 13 item 3)", () => {
+  it("THIRD_PARTY_AUTH_ERROR fails the delivery at once: one request, no token refresh, no retry", async () => {
+    const prefix = `apnsbroken${uid()}-`;
+    const s = await seedQueued({ token: `${prefix}0`, platform: "ios" });
+    // Enough faults for the old behaviour (refresh, resend, retry…) to show up as extra requests.
+    await breakThirdPartyAuth(prefix, 5);
+    const before = await googleStats();
+    const result = await runJob("push", job(s.deliveryId));
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    // Exactly one request reached FCM: no refresh-and-resend.
+    expect(await faultsLeft(prefix)).toBe(4);
+    expect((await googleStats()).token_exchanges).toBe(before.token_exchanges);
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({
+      status: "failed",
+      error_code: THIRD_PARTY_AUTH_ERROR,
+      attempts: 1,
+    });
+    // A configuration failure is not the token's fault: the device stays.
+    expect(await deviceExists(`${prefix}0`)).toBe(true);
+  });
+
+  it("a 401 for an expired access token still refreshes it once and delivers", async () => {
+    // Warm the isolate's token cache, then invalidate every issued token at the emulator.
+    const warmToken = `ok-${uid()}-warm`;
+    const warm = await seedQueued({ token: warmToken });
+    await runJob("push", job(warm.deliveryId));
+    const [warmSent] = await sentMessages(warmToken);
+    await revokeGoogleTokens();
+
+    const token = `ok-${uid()}-expired`;
+    const s = await seedQueued({ token });
+    const result = await runJob("push", job(s.deliveryId));
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "sent", attempts: 1, error_code: null });
+    const sent = await sentMessages(token);
+    expect(sent).toHaveLength(1);
+    // Delivered with a new access token: the rejected one was dropped and replaced.
+    expect(sent[0]?.access_token_suffix).not.toBe(warmSent?.access_token_suffix);
   });
 });
 

@@ -1,6 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
+import wranglerToml from "../../wrangler.toml?raw";
 import { newCaller } from "../helpers/auth";
 import { type BodyOf, bodyOf } from "../helpers/body";
 import { eventually } from "../helpers/eventually";
@@ -125,6 +126,7 @@ export async function runPushJobRecording(
   body: unknown,
   attempts: number,
   messageId = `msg-${crypto.randomUUID()}`,
+  vars: Record<string, string> = {},
 ): Promise<QueueCall[]> {
   const calls: QueueCall[] = [];
   const message = {
@@ -142,6 +144,22 @@ export async function runPushJobRecording(
     ackAll: () => calls.push({ kind: "ack" }),
     retryAll: (o?: QueueRetryOptions) => calls.push({ kind: "retry", delaySeconds: o?.delaySeconds }),
   };
-  await worker.queue(batch, env, createExecutionContext());
+  // `vars` override configuration for this run only (e.g. FCM_TIMEOUT_MS): a new env object
+  // is parsed afresh by getConfig.
+  const runEnv = Object.keys(vars).length > 0 ? ({ ...env, ...vars } as Env) : env;
+  await worker.queue(batch, runEnv, createExecutionContext());
   return calls;
+}
+
+/**
+ * `max_retries` of the "push" consumer in wrangler.toml: the runtime, not our code, decides
+ * when a job is dead-lettered, so tests read the real configuration.
+ */
+export function pushMaxRetries(): number {
+  // Skip what comes before the first consumer: the producers name "push" too.
+  const consumers = wranglerToml.split("[[queues.consumers]]").slice(1);
+  const block = consumers.find((b) => /^\s*queue\s*=\s*"push"\s*$/m.test(b));
+  const value = block ? /^\s*max_retries\s*=\s*(\d+)/m.exec(block)?.[1] : undefined;
+  if (!value) throw new Error("wrangler.toml has no max_retries for the push consumer");
+  return Number(value);
 }

@@ -4,7 +4,12 @@ import { describe, expect, it } from "vitest";
 import { dbFor } from "../../src/db/client";
 import worker from "../../src/index";
 import { claimPending, loadPending } from "../../src/notifications/deliveries.service";
-import { requeueStalePushes, STALE_QUEUED_MS } from "../../src/notifications/housekeeping";
+import {
+  requeueStalePushes,
+  requeueStuckSending,
+  SENDING_STALE_MS,
+  STALE_QUEUED_MS,
+} from "../../src/notifications/housekeeping";
 import { enqueuePush } from "../../src/notifications/notify";
 import { testDeps } from "../helpers/deps";
 import { eventually } from "../helpers/eventually";
@@ -87,34 +92,46 @@ describe("data keys FCM reserves", () => {
 });
 
 describe("a fan-out always completes", () => {
-  it("a job whose run died after claiming is redelivered and sends the claimed rows once", async () => {
+  it("rows a dead run left `sending` are not re-sent by the job's retry; the cron re-queues them once, then they are sent", async () => {
     const tokens = [0, 1, 2].map((i) => `ok-${uid()}-claimed-${i}`);
     const rows = await Promise.all(tokens.map((token) => seedQueued({ token })));
     const ids = rows.map((r) => r.deliveryId);
     const db = dbFor(env.DB);
-    // What a cancelled consumer leaves behind: rows claimed (attempts bumped), nothing sent or recorded.
-    expect(await claimPending(db, await loadPending(db, ids))).toHaveLength(3);
-    const result = await runJob({ v: 1, delivery_ids: ids }, 2);
-    expect(result.explicitAcks).toHaveLength(1);
-    for (const id of ids) expect(await deliveryRow(id)).toMatchObject({ status: "sent", attempts: 2 });
+    // What a cancelled consumer leaves behind: rows claimed (`sending`), nothing recorded. Its
+    // requests may or may not have reached FCM; a retry of the job must not send them again.
+    expect(await claimPending(db, await loadPending(db, ids), "dead-run")).toHaveLength(3);
+    const retry = await runJob({ v: 1, delivery_ids: ids }, 2);
+    expect(retry.explicitAcks).toHaveLength(1);
+    for (const id of ids) expect(await deliveryRow(id)).toMatchObject({ status: "sending", attempts: 1 });
+    for (const token of tokens) expect(await sentMessages(token)).toHaveLength(0);
+
+    const deps = testDeps();
+    // A claim younger than any run can live is left alone.
+    expect(await requeueStuckSending(deps, Date.now() + SENDING_STALE_MS - 60_000)).toBe(0);
+    expect(await requeueStuckSending(deps, Date.now() + SENDING_STALE_MS + 1000)).toBeGreaterThanOrEqual(3);
+    for (const id of ids) {
+      const row = await eventually(async () => {
+        const r = await deliveryRow(id);
+        return r?.status === "sent" ? r : undefined;
+      }, "the re-queued delivery to be sent");
+      expect(row.attempts).toBe(2);
+    }
     for (const token of tokens) expect(await sentMessages(token)).toHaveLength(1);
   });
 
-  it("claimed rows whose queue message was lost are re-enqueued by the cron and then sent", async () => {
+  it("queued rows whose queue message was lost are re-enqueued by the cron and then sent", async () => {
     const token = `ok-${uid()}-lost`;
     const s = await seedQueued({ token });
-    const db = dbFor(env.DB);
-    await claimPending(db, await loadPending(db, [s.deliveryId]));
     const deps = testDeps();
     // Not stale yet: nothing happens.
     await requeueStalePushes(deps);
-    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", attempts: 1 });
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({ status: "queued", attempts: 0 });
     expect(await requeueStalePushes(deps, Date.now() + STALE_QUEUED_MS + 1000)).toBeGreaterThanOrEqual(1);
     const row = await eventually(async () => {
       const r = await deliveryRow(s.deliveryId);
       return r?.status === "sent" ? r : undefined;
     }, "the re-enqueued delivery to be sent");
-    expect(row.attempts).toBe(2);
+    expect(row.attempts).toBe(1);
     expect(await sentMessages(token)).toHaveLength(1);
   });
 

@@ -140,6 +140,11 @@ export const TABLE: Record<string, Row> = {
     body: (_p, c) => ({ user_id: c.user.sub, type: "payment_received", title: "authz" }),
     expect: adminOnly(202),
   },
+  "POST /api/v1/notifications/admin/redrive": {
+    // A filter that matches nothing: only authorization differs between callers.
+    body: () => ({ notification_id: `authz-${crypto.randomUUID()}` }),
+    expect: adminOnly(202),
+  },
   "POST /api/v1/events": {
     setup: async () => ({ id: `evt_authz_${crypto.randomUUID()}` }),
     body: (p, c) => ({

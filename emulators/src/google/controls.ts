@@ -27,14 +27,26 @@ async function jsonBody(request: Request): Promise<Record<string, unknown> | nul
 const isInt = (v: unknown, min: number, max: number): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= min && v <= max;
 
+/**
+ * An injected fault. 429/500/503 answer FCM's RESOURCE_EXHAUSTED / INTERNAL / UNAVAILABLE;
+ * 401 answers THIRD_PARTY_AUTH_ERROR (FCM could not authenticate to APNs / Web Push) and must
+ * say so with `error_code`, since an expired access token is a different 401.
+ * `hang_ms`: the send hangs that long first, then answers the fault (nothing is delivered).
+ */
 function parseFault(body: Record<string, unknown>): FaultInput | string {
-  const { status, count, retry_after, token_prefix } = body;
-  if (status !== 429 && status !== 500 && status !== 503) return "status must be 429, 500 or 503";
+  const { status, count, retry_after, token_prefix, error_code, hang_ms } = body;
+  if (status !== 401 && status !== 429 && status !== 500 && status !== 503)
+    return "status must be 401, 429, 500 or 503";
+  if (status === 401 && error_code !== "THIRD_PARTY_AUTH_ERROR")
+    return "status 401 needs error_code THIRD_PARTY_AUTH_ERROR";
+  if (status !== 401 && error_code !== undefined) return "error_code is only for status 401";
   if (!isInt(count, 1, 1_000_000)) return "count must be an integer from 1 to 1000000";
   if (retry_after !== undefined && !isInt(retry_after, 0, 86_400))
     return "retry_after must be whole seconds (0-86400)";
+  if (hang_ms !== undefined && !isInt(hang_ms, 1, 120_000))
+    return "hang_ms must be an integer from 1 to 120000";
   if (token_prefix !== undefined && typeof token_prefix !== "string") return "token_prefix must be a string";
-  return { status, count, retry_after, token_prefix };
+  return { status, count, retry_after, token_prefix, hang_ms };
 }
 
 function parseConfig(body: Record<string, unknown>): Partial<EmulatorConfig> | string {
@@ -66,6 +78,14 @@ const CONTROLS: Route<ControlHandler>[] = [
     const fault = parseFault(body);
     return typeof fault === "string" ? bad(fault) : ok(state.addFault(fault));
   }),
+  route("GET", "faults", ({ url, state }) =>
+    ok(state.listFaults(url.searchParams.get("token_prefix") ?? undefined)),
+  ),
+  route("POST", "faults/clear", ({ body, state }) =>
+    body.token_prefix === undefined || typeof body.token_prefix === "string"
+      ? ok(state.clearFaults(body.token_prefix))
+      : bad("token_prefix must be a string"),
+  ),
   route("POST", "config", ({ body, state }) => {
     const patch = parseConfig(body);
     return typeof patch === "string" ? bad(patch) : ok(state.configure(patch));

@@ -49,9 +49,19 @@ export function outcomeForToken(token: string): EmulatorReply | null {
   return null;
 }
 
+/**
+ * FCM's answer when it cannot authenticate to APNs or Web Push with the project's uploaded
+ * credentials (ErrorCode THIRD_PARTY_AUTH_ERROR, HTTP 401, status UNAUTHENTICATED). Unlike
+ * an expired access token, it carries the FcmError detail and no ErrorInfo.
+ */
+export function thirdPartyAuthError(): EmulatorReply {
+  return fcmFailure("UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR", "Auth error from APNS or Web Push Service");
+}
+
 /** An injected outage (POST /_emulator/google/faults), whatever the token. */
 export function faultReply(status: number, retryAfterS: number | null): EmulatorReply {
   const headers = retryAfterS === null ? undefined : { "retry-after": String(retryAfterS) };
+  if (status === 401) return thirdPartyAuthError();
   if (status === 429) return quotaExceeded(retryAfterS);
   if (status === 500) return internalError(headers);
   return unavailable(headers);

@@ -11,7 +11,7 @@ export { GoogleState };
  * speaking the real wire protocols (ARCHITECTURE.md, "Upstreams through configuration only"):
  *   POST /google/token                              ← https://oauth2.googleapis.com/token
  *   POST /fcm/v1/projects/{project}/messages:send   ← https://fcm.googleapis.com/v1/...
- *   /_emulator/google/{messages,stats,faults,config,hold,revoke,reset}   test/dev controls
+ *   /_emulator/google/{messages,stats,faults,faults/clear,config,hold,revoke,reset}   test/dev controls
  */
 
 const SEND_PATH = /^\/fcm\/v1\/projects\/([^/]+)\/messages(?::|%3A)send$/i;

@@ -14,10 +14,11 @@ import { WriteBehind } from "./write-behind";
 export type SendInput = { authorization: string | null; project: string; validation: ValidationResult };
 export type EmulatorConfig = { send_latency_ms: number; access_token_ttl_s: number };
 export type FaultInput = {
-  status: 429 | 500 | 503;
+  status: 401 | 429 | 500 | 503;
   count: number;
-  retry_after?: number;
-  token_prefix?: string;
+  retry_after?: number | undefined;
+  token_prefix?: string | undefined;
+  hang_ms?: number | undefined;
 };
 export type StoredMessage = {
   name: string;
@@ -45,9 +46,13 @@ type Fault = {
   remaining: number;
   retry_after: number | null;
   token_prefix: string;
+  hang_ms: number | null;
 };
 
 const DEFAULT_CONFIG: EmulatorConfig = { send_latency_ms: 0, access_token_ttl_s: 3599 };
+
+const bearerOf = (authorization: string | null): string | undefined =>
+  authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
 
 function randomHex(bytes: number): string {
   return [...crypto.getRandomValues(new Uint8Array(bytes))]
@@ -80,6 +85,14 @@ export class GoogleState extends DurableObject<Env> {
         target TEXT NOT NULL, message TEXT NOT NULL, access_token_suffix TEXT NOT NULL, received_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS messages_by_target ON messages (target, seq);
     `);
+    // Faults persisted by an older emulator (under `npm start`) lack this column.
+    if (
+      !this.sql
+        .exec<{ name: string }>("PRAGMA table_info(faults)")
+        .toArray()
+        .some((c) => c.name === "hang_ms")
+    )
+      this.sql.exec("ALTER TABLE faults ADD COLUMN hang_ms INTEGER");
     this.store = new WriteBehind(this.sql);
     const saved = this.sql
       .exec<{ value: string }>("SELECT value FROM settings WHERE key = 'config'")
@@ -117,7 +130,9 @@ export class GoogleState extends DurableObject<Env> {
       // Latency is simulated before anything else so overlapping sends are really in flight together.
       if (this.config.send_latency_ms > 0) await scheduler.wait(this.config.send_latency_ms);
       if (this.gate) await this.gate.opened;
-      const reply = this.handleSend(input);
+      const { reply, hangMs } = this.handleSend(input);
+      // A hung upstream: the client sees nothing until this ends (or its own timeout fires).
+      if (hangMs) await scheduler.wait(hangMs);
       this.store.bump(
         reply.status !== 200
           ? "sends_failed"
@@ -131,18 +146,31 @@ export class GoogleState extends DurableObject<Env> {
     }
   }
 
-  private handleSend({ authorization, project, validation }: SendInput): EmulatorReply {
-    const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+  private handleSend(input: SendInput): { reply: EmulatorReply; hangMs: number | null } {
+    const denied = this.authorize(input);
+    if (denied) return { reply: denied, hangMs: null };
+    const { validation } = input;
+    const target = validation.ok ? validation.send.target.value : "";
+    const fault = this.takeFault(target);
+    if (fault) return { reply: faultReply(fault.status, fault.retry_after), hangMs: fault.hang_ms };
+    return { reply: this.deliver(input), hangMs: null };
+  }
+
+  /** Google checks the access token and the project before anything about the message. */
+  private authorize({ authorization, project }: SendInput): EmulatorReply | null {
+    const bearer = bearerOf(authorization);
     if (!bearer) return unauthenticated(true);
     const row = this.sql
       .exec<{ expires_at: number }>("SELECT expires_at FROM access_tokens WHERE token = ?", bearer)
       .toArray()[0];
     if (!row || row.expires_at <= Date.now()) return unauthenticated(false);
     if (project !== this.env.GOOGLE_PROJECT_ID) return projectDenied(project);
+    return null;
+  }
 
-    const target = validation.ok ? validation.send.target.value : "";
-    const fault = this.takeFault(target);
-    if (fault) return fault;
+  /** After authorize() and any fault: validation, scripted outcomes, then delivery. */
+  private deliver({ authorization, project, validation }: SendInput): EmulatorReply {
+    const bearer = bearerOf(authorization) ?? "";
     if (!validation.ok) return validation.reply;
     const { send } = validation;
 
@@ -177,7 +205,7 @@ export class GoogleState extends DurableObject<Env> {
     return attempts <= failures ? faultReply(503, null) : null;
   }
 
-  private takeFault(target: string): EmulatorReply | null {
+  private takeFault(target: string): Fault | null {
     const fault = this.faults.find((f) => target.startsWith(f.token_prefix));
     if (!fault) return null;
     fault.remaining--;
@@ -187,7 +215,7 @@ export class GoogleState extends DurableObject<Env> {
     } else {
       this.sql.exec("UPDATE faults SET remaining = ? WHERE id = ?", fault.remaining, fault.id);
     }
-    return faultReply(fault.status, fault.retry_after);
+    return fault;
   }
 
   // ---- Test/dev controls ---------------------------------------------------------------
@@ -227,13 +255,15 @@ export class GoogleState extends DurableObject<Env> {
   addFault(input: FaultInput): { queued: number } {
     const prefix = input.token_prefix ?? "";
     const retryAfter = input.retry_after ?? null;
+    const hangMs = input.hang_ms ?? null;
     const { id } = this.sql
       .exec<{ id: number }>(
-        "INSERT INTO faults (status, remaining, retry_after, token_prefix) VALUES (?, ?, ?, ?) RETURNING id",
+        "INSERT INTO faults (status, remaining, retry_after, token_prefix, hang_ms) VALUES (?, ?, ?, ?, ?) RETURNING id",
         input.status,
         input.count,
         retryAfter,
         prefix,
+        hangMs,
       )
       .one();
     this.faults.push({
@@ -242,8 +272,23 @@ export class GoogleState extends DurableObject<Env> {
       remaining: input.count,
       retry_after: retryAfter,
       token_prefix: prefix,
+      hang_ms: hangMs,
     });
     return { queued: this.faults.reduce((n, f) => n + f.remaining, 0) };
+  }
+
+  /** Faults not used up yet, optionally only those of one token prefix. */
+  listFaults(prefix?: string): { faults: Fault[]; remaining: number } {
+    const faults = this.faults.filter((f) => prefix === undefined || f.token_prefix === prefix);
+    return { faults, remaining: faults.reduce((n, f) => n + f.remaining, 0) };
+  }
+
+  /** Ends an injected outage early: drops the faults of one token prefix (or all). */
+  clearFaults(prefix?: string): { cleared: number } {
+    const gone = this.faults.filter((f) => prefix === undefined || f.token_prefix === prefix);
+    for (const f of gone) this.sql.exec("DELETE FROM faults WHERE id = ?", f.id);
+    this.faults = this.faults.filter((f) => !gone.includes(f));
+    return { cleared: gone.length };
   }
 
   configure(patch: Partial<EmulatorConfig>): EmulatorConfig {

@@ -13,6 +13,8 @@ export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 export const DELIVERY_STATUSES = [
   "queued",
+  /** Claimed by a consumer run (claim_token) whose FCM request may be in flight. */
+  "sending",
   "held",
   "sent",
   "failed",
@@ -100,6 +102,9 @@ export const notificationDeliveries = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     /** For held (quiet hours) deliveries: when they may be sent. */
     notBefore: integer("not_before"),
+    /** The consumer run that marked the row `sending`; only it may write the outcome. */
+    claimToken: text("claim_token"),
+    claimedAt: integer("claimed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

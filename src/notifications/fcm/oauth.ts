@@ -35,7 +35,12 @@ function signingKey(pem: string): Promise<CryptoKey> {
   return key;
 }
 
-async function exchange(sa: ServiceAccount, tokenUrl: string, key: string): Promise<Cached> {
+async function exchange(
+  sa: ServiceAccount,
+  tokenUrl: string,
+  key: string,
+  timeoutMs: number,
+): Promise<Cached> {
   const iat = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ scope: FCM_SCOPE })
     .setProtectedHeader({
@@ -54,6 +59,8 @@ async function exchange(sa: ServiceAccount, tokenUrl: string, key: string): Prom
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }),
+      // A hung token endpoint must not stall every send waiting on this shared exchange.
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (err) {
     throw new OAuthError(`token endpoint unreachable: ${String(err)}`, 0, true);
@@ -78,17 +85,19 @@ async function exchange(sa: ServiceAccount, tokenUrl: string, key: string): Prom
  * An access token for FCM, from the isolate cache while it has more than 5 minutes left.
  * `staleToken`: the token a send just got a 401 with; it is dropped and replaced once,
  * but a token some other caller already refreshed is reused rather than exchanged again.
+ * `timeoutMs` bounds the exchange (request and body).
  */
 export async function getAccessToken(
   sa: ServiceAccount,
   tokenUrl: string,
   staleToken?: string,
+  timeoutMs = 10_000,
 ): Promise<string> {
   const key = `${sa.client_email}|${tokenUrl}`;
   if (cached && cached.key === key && staleToken !== undefined && cached.token === staleToken) cached = null;
   if (cached && cached.key === key && cached.expiresAt - REFRESH_MARGIN_MS > Date.now()) return cached.token;
   if (!inFlight || inFlight.key !== key) {
-    const promise = exchange(sa, tokenUrl, key).finally(() => {
+    const promise = exchange(sa, tokenUrl, key, timeoutMs).finally(() => {
       if (inFlight?.promise === promise) inFlight = null;
     });
     inFlight = { key, promise };

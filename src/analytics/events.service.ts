@@ -178,6 +178,10 @@ function jsonDepth(value: unknown): number {
   return 1 + max;
 }
 
+// Integer literals, not parameters: D1 binds JS numbers as REAL, and REAL division would not floor.
+const PER_DAY = sql.raw(String(DAY_MS));
+const PER_BUCKET = sql.raw(String(ACTIVITY_BUCKET_MS));
+
 /**
  * Erases one user (docs/analytics.md, "Erasure"): their events, and every anonymous event of a
  * session they appeared in (the pre-login part of the same visit identifies them just as well);
@@ -195,12 +199,12 @@ export async function eraseUserEvents(deps: Pick<Deps, "db" | "logger">, admin: 
   const [, , sessionRows, , anonymous, own] = await batchAll(deps.db, [
     rows(sql`WITH doomed AS (${doomed})
       INSERT INTO analytics_daily (day, event_type, page, element, events)
-      SELECT occurred_at / ${DAY_MS}, event_type, COALESCE(page, ''), COALESCE(element, ''), -COUNT(*)
+      SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), -COUNT(*)
       FROM doomed WHERE true GROUP BY 1, 2, 3, 4
       ON CONFLICT (day, event_type, page, element) DO UPDATE SET events = analytics_daily.events + excluded.events`),
     rows(sql`WITH doomed AS (${doomed})
       INSERT INTO analytics_activity (bucket, events)
-      SELECT occurred_at / ${ACTIVITY_BUCKET_MS}, -COUNT(*) FROM doomed WHERE true GROUP BY 1
+      SELECT occurred_at / ${PER_BUCKET}, -COUNT(*) FROM doomed WHERE true GROUP BY 1
       ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`),
     rows<{ n: number }>(sql`DELETE FROM analytics_sessions WHERE session_id IN (${sessions}) RETURNING 1 AS n`),
     // Same rules as the ingest upsert (store.ts): server-recorded payment_completed excluded.

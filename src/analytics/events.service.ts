@@ -15,7 +15,14 @@ import {
   MAX_SESSIONS_PER_BATCH,
   type RejectionCode,
 } from "./schemas";
-import { ACTIVITY_BUCKET_MS, DAY_MS, type EventRow, IngestQuotaExceeded, insertEvents, toAePoint } from "./store";
+import {
+  ACTIVITY_BUCKET_MS,
+  DAY_MS,
+  type EventRow,
+  IngestQuotaExceeded,
+  insertEvents,
+  toAePoint,
+} from "./store";
 
 /** Client clocks drift; beyond these the timestamp is a bug or a replay, not a skew. */
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -42,19 +49,21 @@ export async function ingestEvents(
   const rows: EventRow[] = [];
   const errors: Rejection[] = [];
   const sessions = new Set<string>();
-  items.forEach((item, index) => {
+  for (const [index, item] of items.entries()) {
     const result = checkEvent(item, receivedAt);
-    if ("code" in result) return void errors.push({ index, ...result });
+    if ("code" in result) {
+      errors.push({ index, ...result });
+      continue;
+    }
     // Each session costs a rate-limit take and a quota row: a batch names only a few.
     if (!sessions.has(result.session_id) && sessions.size >= MAX_SESSIONS_PER_BATCH) {
-      return void errors.push({
-        index,
-        ...reject("TOO_MANY_SESSIONS", `a batch may name at most ${MAX_SESSIONS_PER_BATCH} sessions`, "session_id"),
-      });
+      const message = `a batch may name at most ${MAX_SESSIONS_PER_BATCH} sessions`;
+      errors.push({ index, ...reject("TOO_MANY_SESSIONS", message, "session_id") });
+      continue;
     }
     sessions.add(result.session_id);
     rows.push(toRow(result, userId, receivedAt));
-  });
+  }
 
   await storeWithinLimits(deps, rows, sessions, receivedAt);
   const stats = new AeWriter(deps.env.ANALYTICS).writeAll(rows.map(toAePoint));
@@ -206,7 +215,9 @@ export async function eraseUserEvents(deps: Pick<Deps, "db" | "logger">, admin: 
       INSERT INTO analytics_activity (bucket, events)
       SELECT occurred_at / ${PER_BUCKET}, -COUNT(*) FROM doomed WHERE true GROUP BY 1
       ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`),
-    rows<{ n: number }>(sql`DELETE FROM analytics_sessions WHERE session_id IN (${sessions}) RETURNING 1 AS n`),
+    rows<{ n: number }>(
+      sql`DELETE FROM analytics_sessions WHERE session_id IN (${sessions}) RETURNING 1 AS n`,
+    ),
     // Same rules as the ingest upsert (store.ts): server-recorded payment_completed excluded.
     rows(sql`INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
       SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),

@@ -124,7 +124,10 @@ export async function insertEvents(db: Db, rows: EventRow[], quota?: IngestQuota
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT).map(toJsonRow);
     if (quota) {
       // A row's size is its stored JSON form: what the session costs the database.
-      const sized = chunk.map((r) => ({ session: r.session, bytes: encoder.encode(JSON.stringify(r)).length }));
+      const sized = chunk.map((r) => ({
+        session: r.session,
+        bytes: encoder.encode(JSON.stringify(r)).length,
+      }));
       statements.push(d1.prepare(UPSERT_QUOTA).bind(JSON.stringify(sized), quota.day, quota.capBytes));
     }
     const payload = JSON.stringify(chunk);

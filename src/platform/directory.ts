@@ -79,7 +79,11 @@ export async function hasPaidMerchant(db: Db, userId: string, merchantId: string
     .select({ id: payments.id })
     .from(payments)
     .where(
-      and(eq(payments.userId, userId), eq(payments.merchantId, merchantId), inArray(payments.status, [...SETTLED])),
+      and(
+        eq(payments.userId, userId),
+        eq(payments.merchantId, merchantId),
+        inArray(payments.status, [...SETTLED]),
+      ),
     )
     .limit(1);
   return row !== undefined;

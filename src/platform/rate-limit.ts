@@ -22,4 +22,3 @@ export function rateLimit(opts: Options) {
     await next();
   });
 }
-

@@ -17,7 +17,8 @@ const IP_LIMIT = 120;
 const SESSION_LIMIT = 30;
 const cap = getConfig(env).ANALYTICS_SESSION_DAILY_BYTES;
 
-const uniqueIp = () => `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}-${crypto.randomUUID()}`;
+const uniqueIp = () =>
+  `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}-${crypto.randomUUID()}`;
 
 /** The issue's batch: 100 events of one session, each with about 500 bytes of properties. */
 const bigBatch = (session: string) => ({
@@ -53,8 +54,12 @@ async function expectLimited(res: Response) {
 const quotaOf = async (session: string) =>
   (await db.select().from(analyticsIngestQuota).where(eq(analyticsIngestQuota.sessionId, session)))[0];
 const storedOf = async (session: string) =>
-  (await db.select({ id: analyticsEvents.id }).from(analyticsEvents).where(eq(analyticsEvents.sessionId, session)))
-    .length;
+  (
+    await db
+      .select({ id: analyticsEvents.id })
+      .from(analyticsEvents)
+      .where(eq(analyticsEvents.sessionId, session))
+  ).length;
 
 describe("analytics ingest abuse limits", () => {
   it("the issue's flood (200 batches × 100 events × 500 B, one IP, one session) is cut off with 429s", async () => {
@@ -101,7 +106,9 @@ describe("analytics ingest abuse limits", () => {
     const fits = Math.floor(cap / perBatch);
     expect(fits).toBeLessThan(SESSION_LIMIT - 5); // the quota, not the session limit, is what refuses
 
-    const res = await Promise.all(Array.from({ length: fits + 5 }, () => ingest(bigBatch(session), uniqueIp())));
+    const res = await Promise.all(
+      Array.from({ length: fits + 5 }, () => ingest(bigBatch(session), uniqueIp())),
+    );
     const accepted = res.filter((r) => r.status === 202).length;
     expect(accepted).toBe(fits - 1);
     for (const r of res.filter((x) => x.status !== 202)) {
@@ -122,5 +129,23 @@ describe("analytics ingest abuse limits", () => {
       errors: [{ index: 5, code: "TOO_MANY_SESSIONS", message: expect.any(String), path: "session_id" }],
     });
     expect(await storedOf(sessions[5] ?? "")).toBe(0);
+  });
+});
+
+describe("ingest quota rows", () => {
+  it("are purged by the daily analytics job once their day is over", async () => {
+    const { purgeExpiredAnalytics } = await import("../../src/analytics/housekeeping");
+    const { testDeps } = await import("../helpers/deps");
+    const today = Math.floor(Date.now() / 86_400_000);
+    const [old, yesterday, current] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await db.insert(analyticsIngestQuota).values([
+      { sessionId: old, day: today - 2, bytes: 1, cap },
+      { sessionId: yesterday, day: today - 1, bytes: 1, cap },
+      { sessionId: current, day: today, bytes: 1, cap },
+    ]);
+    await purgeExpiredAnalytics(testDeps());
+    expect(await quotaOf(old)).toBeUndefined();
+    expect(await quotaOf(yesterday)).toBeDefined();
+    expect(await quotaOf(current)).toBeDefined();
   });
 });

@@ -60,7 +60,12 @@ describe("DELETE /analytics/users/{id}", () => {
     expect(await db.select().from(analyticsUserDays).where(eq(analyticsUserDays.userId, other))).toHaveLength(
       1,
     );
-    expect(await (await del()).json()).toEqual({ user_id: victim, deleted: 0, anonymous_deleted: 0, sessions: 0 });
+    expect(await (await del()).json()).toEqual({
+      user_id: victim,
+      deleted: 0,
+      anonymous_deleted: 0,
+      sessions: 0,
+    });
   });
 });
 

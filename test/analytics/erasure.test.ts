@@ -5,7 +5,6 @@ import { api } from "../helpers/http";
 import { DAY, db, MIN, seedEvents } from "./helpers";
 
 // Integer literals: D1 binds JS numbers as REAL, and REAL division would not floor.
-const PER_DAY = sql.raw(String(DAY));
 const PER_BUCKET = sql.raw(String(15 * MIN));
 
 /** A day of its own in 2060–2069 (other files use 1990–2009 and 2040–2059), so its rollups are this test's. */
@@ -41,8 +40,7 @@ const eventsOf = (ids: string[]) =>
     sql`SELECT session_id, user_id, page FROM analytics_events
       WHERE session_id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) ORDER BY 1, 2, 3`,
   );
-const userDays = (user: string) =>
-  db.all(sql`SELECT day FROM analytics_user_days WHERE user_id = ${user}`);
+const userDays = (user: string) => db.all(sql`SELECT day FROM analytics_user_days WHERE user_id = ${user}`);
 
 describe("DELETE /analytics/users/{id} erases the whole visit (issue 13, item 12)", () => {
   it("removes the user's anonymous pre-login events, their sessions and their page strings in the rollups", async () => {

@@ -34,10 +34,7 @@ export const idempotencyKeys = sqliteTable(
     responseBody: text("response_body"),
     createdAt: createdAt(),
   },
-  (t) => [
-    primaryKey({ columns: [t.userId, t.key] }),
-    index("idempotency_keys_created_idx").on(t.createdAt),
-  ],
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );
 
 /** Every domain event published once; the primary key makes a replay a no-op. */

@@ -3,6 +3,7 @@ import { expireConnectTickets } from "./chat/housekeeping";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { createDeps, type Deps } from "./platform/deps";
+import { RETENTION_JOBS } from "./platform/retention";
 import { sinks } from "./sinks";
 
 /** Cron entry point (wrangler.toml [triggers]). Each job is isolated: one failing does not stop the rest. */
@@ -17,6 +18,7 @@ export async function handleScheduled(
     ? [
         ["purge-analytics", purgeExpiredAnalytics],
         ["expire-connect-tickets", expireConnectTickets],
+        ...RETENTION_JOBS,
       ]
     : [
         ["release-held-pushes", releaseHeldPushes],

@@ -1,9 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../platform/auth";
 import { errorResponses, json, jsonBody, optionalSecurity, security } from "../platform/openapi";
+import { rateLimit } from "../platform/rate-limit";
 import { erasureSchema, ingestBodySchema, ingestResultSchema, userIdParamSchema } from "./schemas";
 
 const tags = ["analytics"];
+
+/**
+ * Per client IP, signed in or not: Cloudflare sets CF-Connecting-IP on every request and
+ * overwrites a client's own. Without it (local tools only) every caller shares one bucket.
+ */
+const ipRateLimit = rateLimit({
+  binding: (e) => e.ANALYTICS_IP_RATE_LIMITER,
+  prefix: "ingest-ip",
+  key: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
+});
 
 export const ingestRoute = createRoute({
   method: "post",
@@ -12,11 +23,13 @@ export const ingestRoute = createRoute({
   summary: "Track a batch of client events (anonymous allowed with session_id)",
   // Anonymous visitors are tracked by session_id; a token that is sent must still be valid (401).
   security: optionalSecurity,
+  middleware: [ipRateLimit] as const,
   request: { body: jsonBody(ingestBodySchema) },
   responses: {
     202: json(ingestResultSchema, "Accepted; per-event rejections are itemised"),
-    // BAD_REQUEST: the body is not JSON at all.
-    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED"),
+    // BAD_REQUEST: the body is not JSON at all. RATE_LIMITED: the client IP, a session or a
+    // session's daily byte quota (docs/analytics.md, "Abuse limits").
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "RATE_LIMITED"),
   },
 });
 

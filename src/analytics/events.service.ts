@@ -1,6 +1,8 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../platform/deps";
+import { ApiError } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
+import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
 import { AeWriter } from "./engine";
 import { batchAll, rows } from "./reports/sql";
@@ -10,9 +12,17 @@ import {
   type IngestResult,
   MAX_PROPERTIES_BYTES,
   MAX_PROPERTIES_DEPTH,
+  MAX_SESSIONS_PER_BATCH,
   type RejectionCode,
 } from "./schemas";
-import { type EventRow, insertEvents, toAePoint } from "./store";
+import {
+  ACTIVITY_BUCKET_MS,
+  DAY_MS,
+  type EventRow,
+  IngestQuotaExceeded,
+  insertEvents,
+  toAePoint,
+} from "./store";
 
 /** Client clocks drift; beyond these the timestamp is a bug or a replay, not a skew. */
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -31,20 +41,31 @@ const encoder = new TextEncoder();
  * `userId` comes from the verified token only (null for anonymous callers).
  */
 export async function ingestEvents(
-  deps: Pick<Deps, "db" | "env" | "logger">,
+  deps: Pick<Deps, "db" | "env" | "logger" | "config">,
   items: unknown[],
   userId: string | null,
   receivedAt = Date.now(),
 ): Promise<IngestResult> {
   const rows: EventRow[] = [];
   const errors: Rejection[] = [];
-  items.forEach((item, index) => {
+  const sessions = new Set<string>();
+  for (const [index, item] of items.entries()) {
     const result = checkEvent(item, receivedAt);
-    if ("code" in result) errors.push({ index, ...result });
-    else rows.push(toRow(result, userId, receivedAt));
-  });
+    if ("code" in result) {
+      errors.push({ index, ...result });
+      continue;
+    }
+    // Each session costs a rate-limit take and a quota row: a batch names only a few.
+    if (!sessions.has(result.session_id) && sessions.size >= MAX_SESSIONS_PER_BATCH) {
+      const message = `a batch may name at most ${MAX_SESSIONS_PER_BATCH} sessions`;
+      errors.push({ index, ...reject("TOO_MANY_SESSIONS", message, "session_id") });
+      continue;
+    }
+    sessions.add(result.session_id);
+    rows.push(toRow(result, userId, receivedAt));
+  }
 
-  await insertEvents(deps.db, rows);
+  await storeWithinLimits(deps, rows, sessions, receivedAt);
   const stats = new AeWriter(deps.env.ANALYTICS).writeAll(rows.map(toAePoint));
   // Any batch over 25 events is folded into rollup points by design (AE allows 25 writes per
   // invocation): routine, so counted and visible at debug level. Events missing from AE
@@ -55,6 +76,34 @@ export async function ingestEvents(
     deps.logger.debug("analytics engine budget exceeded", { ...stats, batch: rows.length });
   }
   return { accepted: rows.length, rejected: errors.length, errors };
+}
+
+/**
+ * Abuse limits (docs/analytics.md, "Abuse limits"): the client IP was limited by the route's
+ * middleware; here each session named is limited by the binding, then the rows are written
+ * with the session's daily byte quota, which refuses the whole batch once it would pass the cap.
+ */
+async function storeWithinLimits(
+  deps: Pick<Deps, "db" | "env" | "config">,
+  rows: EventRow[],
+  sessions: Set<string>,
+  receivedAt: number,
+): Promise<void> {
+  if (rows.length === 0) return;
+  const limiter = deps.env.ANALYTICS_SESSION_RATE_LIMITER;
+  for (const session of sessions) await enforceLimit(limiter, `ingest-session:${session}`);
+  const day = Math.floor(receivedAt / DAY_MS);
+  try {
+    await insertEvents(deps.db, rows, { day, capBytes: deps.config.ANALYTICS_SESSION_DAILY_BYTES });
+  } catch (err) {
+    if (!(err instanceof IngestQuotaExceeded)) throw err;
+    // The quota is per UTC day: the batch can be sent again after midnight.
+    const retryAfter = Math.max(1, Math.ceil(((day + 1) * DAY_MS - receivedAt) / 1000));
+    throw new ApiError("RATE_LIMITED", "This session's daily analytics quota is used up", {
+      headers: { "Retry-After": String(retryAfter) },
+      details: { limit: "session_daily_bytes", cap_bytes: deps.config.ANALYTICS_SESSION_DAILY_BYTES },
+    });
+  }
 }
 
 function reject(code: RejectionCode, message: string, path: string): Omit<Rejection, "index"> {
@@ -138,15 +187,58 @@ function jsonDepth(value: unknown): number {
   return 1 + max;
 }
 
+// Integer literals, not parameters: D1 binds JS numbers as REAL, and REAL division would not floor.
+const PER_DAY = sql.raw(String(DAY_MS));
+const PER_BUCKET = sql.raw(String(ACTIVITY_BUCKET_MS));
+
 /**
- * Erases one user's events and the rollup that names them (analytics_user_days); the
- * other rollups are anonymous counts. AE points age out with AE's own retention.
+ * Erases one user (docs/analytics.md, "Erasure"): their events, and every anonymous event of a
+ * session they appeared in (the pre-login part of the same visit identifies them just as well);
+ * the session rollup rows of those sessions (rebuilt from what other signed-in users left in
+ * them, if anything); the daily and activity counts of every erased event, decremented, with
+ * rows that reach zero deleted, so a page string only this user produced disappears; and their
+ * user-day rows. One D1 batch, so a report never sees half an erasure. Statements run in order:
+ * the rollups are corrected while the doomed events still exist, then the events go.
  */
 export async function eraseUserEvents(deps: Pick<Deps, "db" | "logger">, admin: Principal, userId: string) {
-  const [deleted] = await batchAll(deps.db, [
+  const sessions = sql`SELECT DISTINCT session_id FROM analytics_events WHERE user_id = ${userId}`;
+  const doomed = sql`SELECT occurred_at, event_type, page, element FROM analytics_events WHERE user_id = ${userId}
+    UNION ALL SELECT occurred_at, event_type, page, element FROM analytics_events
+    WHERE user_id IS NULL AND session_id IN (${sessions})`;
+  const [, , sessionRows, , anonymous, own] = await batchAll(deps.db, [
+    rows(sql`WITH doomed AS (${doomed})
+      INSERT INTO analytics_daily (day, event_type, page, element, events)
+      SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), -COUNT(*)
+      FROM doomed WHERE true GROUP BY 1, 2, 3, 4
+      ON CONFLICT (day, event_type, page, element) DO UPDATE SET events = analytics_daily.events + excluded.events`),
+    rows(sql`WITH doomed AS (${doomed})
+      INSERT INTO analytics_activity (bucket, events)
+      SELECT occurred_at / ${PER_BUCKET}, -COUNT(*) FROM doomed WHERE true GROUP BY 1
+      ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`),
+    rows<{ n: number }>(
+      sql`DELETE FROM analytics_sessions WHERE session_id IN (${sessions}) RETURNING 1 AS n`,
+    ),
+    // Same rules as the ingest upsert (store.ts): server-recorded payment_completed excluded.
+    rows(sql`INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
+      SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),
+        SUM(event_type IN ('button_click', 'feature_used'))
+      FROM analytics_events
+      WHERE session_id IN (${sessions}) AND user_id <> ${userId} AND event_type <> 'payment_completed'
+      GROUP BY session_id`),
+    rows<{ n: number }>(sql`DELETE FROM analytics_events
+      WHERE user_id IS NULL AND session_id IN (${sessions}) RETURNING 1 AS n`),
     rows<{ n: number }>(sql`DELETE FROM analytics_events WHERE user_id = ${userId} RETURNING 1 AS n`),
+    rows(sql`DELETE FROM analytics_daily WHERE events <= 0`),
+    rows(sql`DELETE FROM analytics_activity WHERE events <= 0`),
     rows(sql`DELETE FROM analytics_user_days WHERE user_id = ${userId}`),
   ]);
-  deps.logger.info("analytics events erased", { user_id: userId, deleted: deleted.length, by: admin.userId });
-  return { user_id: userId, deleted: deleted.length };
+  const deleted = own.length + anonymous.length;
+  deps.logger.info("analytics events erased", {
+    user_id: userId,
+    deleted,
+    anonymous: anonymous.length,
+    sessions: sessionRows.length,
+    by: admin.userId,
+  });
+  return { user_id: userId, deleted, anonymous_deleted: anonymous.length, sessions: sessionRows.length };
 }

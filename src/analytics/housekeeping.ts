@@ -12,6 +12,8 @@ export async function purgeExpiredAnalytics(
   deps: Pick<Deps, "db" | "config">,
   now = Date.now(),
 ): Promise<number> {
+  // Ingest quota rows count today's bytes; yesterday's is kept for a day around midnight.
+  await deps.db.run(sql`DELETE FROM analytics_ingest_quota WHERE day < ${Math.floor(now / DAY_MS) - 1}`);
   return purgeOlderThan(deps.db, now - deps.config.ANALYTICS_RETENTION_DAYS * DAY_MS);
 }
 

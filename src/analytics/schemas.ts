@@ -10,6 +10,8 @@ export const MAX_BATCH = 100;
 /** Serialised properties budget (UTF-8 bytes) and nesting depth (objects/arrays). */
 export const MAX_PROPERTIES_BYTES = 4096;
 export const MAX_PROPERTIES_DEPTH = 3;
+/** Distinct session ids one batch may carry; events naming more are rejected (TOO_MANY_SESSIONS). */
+export const MAX_SESSIONS_PER_BATCH = 5;
 
 const shortText = (max: number) => z.string().min(1).max(max);
 
@@ -63,6 +65,7 @@ export const REJECTION_CODES = [
   "TIMESTAMP_OUT_OF_RANGE",
   "PROPERTIES_TOO_LARGE",
   "PROPERTIES_TOO_DEEP",
+  "TOO_MANY_SESSIONS",
 ] as const;
 export type RejectionCode = (typeof REJECTION_CODES)[number];
 
@@ -87,7 +90,15 @@ export type IngestResult = z.infer<typeof ingestResultSchema>;
 export const userIdParamSchema = z.object({ id: z.string().min(1).max(128) });
 
 export const erasureSchema = z
-  .object({ user_id: z.string(), deleted: z.number().int() })
+  .object({
+    user_id: z.string(),
+    deleted: z.number().int().openapi({ description: "Events erased, the user's and anonymous ones" }),
+    anonymous_deleted: z
+      .number()
+      .int()
+      .openapi({ description: "Of those, anonymous events in sessions the user appeared in" }),
+    sessions: z.number().int().openapi({ description: "Session rollup rows erased (or rebuilt)" }),
+  })
   .openapi("AnalyticsErasure");
 
 // ---- Reports: GET /analytics/* (docs/analytics.md, "Reports")

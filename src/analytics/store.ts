@@ -67,6 +67,31 @@ const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day)
 
 const STATEMENTS = [INSERT_EVENTS, UPSERT_SESSIONS, UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS];
 
+/**
+ * The per-session daily byte quota, first in the same batch: the table's CHECK (bytes <= cap)
+ * fails an upsert past the cap, which rolls back the whole batch, so the quota and the events
+ * are written together or not at all, and concurrent batches of one session serialise on its
+ * row (D1 runs one write at a time): no check-then-act. A new row over the cap fails the same way.
+ */
+const UPSERT_QUOTA = `INSERT INTO analytics_ingest_quota (session_id, day, bytes, cap)
+  SELECT value->>'session', ?2, SUM(value->>'bytes'), ?3
+  FROM json_each(?1) WHERE true
+  GROUP BY value->>'session'
+  ON CONFLICT (session_id, day) DO UPDATE SET
+    bytes = analytics_ingest_quota.bytes + excluded.bytes, cap = excluded.cap`;
+
+/** The CHECK constraint's name, which D1 puts in the error when the quota refuses a batch. */
+const QUOTA_CONSTRAINT = "analytics_quota_cap";
+
+/** A batch refused by the daily byte quota of one of its sessions; nothing of it was written. */
+export class IngestQuotaExceeded extends Error {
+  override name = "IngestQuotaExceeded";
+}
+
+export type IngestQuota = { day: number; capBytes: number };
+
+const encoder = new TextEncoder();
+
 /** One JSON object per row; properties travel as their JSON text, stored verbatim. */
 function toJsonRow(r: EventRow) {
   return {
@@ -85,18 +110,35 @@ function toJsonRow(r: EventRow) {
 
 /**
  * Appends rows and updates the rollups, all in one db.batch (one round trip, all or
- * nothing). Callers pass fresh ids (or, for server events, ids of domain events that
+ * nothing); with a quota, the sessions' daily byte counters too (IngestQuotaExceeded when one
+ * would pass its cap, and then nothing is written). Callers pass fresh ids (or, for server events, ids of domain events that
  * publish() already de-duplicated).
  */
-export async function insertEvents(db: Db, rows: EventRow[]): Promise<void> {
+export async function insertEvents(db: Db, rows: EventRow[], quota?: IngestQuota): Promise<void> {
   if (rows.length === 0) return;
   const d1 = db.$client;
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const payload = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT).map(toJsonRow));
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT).map(toJsonRow);
+    if (quota) {
+      // A row's size is its stored JSON form: what the session costs the database.
+      const sized = chunk.map((r) => ({
+        session: r.session,
+        bytes: encoder.encode(JSON.stringify(r)).length,
+      }));
+      statements.push(d1.prepare(UPSERT_QUOTA).bind(JSON.stringify(sized), quota.day, quota.capBytes));
+    }
+    const payload = JSON.stringify(chunk);
     for (const q of STATEMENTS) statements.push(d1.prepare(q).bind(payload));
   }
-  await d1.batch(statements);
+  try {
+    await d1.batch(statements);
+  } catch (err) {
+    if (quota && err instanceof Error && String(err.message).includes(QUOTA_CONSTRAINT)) {
+      throw new IngestQuotaExceeded("daily byte quota exceeded", { cause: err });
+    }
+    throw err;
+  }
 }
 
 export function toAePoint(r: EventRow): AePoint {

@@ -1,5 +1,6 @@
 import type { DomainEvent, EventSink } from "../events/types";
 import { paymentMerchantId, recentAdminIds } from "../platform/directory";
+import { takeFromBudget } from "../platform/limits";
 import type { BaseDeps } from "../platform/types";
 
 /**
@@ -12,6 +13,15 @@ import type { BaseDeps } from "../platform/types";
  */
 export const MAX_ADMIN_CHANNELS = 100;
 export const PUSH_CONCURRENCY = 8;
+/**
+ * Platform-wide budget of admin fan-outs per minute for events any user can cause (a new ticket):
+ * at most this × MAX_ADMIN_CHANNELS channel calls a minute, however many users open tickets.
+ * Past it the event skips the admin feeds (dropped there, not deferred: the ticket is in the REST
+ * list admins load, and the merchant's feed still gets it). Disputes and security alerts, which
+ * users cannot mass-produce, always fan out.
+ */
+export const ADMIN_FANOUTS_PER_MINUTE = 30;
+const BUDGETED = new Set<string>(["ticket.created"]);
 
 /** Runs `fn` over `items` with at most `limit` in flight; settles every one. */
 async function settleLimited<T>(
@@ -53,12 +63,23 @@ async function merchantOf(event: DomainEvent, deps: BaseDeps): Promise<string | 
   return null;
 }
 
-/** Which LiveChannel objects an event goes to: `merchant:<id>` and/or `admin:<id>`. */
-export async function channelsFor(event: DomainEvent, deps: BaseDeps): Promise<string[]> {
+/** Whether this event may fan out to the admin feeds now (one take from the minute's budget). */
+async function adminFanoutAllowed(event: DomainEvent, deps: BaseDeps, at: number): Promise<boolean> {
+  if (!BUDGETED.has(event.type)) return true;
+  const ok = await takeFromBudget(deps.db, `admin-fanout:${event.type}`, ADMIN_FANOUTS_PER_MINUTE, at);
+  if (!ok) deps.logger.warn("admin fan-out budget spent; event skips admin feeds", { event_id: event.id });
+  return ok;
+}
+
+/**
+ * Which LiveChannel objects an event goes to: `merchant:<id>` and/or `admin:<id>`. `at` is the
+ * clock the fan-out budget is judged by (now, except in tests).
+ */
+export async function channelsFor(event: DomainEvent, deps: BaseDeps, at = Date.now()): Promise<string[]> {
   const channels: string[] = [];
   const merchantId = await merchantOf(event, deps);
   if (merchantId) channels.push(`merchant:${merchantId}`);
-  if (FOR_ADMINS.has(event.type)) {
+  if (FOR_ADMINS.has(event.type) && (await adminFanoutAllowed(event, deps, at))) {
     for (const id of await recentAdminIds(deps.db, MAX_ADMIN_CHANNELS)) channels.push(`admin:${id}`);
   }
   return channels;

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireAuth, requireRole } from "../platform/auth";
 import { errorResponses, json, jsonBody, security } from "../platform/openapi";
+import { rateLimit } from "../platform/rate-limit";
 import {
   createTicketBody,
   idParam,
@@ -14,6 +15,9 @@ import {
 
 const tags = ["chat"];
 
+/** Per user: each new ticket reaches the merchant's feed and up to MAX_ADMIN_CHANNELS admin feeds. */
+const ticketRateLimit = rateLimit({ binding: (e) => e.TICKET_RATE_LIMITER, prefix: "ticket" });
+
 // BAD_REQUEST on the routes with a body: a body that is not JSON at all fails before validation.
 export const createTicketRoute = createRoute({
   method: "post",
@@ -21,11 +25,12 @@ export const createTicketRoute = createRoute({
   tags,
   security,
   summary: "Open a support ticket (its chat room is WS /ws/support/{id})",
-  middleware: [requireAuth, requireRole("user", "merchant", "admin")] as const,
+  middleware: [requireAuth, requireRole("user", "merchant", "admin"), ticketRateLimit] as const,
   request: { body: jsonBody(createTicketBody) },
   responses: {
     201: json(ticketSchema, "Created"),
-    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "FORBIDDEN"),
+    // FORBIDDEN also: a merchant_id the caller has no relation to; UNPROCESSABLE: an unknown one.
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "FORBIDDEN", "UNPROCESSABLE", "RATE_LIMITED"),
   },
 });
 

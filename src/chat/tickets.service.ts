@@ -2,7 +2,8 @@ import { and, asc, desc, eq, gt, lt, or, type SQL } from "drizzle-orm";
 import { chatMessages, supportTickets, type TicketStatus } from "../db/schema";
 import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
-import { ApiError } from "../platform/errors";
+import { hasPaidMerchant, merchantExists } from "../platform/directory";
+import { ApiError, forbidden } from "../platform/errors";
 import { newId, now } from "../platform/ids";
 import { type Cursor, pageOf } from "../platform/pagination";
 import type { Principal } from "../platform/types";
@@ -13,13 +14,7 @@ export async function createTicket(
   p: Principal,
   input: { subject: string; merchant_id?: string | undefined },
 ): Promise<TicketRow> {
-  // A merchant's ticket is always about its own business; a user may name the merchant concerned.
-  let merchantId = input.merchant_id ?? null;
-  if (p.role === "merchant") {
-    if (merchantId !== null && merchantId !== p.merchantId)
-      throw new ApiError("FORBIDDEN", "merchant_id must be your own merchant");
-    merchantId = p.merchantId;
-  }
+  const merchantId = await ticketMerchant(deps, p, input.merchant_id ?? null);
   const t = now();
   const row: TicketRow = {
     id: newId(),
@@ -40,6 +35,29 @@ export async function createTicket(
     data: { ticket_id: row.id, user_id: row.userId, merchant_id: row.merchantId, subject: row.subject },
   });
   return row;
+}
+
+/**
+ * The merchant a ticket is about: it reaches that merchant's live feed, so the platform must
+ * have a relation for it (docs/chat-protocol.md, "Tickets and merchants"). A merchant's ticket is
+ * always about its own business (another id is a 403). Anyone else may name only a known
+ * merchant (else 422), and a user only one they have paid (a settled payment; else 403).
+ */
+async function ticketMerchant(deps: Deps, p: Principal, named: string | null): Promise<string | null> {
+  if (p.role === "merchant") {
+    if (named !== null && named !== p.merchantId) throw forbidden("merchant_id must be your own merchant");
+    return p.merchantId;
+  }
+  if (named === null) return null;
+  if (!(await merchantExists(deps.db, named))) {
+    throw new ApiError("UNPROCESSABLE", "merchant_id names no known merchant", {
+      details: [{ path: "merchant_id", message: "unknown merchant" }],
+    });
+  }
+  if (p.role !== "admin" && !(await hasPaidMerchant(deps.db, p.userId, named))) {
+    throw forbidden("merchant_id must name a merchant you have paid");
+  }
+  return named;
 }
 
 /** Owner or admin; anyone else gets the 404 a missing ticket gets. */

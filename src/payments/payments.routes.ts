@@ -34,6 +34,7 @@ export const createIntentRoute = createRoute({
   request: { headers: idempotencyHeader, body: jsonBody(createIntentBody) },
   responses: {
     201: json(createIntentResponse, "Created"),
+    // FORBIDDEN also: a merchant naming another merchant; UNPROCESSABLE: an unknown merchant_id.
     ...errorResponses(...payerIdempotent.errors, ...STRIPE_ERRORS),
   },
 });

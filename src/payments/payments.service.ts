@@ -2,6 +2,7 @@ import { asc, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
 import type { Deps } from "../platform/deps";
+import { merchantExists } from "../platform/directory";
 import { ApiError, notFound } from "../platform/errors";
 import { newId } from "../platform/ids";
 import { toDecimalString } from "../platform/money";
@@ -27,6 +28,7 @@ export async function createIntent(
   input: CreateIntentInput,
   clientKey: string | null,
 ) {
+  const merchantId = await payeeMerchant(deps, principal, input.merchant_id ?? null);
   const paymentId = clientKey ? await derivedUuid("payment", principal.userId, clientKey) : newId();
   const existing = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
   const customerId = await ensureCustomer(deps, principal.userId);
@@ -57,7 +59,7 @@ export async function createIntent(
       .values({
         id: paymentId,
         userId: principal.userId,
-        merchantId: input.merchant_id ?? null,
+        merchantId,
         amount: input.amount,
         currency: input.currency,
         status: "requires_payment_method",
@@ -84,6 +86,25 @@ export async function createIntent(
     amount_decimal: toDecimalString(row.amount, row.currency),
     currency: row.currency,
   };
+}
+
+/**
+ * The merchant a payment is tagged with, which decides who hears "payment received" and whose
+ * revenue it is (docs/payments.md, "Merchant ids"). Paying a merchant is what users do, so a
+ * user may name any merchant the platform knows (an unknown id is a 422). A merchant's staff
+ * pay for their own merchant or for none: another merchant's id is a 403.
+ */
+async function payeeMerchant(deps: Deps, principal: Principal, named: string | null): Promise<string | null> {
+  if (named === null) return null;
+  if (principal.role === "merchant" && named !== principal.merchantId) {
+    throw new ApiError("FORBIDDEN", "merchant_id must be your own merchant");
+  }
+  if (principal.role !== "merchant" && !(await merchantExists(deps.db, named))) {
+    throw new ApiError("UNPROCESSABLE", "merchant_id names no known merchant", {
+      details: [{ path: "merchant_id", message: "unknown merchant" }],
+    });
+  }
+  return named;
 }
 
 async function loadRow(deps: Deps, id: string): Promise<PaymentRow> {

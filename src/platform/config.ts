@@ -8,6 +8,8 @@ const serviceAccountSchema = z.object({
 });
 export type ServiceAccount = z.infer<typeof serviceAccountSchema>;
 
+const days = (d: number) => z.coerce.number().int().positive().max(3650).default(d);
+
 const configSchema = z
   .object({
     STRIPE_API_URL: z.url(),
@@ -37,6 +39,12 @@ const configSchema = z
     CORS_ORIGINS: z.string().default(""),
     ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    // Abuse limits and retention (SECURITY.md, "Retention"); defaults apply when unset.
+    ANALYTICS_SESSION_DAILY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    IDEMPOTENCY_RETENTION_DAYS: days(30),
+    WEBHOOK_PAYLOAD_RETENTION_DAYS: days(30),
+    DOMAIN_EVENT_RETENTION_DAYS: days(30),
+    DELIVERY_TOKEN_RETENTION_DAYS: days(30),
   })
   .superRefine((c, ctx) => {
     // Without a JWKS the platform signs/verifies HS256 itself, so the secret must be strong.

@@ -1,4 +1,4 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { payments, users } from "../db/schema";
 import type { Db, Principal } from "./types";
 
@@ -55,4 +55,36 @@ export async function paymentMerchantId(db: Db, paymentId: string): Promise<stri
     .where(eq(payments.id, paymentId))
     .limit(1);
   return row?.merchantId ?? null;
+}
+
+/**
+ * A merchant the platform knows: some caller with the merchant role was seen with this
+ * merchant id. Payments and tickets may name only these (docs/payments.md, "Merchant ids").
+ */
+export async function merchantExists(db: Db, merchantId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.merchantId, merchantId), eq(users.role, "merchant")))
+    .limit(1);
+  return row !== undefined;
+}
+
+/** Money was taken (possibly since refunded or disputed); kept in step with payments/payment-state.ts. */
+const SETTLED = ["succeeded", "partially_refunded", "refunded", "disputed"] as const;
+
+/** Whether `userId` has a settled payment to `merchantId`: the relation a ticket about that merchant needs. */
+export async function hasPaidMerchant(db: Db, userId: string, merchantId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: payments.id })
+    .from(payments)
+    .where(
+      and(
+        eq(payments.userId, userId),
+        eq(payments.merchantId, merchantId),
+        inArray(payments.status, [...SETTLED]),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
 }

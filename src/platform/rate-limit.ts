@@ -1,8 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
-import { ApiError } from "./errors";
-
-type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
+import { enforceLimit, type Limiter } from "./limits";
 
 type Options = {
   /** Picks the binding from env, so the same middleware serves any limiter. */
@@ -20,13 +18,7 @@ export function rateLimit(opts: Options) {
     const who = opts.key
       ? opts.key(c)
       : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
-    const { success } = await opts.binding(c.env).limit({ key: `${opts.prefix}:${who}` });
-    if (!success) {
-      const retryAfter = String(opts.retryAfter ?? 60);
-      throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
-        headers: { "Retry-After": retryAfter },
-      });
-    }
+    await enforceLimit(opts.binding(c.env), `${opts.prefix}:${who}`, opts.retryAfter);
     await next();
   });
 }

@@ -53,7 +53,7 @@ describe("DELETE /analytics/users/{id}", () => {
     const del = () => api(`/api/v1/analytics/users/${victim}`, { method: "DELETE", headers: admin.headers });
     const res = await del();
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ user_id: victim, deleted: 3 });
+    expect(await res.json()).toMatchObject({ user_id: victim, deleted: 3 });
     expect(await db.select().from(analyticsEvents).where(eq(analyticsEvents.userId, victim))).toHaveLength(0);
     expect(await db.select().from(analyticsEvents).where(eq(analyticsEvents.userId, other))).toHaveLength(1);
     // The one rollup that names users forgets them too.
@@ -61,7 +61,12 @@ describe("DELETE /analytics/users/{id}", () => {
     expect(await db.select().from(analyticsUserDays).where(eq(analyticsUserDays.userId, other))).toHaveLength(
       1,
     );
-    expect(await (await del()).json()).toEqual({ user_id: victim, deleted: 0 });
+    expect(await (await del()).json()).toEqual({
+      user_id: victim,
+      deleted: 0,
+      anonymous_deleted: 0,
+      sessions: 0,
+    });
   });
 });
 

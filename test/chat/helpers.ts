@@ -109,6 +109,20 @@ export async function openTicket(owner: Caller, body: Record<string, unknown> = 
   return bodyOf(res, "POST /support/tickets", 201);
 }
 
+/**
+ * A settled payment from `userId` to `merchantId`, written straight to D1: the relation a user
+ * needs before a ticket may name that merchant (src/chat/tickets.service.ts).
+ */
+export async function settledPayment(userId: string, merchantId: string): Promise<void> {
+  const t = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO payments (id, user_id, merchant_id, amount, currency, status, source, metadata, created_at, updated_at)
+     VALUES (?, ?, ?, 1000, 'usd', 'succeeded', 'direct', '{}', ?, ?)`,
+  )
+    .bind(crypto.randomUUID(), userId, merchantId, t, t)
+    .run();
+}
+
 export const roomStub = (ticketId: string) => env.TICKET_ROOM.getByName(ticketId);
 
 export const msg = (client_id: string, body = `hello ${client_id}`) => ({ type: "message", client_id, body });

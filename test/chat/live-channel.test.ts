@@ -6,7 +6,7 @@ import { LIVE_LOG_SIZE, type LiveChannel } from "../../src/chat/live-channel";
 import { publish } from "../../src/events/publish";
 import { newCaller } from "../helpers/auth";
 import { testDeps } from "../helpers/deps";
-import { bearer, connect, openTicket } from "./helpers";
+import { bearer, connect, openTicket, settledPayment } from "./helpers";
 
 const deps = () => testDeps();
 
@@ -72,6 +72,7 @@ describe("LiveChannel feeds", () => {
     const mSock = await connect(`/ws/merchant/${merchantId}`, bearer(merchant));
     await mSock.nextOf("welcome");
     const user = await newCaller("user");
+    await settledPayment(user.sub, merchantId); // a ticket may name only a merchant the user paid
     const { id } = await openTicket(user, { merchant_id: merchantId, subject: "Where is my order" });
     expect(await a.nextOf("event")).toMatchObject({
       event_type: "ticket.created",

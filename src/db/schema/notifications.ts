@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, json, updatedAt, uuidPk } from "./columns";
 
@@ -111,5 +112,7 @@ export const notificationDeliveries = sqliteTable(
   (t) => [
     uniqueIndex("deliveries_notification_device_idx").on(t.notificationId, t.deviceId),
     index("deliveries_status_idx").on(t.status, t.notBefore),
+    // Retention: only rows that still hold a token (src/platform/retention.ts).
+    index("deliveries_token_age_idx").on(t.updatedAt).where(sql`${t.token} <> ''`),
   ],
 );

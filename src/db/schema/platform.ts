@@ -34,7 +34,7 @@ export const idempotencyKeys = sqliteTable(
     responseBody: text("response_body"),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.userId, t.key] })],
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
 );
 
 /** Every domain event published once; the primary key makes a replay a no-op. */
@@ -47,7 +47,10 @@ export const domainEvents = sqliteTable(
     source: text("source").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index("domain_events_type_idx").on(t.type, t.createdAt)],
+  (t) => [
+    index("domain_events_type_idx").on(t.type, t.createdAt),
+    index("domain_events_created_idx").on(t.createdAt),
+  ],
 );
 
 /**
@@ -65,4 +68,16 @@ export const users = sqliteTable(
     lastSeenAt: integer("last_seen_at").notNull(),
   },
   (t) => [index("users_role_idx").on(t.role), index("users_merchant_idx").on(t.merchantId)],
+);
+
+/** Fixed-window counters, taken with a conditional upsert (src/platform/limits.ts). */
+export const rateCounters = sqliteTable(
+  "rate_counters",
+  {
+    name: text("name").notNull(),
+    /** Start of the window, epoch ms. */
+    bucket: integer("bucket").notNull(),
+    count: integer("count").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.bucket] }), index("rate_counters_bucket_idx").on(t.bucket)],
 );

@@ -1,0 +1,46 @@
+import { ApiError } from "./errors";
+import type { Db } from "./types";
+
+/** The Workers rate-limit binding's interface (wrangler.toml [[ratelimits]]). */
+export type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
+
+/**
+ * One take from a rate-limit binding; 429 RATE_LIMITED with Retry-After when exceeded. The
+ * middleware (rate-limit.ts) uses it per caller; services use it for keys only the body names
+ * (an analytics session).
+ */
+export async function enforceLimit(limiter: Limiter, key: string, retryAfter = 60): Promise<void> {
+  const { success } = await limiter.limit({ key });
+  if (!success) {
+    throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  }
+}
+
+/**
+ * Takes one unit of a fixed-window budget kept in D1 (`rate_counters`): true if taken, false
+ * when `cap` units of the window holding `at` are already gone. The binding's counters are per
+ * location and approximate; this one is exact and global, for budgets that protect a shared
+ * resource. One conditional upsert: concurrent takers serialise on the row, so at most `cap` win.
+ * Rows are keyed by the window's start (epoch ms); the retention job drops them after a day.
+ */
+export async function takeFromBudget(
+  db: Db,
+  name: string,
+  cap: number,
+  at: number,
+  windowMs = 60_000,
+): Promise<boolean> {
+  const bucket = Math.floor(at / windowMs) * windowMs;
+  const row = await db.$client
+    .prepare(
+      `INSERT INTO rate_counters (name, bucket, count) VALUES (?1, ?2, 1)
+       ON CONFLICT (name, bucket) DO UPDATE SET count = rate_counters.count + 1
+       WHERE rate_counters.count < ?3
+       RETURNING count`,
+    )
+    .bind(name, bucket, cap)
+    .first<{ count: number }>();
+  return row !== null && row.count <= cap;
+}

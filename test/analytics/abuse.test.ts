@@ -1,0 +1,151 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { analyticsEvents, analyticsIngestQuota } from "../../src/db/schema/analytics";
+import { getConfig } from "../../src/platform/config";
+import { expectEnvelope, postJson } from "../helpers/http";
+import { db } from "./helpers";
+
+/**
+ * Issue 13, item 8: 200 anonymous batches of 100 events with 500-byte properties were all
+ * accepted (202). Ingest is now limited per client IP and per session (rate-limit bindings:
+ * 120 and 30 batches a minute), and a session's bytes per UTC day are capped in D1.
+ * The bindings count in fixed one-minute windows, so a run that straddles a window boundary may
+ * pass up to twice a limit: the assertions allow that and nothing more.
+ */
+const IP_LIMIT = 120;
+const SESSION_LIMIT = 30;
+const cap = getConfig(env).ANALYTICS_SESSION_DAILY_BYTES;
+
+const uniqueIp = () =>
+  `198.51.${Math.floor(Math.random() * 256)}.${Math.floor(Math.random() * 256)}-${crypto.randomUUID()}`;
+
+/** The issue's batch: 100 events of one session, each with about 500 bytes of properties. */
+const bigBatch = (session: string) => ({
+  events: Array.from({ length: 100 }, (_, i) => ({
+    event_type: "page_view",
+    session_id: session,
+    page: "/flood",
+    properties: { i: String(i).padStart(3, "0"), pad: "x".repeat(480) },
+  })),
+});
+const tinyBatch = (session: string) => ({ events: [{ event_type: "page_view", session_id: session }] });
+
+const ingest = (body: unknown, ip: string) =>
+  postJson("/api/v1/analytics/events", body, { "cf-connecting-ip": ip });
+
+/** Sends `n` requests, `parallel` at a time, and returns every response. */
+async function flood(n: number, parallel: number, send: (i: number) => Promise<Response>) {
+  const out: Response[] = [];
+  for (let i = 0; i < n; i += parallel) {
+    const chunk = Array.from({ length: Math.min(parallel, n - i) }, (_, j) => send(i + j));
+    out.push(...(await Promise.all(chunk)));
+  }
+  return out;
+}
+
+async function expectLimited(res: Response) {
+  await expectEnvelope(res, 429, "RATE_LIMITED");
+  const retryAfter = Number(res.headers.get("retry-after"));
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(86_400);
+}
+
+const quotaOf = async (session: string) =>
+  (await db.select().from(analyticsIngestQuota).where(eq(analyticsIngestQuota.sessionId, session)))[0];
+const storedOf = async (session: string) =>
+  (
+    await db
+      .select({ id: analyticsEvents.id })
+      .from(analyticsEvents)
+      .where(eq(analyticsEvents.sessionId, session))
+  ).length;
+
+describe("analytics ingest abuse limits", () => {
+  it("the issue's flood (200 batches × 100 events × 500 B, one IP, one session) is cut off with 429s", async () => {
+    const ip = uniqueIp();
+    const session = crypto.randomUUID();
+    const res = await flood(200, 20, () => ingest(bigBatch(session), ip));
+    const accepted = res.filter((r) => r.status === 202);
+    const refused = res.filter((r) => r.status !== 202);
+    for (const r of refused) await expectLimited(r);
+    expect(refused.length).toBeGreaterThan(150);
+    // Everything accepted fits the session's byte cap, and a refused batch wrote nothing.
+    const quota = await quotaOf(session);
+    expect(quota?.bytes).toBeLessThanOrEqual(cap);
+    expect(await storedOf(session)).toBe(accepted.length * 100);
+  });
+
+  it("limits each client IP, whatever sessions it rotates through", async () => {
+    const ip = uniqueIp();
+    const res = await flood(2 * IP_LIMIT + 1, 25, () => ingest(tinyBatch(crypto.randomUUID()), ip));
+    const accepted = res.filter((r) => r.status === 202).length;
+    expect(accepted).toBeLessThanOrEqual(2 * IP_LIMIT);
+    const refused = res.find((r) => r.status !== 202);
+    if (!refused) throw new Error("no 429 for one IP");
+    await expectLimited(refused);
+    expect(refused.headers.get("retry-after")).toBe("60");
+  });
+
+  it("limits each session, whatever IPs it comes from", async () => {
+    const session = crypto.randomUUID();
+    const res = await flood(2 * SESSION_LIMIT + 1, 20, () => ingest(tinyBatch(session), uniqueIp()));
+    expect(res.filter((r) => r.status === 202).length).toBeLessThanOrEqual(2 * SESSION_LIMIT);
+    const refused = res.find((r) => r.status !== 202);
+    if (!refused) throw new Error("no 429 for one session");
+    await expectLimited(refused);
+    expect(await storedOf(session)).toBe(res.filter((r) => r.status === 202).length);
+  });
+
+  it("caps a session's bytes per day exactly, even for parallel batches", async () => {
+    const session = crypto.randomUUID();
+    // One batch alone tells what a batch costs (every batch here has the same size).
+    expect((await ingest(bigBatch(session), uniqueIp())).status).toBe(202);
+    const perBatch = (await quotaOf(session))?.bytes ?? 0;
+    expect(perBatch).toBeGreaterThan(50_000);
+    const fits = Math.floor(cap / perBatch);
+    expect(fits).toBeLessThan(SESSION_LIMIT - 5); // the quota, not the session limit, is what refuses
+
+    const res = await Promise.all(
+      Array.from({ length: fits + 5 }, () => ingest(bigBatch(session), uniqueIp())),
+    );
+    const accepted = res.filter((r) => r.status === 202).length;
+    expect(accepted).toBe(fits - 1);
+    for (const r of res.filter((x) => x.status !== 202)) {
+      const body = await expectEnvelope(r, 429, "RATE_LIMITED");
+      expect(body.error.details).toMatchObject({ limit: "session_daily_bytes", cap_bytes: cap });
+    }
+    expect((await quotaOf(session))?.bytes).toBe(fits * perBatch);
+    expect(await storedOf(session)).toBe(fits * 100);
+  });
+
+  it("a batch names at most 5 sessions; events of a sixth are rejected, not stored", async () => {
+    const sessions = Array.from({ length: 6 }, () => crypto.randomUUID());
+    const res = await ingest({ events: sessions.map((s) => tinyBatch(s).events[0]) }, uniqueIp());
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({
+      accepted: 5,
+      rejected: 1,
+      errors: [{ index: 5, code: "TOO_MANY_SESSIONS", message: expect.any(String), path: "session_id" }],
+    });
+    expect(await storedOf(sessions[5] ?? "")).toBe(0);
+  });
+});
+
+describe("ingest quota rows", () => {
+  it("are purged by the daily analytics job once their day is over", async () => {
+    const { purgeExpiredAnalytics } = await import("../../src/analytics/housekeeping");
+    const { testDeps } = await import("../helpers/deps");
+    const today = Math.floor(Date.now() / 86_400_000);
+    const [old, yesterday, current] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await db.insert(analyticsIngestQuota).values([
+      { sessionId: old, day: today - 2, bytes: 1, cap },
+      { sessionId: yesterday, day: today - 1, bytes: 1, cap },
+      { sessionId: current, day: today, bytes: 1, cap },
+    ]);
+    await purgeExpiredAnalytics(testDeps());
+    expect(await quotaOf(old)).toBeUndefined();
+    expect(await quotaOf(yesterday)).toBeDefined();
+    expect(await quotaOf(current)).toBeDefined();
+  });
+});

@@ -2,10 +2,10 @@ import type Stripe from "stripe";
 import type { Deps } from "../../platform/deps";
 import { onDispute } from "./disputes";
 import { onInvoice } from "./invoices";
+import { malformedFields, type WebhookObjectKind } from "./objects";
 import { onPaymentIntent } from "./payment-intents";
 import { onChargeRefunded, onRefund } from "./refunds";
 import { onSubscription } from "./subscriptions";
-import { malformedFields, type WebhookObjectKind } from "./objects";
 import { type EventHandler, ignored, type Outcome } from "./types";
 
 /** A handler and the shape of the object it reads (objects.ts). */
@@ -41,7 +41,11 @@ export async function dispatch(deps: Deps, event: Stripe.Event): Promise<Outcome
   if (!route) return ignored(`unhandled type ${event.type}`);
   const bad = malformedFields(route.kind, event.data.object);
   if (bad) {
-    deps.logger.warn("webhook object malformed; ignored", { event_id: event.id, type: event.type, fields: bad });
+    deps.logger.warn("webhook object malformed; ignored", {
+      event_id: event.id,
+      type: event.type,
+      fields: bad,
+    });
     return ignored(`malformed ${event.type} object: ${bad}`);
   }
   return route.handle(deps, event);

@@ -42,7 +42,12 @@ const dispute = z.looseObject({
 
 const subscription = z.looseObject({ id, metadata, status: z.string().min(1) });
 
-const invoice = z.looseObject({ id, customer: expandable.nullish(), currency, amount_paid: amount.optional() });
+const invoice = z.looseObject({
+  id,
+  customer: expandable.nullish(),
+  currency,
+  amount_paid: amount.optional(),
+});
 
 export const webhookObjectSchemas = { paymentIntent, refund, charge, dispute, subscription, invoice };
 export type WebhookObjectKind = keyof typeof webhookObjectSchemas;

@@ -1,8 +1,8 @@
 import fc from "fast-check";
-import { assertProperty } from "../helpers/property";
 import { describe, expect, it } from "vitest";
 import { freshGuard, inspect, type Verdict } from "../../src/chat/frame-guard";
 import { clientFrameSchema } from "../../src/chat/protocol";
+import { assertProperty } from "../helpers/property";
 
 /** What the guard answered before the hand-written fast path existed: zod decides alone. */
 function zodVerdict(data: unknown): Verdict {

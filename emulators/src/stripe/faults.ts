@@ -73,7 +73,8 @@ export function faultError(status: number, retryAfter: number | null, code: stri
       code: "lock_timeout",
       message:
         "This object cannot be accessed right now because another API request or Stripe process is currently accessing it. If you see this error intermittently, retry the request. If you see this error frequently and are making multiple concurrent requests to a single object, make your requests serially or at a lower rate.",
-      headers,
+      // Stripe advises the SDKs to retry a lock timeout.
+      headers: { ...headers, "Stripe-Should-Retry": "true" },
     });
   }
   if (status === 429) {

@@ -73,7 +73,9 @@ for (let i = 0; i < 120 && !stopping; i++) {
         const synced = await syncPlansFrom(readDevVars());
         log(`stripe:sync-plans: ${synced.map((a) => `${a.plan} ${a.price}`).join(", ")}`);
       } catch (err) {
-        log(`stripe:sync-plans failed (paid plans will answer 502): ${err instanceof Error ? err.message : err}`);
+        log(
+          `stripe:sync-plans failed (paid plans will answer 502): ${err instanceof Error ? err.message : err}`,
+        );
       }
       const { JWT_SECRET } = readDevVars();
       const token = await signDevToken(JWT_SECRET, {

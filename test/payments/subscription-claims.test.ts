@@ -131,8 +131,9 @@ describe("D1 failing after Stripe created the subscription", () => {
     // An orphan: a Stripe subscription of this customer naming a row we never wrote.
     const stripe = stripeClient();
     const [made] = await stripeCreates(user.sub);
-    const customer = String(made?.params.customer);
-    const price = String((made?.params.items as { price: string }[])[0]?.price);
+    if (!made) throw new Error("no Stripe create logged");
+    const customer = String(made.params.customer);
+    const price = String((made.params.items as { price: string }[])[0]?.price);
     const orphan = await stripe.subscriptions.create({
       customer,
       items: [{ price }],

@@ -32,24 +32,7 @@ const MINIMUM: Record<string, number> = {
   sgd: 50,
   thb: 1000,
 };
-const ZERO_DECIMAL = new Set([
-  "jpy",
-  "krw",
-  "bif",
-  "clp",
-  "djf",
-  "gnf",
-  "kmf",
-  "mga",
-  "pyg",
-  "rwf",
-  "ugx",
-  "vnd",
-  "vuv",
-  "xaf",
-  "xof",
-  "xpf",
-]);
+const ZERO_DECIMAL = new Set("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split(" "));
 const THREE_DECIMAL = new Set(["bhd", "jod", "kwd", "omr", "tnd"]);
 
 /** Stripe's own wording, e.g. "Amount must be at least $0.50 usd". */

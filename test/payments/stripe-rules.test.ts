@@ -42,6 +42,20 @@ describe("Stripe errors the platform maps to retryable answers", () => {
     expect(refused.map((r) => r.status)).toEqual([429, 429]);
     // The fault is gone: the retry works.
     expect((await createIntent(user, { amount: 2000, currency: "usd" })).status).toBe(201);
+
+    // On the wire it is Stripe's lock timeout (429, code lock_timeout), not a 409 or a rate limit.
+    const tag = crypto.randomUUID();
+    await injectFault({
+      path_prefix: "/v1/payment_intents",
+      method: "POST",
+      status: 429,
+      code: "lock_timeout",
+      body_contains: tag,
+    });
+    const err = await stripeFailure(
+      stripeClient().paymentIntents.create({ amount: 2000, currency: "usd", metadata: { tag } }),
+    );
+    expect(err).toMatchObject({ type: "StripeRateLimitError", statusCode: 429, code: "lock_timeout" });
   });
 
   it("the same Stripe idempotency key in flight twice: Stripe's 409 idempotency_key_in_use → our 409 CONFLICT", async () => {

@@ -2,11 +2,13 @@
 //  1. .dev.vars (and emulators/.dev.vars) generated on first run with fresh secrets;
 //  2. local D1 migrations applied;
 //  3. the Stripe/Google emulators on 127.0.0.1:8788 and the platform on 127.0.0.1:8787;
-//  4. a dev admin token printed once the platform answers /api/v1/health.
+//  4. the plans' products and prices created in the Stripe emulator (npm run stripe:sync-plans);
+//  5. a dev admin token printed once the platform answers /api/v1/health.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
 import { EMULATOR_PORT, ensureDevVars, PLATFORM_PORT, ROOT, readDevVars } from "./lib/dev-vars.mjs";
 import { signDevToken } from "./lib/token.mjs";
+import { syncPlansFrom } from "./sync-plans.mjs";
 
 const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
 const log = (msg) => console.log(`\x1b[36m[start]\x1b[0m ${msg}`);
@@ -66,6 +68,15 @@ for (let i = 0; i < 120 && !stopping; i++) {
   try {
     const res = await fetch(`${base}/api/v1/health`);
     if (res.ok) {
+      // The emulator keeps no catalogue of its own: paid plans work once their prices exist.
+      try {
+        const synced = await syncPlansFrom(readDevVars());
+        log(`stripe:sync-plans: ${synced.map((a) => `${a.plan} ${a.price}`).join(", ")}`);
+      } catch (err) {
+        log(
+          `stripe:sync-plans failed (paid plans will answer 502): ${err instanceof Error ? err.message : err}`,
+        );
+      }
       const { JWT_SECRET } = readDevVars();
       const token = await signDevToken(JWT_SECRET, {
         role: "admin",

@@ -2,6 +2,7 @@ import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
+import { reconcileSubscriptionClaims } from "./payments/reconcile-subscriptions";
 import { createDeps, type Deps } from "./platform/deps";
 import { RETENTION_JOBS } from "./platform/retention";
 import { sinks } from "./sinks";
@@ -23,6 +24,7 @@ export async function handleScheduled(
     : [
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
+        ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],
         ["expire-connect-tickets", expireConnectTickets],
       ];
   for (const [name, job] of jobs) {

@@ -1,22 +1,25 @@
 /**
  * Subscription plans are configuration, not a table (docs/payments.md, "Subscriptions and
- * plans"). The Stripe price ids must exist in the Stripe account (the emulator seeds exactly these).
+ * plans"). A paid plan's Stripe price is found by its lookup key, which is the plan id: Stripe
+ * generates price ids, so they cannot be written here. `npm run stripe:sync-plans`
+ * (src/payments/plan-sync.ts) creates or updates the products and prices to match this list.
  */
 export type Plan = {
   id: string;
   name: string;
-  stripe_price_id: string | null;
+  /** The Stripe price's lookup_key; null for a free plan, which never touches Stripe. */
+  lookup_key: string | null;
   amount: number;
   currency: string;
   interval: "month" | "year";
 };
 
 export const PLANS = [
-  { id: "free", name: "Free", stripe_price_id: null, amount: 0, currency: "usd", interval: "month" },
+  { id: "free", name: "Free", lookup_key: null, amount: 0, currency: "usd", interval: "month" },
   {
     id: "basic_monthly",
     name: "Basic (monthly)",
-    stripe_price_id: "price_basic_monthly",
+    lookup_key: "basic_monthly",
     amount: 900,
     currency: "usd",
     interval: "month",
@@ -24,7 +27,7 @@ export const PLANS = [
   {
     id: "pro_monthly",
     name: "Pro (monthly)",
-    stripe_price_id: "price_pro_monthly",
+    lookup_key: "pro_monthly",
     amount: 2900,
     currency: "usd",
     interval: "month",
@@ -32,7 +35,7 @@ export const PLANS = [
   {
     id: "pro_yearly",
     name: "Pro (yearly)",
-    stripe_price_id: "price_pro_yearly",
+    lookup_key: "pro_yearly",
     amount: 29000,
     currency: "usd",
     interval: "year",
@@ -40,7 +43,7 @@ export const PLANS = [
   {
     id: "business_monthly",
     name: "Business (monthly)",
-    stripe_price_id: "price_business_monthly",
+    lookup_key: "business_monthly",
     amount: 9900,
     currency: "usd",
     interval: "month",
@@ -54,8 +57,9 @@ export function planById(id: string): Plan | undefined {
   return PLANS.find((p) => p.id === id);
 }
 
-export function planByPrice(priceId: string | null | undefined): Plan | undefined {
-  return priceId ? PLANS.find((p) => p.stripe_price_id === priceId) : undefined;
+/** The plan a Stripe price belongs to, by the price's lookup_key. */
+export function planByLookupKey(key: string | null | undefined): Plan | undefined {
+  return key ? PLANS.find((p) => p.lookup_key === key) : undefined;
 }
 
 /** Monthly-normalised recurring revenue in minor units: a yearly amount counts as /12. */

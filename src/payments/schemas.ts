@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema/payments";
-import { amountSchema, currencySchema } from "../platform/money";
+import { amountSchema, chargeAmountProblem, currencySchema } from "../platform/money";
 import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
 import { PLAN_IDS } from "./plans";
 
@@ -56,6 +56,10 @@ export const createIntentBody = z
     metadata: metadataSchema.optional(),
   })
   .strict()
+  .superRefine((body, ctx) => {
+    const problem = chargeAmountProblem(body.amount, body.currency);
+    if (problem) ctx.addIssue({ code: "custom", path: ["amount"], message: problem });
+  })
   .openapi("CreateIntentRequest");
 
 export const createIntentResponse = z
@@ -224,7 +228,10 @@ export const planSchema = z
   .object({
     id: z.string(),
     name: z.string(),
-    stripe_price_id: z.string().nullable(),
+    lookup_key: z
+      .string()
+      .nullable()
+      .openapi({ description: "The Stripe price lookup key (null: free, no Stripe)" }),
     ...amountFields,
     interval: z.enum(["month", "year"]),
     monthly_amount: z.number().int(),

@@ -7,7 +7,12 @@ import { ApiError, type ErrorCode } from "../platform/errors";
  * reused with other parameters) only arises behind the Idempotency-Key middleware, which
  * documents it already.
  */
-export const STRIPE_ERRORS: ErrorCode[] = ["UNPROCESSABLE", "UPSTREAM_FAILED", "UPSTREAM_UNAVAILABLE"];
+export const STRIPE_ERRORS: ErrorCode[] = [
+  "CONFLICT",
+  "UNPROCESSABLE",
+  "UPSTREAM_FAILED",
+  "UPSTREAM_UNAVAILABLE",
+];
 
 /**
  * Turns a Stripe SDK error into our envelope. Card errors are handled by the caller
@@ -22,6 +27,19 @@ export function mapStripeError(err: unknown, context: string): ApiError {
       cause: err,
     });
   }
+  // Another request with the same Stripe idempotency key is still running (a concurrent retry):
+  // nothing was done for this one, so it is our retryable 409, not an upstream failure.
+  if (
+    err instanceof Stripe.errors.StripeError &&
+    err.statusCode === 409 &&
+    err.code === "idempotency_key_in_use"
+  ) {
+    return new ApiError("CONFLICT", "The same payment request is already in progress; retry shortly", {
+      headers: { "Retry-After": "1" },
+      cause: err,
+    });
+  }
+  // Every 429 (rate limit, and `lock_timeout` on a busy object) is StripeRateLimitError.
   if (err instanceof Stripe.errors.StripeRateLimitError) {
     return new ApiError("UPSTREAM_UNAVAILABLE", "Payment provider is rate limiting; retry later", {
       headers: { "Retry-After": "5" },
@@ -74,3 +92,9 @@ export const isMissing = (err: unknown): boolean =>
 /** Stripe refused because the object is no longer in a state that allows the call. */
 export const isUnexpectedState = (err: unknown): boolean =>
   err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "payment_intent_unexpected_state";
+
+/** A price that is no longer active (its lookup key moved on): the cached id must be looked up again. */
+export const isInactivePrice = (err: unknown): boolean =>
+  err instanceof Stripe.errors.StripeInvalidRequestError &&
+  (err.param ?? "").startsWith("items") &&
+  (err.code === "resource_missing" || /inactive/.test(err.message));

@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import { mrrMovements, subscriptions } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
-import { monthlyValue, planByPrice } from "./plans";
+import { monthlyValue, planByLookupKey } from "./plans";
 import { fromStripeTime, num, obj, str } from "./stripe-objects";
 
 export type SubscriptionRow = typeof subscriptions.$inferSelect;
@@ -22,15 +22,19 @@ function movementKind(before: number, after: number, wasEverBilled: boolean) {
   return after > before ? "expansion" : "contraction";
 }
 
-/** The fields we keep, read from a Stripe subscription (period fields moved to items in 2025). */
+/**
+ * The fields we keep, read from a Stripe subscription. In the pinned API version the period
+ * lives on the subscription item only (the top-level fields were removed), and the plan is
+ * the price's lookup_key. The Stripe id is kept too, so a webhook can complete a claim row
+ * whose request failed after Stripe created the subscription.
+ */
 export function fieldsFromStripe(sub: Stripe.Subscription, row: SubscriptionRow) {
   const item = sub.items?.data?.[0];
   const itemLoose = obj(item);
-  const subLoose = obj(sub);
   const price = item?.price;
-  const plan = planByPrice(price?.id);
-  const start = num(itemLoose?.current_period_start) ?? num(subLoose?.current_period_start);
-  const end = num(itemLoose?.current_period_end) ?? num(subLoose?.current_period_end);
+  const plan = planByLookupKey(price?.lookup_key);
+  const start = num(itemLoose?.current_period_start);
+  const end = num(itemLoose?.current_period_end);
   const interval = str(price?.recurring?.interval);
   return {
     status: sub.status,
@@ -45,6 +49,7 @@ export function fieldsFromStripe(sub: Stripe.Subscription, row: SubscriptionRow)
     canceledAt: fromStripeTime(sub.canceled_at) ?? row.canceledAt,
     endedAt: fromStripeTime(sub.ended_at) ?? row.endedAt,
     stripeCustomerId: typeof sub.customer === "string" ? sub.customer : sub.customer.id,
+    stripeSubscriptionId: sub.id,
   };
 }
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { subscriptions } from "../db/schema";
 import type { Deps } from "../platform/deps";
@@ -8,14 +8,14 @@ import type { Principal } from "../platform/types";
 import { ownerOrAdmin } from "./access";
 import { ensureCustomer } from "./customers";
 import { derivedUuid } from "./ids";
+import { forgetPrice, priceIdFor } from "./plan-prices";
 import { PLANS, planById } from "./plans";
 import type { CreateSubscriptionInput } from "./schemas";
-import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
+import { callStripe, isCardError, isInactivePrice, mapStripeError } from "./stripe-errors";
+import { claimSlot, releaseClaim, stripeRefused } from "./subscription-claims";
 import { applySubscription, ENDED, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
 import { planView, subscriptionView } from "./views";
 import { drainDeferred } from "./webhooks/deferred";
-
-const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
 
 /** The plans on offer, from configuration (plans.ts); nothing to read. */
 export function listPlans() {
@@ -23,9 +23,11 @@ export function listPlans() {
 }
 
 /**
- * Free plans never touch Stripe. Paid plans need a payment method; the Stripe
- * subscription is created first (key `sub:<id>`) and our row follows, then any webhook
- * that arrived in between is applied. One live paid subscription per user.
+ * The row is claimed first (subscription-claims.ts): one live paid subscription per user is a
+ * D1 constraint, not a check. Free plans are then done. Paid plans need a payment method,
+ * which is attached to the customer and made its invoice default (Stripe refuses an
+ * unattached method), then the Stripe subscription is created with key `sub:<id>` and the row
+ * completed from it; webhooks that arrived in between are applied.
  */
 export async function createSubscription(
   deps: Deps,
@@ -35,15 +37,6 @@ export async function createSubscription(
 ) {
   const plan = planById(input.plan);
   if (!plan) throw new ApiError("VALIDATION_FAILED", "Unknown plan");
-  const live = await deps.db
-    .select()
-    .from(subscriptions)
-    .where(and(eq(subscriptions.userId, principal.userId), inArray(subscriptions.status, LIVE)));
-  if (live.some((s) => s.planId === plan.id || s.amount > 0 === plan.amount > 0)) {
-    throw new ApiError("CONFLICT", "You already have a live subscription; cancel it first", {
-      details: { subscription_ids: live.map((s) => s.id) },
-    });
-  }
   const id = clientKey ? await derivedUuid("subscription", principal.userId, clientKey) : newId();
   const t = Date.now();
   const base = {
@@ -54,16 +47,16 @@ export async function createSubscription(
     currency: plan.currency,
     interval: plan.interval,
     quantity: 1,
+    cancelAtPeriodEnd: false,
+    canceledAt: null,
+    endedAt: null,
+    currentPeriodEnd: null,
     createdAt: t,
     updatedAt: t,
   };
-  const priceId = plan.stripe_price_id;
-  if (priceId === null) {
-    await deps.db
-      .insert(subscriptions)
-      .values({ ...base, status: "active", currentPeriodStart: t })
-      .onConflictDoNothing();
-    return subscriptionView(await load(deps, id));
+  const lookupKey = plan.lookup_key;
+  if (lookupKey === null) {
+    return subscriptionView(await claimSlot(deps, { ...base, status: "active", currentPeriodStart: t }));
   }
   const method = input.payment_method;
   if (!method) {
@@ -71,35 +64,55 @@ export async function createSubscription(
       details: [{ path: "payment_method", message: "required for paid plans" }],
     });
   }
-  const customer = await ensureCustomer(deps, principal.userId);
+  const priceId = await priceIdFor(deps, { ...plan, lookup_key: lookupKey });
+  const claim = await claimSlot(deps, { ...base, status: "incomplete" });
+  if (claim.stripeSubscriptionId !== null) return subscriptionView(claim);
   let sub: Stripe.Subscription;
   try {
-    sub = await deps.stripe.subscriptions.create(
-      {
-        customer,
-        items: [{ price: priceId }],
-        default_payment_method: method,
-        payment_behavior: "error_if_incomplete",
-        metadata: { subscription_id: id, user_id: principal.userId, plan: plan.id },
-      },
-      { idempotencyKey: `sub:${id}` },
-    );
+    sub = await createAtStripe(deps, { id, userId: principal.userId, planId: plan.id, priceId, method });
   } catch (err) {
+    if (stripeRefused(err)) await releaseClaim(deps, id);
     if (isCardError(err)) {
       throw new ApiError("PAYMENT_FAILED", err.message || "The card was declined", {
         details: { code: err.code ?? null, decline_code: err.decline_code || null, subscription_id: id },
       });
     }
+    if (isInactivePrice(err)) forgetPrice(lookupKey);
     throw mapStripeError(err, "subscription create");
   }
-  await deps.db
-    .insert(subscriptions)
-    .values({ ...base, status: "incomplete", stripeSubscriptionId: sub.id, stripeCustomerId: customer })
-    .onConflictDoNothing();
-  const row = await load(deps, id);
-  await syncFromStripe(deps, row, sub, `sub.create:${id}`);
+  // The one D1 write after Stripe: if it fails, the claim stays and a retry with the same key
+  // (or a webhook, or the reconciler) completes it from the same Stripe subscription.
+  await syncFromStripe(deps, await load(deps, id), sub, `sub.create:${id}`);
   await drainDeferred(deps, sub.id);
   return subscriptionView(await load(deps, id));
+}
+
+/** Attach → customer default → subscription, each with a key derived from our id. */
+async function createAtStripe(
+  deps: Deps,
+  p: { id: string; userId: string; planId: string; priceId: string; method: string },
+): Promise<Stripe.Subscription> {
+  const customer = await ensureCustomer(deps, p.userId);
+  const pm = await deps.stripe.paymentMethods.attach(
+    p.method,
+    { customer },
+    { idempotencyKey: `pm:${p.id}` },
+  );
+  await deps.stripe.customers.update(
+    customer,
+    { invoice_settings: { default_payment_method: pm.id } },
+    { idempotencyKey: `cus-default:${p.id}` },
+  );
+  return deps.stripe.subscriptions.create(
+    {
+      customer,
+      items: [{ price: p.priceId }],
+      default_payment_method: pm.id,
+      payment_behavior: "error_if_incomplete",
+      metadata: { subscription_id: p.id, user_id: p.userId, plan: p.planId },
+    },
+    { idempotencyKey: `sub:${p.id}` },
+  );
 }
 
 async function load(deps: Deps, id: string): Promise<SubscriptionRow> {
@@ -125,6 +138,13 @@ export async function cancelSubscription(deps: Deps, principal: Principal, id: s
   if (ENDED.includes(row.status)) return subscriptionView(row);
   const stripeId = row.stripeSubscriptionId;
   const t = Date.now();
+  if (stripeId === null && row.amount > 0) {
+    // A claim whose Stripe outcome is unknown: cancelling only our row could leave a billing
+    // Stripe subscription behind. The retry or the reconciler settles it first.
+    throw new ApiError("CONFLICT", "This subscription is still being set up; retry shortly", {
+      headers: { "Retry-After": "5" },
+    });
+  }
   if (stripeId === null) {
     const next = atPeriodEnd
       ? { status: row.status, cancelAtPeriodEnd: true }

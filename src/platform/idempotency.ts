@@ -124,7 +124,13 @@ export function idempotency(opts: Options = {}) {
     const status = c.res.status;
     // A 400 means the request failed validation and never ran (Stripe saves no result for
     // those either); storing it would leave a row behind for a request that was rejected.
-    if (status >= 500 || status === 429 || status === 400) {
+    // A 409 with Retry-After (Stripe's idempotency_key_in_use, a claim still settling) is "try again", not a result.
+    if (
+      status >= 500 ||
+      status === 429 ||
+      status === 400 ||
+      (status === 409 && c.res.headers.has("Retry-After"))
+    ) {
       await db.delete(idempotencyKeys).where(where);
       return;
     }

@@ -87,3 +87,48 @@ export const amountSchema = z
   .positive()
   .max(MAX_AMOUNT)
   .openapi({ example: 2000, description: "Amount in the currency's minor units (e.g. cents)" });
+
+/**
+ * Stripe's smallest charge per currency, in minor units (docs.stripe.com/currencies, "Minimum
+ * and maximum charge amounts"). Currencies the table does not name have a minimum of "USD 0.50
+ * equivalent" at the day's rate, which only Stripe can judge; they are checked for > 0 only.
+ */
+const MINIMUM_CHARGE = new Map<string, number>([
+  ["usd", 50],
+  ["eur", 50],
+  ["gbp", 30],
+  ["cad", 50],
+  ["aud", 50],
+  ["nzd", 50],
+  ["chf", 50],
+  ["sek", 300],
+  ["nok", 300],
+  ["dkk", 250],
+  ["pln", 200],
+  ["czk", 1500],
+  ["huf", 17500],
+  ["jpy", 50],
+  ["sgd", 50],
+  ["hkd", 400],
+  ["inr", 50],
+  ["brl", 50],
+  ["mxn", 1000],
+  ["aed", 200],
+]);
+
+/**
+ * Why Stripe would refuse to charge this amount, or null: below the currency's minimum, or a
+ * three-decimal currency (KWD, BHD, …) whose amount is not divisible by 10 (card networks
+ * settle those in hundredths). Checked before Stripe is called, so the client gets a 400.
+ */
+export function chargeAmountProblem(amount: number, currency: string): string | null {
+  const c = currency.toLowerCase();
+  const min = MINIMUM_CHARGE.get(c);
+  if (min !== undefined && amount < min) {
+    return `amount must be at least ${toDecimalString(min, c)} ${c} (Stripe's minimum charge)`;
+  }
+  if (THREE_DECIMAL.has(c) && amount % 10 !== 0) {
+    return `${c} is a three-decimal currency: the amount must be divisible by 10`;
+  }
+  return null;
+}

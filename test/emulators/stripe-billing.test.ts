@@ -6,45 +6,137 @@ const stripe = stripeClient();
 
 const failure = stripeFailure;
 
-async function subscribe(pm: string, price = "price_pro_monthly") {
+/** The synced plan price (test/setup.ts ran stripe:sync-plans' syncPlans) for a lookup key. */
+async function priceOf(lookupKey: string): Promise<string> {
+  const [price] = (await stripe.prices.list({ lookup_keys: [lookupKey], active: true })).data;
+  if (!price) throw new Error(`no price for ${lookupKey}`);
+  return price.id;
+}
+
+/** A customer with `pm` attached (one PaymentMethod per attach) and subscribed to a plan price. */
+async function subscribe(pm: string, lookupKey = "pro_monthly") {
   const customer = await stripe.customers.create({ email: `${crypto.randomUUID()}@example.com` });
+  const attached = await stripe.paymentMethods.attach(pm, { customer: customer.id });
   const sub = await stripe.subscriptions.create({
     customer: customer.id,
-    items: [{ price, quantity: 1 }],
-    default_payment_method: pm,
-    metadata: { plan: price },
+    items: [{ price: await priceOf(lookupKey), quantity: 1 }],
+    default_payment_method: attached.id,
+    metadata: { plan: lookupKey },
   });
-  return { customer, sub };
+  return { customer, sub, pm: attached };
 }
 
 const typesFor = async (id: string) => (await pullWebhooks({ forObject: id })).deliveries.map((d) => d.type);
 
-describe("stripe emulator: prices", () => {
-  it("serves the plan catalogue", async () => {
-    const price = await stripe.prices.retrieve("price_pro_yearly");
-    expect(price).toMatchObject({
+describe("stripe emulator: products and prices", () => {
+  it("has no pre-seeded ids: prices get generated ids and are found by lookup key", async () => {
+    expect((await failure(stripe.prices.retrieve("price_basic_monthly"))).statusCode).toBe(404);
+    const [yearly] = (await stripe.prices.list({ lookup_keys: ["pro_yearly"], active: true })).data;
+    expect(yearly).toMatchObject({
       object: "price",
+      lookup_key: "pro_yearly",
       unit_amount: 29000,
       currency: "usd",
       recurring: { interval: "year" },
     });
-    expect(price.product).toMatch(/^prod_/);
-    expect((await stripe.prices.retrieve("price_basic_monthly")).unit_amount).toBe(900);
-    expect((await stripe.prices.retrieve("price_business_monthly")).unit_amount).toBe(9900);
-    expect((await failure(stripe.prices.retrieve("price_nope"))).statusCode).toBe(404);
+    expect(yearly?.id).toMatch(/^price_[A-Za-z0-9]{24}$/);
+    expect((await stripe.prices.retrieve(yearly?.id ?? "")).product).toBe("plan_pro_yearly");
+  });
+
+  it("keeps lookup keys unique; transfer_lookup_key moves one; inactive prices cannot be subscribed", async () => {
+    const product = await stripe.products.create({ name: `Test ${crypto.randomUUID()}` });
+    expect(product.id).toMatch(/^prod_/);
+    const key = `test_${crypto.randomUUID()}`;
+    const base = { product: product.id, currency: "usd", recurring: { interval: "month" as const } };
+    const first = await stripe.prices.create({ ...base, unit_amount: 500, lookup_key: key });
+    const taken = await failure(stripe.prices.create({ ...base, unit_amount: 600, lookup_key: key }));
+    expect(taken).toMatchObject({ statusCode: 400, param: "lookup_key" });
+    expect(taken.message).toContain(first.id);
+    const second = await stripe.prices.create({
+      ...base,
+      unit_amount: 600,
+      lookup_key: key,
+      transfer_lookup_key: true,
+    });
+    expect((await stripe.prices.retrieve(first.id)).lookup_key).toBeNull();
+    expect((await stripe.prices.list({ lookup_keys: [key] })).data.map((p) => p.id)).toEqual([second.id]);
+
+    await stripe.prices.update(second.id, { active: false });
+    expect((await stripe.prices.list({ lookup_keys: [key], active: true })).data).toEqual([]);
+    const customer = await stripe.customers.create({});
+    const inactive = await failure(
+      stripe.subscriptions.create({ customer: customer.id, items: [{ price: second.id }] }),
+    );
+    expect(inactive).toMatchObject({ statusCode: 400, param: "items[0][price]" });
+    expect(inactive.message).toContain("inactive");
+    const renamed = await stripe.products.update(product.id, { name: "Renamed" });
+    expect(renamed.name).toBe("Renamed");
+  });
+});
+
+describe("stripe emulator: payment methods must be attached", () => {
+  it("refuses an unattached default_payment_method as Stripe does, and attach mints one object per call", async () => {
+    const customer = await stripe.customers.create({});
+    const price = await priceOf("basic_monthly");
+    const refused = await failure(
+      stripe.subscriptions.create({
+        customer: customer.id,
+        items: [{ price }],
+        default_payment_method: "pm_card_visa",
+      }),
+    );
+    expect(refused).toMatchObject({
+      statusCode: 400,
+      type: "StripeInvalidRequestError",
+      code: "resource_missing",
+      param: "default_payment_method",
+    });
+    expect(refused.message).toBe(
+      "The customer does not have a payment method with the ID pm_card_visa. The payment method must be attached to the customer.",
+    );
+    const a = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    const b = await stripe.paymentMethods.attach("pm_card_visa", { customer: customer.id });
+    expect(a.id).toMatch(/^pm_/);
+    expect(b.id).not.toBe(a.id);
+    expect(a).toMatchObject({
+      object: "payment_method",
+      type: "card",
+      customer: customer.id,
+      card: { last4: "4242" },
+    });
+
+    const other = await stripe.customers.create({});
+    const elsewhere = await failure(
+      stripe.customers.update(other.id, { invoice_settings: { default_payment_method: a.id } }),
+    );
+    expect(elsewhere).toMatchObject({
+      code: "resource_missing",
+      param: "invoice_settings[default_payment_method]",
+    });
+    const stolen = await failure(stripe.paymentMethods.attach(a.id, { customer: other.id }));
+    expect(stolen.statusCode).toBe(400);
+
+    const updated = await stripe.customers.update(customer.id, {
+      invoice_settings: { default_payment_method: a.id },
+    });
+    expect(updated.invoice_settings.default_payment_method).toBe(a.id);
+    // The customer's invoice default pays when the subscription names none.
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price }] });
+    expect(sub.status).toBe("active");
   });
 });
 
 describe("stripe emulator: subscriptions", () => {
-  it("creates an active subscription whose first invoice is paid, with periods on sub and item", async () => {
+  it("creates an active subscription whose first invoice is paid, with periods on the item only", async () => {
     const { sub } = await subscribe("pm_card_visa");
     expect(sub.id).toMatch(/^sub_/);
     expect(sub.status).toBe("active");
     const item = sub.items.data[0];
-    expect(item?.price.id).toBe("price_pro_monthly");
+    expect(item?.price.lookup_key).toBe("pro_monthly");
     expect(item?.current_period_end).toBeGreaterThan(item?.current_period_start ?? Number.POSITIVE_INFINITY);
-    const raw = sub as unknown as { current_period_start: number; current_period_end: number };
-    expect(raw.current_period_end).toBe(item?.current_period_end);
+    // Removed from the subscription in the pinned version (2026-10-28.endive).
+    expect(sub).not.toHaveProperty("current_period_start");
+    expect(sub).not.toHaveProperty("current_period_end");
     expect(sub.latest_invoice).toMatch(/^in_/);
     const expanded = await stripe.subscriptions.retrieve(sub.id, { expand: ["latest_invoice"] });
     const invoice = expanded.latest_invoice as Stripe.Invoice;
@@ -53,7 +145,10 @@ describe("stripe emulator: subscriptions", () => {
       status: "paid",
       amount_paid: 2900,
       billing_reason: "subscription_create",
+      parent: { type: "subscription_details", subscription_details: { subscription: sub.id } },
     });
+    // The top-level `subscription` was removed too; it lives under parent.subscription_details.
+    expect(invoice).not.toHaveProperty("subscription");
     expect(await typesFor(sub.id)).toEqual(["customer.subscription.created", "invoice.paid"]);
   });
 
@@ -64,7 +159,7 @@ describe("stripe emulator: subscriptions", () => {
   });
 
   it("advances a period with a new paid invoice, or past_due when it fails", async () => {
-    const { sub } = await subscribe("pm_card_visa", "price_basic_monthly");
+    const { sub } = await subscribe("pm_card_visa", "basic_monthly");
     const next = await advanceSubscription(sub.id);
     const [before, after] = [sub.items.data[0], next.items.data[0]];
     expect(after?.current_period_start).toBe(before?.current_period_end);
@@ -102,13 +197,14 @@ describe("stripe emulator: subscriptions", () => {
   });
 
   it("changes plan in place and cancels immediately with DELETE", async () => {
-    const { sub } = await subscribe("pm_card_visa", "price_pro_monthly");
+    const { sub } = await subscribe("pm_card_visa", "pro_monthly");
     const itemId = sub.items.data[0]?.id ?? "";
+    const business = await priceOf("business_monthly");
     const changed = await stripe.subscriptions.update(sub.id, {
-      items: [{ id: itemId, price: "price_business_monthly" }],
+      items: [{ id: itemId, price: business }],
       proration_behavior: "none",
     });
-    expect(changed.items.data[0]?.price.id).toBe("price_business_monthly");
+    expect(changed.items.data[0]?.price.id).toBe(business);
     const canceled = await stripe.subscriptions.cancel(sub.id);
     expect(canceled.status).toBe("canceled");
     expect(canceled.ended_at).toBeTypeOf("number");
@@ -119,7 +215,7 @@ describe("stripe emulator: subscriptions", () => {
 
   it("rejects an unknown customer or price", async () => {
     const noCustomer = await failure(
-      stripe.subscriptions.create({ customer: "cus_nope", items: [{ price: "price_pro_monthly" }] }),
+      stripe.subscriptions.create({ customer: "cus_nope", items: [{ price: await priceOf("pro_monthly") }] }),
     );
     expect(noCustomer.code).toBe("resource_missing");
     expect(noCustomer.param).toBe("customer");

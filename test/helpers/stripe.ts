@@ -122,9 +122,14 @@ export function updateDispute(
   return control<Stripe.Dispute>(`/disputes/${id}/update`, { body: opts });
 }
 
-/** Closes a dispute as won or lost (charge.dispute.closed). */
+/** Closes a dispute (or decides its appeal) as won or lost (charge.dispute.closed). */
 export function closeDispute(id: string, status: "won" | "lost"): Promise<Stripe.Dispute> {
   return control<Stripe.Dispute>(`/disputes/${id}/close`, { body: { status } });
+}
+
+/** Appeals a lost dispute (charge.dispute.updated with status appeal_needs_response). */
+export function appealDispute(id: string): Promise<Stripe.Dispute> {
+  return control<Stripe.Dispute>(`/disputes/${id}/appeal`, { body: {} });
 }
 
 /**
@@ -148,6 +153,8 @@ export function injectFault(fault: {
   delay_ms?: number;
   retry_after?: number;
   body_contains?: string;
+  /** With status 429: Stripe's object-lock timeout instead of a rate limit. */
+  code?: "lock_timeout";
 }): Promise<{ id: number }> {
   return control<{ id: number }>("/faults", { body: fault });
 }

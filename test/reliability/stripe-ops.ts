@@ -18,10 +18,17 @@ export type StripeFault = { status?: 500 | 429; delay_ms?: number };
 /** Both SDK attempts (first try and its one retry) meet the fault. */
 const ATTEMPTS = 2;
 
-/** 500 → 502 UPSTREAM_FAILED; rate limit and timeout → 503 UPSTREAM_UNAVAILABLE with Retry-After. */
+/**
+ * 500 → 502 UPSTREAM_FAILED; rate limit and timeout → 503 UPSTREAM_UNAVAILABLE with Retry-After.
+ * A timeout whose SDK retry reaches Stripe while the first attempt is still running meets
+ * Stripe's 409 idempotency_key_in_use instead: our 409 CONFLICT, retryable (Retry-After) too.
+ */
 async function expectUpstreamError(res: Response, fault: StripeFault) {
   if (fault.status === 500) {
     await expectEnvelope(res, 502, "UPSTREAM_FAILED");
+  } else if (fault.delay_ms !== undefined && res.status === 409) {
+    await expectEnvelope(res, 409, "CONFLICT");
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
   } else {
     await expectEnvelope(res, 503, "UPSTREAM_UNAVAILABLE");
     expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);

@@ -73,9 +73,46 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   const apiKey = authenticate(request);
   if (apiKey instanceof StripeError) return fail(apiKey);
 
+  // Stripe refuses a second request with a key whose first request is still running (409,
+  // idempotency_key_in_use); it saves nothing for it, so a later retry replays or runs.
+  const flight = idemKey ? `${apiKey}\u0000${idemKey}` : null;
+  if (flight && deps.store.inFlight.has(flight)) return fail(keyInUse(idemKey ?? ""));
+  if (flight) deps.store.inFlight.add(flight);
+  try {
+    return await execute(
+      deps,
+      { method, path, url, body, params, idemKey, apiKey, reqId },
+      log,
+      fail,
+      baseHeaders,
+    );
+  } finally {
+    if (flight) deps.store.inFlight.delete(flight);
+  }
+}
+
+type Incoming = {
+  method: string;
+  path: string;
+  url: URL;
+  body: string;
+  params: Params;
+  idemKey: string | null;
+  apiKey: string;
+  reqId: string;
+};
+
+/** Faults → idempotent replay → handler; the part of a request that holds its idempotency key. */
+async function execute(
+  deps: ApiDeps,
+  { method, path, url, body, params, idemKey, apiKey, reqId }: Incoming,
+  log: (status: number, replayed: boolean, fault: boolean) => void,
+  fail: (err: StripeError, fault?: boolean) => Response,
+  baseHeaders: Record<string, string>,
+): Promise<Response> {
   const fault = takeFault(deps.store, method, path, `${safeDecode(url.search)}&${safeDecode(body)}`);
   if (fault?.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms ?? 0));
-  if (fault?.status) return fail(faultError(fault.status, fault.retry_after), true);
+  if (fault?.status) return fail(faultError(fault.status, fault.retry_after, fault.code), true);
 
   const scope = idemKey ? { apiKey, key: idemKey, method, path, params: canonical(params) } : null;
   if (scope) {
@@ -105,6 +142,15 @@ export async function handleApi(deps: ApiDeps, request: Request): Promise<Respon
   }
   log(status, false, false);
   return new Response(text, { status, headers: { ...json, ...baseHeaders } });
+}
+
+function keyInUse(key: string): StripeError {
+  return new StripeError({
+    status: 409,
+    type: "idempotency_error",
+    code: "idempotency_key_in_use",
+    message: `There is currently another in-progress request using this Idempotency-Key (${key}). Please try again later.`,
+  });
 }
 
 const json = { "Content-Type": "application/json" };

@@ -54,13 +54,18 @@ export function getDispute(c: Ctx, id: string): Dispute {
 }
 
 const OPEN_STATUSES = ["warning_needs_response", "warning_under_review", "needs_response", "under_review"];
+/** A lost dispute can be appealed (Dispute.status in the pinned version); an appeal is decided won or lost. */
+const APPEAL_STATUSES = ["appeal_needs_response", "appeal_under_review"];
+const UNDECIDED = [...OPEN_STATUSES, ...APPEAL_STATUSES];
 
 export function updateDispute(c: Ctx, id: string, p: { status?: string; evidence_due_by?: number }): Dispute {
   const before = getDispute(c, id);
-  if (!OPEN_STATUSES.includes(before.status))
+  // Within its stage only: an inquiry or chargeback among the open statuses, an appeal among its own.
+  const stage = APPEAL_STATUSES.includes(before.status) ? APPEAL_STATUSES : OPEN_STATUSES;
+  if (!UNDECIDED.includes(before.status))
     throw invalidParam("status", `Dispute ${id} is closed (${before.status}).`);
-  if (p.status !== undefined && !OPEN_STATUSES.includes(p.status))
-    throw invalidParam("status", `status must be one of ${OPEN_STATUSES.join(", ")}`);
+  if (p.status !== undefined && !stage.includes(p.status))
+    throw invalidParam("status", `status must be one of ${stage.join(", ")}`);
   const after: Dispute = {
     ...before,
     status: p.status ?? before.status,
@@ -78,11 +83,24 @@ export function closeDispute(c: Ctx, id: string, status: string): Dispute {
   if (status !== "won" && status !== "lost" && status !== "warning_closed")
     throw invalidParam("status", "status must be won, lost or warning_closed");
   const before = getDispute(c, id);
-  if (!OPEN_STATUSES.includes(before.status))
+  if (!UNDECIDED.includes(before.status))
     throw invalidParam("status", `Dispute ${id} is already closed (${before.status}).`);
+  if (status === "warning_closed" && APPEAL_STATUSES.includes(before.status))
+    throw invalidParam("status", "An appeal is decided won or lost.");
   const after: Dispute = { ...before, status };
   c.store.put(after);
   c.events.emit("charge.dispute.closed", after, changed(before, after));
+  return after;
+}
+
+/** A lost dispute moves into appeal (appeal_needs_response), as the card network allows. */
+export function appealDispute(c: Ctx, id: string): Dispute {
+  const before = getDispute(c, id);
+  if (before.status !== "lost")
+    throw invalidParam("status", `Only a lost dispute can be appealed; ${id} is ${before.status}.`);
+  const after: Dispute = { ...before, status: "appeal_needs_response" };
+  c.store.put(after);
+  c.events.emit("charge.dispute.updated", after, changed(before, after));
   return after;
 }
 
@@ -105,20 +123,18 @@ export function advanceSubscription(c: Ctx, id: string, opts: { fail?: boolean }
     const after: Subscription = {
       ...before,
       status: "canceled",
-      ended_at: before.current_period_end,
+      ended_at: item.current_period_end,
       canceled_at: before.canceled_at ?? nowSeconds(),
     };
     c.store.put(after);
     c.events.emit("customer.subscription.deleted", after, changed(before, after));
     return after;
   }
-  const start = before.current_period_end;
+  const start = item.current_period_end;
   const end = addInterval(start, item.price.recurring.interval);
   const nextItem = { ...item, current_period_start: start, current_period_end: end };
   const draft: Subscription = {
     ...before,
-    current_period_start: start,
-    current_period_end: end,
     items: { ...before.items, data: [nextItem] },
   };
   const outcome = attemptPayment(c, draft, opts.fail === true);

@@ -1,5 +1,11 @@
 import { ANY_METHOD, match, type Route, route } from "../router";
-import { advanceSubscription, closeDispute, openDispute, updateDispute } from "./control-actions";
+import {
+  advanceSubscription,
+  appealDispute,
+  closeDispute,
+  openDispute,
+  updateDispute,
+} from "./control-actions";
 import { failRefund, settleProcessing, startProcessing } from "./control-payments";
 import { errorResponse, StripeError } from "./errors";
 import { Events } from "./events";
@@ -66,6 +72,7 @@ const CONTROLS: Route<ControlHandler>[] = [
   route("POST", "/disputes/:id/close", ({ c, id, body }) =>
     Response.json(closeDispute(c, id, s(body.status) ?? "")),
   ),
+  route("POST", "/disputes/:id/appeal", ({ c, id }) => Response.json(appealDispute(c, id))),
   route("POST", "/subscriptions/:id/advance", ({ c, id, body }) =>
     Response.json(advanceSubscription(c, id, { fail: body.fail === true })),
   ),
@@ -165,6 +172,10 @@ function createFault(store: Store, body: Body): Response {
   const delay = n(body.delay_ms) ?? null;
   if (status === null && delay === null) return bad("give status and/or delay_ms");
   if (status !== null && (status < 400 || status > 599)) return bad("status must be 4xx or 5xx");
+  if (status === 409) return bad("Stripe answers lock_timeout as 429: give status 429 and code lock_timeout");
+  const code = s(body.code) ?? null;
+  if (code !== null && (code !== "lock_timeout" || status !== 429))
+    return bad("code may only be lock_timeout, with status 429");
   const spec: FaultSpec = {
     path_prefix: pathPrefix,
     method: s(body.method) ?? null,
@@ -173,6 +184,7 @@ function createFault(store: Store, body: Body): Response {
     delay_ms: delay,
     retry_after: n(body.retry_after) ?? null,
     body_contains: s(body.body_contains) ?? null,
+    code,
   };
   return Response.json({ id: addFault(store, spec) });
 }

@@ -72,6 +72,16 @@ export const noSuch = (kind: string, id: string, param = "id") =>
     message: `No such ${kind}: '${id}'`,
   });
 
+/** A PaymentMethod used as a customer's default without being attached to that customer. */
+export const notAttached = (pmId: string, param: string) =>
+  new StripeError({
+    status: 400,
+    type: "invalid_request_error",
+    code: "resource_missing",
+    param,
+    message: `The customer does not have a payment method with the ID ${pmId}. The payment method must be attached to the customer.`,
+  });
+
 export const unexpectedState = (message: string, extra?: Record<string, unknown>) =>
   new StripeError({
     status: 400,

@@ -10,74 +10,75 @@ export type Price = StripeObject & {
   recurring: { interval: "month" | "year"; interval_count: number; [key: string]: unknown };
 };
 
-const CATALOGUE_CREATED = 1735689600;
-
-function catalogPrice(
-  id: string,
-  product: string,
-  nickname: string,
-  amount: number,
-  interval: "month" | "year",
-): Price {
+/** A price as Stripe creates it: generated id, the lookup key the caller chose (or null). */
+export function price(p: {
+  product: string;
+  currency: string;
+  unitAmount: number;
+  interval: "month" | "year";
+  intervalCount: number;
+  lookupKey: string | null;
+  nickname: string | null;
+  metadata: Record<string, string>;
+  active: boolean;
+}): Price {
   return {
-    id,
+    id: newId("price"),
     object: "price",
-    active: true,
+    active: p.active,
     billing_scheme: "per_unit",
-    created: CATALOGUE_CREATED,
-    currency: "usd",
+    created: nowSeconds(),
+    currency: p.currency,
     custom_unit_amount: null,
     livemode: false,
-    lookup_key: null,
-    metadata: {},
-    nickname,
-    product,
-    recurring: { interval, interval_count: 1, meter: null, usage_type: "licensed", trial_period_days: null },
+    lookup_key: p.lookupKey,
+    metadata: p.metadata,
+    nickname: p.nickname,
+    product: p.product,
+    recurring: {
+      interval: p.interval,
+      interval_count: p.intervalCount,
+      meter: null,
+      usage_type: "licensed",
+      trial_period_days: null,
+    },
     tax_behavior: "unspecified",
     tiers_mode: null,
     transform_quantity: null,
     type: "recurring",
-    unit_amount: amount,
-    unit_amount_decimal: String(amount),
+    unit_amount: p.unitAmount,
+    unit_amount_decimal: String(p.unitAmount),
   };
 }
 
-/** The fixed catalogue the platform's plans point at. */
-export const PRICES: Record<string, Price> = Object.fromEntries(
-  [
-    catalogPrice("price_basic_monthly", "prod_EmuBasicPlan0", "Basic monthly", 900, "month"),
-    catalogPrice("price_pro_monthly", "prod_EmuProPlan000", "Pro monthly", 2900, "month"),
-    catalogPrice("price_pro_yearly", "prod_EmuProPlan000", "Pro yearly", 29000, "year"),
-    catalogPrice("price_business_monthly", "prod_EmuBusinessPl", "Business monthly", 9900, "month"),
-  ].map((p) => [p.id, p]),
-);
+export type Product = StripeObject & { active: boolean; name: string; default_price: string | null };
 
-export const PRODUCT_NAMES: Record<string, string> = {
-  prod_EmuBasicPlan0: "Basic",
-  prod_EmuProPlan000: "Pro",
-  prod_EmuBusinessPl: "Business",
-};
-
-export function product(id: string): StripeObject {
-  const defaultPrice = Object.values(PRICES).find((p) => p.product === id)?.id ?? null;
+export function product(p: {
+  id: string | undefined;
+  name: string;
+  description: string | null;
+  metadata: Record<string, string>;
+  active: boolean;
+}): Product {
+  const now = nowSeconds();
   return {
-    id,
+    id: p.id ?? newId("prod"),
     object: "product",
-    active: true,
-    created: CATALOGUE_CREATED,
-    default_price: defaultPrice,
-    description: null,
+    active: p.active,
+    created: now,
+    default_price: null,
+    description: p.description,
     images: [],
     livemode: false,
     marketing_features: [],
-    metadata: {},
-    name: PRODUCT_NAMES[id] ?? id,
+    metadata: p.metadata,
+    name: p.name,
     package_dimensions: null,
     shippable: null,
     statement_descriptor: null,
     tax_code: null,
     unit_label: null,
-    updated: CATALOGUE_CREATED,
+    updated: now,
     url: null,
     type: "service",
   };
@@ -95,7 +96,7 @@ export function planOf(price: Price): StripeObject {
     created: price.created,
     currency: price.currency,
     interval: price.recurring.interval,
-    interval_count: 1,
+    interval_count: price.recurring.interval_count,
     livemode: false,
     metadata: {},
     meter: null,

@@ -102,9 +102,11 @@ export function charge(
       type: "card",
     },
     receipt_email: pi.receipt_email,
-    receipt_number: ok
-      ? `${1000 + Math.floor(Math.random() * 9000)}-${1000 + Math.floor(Math.random() * 9000)}`
-      : null,
+    // Null until a receipt is sent, which needs receipt_email (Charge object, receipt_number).
+    receipt_number:
+      ok && pi.receipt_email
+        ? `${1000 + Math.floor(Math.random() * 9000)}-${1000 + Math.floor(Math.random() * 9000)}`
+        : null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomChars(60)}`,
     refunded: false,
     refunds: { object: "list", data: [], has_more: false, url: `/v1/charges/${id}/refunds` },

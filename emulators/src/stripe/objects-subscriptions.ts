@@ -3,7 +3,11 @@ import type { SubscriptionItem } from "./objects-billing";
 import type { Metadata } from "./objects-payments";
 import type { StripeObject } from "./store";
 
-/** Subscription and invoice factories, shaped like fixtures3.json. */
+/**
+ * Subscription and invoice factories, shaped like fixtures3.json for the pinned version
+ * (2026-10-28.endive): periods live on subscription items only, and an invoice names its
+ * subscription under `parent.subscription_details` (the top-level fields were removed).
+ */
 
 export type Subscription = StripeObject & {
   customer: string;
@@ -12,8 +16,6 @@ export type Subscription = StripeObject & {
   cancel_at: number | null;
   canceled_at: number | null;
   ended_at: number | null;
-  current_period_start: number;
-  current_period_end: number;
   default_payment_method: string | null;
   latest_invoice: string | null;
   metadata: Metadata;
@@ -46,9 +48,6 @@ export function subscription(p: {
     collection_method: "charge_automatically",
     created: now,
     currency: p.item.price.currency,
-    // Older API versions read the period here, newer ones on the item: keep both in step.
-    current_period_end: p.item.current_period_end,
-    current_period_start: p.item.current_period_start,
     customer: p.customer,
     customer_account: null,
     days_until_due: null,
@@ -97,7 +96,6 @@ export type Invoice = StripeObject & {
   amount_due: number;
   amount_paid: number;
   amount_remaining: number;
-  subscription: string | null;
 };
 
 export function invoice(p: {
@@ -192,7 +190,6 @@ export function invoice(p: {
           },
           quantity: p.item.quantity,
           quantity_decimal: String(p.item.quantity),
-          subscription: p.sub.id,
           subtotal: amount,
           taxes: [],
         },
@@ -229,7 +226,6 @@ export function invoice(p: {
       paid_at: p.paid ? now : null,
       voided_at: null,
     },
-    subscription: p.sub.id,
     subtotal: amount,
     subtotal_excluding_tax: amount,
     test_clock: null,

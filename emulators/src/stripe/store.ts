@@ -14,20 +14,34 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS idempotency (api_key TEXT NOT NULL, key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
      params TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, request_id TEXT NOT NULL, PRIMARY KEY (api_key, key))`,
   `CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, path_prefix TEXT NOT NULL, method TEXT,
-     status INTEGER, remaining INTEGER NOT NULL, delay_ms INTEGER, retry_after INTEGER, body_contains TEXT)`,
+     status INTEGER, remaining INTEGER NOT NULL, delay_ms INTEGER, retry_after INTEGER, body_contains TEXT, code TEXT)`,
   `CREATE TABLE IF NOT EXISTS requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, method TEXT NOT NULL,
      path TEXT NOT NULL, idempotency_key TEXT, params TEXT NOT NULL, status INTEGER NOT NULL, replayed INTEGER NOT NULL,
      fault INTEGER NOT NULL, at INTEGER NOT NULL)`,
 ];
 
 export class Store {
+  /** Idempotency keys whose first request is still running (in memory: the DO serialises them). */
+  readonly inFlight = new Set<string>();
+
   constructor(readonly sql: SqlStorage) {
     for (const stmt of SCHEMA) sql.exec(stmt);
+    // State persisted by an older emulator (npm start keeps it) lacks the fault error code.
+    const cols = sql.exec<{ name: string }>("PRAGMA table_info(faults)").toArray();
+    if (!cols.some((c) => c.name === "code")) sql.exec("ALTER TABLE faults ADD COLUMN code TEXT");
   }
 
   get<T extends StripeObject = StripeObject>(id: string): T | null {
     const row = this.sql.exec<{ body: string }>("SELECT body FROM objects WHERE id = ?", id).toArray()[0];
     return row ? (JSON.parse(row.body) as T) : null;
+  }
+
+  /** Every stored object of one type, oldest first (lists and lookups by field scan these). */
+  all<T extends StripeObject = StripeObject>(type: string): T[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM objects WHERE type = ? ORDER BY rowid", type)
+      .toArray()
+      .map((r) => JSON.parse(r.body) as T);
   }
 
   put<T extends StripeObject>(obj: T): T {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { amount, createdAt, currency, json, updatedAt, uuidPk } from "./columns";
 
@@ -151,6 +152,14 @@ export const subscriptions = sqliteTable(
   (t) => [
     index("subscriptions_user_idx").on(t.userId, t.createdAt),
     index("subscriptions_status_idx").on(t.status),
+    // migrations/0008: one live paid and one live free subscription per user; the claim row
+    // written before Stripe is called holds the slot.
+    uniqueIndex("subscriptions_one_live")
+      .on(t.userId, sql`(${t.amount} > 0)`)
+      .where(sql`${t.status} in ('active', 'trialing', 'past_due', 'incomplete', 'unpaid', 'paused')`),
+    index("subscriptions_claims_idx")
+      .on(t.createdAt)
+      .where(sql`${t.stripeSubscriptionId} is null and ${t.amount} > 0`),
   ],
 );
 

@@ -8,8 +8,13 @@ import { allowedFrom } from "../payment-state";
 import { fromStripeTime, num, obj, ref } from "../stripe-objects";
 import { type EventHandler, processed } from "./types";
 
-/** Closed dispute statuses never change again, whatever order events arrive in. */
+/**
+ * Closed dispute statuses. They never change again, whatever order events arrive in, with
+ * one exception: a lost dispute may be appealed (Dispute.status in the pinned version has
+ * `appeal_needs_response` and `appeal_under_review`), and an appeal ends won or lost.
+ */
 const CLOSED = ["won", "lost", "warning_closed", "prevented"];
+const APPEAL = ["appeal_needs_response", "appeal_under_review"];
 
 async function paymentFor(deps: Deps, piId: string | null, chargeId: string | null) {
   if (!piId && !chargeId) return undefined;
@@ -61,7 +66,10 @@ export const onDispute: EventHandler = async (deps, event) => {
         paymentId: sql`coalesce(${disputes.paymentId}, excluded.payment_id)`,
         updatedAt: t,
       },
-      setWhere: notInArray(disputes.status, CLOSED),
+      setWhere: or(
+        notInArray(disputes.status, CLOSED),
+        and(eq(disputes.status, "lost"), inArray(sql`excluded.status`, APPEAL)),
+      ),
     });
   const row = await deps.db.select().from(disputes).where(eq(disputes.stripeDisputeId, d.id)).get();
   if (!row) throw new Error("dispute upsert lost");

@@ -8,11 +8,9 @@ import { syncFromStripe } from "../subscription-sync";
 import { currentSubscription, subscriptionRow } from "./subscriptions";
 import { deferred, type EventHandler, ignored, processed } from "./types";
 
-/** The invoice's subscription id: under `parent` since 2025, top-level before. */
+/** The invoice's subscription id: under `parent.subscription_details` in the pinned version (top-level removed). */
 function subscriptionIdOf(inv: Stripe.Invoice): string | null {
-  const loose = obj(inv);
-  const details = obj(obj(loose?.parent)?.subscription_details);
-  return ref(details?.subscription) ?? ref(loose?.subscription);
+  return ref(obj(inv.parent?.subscription_details)?.subscription);
 }
 
 /**

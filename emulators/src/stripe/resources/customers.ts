@@ -1,9 +1,9 @@
 import type { Route } from "../context";
 import { route } from "../context";
-import { noSuch } from "../errors";
+import { noSuch, notAttached } from "../errors";
 import { changed } from "../events";
 import { type Customer, customer } from "../objects-payments";
-import { allowOnly, applyMetadata, nullableStr } from "../params";
+import { allowOnly, applyMetadata, nullableStr, obj } from "../params";
 import type { Store } from "../store";
 
 const FIELDS = [
@@ -17,6 +17,14 @@ const FIELDS = [
   "address",
   "preferred_locales",
 ];
+
+/** A customer's invoice default must be one of its attached PaymentMethods (as on Stripe). */
+function attachedDefault(store: Store, pmId: string, customerId: string): void {
+  const pm = store.get(pmId);
+  if (pm?.object !== "payment_method" || pm.customer !== customerId) {
+    throw notAttached(pmId, "invoice_settings[default_payment_method]");
+  }
+}
 
 export function getCustomer(store: Store, id: string, param = "id"): Customer {
   const found = store.get<Customer>(id);
@@ -46,6 +54,12 @@ export const customerRoutes: Route[] = [
     for (const key of ["email", "name", "description", "phone"]) {
       const v = nullableStr(params, key);
       if (v !== undefined) after[key] = v;
+    }
+    const settings = obj(params, "invoice_settings");
+    const pmId = settings ? nullableStr(settings, "default_payment_method") : undefined;
+    if (pmId !== undefined) {
+      if (pmId) attachedDefault(store, pmId, before.id);
+      after.invoice_settings = { ...(before.invoice_settings as object), default_payment_method: pmId };
     }
     store.put(after);
     const prev = changed(before, after);

@@ -1,6 +1,7 @@
 import type { Route } from "../context";
 import { route } from "../context";
-import { invalidParam, noSuch, StripeError, unexpectedState } from "../errors";
+import { checkChargeAmount } from "../currencies";
+import { invalidParam, noSuch, unexpectedState } from "../errors";
 import { changed } from "../events";
 import { nowSeconds } from "../ids";
 import { type PaymentIntent, paymentIntent } from "../objects-payments";
@@ -86,6 +87,16 @@ export const CURRENCIES = [
   "pln",
   "czk",
   "krw",
+  "huf",
+  "zar",
+  "aed",
+  "ils",
+  "try",
+  "bhd",
+  "jod",
+  "kwd",
+  "omr",
+  "tnd",
 ];
 
 export function getIntent(store: Store, id: string, param = "intent"): PaymentIntent {
@@ -98,24 +109,6 @@ function amountOf(params: Parameters<typeof int>[0]): number {
   const amount = int(params, "amount");
   if (amount === undefined)
     throw invalidParam("amount", "Missing required param: amount.", "parameter_missing");
-  if (amount < 50) {
-    throw new StripeError({
-      status: 400,
-      type: "invalid_request_error",
-      code: "amount_too_small",
-      param: "amount",
-      message: "Amount must be at least $0.50 usd",
-    });
-  }
-  if (amount > 99999999) {
-    throw new StripeError({
-      status: 400,
-      type: "invalid_request_error",
-      code: "amount_too_large",
-      param: "amount",
-      message: "Amount must be no more than $999,999.99",
-    });
-  }
   return amount;
 }
 
@@ -137,6 +130,7 @@ export const paymentIntentRoutes: Route[] = [
     allowOnly(params, CREATE_FIELDS);
     const amount = amountOf(params);
     const currency = currencyOf(requiredStr(params, "currency"));
+    checkChargeAmount(amount, currency);
     const customerId = nullableStr(params, "customer") ?? null;
     if (customerId) getCustomer(store, customerId, "customer");
     const automatic = obj(params, "automatic_payment_methods");
@@ -176,6 +170,7 @@ export const paymentIntentRoutes: Route[] = [
     if (params.amount !== undefined) after.amount = amountOf(params);
     const currency = str(params, "currency");
     if (currency) after.currency = currencyOf(currency);
+    if (params.amount !== undefined || currency) checkChargeAmount(after.amount, after.currency);
     for (const key of ["description", "receipt_email", "customer"] as const) {
       const v = nullableStr(params, key);
       if (v !== undefined) after[key] = v;

@@ -7,11 +7,11 @@ import type { Params } from "../form";
 import { newId, nowSeconds } from "../ids";
 import { addInterval, subscriptionItem } from "../objects-billing";
 import { type Subscription, subscription } from "../objects-subscriptions";
-import { allowOnly, applyMetadata, bool, int, list, nullableStr, oneOf, requiredStr } from "../params";
+import { allowOnly, applyMetadata, bool, int, list, nullableStr, oneOf, requiredStr, str } from "../params";
 import type { Store } from "../store";
 import { getCustomer } from "./customers";
-import { resolvePaymentMethod } from "./payment-methods";
-import { getPrice } from "./prices";
+import { attachedPaymentMethod } from "./payment-methods";
+import { activePrice, page } from "./prices";
 
 const CREATE_FIELDS = [
   "customer",
@@ -74,7 +74,7 @@ export const subscriptionRoutes: Route[] = [
     getCustomer(store, customerId, "customer");
     const spec = firstItem(params);
     if (!spec?.price) throw missingParam("items[0][price]");
-    const price = getPrice(spec.price, "items[0][price]");
+    const price = activePrice(store, spec.price, "items[0][price]");
     const behavior =
       oneOf(params, "payment_behavior", [
         "allow_incomplete",
@@ -83,7 +83,7 @@ export const subscriptionRoutes: Route[] = [
         "pending_if_incomplete",
       ]) ?? "allow_incomplete";
     const pmId = nullableStr(params, "default_payment_method");
-    const pm = pmId ? resolvePaymentMethod(store, pmId, customerId).id : null;
+    const pm = pmId ? attachedPaymentMethod(store, pmId, customerId, "default_payment_method").id : null;
     const start = nowSeconds();
     const id = newId("sub");
     const item = subscriptionItem(
@@ -119,6 +119,22 @@ export const subscriptionRoutes: Route[] = [
     const inv = issueInvoice(c, sub, item, "subscription_create", outcome.paid);
     return store.put({ ...sub, latest_invoice: inv.id });
   }),
+  route("GET", "/v1/subscriptions", ({ store, params }) => {
+    allowOnly(params, ["customer", "status", "price", "limit", "starting_after"]);
+    const customer = str(params, "customer");
+    const status = str(params, "status");
+    const priceId = str(params, "price");
+    // Stripe lists every status but canceled unless `status` says otherwise (`all` for everything).
+    const items = store
+      .all<Subscription>("subscription")
+      .filter(
+        (s) =>
+          (customer === undefined || s.customer === customer) &&
+          (status === "all" || (status === undefined ? s.status !== "canceled" : s.status === status)) &&
+          (priceId === undefined || s.items.data[0]?.price.id === priceId),
+      );
+    return page(items, params, "/v1/subscriptions");
+  }),
   route("GET", "/v1/subscriptions/:id", ({ store, ids }) => getSubscription(store, ids[0] ?? "")),
   route("POST", "/v1/subscriptions/:id", ({ store, events, params, ids }) => {
     allowOnly(params, UPDATE_FIELDS);
@@ -137,7 +153,7 @@ export const subscriptionRoutes: Route[] = [
     const cancelAtEnd = bool(params, "cancel_at_period_end");
     if (cancelAtEnd !== undefined) {
       after.cancel_at_period_end = cancelAtEnd;
-      after.cancel_at = cancelAtEnd ? before.current_period_end : null;
+      after.cancel_at = cancelAtEnd ? (before.items.data[0]?.current_period_end ?? null) : null;
       after.canceled_at = cancelAtEnd ? nowSeconds() : null;
       after.cancellation_details = {
         comment: null,
@@ -147,14 +163,16 @@ export const subscriptionRoutes: Route[] = [
     }
     const pmId = nullableStr(params, "default_payment_method");
     if (pmId !== undefined)
-      after.default_payment_method = pmId ? resolvePaymentMethod(store, pmId, before.customer).id : null;
+      after.default_payment_method = pmId
+        ? attachedPaymentMethod(store, pmId, before.customer, "default_payment_method").id
+        : null;
     const spec = firstItem(params);
     if (spec) {
       const current = before.items.data[0];
       if (!current) throw noSuch("subscription_item", spec.id ?? "");
       if (spec.id && spec.id !== current.id) throw noSuch("subscription_item", spec.id, "items[0][id]");
       // Plan change in place; proration is not modelled.
-      const price = spec.price ? getPrice(spec.price, "items[0][price]") : current.price;
+      const price = spec.price ? activePrice(store, spec.price, "items[0][price]") : current.price;
       after.items = {
         ...before.items,
         data: [
@@ -166,6 +184,7 @@ export const subscriptionRoutes: Route[] = [
               id: price.id,
               amount: price.unit_amount,
               interval: price.recurring.interval,
+              interval_count: price.recurring.interval_count,
             },
             quantity: spec.quantity,
           },

@@ -1,0 +1,69 @@
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import Stripe from "stripe";
+import { subscriptions } from "../db/schema";
+import type { Deps } from "../platform/deps";
+import { ApiError } from "../platform/errors";
+import type { SubscriptionRow } from "./subscription-sync";
+
+/** Statuses that hold the user's slot (migrations/0008, index subscriptions_one_live). */
+export const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
+
+export type ClaimInput = Omit<
+  SubscriptionRow,
+  "stripeSubscriptionId" | "stripeCustomerId" | "currentPeriodStart"
+> &
+  Partial<Pick<SubscriptionRow, "currentPeriodStart">>;
+
+/**
+ * Writes our row before Stripe is called: the partial unique index makes it the one live
+ * paid (or free) subscription of the user, so of two concurrent requests exactly one gets
+ * the row and the other a 409 before anything exists at Stripe. The same id again (a retry
+ * with the same Idempotency-Key) gets its own row back, to finish what it started.
+ */
+export async function claimSlot(deps: Deps, input: ClaimInput): Promise<SubscriptionRow> {
+  await deps.db
+    .insert(subscriptions)
+    .values({ currentPeriodStart: null, ...input })
+    .onConflictDoNothing();
+  const own = await deps.db.select().from(subscriptions).where(eq(subscriptions.id, input.id)).get();
+  if (own && own.userId === input.userId && own.planId === input.planId) return own;
+  const paid = input.amount > 0;
+  const live = await deps.db
+    .select({ id: subscriptions.id })
+    .from(subscriptions)
+    .where(
+      and(
+        eq(subscriptions.userId, input.userId),
+        inArray(subscriptions.status, LIVE),
+        sql`(${subscriptions.amount} > 0) = ${paid ? 1 : 0}`,
+      ),
+    );
+  throw new ApiError("CONFLICT", "You already have a live subscription; cancel it first", {
+    details: { subscription_ids: live.map((s) => s.id) },
+  });
+}
+
+/** Frees the slot of a claim that Stripe never got a subscription for. */
+export async function releaseClaim(deps: Deps, id: string): Promise<void> {
+  await deps.db
+    .delete(subscriptions)
+    .where(and(eq(subscriptions.id, id), isNull(subscriptions.stripeSubscriptionId)));
+}
+
+/**
+ * True when Stripe certainly did not create the subscription: it refused the request (card,
+ * validation, idempotency mismatch) or did not run it (rate limit, lock timeout). A 5xx, a
+ * timeout or `idempotency_key_in_use` leaves the outcome unknown: the claim stays, so a retry
+ * with the same key completes it, and the reconciler settles it otherwise.
+ */
+export function stripeRefused(err: unknown): boolean {
+  return (
+    err instanceof Stripe.errors.StripeCardError ||
+    err instanceof Stripe.errors.StripeInvalidRequestError ||
+    err instanceof Stripe.errors.StripeIdempotencyError ||
+    err instanceof Stripe.errors.StripeRateLimitError ||
+    err instanceof Stripe.errors.StripeAuthenticationError ||
+    err instanceof Stripe.errors.StripePermissionError ||
+    err instanceof ApiError
+  );
+}

@@ -1,5 +1,6 @@
 import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
+import { retryEventSinks } from "./events/redeliver";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { createDeps, type Deps } from "./platform/deps";
@@ -19,6 +20,7 @@ export async function handleScheduled(
         ["expire-connect-tickets", expireConnectTickets],
       ]
     : [
+        ["retry-event-sinks", retryEventSinks],
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["expire-connect-tickets", expireConnectTickets],

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { boundedCollapseKey, MAX_COLLAPSE_ID_BYTES, sha256Hex } from "../../src/notifications/fcm/collapse";
 import { buildMessage } from "../../src/notifications/fcm/message";
 import { sentMessages } from "../helpers/google";
-import { newCaller, notificationFor, publishEvent, registerDevice, settled, uid, waitFor } from "./helpers";
+import { adminTestSend, newCaller, registerDevice, settled, uid } from "./helpers";
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 
@@ -60,26 +60,22 @@ describe("collapse ids fit APNs' 64 bytes (issue 13, item 6)", () => {
   });
 
   it("a campaign with a 128-character id reaches an iPhone (the emulator refuses a longer apns-collapse-id, as FCM does)", async () => {
-    const merchant = await newCaller("merchant", crypto.randomUUID());
+    const user = await newCaller("user");
     const token = `ok-${uid()}-ios`;
-    await registerDevice(merchant, token, "ios");
+    await registerDevice(user, token, "ios");
     const campaignId = `cmp_${"9".repeat(124)}`;
-    const { res, id } = await publishEvent("campaign.status_changed", {
-      campaign_id: campaignId,
-      merchant_id: merchant.merchantId ?? "m",
-      user_ids: [merchant.sub],
-      from: "draft",
-      to: "active",
+    const sent = await adminTestSend({
+      user_id: user.sub,
+      type: "campaign_status_changed",
+      data: { campaign_id: campaignId },
     });
-    expect(res.status).toBe(202);
-    const notificationId = await notificationFor(id, merchant.sub);
-    const [d] = await settled(merchant, notificationId ?? "");
+    const [d] = await settled(user, sent.notification_ids[0] ?? "");
+    // Before the fix: failed, INVALID_ARGUMENT (137 bytes of apns-collapse-id).
     expect(d).toMatchObject({ status: "sent", error_code: null });
-    const [m] = await waitFor(async () => {
-      const got = await sentMessages(token);
-      return got.length > 0 ? got : undefined;
-    }, "message");
+    const [m] = await sentMessages(token);
     const apns = m?.message.apns as { headers: Record<string, string> } | undefined;
-    expect(apns?.headers["apns-collapse-id"]).toMatch(/^campaign:~[0-9a-f]{48}$/);
+    expect(apns?.headers["apns-collapse-id"]).toBe(
+      `campaign:~${(await webCryptoHex(campaignId)).slice(0, 48)}`,
+    );
   });
 });

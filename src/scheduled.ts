@@ -1,5 +1,6 @@
 import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
+import { retryEventSinks } from "./events/redeliver";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { reconcileSubscriptionClaims } from "./payments/reconcile-subscriptions";
@@ -22,6 +23,7 @@ export async function handleScheduled(
         ...RETENTION_JOBS,
       ]
     : [
+        ["retry-event-sinks", retryEventSinks],
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],

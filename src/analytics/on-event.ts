@@ -5,7 +5,7 @@ import { insertEvents, toAePoint } from "./store";
 /**
  * Server truths become analytics events here, never from clients: a succeeded payment
  * is recorded as `payment_completed` for the paying user. The row id derives from the
- * domain event id, so a replayed event cannot be counted twice.
+ * domain event id, so a replayed event or a retried delivery cannot be counted twice.
  */
 export const analyticsSink: EventSink = {
   name: "analytics",
@@ -30,7 +30,8 @@ export const analyticsSink: EventSink = {
       occurredAt: event.occurred_at,
       receivedAt: Date.now(),
     };
-    await insertEvents(deps.db, [row]);
+    // A retried delivery finds the row stored and adds nothing, not even an AE point.
+    if ((await insertEvents(deps.db, [row])).length === 0) return;
     new AeWriter(deps.env.ANALYTICS).writeAll([toAePoint(row)]);
   },
 };

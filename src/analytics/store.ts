@@ -25,19 +25,25 @@ export const ACTIVITY_BUCKET_MS = 15 * 60_000;
  *   activity: 15-minute buckets;
  *   user days: signed-in users only.
  * Times are epoch ms ≥ 0, so SQLite's integer division equals Math.floor.
+ * The rollups run BEFORE the insert in the same batch (one transaction) and count only rows
+ * whose id is not stored yet, so re-sending rows already stored (a retried server-side sink,
+ * keyed by the domain event id) counts nothing twice; user days are idempotent by key anyway.
  */
+const IS_NEW = "NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>'id')";
+
 const INSERT_EVENTS = `INSERT INTO analytics_events
   (id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at)
   SELECT value->>'id', value->>'type', value->>'user', value->>'session', value->>'page',
     value->>'element', value->>'source', value->>'props', value->>'at', value->>'received'
   FROM json_each(?1) WHERE true
-  ON CONFLICT DO NOTHING`;
+  ON CONFLICT DO NOTHING
+  RETURNING id`;
 
 const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
   (session_id, first_at, last_at, events, page_views, interactions)
   SELECT value->>'session', MIN(value->>'at'), MAX(value->>'at'), COUNT(*),
     SUM(value->>'type' = 'page_view'), SUM(value->>'type' IN ('button_click', 'feature_used'))
-  FROM json_each(?1) WHERE value->>'type' <> 'payment_completed'
+  FROM json_each(?1) WHERE value->>'type' <> 'payment_completed' AND ${IS_NEW}
   GROUP BY value->>'session'
   ON CONFLICT (session_id) DO UPDATE SET
     first_at = MIN(analytics_sessions.first_at, excluded.first_at),
@@ -49,14 +55,14 @@ const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
 const UPSERT_DAILY = `INSERT INTO analytics_daily (day, event_type, page, element, events)
   SELECT value->>'at' / ${DAY_MS}, value->>'type', COALESCE(value->>'page', ''),
     COALESCE(value->>'element', ''), COUNT(*)
-  FROM json_each(?1) WHERE true
+  FROM json_each(?1) WHERE ${IS_NEW}
   GROUP BY 1, 2, 3, 4
   ON CONFLICT (day, event_type, page, element) DO UPDATE SET
     events = analytics_daily.events + excluded.events`;
 
 const UPSERT_ACTIVITY = `INSERT INTO analytics_activity (bucket, events)
   SELECT value->>'at' / ${ACTIVITY_BUCKET_MS}, COUNT(*)
-  FROM json_each(?1) WHERE true
+  FROM json_each(?1) WHERE ${IS_NEW}
   GROUP BY 1
   ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`;
 
@@ -65,7 +71,7 @@ const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day)
   FROM json_each(?1) WHERE value->>'user' IS NOT NULL
   ON CONFLICT DO NOTHING`;
 
-const STATEMENTS = [INSERT_EVENTS, UPSERT_SESSIONS, UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS];
+const STATEMENTS = [UPSERT_SESSIONS, UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS, INSERT_EVENTS];
 
 /**
  * The per-session daily byte quota, first in the same batch: the table's CHECK (bytes <= cap)
@@ -111,13 +117,16 @@ function toJsonRow(r: EventRow) {
 /**
  * Appends rows and updates the rollups, all in one db.batch (one round trip, all or
  * nothing); with a quota, the sessions' daily byte counters too (IngestQuotaExceeded when one
- * would pass its cap, and then nothing is written). Callers pass fresh ids (or, for server events, ids of domain events that
- * publish() already de-duplicated).
+ * would pass its cap, and then nothing is written). Returns the ids it inserted. Callers pass
+ * fresh ids, or for server events ids derived from the domain event id: a row already stored
+ * is skipped, rollups included.
  */
-export async function insertEvents(db: Db, rows: EventRow[], quota?: IngestQuota): Promise<void> {
-  if (rows.length === 0) return;
+export async function insertEvents(db: Db, rows: EventRow[], quota?: IngestQuota): Promise<string[]> {
+  if (rows.length === 0) return [];
   const d1 = db.$client;
   const statements: D1PreparedStatement[] = [];
+  // Which statements insert events (RETURNING id): the quota upserts shift the positions.
+  const eventInserts = new Set<number>();
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT).map(toJsonRow);
     if (quota) {
@@ -129,16 +138,21 @@ export async function insertEvents(db: Db, rows: EventRow[], quota?: IngestQuota
       statements.push(d1.prepare(UPSERT_QUOTA).bind(JSON.stringify(sized), quota.day, quota.capBytes));
     }
     const payload = JSON.stringify(chunk);
-    for (const q of STATEMENTS) statements.push(d1.prepare(q).bind(payload));
+    for (const q of STATEMENTS) {
+      if (q === INSERT_EVENTS) eventInserts.add(statements.length);
+      statements.push(d1.prepare(q).bind(payload));
+    }
   }
+  let results: D1Result<{ id: string }>[];
   try {
-    await d1.batch(statements);
+    results = await d1.batch<{ id: string }>(statements);
   } catch (err) {
     if (quota && err instanceof Error && String(err.message).includes(QUOTA_CONSTRAINT)) {
       throw new IngestQuotaExceeded("daily byte quota exceeded", { cause: err });
     }
     throw err;
   }
+  return results.flatMap((r, i) => (eventInserts.has(i) ? r.results.map((x) => x.id) : []));
 }
 
 export function toAePoint(r: EventRow): AePoint {

@@ -86,8 +86,10 @@ export async function channelsFor(event: DomainEvent, deps: BaseDeps, at = Date.
 }
 
 /**
- * Live feeds are best-effort views over durable data (a dashboard that misses one reloads
- * from the API), so one unreachable channel is logged and does not fail the others.
+ * Live feeds are views over durable data (a dashboard that misses one reloads from the API).
+ * One unreachable channel does not stop the others; the sink then fails, so the delivery is
+ * retried (src/events/redeliver.ts) and every channel is pushed again: a LiveChannel ignores
+ * an event id it already holds, so channels that had it do not show it twice.
  */
 export const liveChannelSink: EventSink = {
   name: "live-channels",
@@ -97,6 +99,7 @@ export const liveChannelSink: EventSink = {
     const results = await settleLimited(channels, PUSH_CONCURRENCY, (name) =>
       deps.env.LIVE_CHANNEL.getByName(name).push(live),
     );
+    const failed = channels.filter((_, i) => results[i]?.status === "rejected");
     results.forEach((r, i) => {
       if (r.status === "rejected") {
         deps.logger.warn("live channel push failed", {
@@ -106,5 +109,7 @@ export const liveChannelSink: EventSink = {
         });
       }
     });
+    if (failed.length > 0)
+      throw new Error(`live push failed for ${failed.length} of ${channels.length} channels`);
   },
 };

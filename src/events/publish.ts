@@ -2,6 +2,7 @@ import { domainEvents } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { validationError } from "../platform/validation";
+import { attemptSinks, insertPendingIfNew } from "./deliveries";
 import { type DomainEvent, type DomainEventType, type EventData, eventDataSchemas } from "./types";
 
 export type PublishInput<T extends DomainEventType> = {
@@ -13,9 +14,11 @@ export type PublishInput<T extends DomainEventType> = {
 };
 
 /**
- * Records the event once (primary key on id) and fans it out to every sink. A replay of
- * the same id returns `{ duplicate: true }` and has no second effect. Sinks run in order
- * and each is isolated: one failing sink is logged and does not stop the others.
+ * Records the event once (primary key on id) together with one pending delivery row per sink,
+ * in one db.batch, then attempts every sink inline. A replay of the same id returns
+ * `{ duplicate: true }` and has no second effect. Sinks are isolated: one failing does not stop
+ * the others, and it stays pending for the cron (src/events/redeliver.ts) to retry with
+ * backoff, so each sink sees each event at least once.
  */
 export async function publish<T extends DomainEventType>(
   deps: Deps,
@@ -34,25 +37,27 @@ export async function publish<T extends DomainEventType>(
     data: parsed.data,
   } as DomainEvent;
 
-  const inserted = await deps.db
-    .insert(domainEvents)
-    .values({
-      id: event.id,
-      type: event.type,
-      payload: event.data,
-      source: event.source,
-      createdAt: event.occurred_at,
-    })
-    .onConflictDoNothing()
-    .returning({ id: domainEvents.id });
+  const sinks = deps.sinks.map((s) => s.name);
+  const [, inserted] = await deps.db.batch([
+    insertPendingIfNew(deps.db, event.id, sinks, Date.now()),
+    deps.db
+      .insert(domainEvents)
+      .values({
+        id: event.id,
+        type: event.type,
+        payload: event.data,
+        source: event.source,
+        createdAt: event.occurred_at,
+      })
+      .onConflictDoNothing()
+      .returning({ id: domainEvents.id }),
+  ]);
   if (inserted.length === 0) return { duplicate: true };
 
-  for (const sink of deps.sinks) {
-    try {
-      await sink.handle(event, deps);
-    } catch (err) {
-      deps.logger.error("event sink failed", { sink: sink.name, event_id: event.id, type: event.type, err });
-    }
-  }
+  await attemptSinks(
+    deps,
+    event,
+    sinks.map((sink) => ({ sink, attempts: 1 })),
+  );
   return { duplicate: false };
 }

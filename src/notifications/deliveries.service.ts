@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
@@ -30,9 +30,36 @@ export type Outcome =
 
 const IN_CHUNK = 90;
 
-/** Only `queued` rows: anything already sent, failed or removed is never sent again. */
+/**
+ * Only `queued` rows whose device still exists: anything already sent, failed or removed is
+ * never sent again, and neither is a push to a deleted device (deleteDevice cancels its rows
+ * in the same batch; this catches a job already in flight). Rows left without a device are
+ * cancelled here, so the stale-job sweep does not re-enqueue them forever.
+ */
 export async function loadPending(db: Db, ids: string[]): Promise<PendingDelivery[]> {
-  const out: PendingDelivery[] = [];
+  const out = await loadQueued(db, ids);
+  const orphaned = out.filter((d) => d.deviceGone).map((d) => d.id);
+  if (orphaned.length > 0) await cancelOrphaned(db, orphaned);
+  return out.filter((d) => !d.deviceGone).map(({ deviceGone: _, ...d }) => d);
+}
+
+async function cancelOrphaned(db: Db, ids: string[]): Promise<void> {
+  await db
+    .update(notificationDeliveries)
+    .set({ status: "failed", errorCode: "DEVICE_DELETED", updatedAt: now() })
+    .where(
+      and(
+        sql`${notificationDeliveries.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`,
+        eq(notificationDeliveries.status, "queued"),
+        notExists(
+          db.select({ id: devices.id }).from(devices).where(eq(devices.id, notificationDeliveries.deviceId)),
+        ),
+      ),
+    );
+}
+
+async function loadQueued(db: Db, ids: string[]): Promise<Array<PendingDelivery & { deviceGone: boolean }>> {
+  const out: Array<PendingDelivery & { deviceGone: boolean }> = [];
   for (const group of chunk(ids, IN_CHUNK)) {
     const rows = await db
       .select({
@@ -47,9 +74,11 @@ export async function loadPending(db: Db, ids: string[]): Promise<PendingDeliver
         body: notifications.body,
         data: notifications.data,
         silent: notifications.silent,
+        deviceGone: sql<boolean>`${devices.id} IS NULL`.mapWith(Boolean),
       })
       .from(notificationDeliveries)
       .innerJoin(notifications, eq(notifications.id, notificationDeliveries.notificationId))
+      .leftJoin(devices, eq(devices.id, notificationDeliveries.deviceId))
       .where(and(inArray(notificationDeliveries.id, group), eq(notificationDeliveries.status, "queued")));
     out.push(...rows);
   }

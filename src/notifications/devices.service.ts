@@ -1,4 +1,4 @@
-import { and, eq, inArray, notInArray } from "drizzle-orm";
+import { and, eq, exists, inArray, notInArray } from "drizzle-orm";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { notFound } from "../platform/errors";
@@ -93,11 +93,25 @@ export async function listDevices({ db }: Pick<Deps, "db">, userId: string): Pro
   return rows.map(shape);
 }
 
-/** Only the owner may remove a device; anyone else gets the same 404 as for a missing id. */
+/**
+ * Only the owner may remove a device; anyone else gets the same 404 as for a missing id.
+ * Its queued and held pushes (a quiet-hours backlog) are cancelled in the same batch, before
+ * the delete and only if the caller owns the device, so a lost phone gets nothing more.
+ */
 export async function deleteDevice({ db }: Pick<Deps, "db">, userId: string, id: string): Promise<void> {
-  const gone = await db
-    .delete(devices)
-    .where(and(eq(devices.id, id), eq(devices.userId, userId)))
-    .returning({ id: devices.id });
+  const owned = and(eq(devices.id, id), eq(devices.userId, userId));
+  const [, gone] = await db.batch([
+    db
+      .update(notificationDeliveries)
+      .set({ status: "failed", errorCode: "DEVICE_DELETED", updatedAt: now() })
+      .where(
+        and(
+          eq(notificationDeliveries.deviceId, id),
+          inArray(notificationDeliveries.status, ["queued", "held"]),
+          exists(db.select({ id: devices.id }).from(devices).where(owned)),
+        ),
+      ),
+    db.delete(devices).where(owned).returning({ id: devices.id }),
+  ]);
   if (gone.length === 0) throw notFound("Device");
 }

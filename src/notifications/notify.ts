@@ -1,6 +1,6 @@
-import { inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
-import { newId, now } from "../platform/ids";
+import { derivedId, now } from "../platform/ids";
 import type { Logger } from "../platform/logger";
 import type { Db } from "../platform/types";
 import { markUnsendable } from "./deliveries.service";
@@ -33,6 +33,8 @@ export type NotifyResult = {
 const ROWS_PER_INSERT = 8;
 // Statements per db.batch call.
 const STATEMENTS_PER_BATCH = 50;
+/** error_code of deliveries whose push job could not be enqueued; a retry revives them. */
+const ENQUEUE_FAILED = "ENQUEUE_FAILED";
 
 async function batchAll(db: Db, statements: Array<ReturnType<typeof insertNotifications>>) {
   const results: Array<{ id: string; userId: string }> = [];
@@ -52,37 +54,90 @@ function insertNotifications(db: Db, rows: Array<typeof notifications.$inferInse
     .returning({ id: notifications.id, userId: notifications.userId });
 }
 
+/** Existing notifications of this event for `userIds` (a retried or replayed notify). */
+async function existingNotifications(db: Db, eventId: string, userIds: string[]) {
+  const out: Array<{ id: string; userId: string }> = [];
+  for (const ids of chunk(userIds, 90)) {
+    out.push(
+      ...(await db
+        .select({ id: notifications.id, userId: notifications.userId })
+        .from(notifications)
+        .where(and(eq(notifications.eventId, eventId), inArray(notifications.userId, ids)))),
+    );
+  }
+  return out;
+}
+
+/**
+ * Deliveries an earlier attempt of this notify wrote but could not enqueue: back to queued
+ * (conditional, so concurrent retries split them) for this attempt to enqueue.
+ */
+async function reviveUnenqueued(db: Db, notificationIds: string[]): Promise<string[]> {
+  if (notificationIds.length === 0) return [];
+  const rows = await db
+    .update(notificationDeliveries)
+    .set({ status: "queued", errorCode: null, updatedAt: now() })
+    .where(
+      and(
+        sql`${notificationDeliveries.notificationId} IN (SELECT value FROM json_each(${JSON.stringify(notificationIds)}))`,
+        eq(notificationDeliveries.status, "failed"),
+        eq(notificationDeliveries.errorCode, ENQUEUE_FAILED),
+      ),
+    )
+    .returning({ id: notificationDeliveries.id });
+  return rows.map((r) => r.id);
+}
+
 /**
  * The one way to notify users (docs/notifications.md, "Pipeline"): applies per-type and
  * per-channel preferences, writes a notification row per user, creates a delivery row per
  * device (`held` during quiet hours) and enqueues push jobs of at most TOKENS_PER_JOB
  * deliveries.
+ *
+ * Idempotent per event, so the notifications sink can be retried after any failure: row
+ * ids derive from (event, user) and (notification, device), every insert is ON CONFLICT
+ * DO NOTHING, and only the delivery rows this call inserted (or revived after a failed
+ * enqueue) are enqueued. A retry therefore fills in what an earlier attempt left out and
+ * never queues a second push for a device.
  */
 export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<NotifyResult> {
   const { db } = deps;
   const userIds = [...new Set(input.userIds)];
   const recipients = (await recipientsFor(db, userIds, input.type)).filter((r) => r.push || r.inApp);
   const t = now();
-  const rows = recipients.map((r) => ({
-    id: newId(),
-    userId: r.userId,
-    type: input.type,
-    title: input.title,
-    body: input.body,
-    data: input.data ?? {},
-    silent: input.silent ?? false,
-    eventId: input.eventId,
-    inApp: r.inApp,
-    createdAt: t,
-  }));
+  const rows = await Promise.all(
+    recipients.map(async (r) => ({
+      id: await derivedId("notification", input.eventId, r.userId),
+      userId: r.userId,
+      type: input.type,
+      title: input.title,
+      body: input.body,
+      data: input.data ?? {},
+      silent: input.silent ?? false,
+      eventId: input.eventId,
+      inApp: r.inApp,
+      createdAt: t,
+    })),
+  );
   const inserted = await batchAll(
     db,
     chunk(rows, ROWS_PER_INSERT).map((group) => insertNotifications(db, group)),
   );
+  const fresh = new Set(inserted.map((n) => n.userId));
+  // Rows an earlier attempt wrote (possibly with other ids, before ids were derived).
+  const earlier =
+    inserted.length < rows.length
+      ? await existingNotifications(
+          db,
+          input.eventId,
+          rows.filter((r) => !fresh.has(r.userId)).map((r) => r.userId),
+        )
+      : [];
 
   const byUser = new Map(recipients.map((r) => [r.userId, r]));
-  const pushTo = inserted.filter((n) => byUser.get(n.userId)?.push);
-  const notificationOf = new Map(pushTo.map((n) => [n.userId, n.id]));
+  const notificationOf = new Map(
+    [...inserted, ...earlier].filter((n) => byUser.get(n.userId)?.push).map((n) => [n.userId, n.id]),
+  );
   const deliveries: Array<typeof notificationDeliveries.$inferInsert> = [];
   for (const ids of chunk([...notificationOf.keys()], 90)) {
     const userDevices = await db.select().from(devices).where(inArray(devices.userId, ids));
@@ -92,7 +147,7 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
       if (!notificationId) continue;
       const notBefore = quiet ? heldUntil(t, quiet) : null;
       deliveries.push({
-        id: newId(),
+        id: await derivedId("delivery", notificationId, d.id),
         notificationId,
         deviceId: d.id,
         token: d.token,
@@ -105,28 +160,40 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
       });
     }
   }
+  const created: Array<{ id: string; status: string }> = [];
   for (const group of chunk(chunk(deliveries, ROWS_PER_INSERT), STATEMENTS_PER_BATCH)) {
     const [first, ...rest] = group.map((g) =>
-      db.insert(notificationDeliveries).values(g).onConflictDoNothing(),
+      db
+        .insert(notificationDeliveries)
+        .values(g)
+        .onConflictDoNothing()
+        .returning({ id: notificationDeliveries.id, status: notificationDeliveries.status }),
     );
-    if (first) await db.batch([first, ...rest]);
+    if (first) for (const r of await db.batch([first, ...rest])) created.push(...r);
   }
 
-  const queued = deliveries.filter((d) => d.status === "queued").map((d) => d.id);
+  const queued = [
+    ...created.filter((d) => d.status === "queued").map((d) => d.id),
+    ...(await reviveUnenqueued(
+      db,
+      earlier.map((n) => n.id),
+    )),
+  ];
   try {
     await enqueuePush(deps, queued);
   } catch (err) {
     // Rather than leaving rows `queued` forever, say what happened on each of them.
-    // Jobs already accepted before the failure still run; only the rest are unsendable.
+    // Jobs already accepted before the failure still run; only the rest are unsendable,
+    // until the sink's retry revives them (reviveUnenqueued).
     const unsent = err instanceof EnqueueError ? err.unsent : queued;
     deps.logger.error("push enqueue failed", { count: unsent.length, err });
-    await markUnsendable(db, unsent, "ENQUEUE_FAILED");
+    await markUnsendable(db, unsent, ENQUEUE_FAILED);
     throw err;
   }
   return {
     notifications: inserted.length,
     queued: queued.length,
-    held: deliveries.length - queued.length,
+    held: created.length - created.filter((d) => d.status === "queued").length,
     notification_ids: inserted.map((n) => n.id),
   };
 }

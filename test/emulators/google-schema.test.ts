@@ -154,6 +154,27 @@ describe("FCM Message schema — unknown fields and enums", () => {
     expect(violation(l)?.field).toBe("message.webpush.fcm_options.link");
   });
 
+  it("rejects an apns-collapse-id over 64 bytes as APNs does (BadCollapseId), accepts exactly 64", async () => {
+    const apns = (id: string) => ({
+      message: { token: device(), apns: { headers: { "apns-collapse-id": id } } },
+    });
+    const e = await rejected(apns(`campaign:${"c".repeat(128)}`));
+    expect(fcmCode(e)).toBe("INVALID_ARGUMENT");
+    expect(e.details?.find((d) => String(d["@type"]).endsWith("fcm.v1.ApnsError"))).toMatchObject({
+      status_code: 400,
+      reason: "BadCollapseId",
+    });
+    // Bytes, not characters: 22 three-byte characters are 66 bytes.
+    await rejected(apns("€".repeat(22)));
+    const to = device();
+    const ok = await fcmSend(
+      { message: { token: to, apns: { headers: { "apns-collapse-id": "x".repeat(64) } } } },
+      token,
+    );
+    expect(ok.status).toBe(200);
+    expect(await sentMessages(to)).toHaveLength(1);
+  });
+
   it("counts every rejected send as failed", async () => {
     const before = await googleStats();
     await rejected({ message: { token: device(), bogus: 1 } });

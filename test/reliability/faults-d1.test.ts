@@ -1,37 +1,8 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { expectEnvelope, postJson } from "../helpers/http";
 import { deliverWebhook, emulatorRequests, eventOf, pullWebhooks, stripeClient } from "../helpers/stripe";
 import { newCaller, paidPayment, paymentRow, stripeIntentId } from "../payments/helpers";
-import { countWhere, idempotencyRow, refundsOf } from "./helpers";
-
-/**
- * A real D1 failure in the middle of a multi-statement write, with no test-only branch in
- * production code: a trigger created here aborts the one statement of the batch that touches
- * a row belonging to this test, so the batch's earlier statements must roll back with it.
- */
-async function withAbortTrigger<T>(
-  table: string,
-  event: "INSERT" | "UPDATE",
-  when: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const name = `inject_${crypto.randomUUID().replaceAll("-", "")}`;
-  // Trigger DDL cannot take bound parameters; `when` is built by the test from its own ids.
-  await env.DB.exec(
-    `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected'); END`,
-  );
-  try {
-    return await fn();
-  } finally {
-    await env.DB.exec(`DROP TRIGGER IF EXISTS ${name}`);
-  }
-}
-
-const safeId = (id: string) => {
-  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`unexpected id ${id}`);
-  return `'${id}'`;
-};
+import { countWhere, idempotencyRow, refundsOf, safeId, withAbortTrigger } from "./helpers";
 
 describe("D1 failing mid-request", () => {
   it("refund: the audit insert (last in the batch) aborts → 500 envelope, refund row and totals rolled back; retry completes once", async () => {

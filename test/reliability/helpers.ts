@@ -32,3 +32,31 @@ export async function countWhere(table: string, where: string, ...binds: unknown
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A real D1 failure in the middle of a multi-statement write, with no test-only branch in
+ * production code: a trigger created here aborts the one statement of the batch that touches
+ * a row belonging to this test, so the batch's earlier statements must roll back with it.
+ */
+export async function withAbortTrigger<T>(
+  table: string,
+  event: "INSERT" | "UPDATE",
+  when: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const name = `inject_${crypto.randomUUID().replaceAll("-", "")}`;
+  // Trigger DDL cannot take bound parameters; `when` is built by the test from its own ids.
+  await env.DB.exec(
+    `CREATE TRIGGER ${name} BEFORE ${event} ON ${table} WHEN ${when} BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+  );
+  try {
+    return await fn();
+  } finally {
+    await env.DB.exec(`DROP TRIGGER IF EXISTS ${name}`);
+  }
+}
+
+export const safeId = (id: string) => {
+  if (!/^[A-Za-z0-9_-]+$/.test(id)) throw new Error(`unexpected id ${id}`);
+  return `'${id}'`;
+};

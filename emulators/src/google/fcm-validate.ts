@@ -165,6 +165,16 @@ function semanticCheck(m: Json): { target: Target } | { reply: EmulatorReply } {
   if (apnsPriority !== undefined && !["1", "5", "10"].includes(String(apnsPriority))) {
     return { reply: fcmInvalid("Invalid APNs priority: must be 10, 5 or 1.", "message.apns.headers") };
   }
+  const collapseId = isObject(apns.headers) ? apns.headers["apns-collapse-id"] : undefined;
+  if (typeof collapseId === "string" && new TextEncoder().encode(collapseId).length > 64) {
+    // APNs answers 400 BadCollapseId (the id must not exceed 64 bytes); FCM relays it as INVALID_ARGUMENT.
+    return {
+      reply: googleError("INVALID_ARGUMENT", "The collapse identifier exceeds the maximum allowed size.", [
+        fcmDetail("INVALID_ARGUMENT"),
+        { "@type": `${TYPE_PREFIX}ApnsError`, status_code: 400, reason: "BadCollapseId" },
+      ]),
+    };
+  }
   if (isObject(apns.payload) && apns.payload.aps !== undefined && !isObject(apns.payload.aps)) {
     return { reply: fcmInvalid("Invalid APNs payload: 'aps' must be a dictionary.", "message.apns.payload") };
   }

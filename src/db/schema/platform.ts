@@ -1,5 +1,6 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { createdAt, json, uuidPk } from "./columns";
+import { createdAt, json, updatedAt, uuidPk } from "./columns";
 
 /** Who did what to which record; written in the same batch as the change it describes. */
 export const auditLog = sqliteTable(
@@ -50,6 +51,32 @@ export const domainEvents = sqliteTable(
   (t) => [
     index("domain_events_type_idx").on(t.type, t.createdAt),
     index("domain_events_created_idx").on(t.createdAt),
+  ],
+);
+
+export const EVENT_DELIVERY_STATUSES = ["pending", "delivered", "dead"] as const;
+
+/**
+ * One row per (domain event, sink), written in the same batch as the event: the sink's
+ * delivery is then at least once. `pending` rows are retried by the cron once
+ * `next_attempt_at` has passed (it doubles as a lease while an attempt runs); `dead` after
+ * MAX_SINK_ATTEMPTS, kept with its last error for an operator.
+ */
+export const domainEventDeliveries = sqliteTable(
+  "domain_event_deliveries",
+  {
+    eventId: text("event_id").notNull(),
+    sink: text("sink").notNull(),
+    status: text("status", { enum: EVENT_DELIVERY_STATUSES }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.sink] }),
+    index("domain_event_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
   ],
 );
 

@@ -1,5 +1,6 @@
 import type { PendingDelivery } from "../deliveries.service";
 import type { NotificationType } from "../types";
+import { boundedCollapseKey } from "./collapse";
 
 /**
  * FCM HTTP v1 `Message` for one delivery (docs/notifications.md, "Message variants"):
@@ -41,10 +42,14 @@ export class PayloadError extends Error {
   override name = "PayloadError";
 }
 
-/** Status updates about the same thing replace each other; payments and alerts never collapse. */
+/**
+ * Status updates about the same thing replace each other; payments and alerts never collapse.
+ * Bounded to APNs' 64 bytes (fcm/collapse.ts); Android gets the same key, so both collapse alike.
+ */
 function collapseKeyFor(type: NotificationType, data: Record<string, string>): string | undefined {
-  if (type === "campaign_status_changed" && data.campaign_id) return `campaign:${data.campaign_id}`;
-  if (type === "feature_flag_enabled" && data.flag) return `flag:${data.flag}`;
+  if (type === "campaign_status_changed" && data.campaign_id)
+    return boundedCollapseKey("campaign", data.campaign_id);
+  if (type === "feature_flag_enabled" && data.flag) return boundedCollapseKey("flag", data.flag);
   return undefined;
 }
 

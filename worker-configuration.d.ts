@@ -17,6 +17,7 @@ interface __BaseEnv_Env {
 	AUTH_AUDIENCE: string;
 	CORS_ORIGINS: string;
 	ANALYTICS_RETENTION_DAYS: string;
+	PAYMENT_RECONCILE_AFTER_MINUTES: string;
 	LOG_LEVEL: string;
 	JWT_SECRET: string;
 	STRIPE_SECRET_KEY: string;

@@ -2,6 +2,7 @@ import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
+import { reconcilePayments } from "./payments/reconcile";
 import { createDeps, type Deps } from "./platform/deps";
 import { sinks } from "./sinks";
 
@@ -21,6 +22,7 @@ export async function handleScheduled(
     : [
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
+        ["reconcile-payments", reconcilePayments],
         ["expire-connect-tickets", expireConnectTickets],
       ];
   for (const [name, job] of jobs) {

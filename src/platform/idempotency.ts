@@ -11,7 +11,7 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const KEY_SHAPE = /^[\x21-\x7e]+$/;
 
 type Options = {
-  /** How long a finished response is replayed; after this the key may be reused. */
+  /** How long a finished response is replayed; after this the same request runs again. */
   ttlMs?: number;
   /** An in-progress claim older than this is considered abandoned (crashed isolate). */
   staleMs?: number;
@@ -40,7 +40,8 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
  * Client `Idempotency-Key` support backed by `idempotency_keys` (Stripe's semantics):
  * - the first request claims (user, key) with an INSERT, runs, and stores its response;
  * - a replay with the same body gets the stored status and body back;
- * - the same key with another body (or on another route) is 409 IDEMPOTENCY_CONFLICT;
+ * - the same key with another body, method or concrete path is 409 IDEMPOTENCY_CONFLICT, also
+ *   after the replay window (the key stays bound to its request while the row lives);
  * - a duplicate that arrives while the first is still running is 409 CONFLICT.
  * Responses ≥ 500, 429 and 400 are not stored: the claim is released so a retry can complete
  * (or, after a 400, so the corrected request can reuse the key).
@@ -56,7 +57,9 @@ export function idempotency(opts: Options = {}) {
     if (key === null || userId === undefined) return next();
 
     const db = c.var.db;
-    const route = `${c.req.method} ${c.req.routePath}`;
+    // The concrete path, not the route pattern: `/payments/A/refund` and `/payments/B/refund`
+    // are different requests, and a key reused across them must never replay A's answer for B.
+    const route = `${c.req.method} ${c.req.path}`;
     const body = await c.req.text();
     const requestHash = await sha256Hex(`${route}\n${body}`);
     const t = Date.now();
@@ -76,6 +79,15 @@ export function idempotency(opts: Options = {}) {
       if (!existing) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
       const expired = existing.state === "done" && existing.createdAt < t - ttlMs;
       const abandoned = existing.state === "in_progress" && existing.createdAt < t - staleMs;
+      // The key stays bound to its request for as long as the row lives: after the replay
+      // window the same request may run again, another request under the key never does
+      // (it would reach the old row's derived ids with new parameters).
+      if (existing.requestHash !== requestHash) {
+        throw new ApiError(
+          "IDEMPOTENCY_CONFLICT",
+          "Idempotency-Key was already used with a different request",
+        );
+      }
       if (expired || abandoned) {
         // Take over with a conditional update so two takers cannot both win.
         const taken = await db
@@ -99,12 +111,6 @@ export function idempotency(opts: Options = {}) {
         claimed = taken.length === 1;
         if (!claimed) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
       } else {
-        if (existing.requestHash !== requestHash) {
-          throw new ApiError(
-            "IDEMPOTENCY_CONFLICT",
-            "Idempotency-Key was already used with a different request",
-          );
-        }
         if (existing.state === "in_progress" || existing.statusCode === null) {
           throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
         }

@@ -1,13 +1,15 @@
+import { cardByFingerprint } from "../cards";
 import type { ApiContext, Route } from "../context";
 import { route } from "../context";
 import { invalidParam, noSuch, StripeError } from "../errors";
 import { changed } from "../events";
 import { type Charge, type Refund, refund } from "../objects-charges";
-import { balanceTransaction } from "../objects-payments";
+import { balanceTransaction, type PaymentMethod } from "../objects-payments";
 import { allowOnly, applyMetadata, int, oneOf, str } from "../params";
 import type { Store } from "../store";
 import { getCharge } from "./charges";
 import { getIntent } from "./payment-intents";
+import { refundListRoutes } from "./refund-list";
 
 const ZERO_DECIMAL = [
   "jpy",
@@ -34,6 +36,13 @@ function money(amount: number, currency: string): string {
   return currency === "usd"
     ? `$${(amount / 100).toFixed(2)}`
     : `${(amount / 100).toFixed(2)} ${currency.toUpperCase()}`;
+}
+
+/** A charge paid with a refund test card whose refunds settle later (cards.ts). */
+function refundStartsPending(store: Store, ch: Charge): boolean {
+  const pmId = typeof ch.payment_method === "string" ? ch.payment_method : null;
+  const pm = pmId ? store.get<PaymentMethod>(pmId) : null;
+  return cardByFingerprint(pm?.card.fingerprint)?.refund === "pending";
 }
 
 export function getRefund(store: Store, id: string): Refund {
@@ -91,6 +100,16 @@ export const refundRoutes: Route[] = [
         message: `Charge ${ch.id} has already been refunded.`,
       });
     }
+    if (ch.disputed) {
+      // Stripe refuses to refund a charge that has been charged back (error code
+      // `charge_disputed`); the dispute itself returns the money.
+      throw new StripeError({
+        status: 400,
+        type: "invalid_request_error",
+        code: "charge_disputed",
+        message: `Charge ${ch.id} has been charged back.`,
+      });
+    }
     if (ch.status !== "succeeded") {
       throw new StripeError({
         status: 400,
@@ -123,20 +142,27 @@ export const refundRoutes: Route[] = [
       }),
     );
     const re = c.store.put(
-      refund({ charge: ch, amount: value, reason, metadata, balanceTransaction: txn.id }),
+      refund({
+        charge: ch,
+        amount: value,
+        reason,
+        metadata,
+        balanceTransaction: txn.id,
+        status: refundStartsPending(c.store, ch) ? "pending" : "succeeded",
+      }),
     );
     c.store.put({ ...txn, source: re.id });
     const after: Charge = {
       ...ch,
       amount_refunded: ch.amount_refunded + value,
       refunded: ch.amount_refunded + value === ch.amount,
-      refunds: { ...ch.refunds, data: [re, ...ch.refunds.data] },
     };
     c.store.put(after);
     c.events.emit("refund.created", re);
     c.events.emit("charge.refunded", after, changed(ch, after));
     return re;
   }),
+  ...refundListRoutes,
   route("GET", "/v1/refunds/:id", ({ store, ids }) => getRefund(store, ids[0] ?? "")),
   route("POST", "/v1/refunds/:id", ({ store, events, params, ids }) => {
     allowOnly(params, ["metadata"]);

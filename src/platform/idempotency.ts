@@ -130,14 +130,26 @@ export function idempotency(opts: Options = {}) {
     const status = c.res.status;
     // A 400 means the request failed validation and never ran (Stripe saves no result for
     // those either); storing it would leave a row behind for a request that was rejected.
-    if (status >= 500 || status === 429 || status === 400) {
+    const responseBody = await c.res.clone().text();
+    // A key conflict found by the service (the key's earlier records outlived this claim, e.g.
+    // a payment row) is not this key's answer either: storing it would bind the key to the
+    // conflicting request instead of the original one.
+    if (status >= 500 || status === 429 || status === 400 || isKeyConflict(status, responseBody)) {
       await db.delete(idempotencyKeys).where(where);
       return;
     }
-    const responseBody = await c.res.clone().text();
     await db
       .update(idempotencyKeys)
       .set({ state: "done", statusCode: status, responseBody })
       .where(and(where, eq(idempotencyKeys.requestHash, requestHash)));
   });
+}
+
+function isKeyConflict(status: number, body: string): boolean {
+  if (status !== 409) return false;
+  try {
+    return (JSON.parse(body) as { error?: { code?: unknown } }).error?.code === "IDEMPOTENCY_CONFLICT";
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, lt } from "drizzle-orm";
+import { and, asc, type Column, eq, inArray, isNotNull, lt } from "drizzle-orm";
 import { payments, refunds } from "../db/schema";
 import type { PaymentStatus } from "../db/schema/payments";
 import type { Deps } from "../platform/deps";
@@ -25,16 +25,14 @@ export async function reconcilePayments(deps: Deps, now = Date.now()): Promise<R
   const before = now - deps.config.PAYMENT_RECONCILE_AFTER_MINUTES * 60_000;
   const result: ReconcileResult = { checked: 0, corrected: 0, failed: 0 };
 
+  // Unsettled since before the cutoff, and known to Stripe.
+  const unsettled = (status: Column, values: string[], updatedAt: Column, stripeId: Column) =>
+    and(inArray(status, values), lt(updatedAt, before), isNotNull(stripeId));
+
   const stuck = await deps.db
     .select()
     .from(payments)
-    .where(
-      and(
-        inArray(payments.status, STUCK_PAYMENT),
-        lt(payments.updatedAt, before),
-        isNotNull(payments.stripePaymentIntentId),
-      ),
-    )
+    .where(unsettled(payments.status, STUCK_PAYMENT, payments.updatedAt, payments.stripePaymentIntentId))
     .orderBy(asc(payments.updatedAt))
     .limit(BATCH);
   for (const row of stuck) {
@@ -50,13 +48,7 @@ export async function reconcilePayments(deps: Deps, now = Date.now()): Promise<R
     .select({ refund: refunds, payment: payments })
     .from(refunds)
     .innerJoin(payments, eq(payments.id, refunds.paymentId))
-    .where(
-      and(
-        inArray(refunds.status, UNSETTLED_REFUND),
-        lt(refunds.updatedAt, before),
-        isNotNull(refunds.stripeRefundId),
-      ),
-    )
+    .where(unsettled(refunds.status, UNSETTLED_REFUND, refunds.updatedAt, refunds.stripeRefundId))
     .orderBy(asc(refunds.updatedAt))
     .limit(BATCH);
   for (const { refund, payment } of pending) {

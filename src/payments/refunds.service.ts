@@ -10,7 +10,6 @@ import { visiblePayment } from "./payments.service";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "./refund-sync";
 import type { RefundInput } from "./schemas";
 import { mapStripeError } from "./stripe-errors";
-import type { RefundRow } from "./views";
 import { paymentView, refundView } from "./views";
 
 const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);

@@ -44,7 +44,8 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
  *   after the replay window (the key stays bound to its request while the row lives);
  * - a duplicate that arrives while the first is still running is 409 CONFLICT.
  * Responses ≥ 500, 429 and 400 are not stored: the claim is released so a retry can complete
- * (or, after a 400, so the corrected request can reuse the key).
+ * (or, after a 400, so the corrected request can reuse the key); nor is a service's 409
+ * IDEMPOTENCY_CONFLICT (the key belongs to its original request).
  * Mount after authentication; anonymous requests pass through untouched.
  */
 export function idempotency(opts: Options = {}) {

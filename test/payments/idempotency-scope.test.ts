@@ -84,31 +84,21 @@ describe("Idempotency-Key after the 24 h replay window", () => {
     const headers = { "idempotency-key": key };
     const first = await createIntent(user, { amount: 1000, currency: "usd" }, headers);
     const stored = await paymentRow(first.payment_id);
-    await expire(user.sub, key);
-
-    // Before the fix: 201 with a new PaymentIntent's client_secret beside the old 1000 usd row.
-    await expectEnvelope(
-      await postJson(
+    const otherBody = () =>
+      postJson(
         "/api/v1/payments/create-intent",
         { amount: 2500, currency: "usd" },
         { ...user.headers, ...headers },
-      ),
-      409,
-      "IDEMPOTENCY_CONFLICT",
-    );
+      );
+    await expire(user.sub, key);
+
+    // Before the fix: 201 with a new PaymentIntent's client_secret beside the old 1000 usd row.
+    await expectEnvelope(await otherBody(), 409, "IDEMPOTENCY_CONFLICT");
     // Also when the key record itself is gone: the payment row keeps the binding.
     await db()
       .delete(idempotencyKeys)
       .where(and(eq(idempotencyKeys.userId, user.sub), eq(idempotencyKeys.key, key)));
-    await expectEnvelope(
-      await postJson(
-        "/api/v1/payments/create-intent",
-        { amount: 2500, currency: "usd" },
-        { ...user.headers, ...headers },
-      ),
-      409,
-      "IDEMPOTENCY_CONFLICT",
-    );
+    await expectEnvelope(await otherBody(), 409, "IDEMPOTENCY_CONFLICT");
     expect(await keyRow(user.sub, key)).toBeUndefined();
 
     // The same request again returns the same row and its one intent.

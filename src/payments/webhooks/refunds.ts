@@ -1,5 +1,4 @@
 import type Stripe from "stripe";
-import type { Deps } from "../../platform/deps";
 import { applyRefund } from "../refund-sync";
 import { callStripe, isMissing, mapStripeError } from "../stripe-errors";
 import { ref } from "../stripe-objects";

@@ -38,6 +38,18 @@ function money(amount: number, currency: string): string {
     : `${(amount / 100).toFixed(2)} ${currency.toUpperCase()}`;
 }
 
+/** Stripe's refusals for a charge that cannot take a refund (any amount), in its wording. */
+function refuseUnrefundable(ch: Charge): void {
+  const refusal = (code: string, message: string) =>
+    new StripeError({ status: 400, type: "invalid_request_error", code, message });
+  if (ch.refunded) throw refusal("charge_already_refunded", `Charge ${ch.id} has already been refunded.`);
+  // A charged-back charge cannot be refunded (`charge_disputed`): the dispute returns the money.
+  if (ch.disputed) throw refusal("charge_disputed", `Charge ${ch.id} has been charged back.`);
+  if (ch.status !== "succeeded") {
+    throw refusal("charge_not_refundable", `Charge ${ch.id} has not succeeded and cannot be refunded.`);
+  }
+}
+
 /** A charge paid with a refund test card whose refunds settle later (cards.ts). */
 function refundStartsPending(store: Store, ch: Charge): boolean {
   const pmId = typeof ch.payment_method === "string" ? ch.payment_method : null;
@@ -92,32 +104,7 @@ export const refundRoutes: Route[] = [
     const amount = int(c.params, "amount");
     const reason = oneOf(c.params, "reason", ["duplicate", "fraudulent", "requested_by_customer"]) ?? null;
     const metadata = applyMetadata({}, c.params);
-    if (ch.refunded) {
-      throw new StripeError({
-        status: 400,
-        type: "invalid_request_error",
-        code: "charge_already_refunded",
-        message: `Charge ${ch.id} has already been refunded.`,
-      });
-    }
-    if (ch.disputed) {
-      // Stripe refuses to refund a charge that has been charged back (error code
-      // `charge_disputed`); the dispute itself returns the money.
-      throw new StripeError({
-        status: 400,
-        type: "invalid_request_error",
-        code: "charge_disputed",
-        message: `Charge ${ch.id} has been charged back.`,
-      });
-    }
-    if (ch.status !== "succeeded") {
-      throw new StripeError({
-        status: 400,
-        type: "invalid_request_error",
-        code: "charge_not_refundable",
-        message: `Charge ${ch.id} has not succeeded and cannot be refunded.`,
-      });
-    }
+    refuseUnrefundable(ch);
     const remaining = ch.amount - ch.amount_refunded;
     if (amount !== undefined && amount <= 0)
       throw invalidParam("amount", "Invalid positive integer", "parameter_invalid_integer");

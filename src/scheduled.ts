@@ -3,6 +3,7 @@ import { expireConnectTickets } from "./chat/housekeeping";
 import { retryEventSinks } from "./events/redeliver";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
+import { reconcilePayments } from "./payments/reconcile";
 import { reconcileSubscriptionClaims } from "./payments/reconcile-subscriptions";
 import { createDeps, type Deps } from "./platform/deps";
 import { RETENTION_JOBS } from "./platform/retention";
@@ -27,6 +28,7 @@ export async function handleScheduled(
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],
+        ["reconcile-payments", reconcilePayments],
         ["expire-connect-tickets", expireConnectTickets],
       ];
   for (const [name, job] of jobs) {

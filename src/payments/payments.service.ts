@@ -31,6 +31,7 @@ export async function createIntent(
   const merchantId = await payeeMerchant(deps, principal, input.merchant_id ?? null);
   const paymentId = clientKey ? await derivedUuid("payment", principal.userId, clientKey) : newId();
   const existing = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
+  if (existing) return existingIntent(deps, existing, input);
   const customerId = await ensureCustomer(deps, principal.userId);
   const pi = await callStripe("payment intent create", () =>
     deps.stripe.paymentIntents.create(
@@ -52,32 +53,33 @@ export async function createIntent(
       { idempotencyKey: `pi:${paymentId}` },
     ),
   );
-  if (!existing) {
-    const t = Date.now();
-    await deps.db
-      .insert(payments)
-      .values({
-        id: paymentId,
-        userId: principal.userId,
-        merchantId,
-        amount: input.amount,
-        currency: input.currency,
-        status: "requires_payment_method",
-        description: input.description ?? null,
-        orderId: input.order_id ?? null,
-        campaignId: input.campaign_id ?? null,
-        source: input.source,
-        metadata: input.metadata ?? {},
-        stripePaymentIntentId: pi.id,
-        stripeCustomerId: customerId,
-        createdAt: t,
-        updatedAt: t,
-      })
-      .onConflictDoNothing();
-    // A webhook that beat us here was parked; apply it now that the row exists.
-    await drainDeferred(deps, pi.id);
-  }
-  const row = await loadRow(deps, paymentId);
+  const t = Date.now();
+  await deps.db
+    .insert(payments)
+    .values({
+      id: paymentId,
+      userId: principal.userId,
+      merchantId,
+      amount: input.amount,
+      currency: input.currency,
+      status: "requires_payment_method",
+      description: input.description ?? null,
+      orderId: input.order_id ?? null,
+      campaignId: input.campaign_id ?? null,
+      source: input.source,
+      metadata: input.metadata ?? {},
+      stripePaymentIntentId: pi.id,
+      stripeCustomerId: customerId,
+      createdAt: t,
+      updatedAt: t,
+    })
+    .onConflictDoNothing();
+  // A webhook that beat us here was parked; apply it now that the row exists.
+  await drainDeferred(deps, pi.id);
+  return intentView(await loadRow(deps, paymentId), pi);
+}
+
+function intentView(row: PaymentRow, pi: Stripe.PaymentIntent) {
   return {
     payment_id: row.id,
     client_secret: pi.client_secret ?? "",
@@ -105,6 +107,54 @@ async function payeeMerchant(deps: Deps, principal: Principal, named: string | n
     });
   }
   return named;
+}
+
+/** The fields of a create-intent request that the stored row keeps, in a comparable form. */
+function requestOf(x: {
+  amount: number;
+  currency: string;
+  description?: string | null;
+  order_id?: string | null;
+  campaign_id?: string | null;
+  merchant_id?: string | null;
+  source?: string | null;
+  metadata?: Record<string, string> | null;
+}): string {
+  const m = x.metadata ?? {};
+  return JSON.stringify([
+    x.amount,
+    x.currency,
+    x.description ?? null,
+    x.order_id ?? null,
+    x.campaign_id ?? null,
+    x.merchant_id ?? null,
+    x.source ?? null,
+    Object.keys(m)
+      .sort()
+      .map((k) => [k, m[k]]),
+  ]);
+}
+
+/**
+ * A payment already exists for this (user, Idempotency-Key): the key stays bound to its
+ * request for as long as the row lives, even after the 24 h replay window (and after
+ * Stripe's own key expired). The same request gets the row and its existing intent back;
+ * another request is a 409, never a second PaymentIntent beside the old row.
+ */
+async function existingIntent(deps: Deps, row: PaymentRow, input: CreateIntentInput) {
+  const stored = requestOf({
+    ...row,
+    order_id: row.orderId,
+    campaign_id: row.campaignId,
+    merchant_id: row.merchantId,
+  });
+  if (stored !== requestOf(input)) {
+    throw new ApiError("IDEMPOTENCY_CONFLICT", "Idempotency-Key was already used with a different request");
+  }
+  const piId = row.stripePaymentIntentId;
+  if (!piId) throw new ApiError("CONFLICT", "Payment has no intent yet");
+  const pi = await callStripe("payment intent retrieve", () => deps.stripe.paymentIntents.retrieve(piId));
+  return intentView(row, pi);
 }
 
 async function loadRow(deps: Deps, id: string): Promise<PaymentRow> {

@@ -1,10 +1,11 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { payments, refunds } from "../db/schema";
 import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import type { Db } from "../platform/types";
+import { refundAllowedFrom, refundStatusOf } from "./refund-state";
 import { fromStripeTime } from "./stripe-objects";
 import type { PaymentRow } from "./views";
 
@@ -39,7 +40,7 @@ export function refundRowFrom(r: Stripe.Refund, payment: PaymentRow, fallbackCre
     currency: r.currency,
     reason: m.reason ?? r.reason ?? "other",
     note: m.note ?? null,
-    status: r.status ?? "pending",
+    status: refundStatusOf(r.status),
     createdBy: m.admin_id ?? fallbackCreatedBy,
     createdAt: fromStripeTime(r.created) ?? t,
     updatedAt: t,
@@ -67,4 +68,34 @@ export async function publishRefund(
     },
     source: "payments",
   });
+}
+
+/**
+ * Applies Stripe's refund (ours or one made in Stripe's dashboard) to its row: inserted if new,
+ * else moved forward only (refund-state.ts), totals recomputed in the same batch, then
+ * `payment.refunded` published (deterministic id, so replays publish once). Callers pass an
+ * object read from Stripe, never an event's copy, unless Stripe no longer has it.
+ * Returns the stored status before and after, so the reconciler can log what it corrected.
+ */
+export async function applyRefund(
+  deps: Deps,
+  payment: PaymentRow,
+  r: Stripe.Refund,
+): Promise<{ before: string | null; after: string | null }> {
+  const row = refundRowFrom(r, payment, "stripe");
+  const byStripeId = eq(refunds.stripeRefundId, r.id);
+  const prior = await deps.db.select({ status: refunds.status }).from(refunds).where(byStripeId).get();
+  await deps.db.batch([
+    deps.db.insert(refunds).values(row).onConflictDoNothing(),
+    deps.db
+      .update(refunds)
+      .set({ status: row.status, updatedAt: Date.now() })
+      .where(and(byStripeId, inArray(refunds.status, refundAllowedFrom(row.status)))),
+    refundTotalsUpdate(deps.db, payment.id),
+  ]);
+  const stored = await deps.db.select().from(refunds).where(byStripeId).get();
+  if (stored && stored.status !== "failed" && stored.status !== "canceled") {
+    await publishRefund(deps, payment.id, stored);
+  }
+  return { before: prior?.status ?? null, after: stored?.status ?? null };
 }

@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import Stripe from "stripe";
 import { auditLog, payments, refunds } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
@@ -8,7 +9,7 @@ import { derivedUuid } from "./ids";
 import { visiblePayment } from "./payments.service";
 import { publishRefund, refundRowFrom, refundTotalsUpdate } from "./refund-sync";
 import type { RefundInput } from "./schemas";
-import { callStripe } from "./stripe-errors";
+import { mapStripeError } from "./stripe-errors";
 import { paymentView, refundView } from "./views";
 
 const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
@@ -26,6 +27,9 @@ export async function refundPayment(
   ctx: { requestId: string; clientKey: string | null },
 ) {
   const payment = await visiblePayment(deps, admin, paymentId);
+  const refundId = ctx.clientKey ? await derivedUuid("refund", admin.userId, ctx.clientKey) : newId();
+  const earlier = await deps.db.select().from(refunds).where(eq(refunds.id, refundId)).get();
+  if (earlier) return earlierRefund(deps, earlier, payment.id, input);
   if (!REFUNDABLE.has(payment.status) || !payment.stripePaymentIntentId) {
     throw new ApiError("UNPROCESSABLE", `A ${payment.status} payment cannot be refunded`);
   }
@@ -36,9 +40,8 @@ export async function refundPayment(
       details: { amount, amount_refundable: refundable },
     });
   }
-  const refundId = ctx.clientKey ? await derivedUuid("refund", admin.userId, ctx.clientKey) : newId();
   const piId = payment.stripePaymentIntentId;
-  const stripeRefund = await callStripe("refund create", () =>
+  const stripeRefund = await refundAtStripe(() =>
     deps.stripe.refunds.create(
       {
         payment_intent: piId,
@@ -98,4 +101,47 @@ export async function refundPayment(
   if (!stored || !after) throw new ApiError("INTERNAL", "Refund was not recorded");
   await publishRefund(deps, payment.id, stored);
   return { refund: refundView(stored), payment: paymentView(after) };
+}
+
+/**
+ * Stripe refuses to refund a charged-back payment (`charge_disputed`): the dispute already
+ * returns the money. That is a conflict with the payment's state, answered 409 CONFLICT (the
+ * dispute webhook may not have reached us yet, so our row can still look refundable).
+ */
+async function refundAtStripe(create: () => Promise<Stripe.Refund>): Promise<Stripe.Refund> {
+  try {
+    return await create();
+  } catch (err) {
+    if (err instanceof Stripe.errors.StripeInvalidRequestError && err.code === "charge_disputed") {
+      throw new ApiError("CONFLICT", "The payment is disputed (charged back); it cannot be refunded", {
+        details: { code: "charge_disputed" },
+        cause: err,
+      });
+    }
+    throw mapStripeError(err, "refund create");
+  }
+}
+
+/**
+ * The refund this admin's Idempotency-Key already made. The key stays bound to its request
+ * while the row lives (after the 24 h replay window, and after Stripe forgot its own key):
+ * the same request gets the stored refund back, another one is a 409, never a second refund.
+ */
+async function earlierRefund(
+  deps: Deps,
+  earlier: typeof refunds.$inferSelect,
+  paymentId: string,
+  input: RefundInput,
+) {
+  const same =
+    earlier.paymentId === paymentId &&
+    earlier.reason === input.reason &&
+    earlier.note === (input.note ?? null) &&
+    (input.amount === undefined || input.amount === earlier.amount);
+  if (!same) {
+    throw new ApiError("IDEMPOTENCY_CONFLICT", "Idempotency-Key was already used with a different request");
+  }
+  const after = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
+  if (!after) throw new ApiError("INTERNAL", "Refund was not recorded");
+  return { refund: refundView(earlier), payment: paymentView(after) };
 }

@@ -38,6 +38,8 @@ const configSchema = z
     JWT_SECRET_PREVIOUS: z.string().min(32).optional(),
     CORS_ORIGINS: z.string().default(""),
     ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
+    /** Payments/refunds unsettled this long are re-read from Stripe by the reconciler cron. */
+    PAYMENT_RECONCILE_AFTER_MINUTES: z.coerce.number().int().positive().max(10_080).default(15),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     // Abuse limits and retention (SECURITY.md, "Retention"); defaults apply when unset.
     ANALYTICS_SESSION_DAILY_BYTES: z.coerce.number().int().positive().default(1_048_576),

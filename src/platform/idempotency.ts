@@ -11,7 +11,7 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const KEY_SHAPE = /^[\x21-\x7e]+$/;
 
 type Options = {
-  /** How long a finished response is replayed; after this the key may be reused. */
+  /** How long a finished response is replayed; after this the same request runs again. */
   ttlMs?: number;
   /** An in-progress claim older than this is considered abandoned (crashed isolate). */
   staleMs?: number;
@@ -40,10 +40,12 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
  * Client `Idempotency-Key` support backed by `idempotency_keys` (Stripe's semantics):
  * - the first request claims (user, key) with an INSERT, runs, and stores its response;
  * - a replay with the same body gets the stored status and body back;
- * - the same key with another body (or on another route) is 409 IDEMPOTENCY_CONFLICT;
+ * - the same key with another body, method or concrete path is 409 IDEMPOTENCY_CONFLICT, also
+ *   after the replay window (the key stays bound to its request while the row lives);
  * - a duplicate that arrives while the first is still running is 409 CONFLICT.
  * Responses ≥ 500, 429 and 400 are not stored: the claim is released so a retry can complete
- * (or, after a 400, so the corrected request can reuse the key).
+ * (or, after a 400, so the corrected request can reuse the key); nor is a service's 409
+ * IDEMPOTENCY_CONFLICT (the key belongs to its original request).
  * Mount after authentication; anonymous requests pass through untouched.
  */
 export function idempotency(opts: Options = {}) {
@@ -56,7 +58,9 @@ export function idempotency(opts: Options = {}) {
     if (key === null || userId === undefined) return next();
 
     const db = c.var.db;
-    const route = `${c.req.method} ${c.req.routePath}`;
+    // The concrete path, not the route pattern: `/payments/A/refund` and `/payments/B/refund`
+    // are different requests, and a key reused across them must never replay A's answer for B.
+    const route = `${c.req.method} ${c.req.path}`;
     const body = await c.req.text();
     const requestHash = await sha256Hex(`${route}\n${body}`);
     const t = Date.now();
@@ -76,6 +80,15 @@ export function idempotency(opts: Options = {}) {
       if (!existing) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
       const expired = existing.state === "done" && existing.createdAt < t - ttlMs;
       const abandoned = existing.state === "in_progress" && existing.createdAt < t - staleMs;
+      // The key stays bound to its request for as long as the row lives: after the replay
+      // window the same request may run again, another request under the key never does
+      // (it would reach the old row's derived ids with new parameters).
+      if (existing.requestHash !== requestHash) {
+        throw new ApiError(
+          "IDEMPOTENCY_CONFLICT",
+          "Idempotency-Key was already used with a different request",
+        );
+      }
       if (expired || abandoned) {
         // Take over with a conditional update so two takers cannot both win.
         const taken = await db
@@ -99,12 +112,6 @@ export function idempotency(opts: Options = {}) {
         claimed = taken.length === 1;
         if (!claimed) throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
       } else {
-        if (existing.requestHash !== requestHash) {
-          throw new ApiError(
-            "IDEMPOTENCY_CONFLICT",
-            "Idempotency-Key was already used with a different request",
-          );
-        }
         if (existing.state === "in_progress" || existing.statusCode === null) {
           throw new ApiError("CONFLICT", "Request with this Idempotency-Key is in progress");
         }
@@ -124,20 +131,33 @@ export function idempotency(opts: Options = {}) {
     const status = c.res.status;
     // A 400 means the request failed validation and never ran (Stripe saves no result for
     // those either); storing it would leave a row behind for a request that was rejected.
+    const responseBody = await c.res.clone().text();
+    // A key conflict found by the service (the key's earlier records outlived this claim, e.g.
+    // a payment row) is not this key's answer either: storing it would bind the key to the
+    // conflicting request instead of the original one.
     // A 409 with Retry-After (Stripe's idempotency_key_in_use, a claim still settling) is "try again", not a result.
     if (
       status >= 500 ||
       status === 429 ||
       status === 400 ||
-      (status === 409 && c.res.headers.has("Retry-After"))
+      (status === 409 && c.res.headers.has("Retry-After")) ||
+      isKeyConflict(status, responseBody)
     ) {
       await db.delete(idempotencyKeys).where(where);
       return;
     }
-    const responseBody = await c.res.clone().text();
     await db
       .update(idempotencyKeys)
       .set({ state: "done", statusCode: status, responseBody })
       .where(and(where, eq(idempotencyKeys.requestHash, requestHash)));
   });
+}
+
+function isKeyConflict(status: number, body: string): boolean {
+  if (status !== 409) return false;
+  try {
+    return (JSON.parse(body) as { error?: { code?: unknown } }).error?.code === "IDEMPOTENCY_CONFLICT";
+  } catch {
+    return false;
+  }
 }

@@ -201,6 +201,11 @@ export function failRefund(refundId: string): Promise<Stripe.Refund> {
   return control<Stripe.Refund>(`/refunds/${refundId}/fail`, { body: {} });
 }
 
+/** Settles a pending refund (one made on pm_card_pendingRefund): status succeeded, refund.updated. */
+export function settleRefund(refundId: string): Promise<Stripe.Refund> {
+  return control<Stripe.Refund>(`/refunds/${refundId}/settle`, { body: {} });
+}
+
 /** Awaits a call that must fail and returns the SDK's typed error (anything else rethrows). */
 export async function stripeFailure(p: Promise<unknown>): Promise<Stripe.errors.StripeError> {
   try {

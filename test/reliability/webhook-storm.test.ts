@@ -20,9 +20,11 @@ async function expectedOf(p: StormPayment) {
     };
   }
   const charge = await stripe.charges.retrieve(String(pi.latest_charge));
-  const refunds = (charge.refunds?.data ?? []).filter(
-    (r) => r.status !== "failed" && r.status !== "canceled",
-  );
+  // A Charge embeds no refunds list since API 2022-11-15: list them, as the platform does.
+  const listed = await stripe.refunds
+    .list({ payment_intent: p.piId, limit: 100 })
+    .autoPagingToArray({ limit: 1000 });
+  const refunds = listed.filter((r) => r.status !== "failed" && r.status !== "canceled");
   const status = charge.disputed
     ? "disputed"
     : charge.amount_refunded >= charge.amount

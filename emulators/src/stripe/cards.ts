@@ -13,6 +13,8 @@ export type TestCard = {
   funding: string;
   fingerprint: string;
   outcome: CardOutcome;
+  /** Stripe's refund test cards: a refund of this card's charge starts `pending`. */
+  refund?: "pending";
 };
 
 const declined = (declineCode: string, message: string, code = "card_declined"): CardOutcome => ({
@@ -43,6 +45,16 @@ export const TEST_CARDS: Record<string, TestCard> = {
     funding: "credit",
     fingerprint: "emuAmex8431xxxxx",
     outcome: { kind: "succeed" },
+  },
+  // Stripe's "asynchronous success" refund card (4000000000007726): the charge succeeds, a
+  // refund starts `pending` and later succeeds (the /_emulator/stripe/refunds/:id/settle control).
+  pm_card_pendingRefund: {
+    brand: "visa",
+    last4: "7726",
+    funding: "credit",
+    fingerprint: "emuPendRef7726xx",
+    outcome: { kind: "succeed" },
+    refund: "pending",
   },
   pm_card_chargeDeclined: {
     brand: "visa",

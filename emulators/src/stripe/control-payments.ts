@@ -65,10 +65,20 @@ export function failRefund(c: Ctx, id: string): Refund {
     ...ch,
     amount_refunded: ch.amount_refunded - before.amount,
     refunded: false,
-    refunds: { ...ch.refunds, data: ch.refunds.data.map((r) => (r.id === id ? after : r)) },
   };
   c.store.put(restored);
   c.events.emit("refund.updated", after, changed(before, after));
   c.events.emit("refund.failed", after, changed(before, after));
+  return after;
+}
+
+/** A pending refund (pm_card_pendingRefund) settles: status succeeded, refund.updated. */
+export function settleRefund(c: Ctx, id: string): Refund {
+  const before = getRefund(c.store, id);
+  if (before.status !== "pending")
+    throw invalidParam("refund", `Refund ${id} has status ${before.status}, not pending.`);
+  const after: Refund = { ...before, status: "succeeded" };
+  c.store.put(after);
+  c.events.emit("refund.updated", after, changed(before, after));
   return after;
 }

@@ -6,7 +6,7 @@ import {
   openDispute,
   updateDispute,
 } from "./control-actions";
-import { failRefund, settleProcessing, startProcessing } from "./control-payments";
+import { failRefund, settleProcessing, settleRefund, startProcessing } from "./control-payments";
 import { errorResponse, StripeError } from "./errors";
 import { Events } from "./events";
 import { addFault, type FaultSpec } from "./faults";
@@ -57,6 +57,7 @@ const CONTROLS: Route<ControlHandler>[] = [
     Response.json(settleProcessing(c, id, s(body.outcome) ?? "")),
   ),
   route("POST", "/refunds/:id/fail", ({ c, id }) => Response.json(failRefund(c, id))),
+  route("POST", "/refunds/:id/settle", ({ c, id }) => Response.json(settleRefund(c, id))),
   route("POST", "/disputes", ({ c, body }) =>
     Response.json(
       openDispute(c, {

@@ -13,7 +13,6 @@ export type Charge = StripeObject & {
   status: string;
   payment_intent: string | null;
   customer: string | null;
-  refunds: { object: "list"; data: StripeObject[]; has_more: boolean; url: string };
 };
 
 export type Failure = { code: string; declineCode: string; message: string };
@@ -108,8 +107,8 @@ export function charge(
         ? `${1000 + Math.floor(Math.random() * 9000)}-${1000 + Math.floor(Math.random() * 9000)}`
         : null,
     receipt_url: `https://pay.stripe.com/receipts/payment/${randomChars(60)}`,
+    // No `refunds` list: since API 2022-11-15 a Charge embeds it only with `expand[]=refunds`.
     refunded: false,
-    refunds: { object: "list", data: [], has_more: false, url: `/v1/charges/${id}/refunds` },
     review: null,
     shipping: null,
     source_transfer: null,
@@ -136,6 +135,7 @@ export function refund(p: {
   reason: string | null;
   metadata: Metadata;
   balanceTransaction: string;
+  status: "pending" | "succeeded";
 }): Refund {
   return {
     id: newId("re"),
@@ -159,7 +159,7 @@ export function refund(p: {
     reason: p.reason,
     receipt_number: null,
     source_transfer_reversal: null,
-    status: "succeeded",
+    status: p.status,
     transfer_reversal: null,
     customer: p.charge.customer,
     customer_account: null,

@@ -78,7 +78,12 @@ export const refunds = sqliteTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("refunds_payment_idx").on(t.paymentId), index("refunds_created_idx").on(t.createdAt)],
+  (t) => [
+    index("refunds_payment_idx").on(t.paymentId),
+    index("refunds_created_idx").on(t.createdAt),
+    // The reconciler's scan for unsettled refunds (reconcile.ts).
+    index("refunds_status_updated_idx").on(t.status, t.updatedAt),
+  ],
 );
 
 export const disputes = sqliteTable(

@@ -33,6 +33,9 @@ export async function retryDeferred(deps: Deps, olderThanMs = 5 * 60_000, limit 
     .select({ objectId: webhookEvents.objectId })
     .from(webhookEvents)
     .where(and(eq(webhookEvents.status, "deferred"), lt(webhookEvents.receivedAt, Date.now() - olderThanMs)))
+    // Oldest first: a retry re-stamps `received_at`, so an event parked again goes to the back
+    // and a batch of old parked events can never keep others out of every sweep.
+    .orderBy(asc(webhookEvents.receivedAt), asc(webhookEvents.id))
     .limit(limit);
   let applied = 0;
   for (const id of new Set(rows.map((r) => r.objectId))) if (id) applied += await drainDeferred(deps, id);

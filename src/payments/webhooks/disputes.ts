@@ -5,6 +5,7 @@ import { publish } from "../../events/publish";
 import type { Deps } from "../../platform/deps";
 import { newId } from "../../platform/ids";
 import { allowedFrom } from "../payment-state";
+import { isMissing, mapStripeError } from "../stripe-errors";
 import { fromStripeTime, num, obj, ref } from "../stripe-objects";
 import { type EventHandler, processed } from "./types";
 
@@ -29,13 +30,25 @@ async function paymentFor(deps: Deps, piId: string | null, chargeId: string | nu
     .get();
 }
 
+/** Stripe's current dispute; the event's copy only when Stripe no longer has it. */
+async function currentDispute(deps: Deps, fallback: Stripe.Dispute): Promise<Stripe.Dispute> {
+  try {
+    return await deps.stripe.disputes.retrieve(fallback.id);
+  } catch (err) {
+    if (isMissing(err)) return fallback;
+    throw mapStripeError(err, "dispute retrieve");
+  }
+}
+
 /**
  * charge.dispute.created / updated / closed. The dispute row is upserted from Stripe's
  * object (a dispute is always kept, even for a charge we cannot match), the payment is
  * marked disputed, and dispute.created is published once whichever event comes first.
  */
 export const onDispute: EventHandler = async (deps, event) => {
-  const d = event.data.object as Stripe.Dispute;
+  // Re-read, like payment_intent.* and refund.*: an open dispute's status is copied, so a
+  // late `created(needs_response)` must not overwrite a newer `under_review`.
+  const d = await currentDispute(deps, event.data.object as Stripe.Dispute);
   const piId = ref(d.payment_intent);
   const chargeId = ref(d.charge);
   const payment = await paymentFor(deps, piId, chargeId);

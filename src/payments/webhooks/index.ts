@@ -22,6 +22,19 @@ const eventShape = z.object({
   data: z.object({ object: z.record(z.string(), z.unknown()) }),
 });
 
+/**
+ * The SDK only checks a signature's age (`now - t > tolerance`), so one dated ahead passes
+ * however far ahead it is. Stripe signs with its send time, so `t` beyond the tolerance in the
+ * future is a forged or replay-staged delivery (or a broken clock): refused the same way.
+ * Every `t=` element counts; a header without one is left to the SDK, which refuses it.
+ */
+function signedInTheFuture(header: string, nowS = Math.floor(Date.now() / 1000)): boolean {
+  return header
+    .split(",")
+    .map((part) => part.trim().split("="))
+    .some(([k, v]) => k === "t" && (!/^\d{1,12}$/.test(v ?? "") || Number(v) > nowS + SIGNATURE_TOLERANCE_S));
+}
+
 /** A `received` event older than this was abandoned mid-flight and may be retried. */
 const ABANDONED_MS = 2 * 60_000;
 
@@ -37,6 +50,9 @@ export async function handleWebhook(
   signature: string | undefined,
 ): Promise<WebhookResult> {
   if (!signature) throw new ApiError("BAD_REQUEST", "Missing Stripe-Signature header");
+  if (signedInTheFuture(signature)) {
+    throw new ApiError("BAD_REQUEST", "Webhook signature is dated in the future");
+  }
   let event: Stripe.Event;
   try {
     event = await Stripe.webhooks.constructEventAsync(

@@ -13,6 +13,12 @@ function subscriptionIdOf(inv: Stripe.Invoice): string | null {
   return ref(obj(inv.parent?.subscription_details)?.subscription);
 }
 
+/** Our subscription id, from the subscription metadata Stripe copies onto the invoice. */
+function ourSubscriptionIdOf(inv: Stripe.Invoice): string | null {
+  const details = obj(obj(obj(inv)?.parent)?.subscription_details);
+  return str(obj(details?.metadata)?.subscription_id);
+}
+
 /**
  * A paid invoice is revenue: it becomes a `payments` row (source "subscription") with an
  * id derived from the invoice, so a replay inserts nothing, and publishes payment.succeeded.
@@ -61,8 +67,11 @@ export const onInvoice: EventHandler = async (deps, event) => {
   const inv = event.data.object as Stripe.Invoice;
   const subId = subscriptionIdOf(inv);
   if (!subId) return ignored("invoice without a subscription");
-  const row = await subscriptionRow(deps, subId, null);
-  if (!row) return deferred(subId);
+  const ourSubscriptionId = ourSubscriptionIdOf(inv);
+  const row = await subscriptionRow(deps, subId, ourSubscriptionId);
+  // Parked only when the subscription is ours (our id in its metadata, which Stripe copies to
+  // the invoice): another integration's invoices are ignored instead of re-parked forever.
+  if (!row) return ourSubscriptionId ? deferred(subId) : ignored("invoice for a subscription not ours");
   const sub = await currentSubscription(deps, { id: subId } as Stripe.Subscription);
   if (sub.items) await syncFromStripe(deps, row, sub, event.id);
   if (event.type === "invoice.paid") await recordInvoicePayment(deps, inv, row.userId, row.planId);

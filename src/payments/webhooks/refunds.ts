@@ -1,32 +1,15 @@
-import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
-import { refunds } from "../../db/schema";
-import type { Deps } from "../../platform/deps";
-import { publishRefund, refundRowFrom, refundTotalsUpdate } from "../refund-sync";
-import { callStripe } from "../stripe-errors";
+import { applyRefund } from "../refund-sync";
+import { callStripe, isMissing, mapStripeError } from "../stripe-errors";
 import { ref } from "../stripe-objects";
-import type { PaymentRow } from "../views";
 import { paymentForIntent } from "./payment-intents";
 import { deferred, type EventHandler, ignored, processed } from "./types";
 
-/** Records one Stripe refund (ours or made in Stripe's dashboard), recomputes totals, publishes. */
-async function recordRefund(deps: Deps, payment: PaymentRow, r: Stripe.Refund): Promise<void> {
-  const row = refundRowFrom(r, payment, "stripe");
-  await deps.db.batch([
-    deps.db.insert(refunds).values(row).onConflictDoNothing(),
-    deps.db
-      .update(refunds)
-      .set({ status: row.status, updatedAt: Date.now() })
-      .where(eq(refunds.stripeRefundId, r.id)),
-    refundTotalsUpdate(deps.db, payment.id),
-  ]);
-  if (row.status !== "failed" && row.status !== "canceled") {
-    const stored = await deps.db.select().from(refunds).where(eq(refunds.stripeRefundId, r.id)).get();
-    if (stored) await publishRefund(deps, payment.id, stored);
-  }
-}
-
-/** charge.refunded: every refund on the charge, from the list Stripe gives or a fresh read. */
+/**
+ * charge.refunded: every refund on the charge, read from Stripe. Since API 2022-11-15 the
+ * Charge carries no `refunds` list unless expanded, so this is a `refunds.list` call; a list
+ * that is present and complete (an older endpoint version) is a fresh read too.
+ */
 export const onChargeRefunded: EventHandler = async (deps, event) => {
   const charge = event.data.object as Stripe.Charge;
   const piId = ref(charge.payment_intent);
@@ -37,22 +20,30 @@ export const onChargeRefunded: EventHandler = async (deps, event) => {
   const all =
     listed && !charge.refunds?.has_more
       ? listed
-      : (
-          await callStripe("refund list", () =>
-            deps.stripe.refunds.list({ payment_intent: piId, limit: 100 }),
-          )
-        ).data;
-  for (const r of all) await recordRefund(deps, payment, r);
+      : await callStripe("refund list", () =>
+          deps.stripe.refunds.list({ payment_intent: piId, limit: 100 }).autoPagingToArray({ limit: 1000 }),
+        );
+  for (const r of all) await applyRefund(deps, payment, r);
   return processed;
 };
 
-/** refund.created / refund.updated / refund.failed: the refund's own status. */
+/**
+ * refund.created / refund.updated / refund.failed. The event only says "this refund changed":
+ * the refund is re-read from Stripe (like payment_intent.*), and its status moves forward only,
+ * so a stale `refund.updated(succeeded)` delivered after `refund.failed` changes nothing.
+ */
 export const onRefund: EventHandler = async (deps, event) => {
   const r = event.data.object as Stripe.Refund;
   const piId = ref(r.payment_intent);
   if (!piId) return ignored("refund without a payment intent");
   const payment = await paymentForIntent(deps, piId, r.metadata?.payment_id);
   if (!payment) return r.metadata?.payment_id ? deferred(piId) : ignored("refund not ours");
-  await recordRefund(deps, payment, r);
+  let current: Stripe.Refund = r;
+  try {
+    current = await deps.stripe.refunds.retrieve(r.id);
+  } catch (err) {
+    if (!isMissing(err)) throw mapStripeError(err, "refund retrieve");
+  }
+  await applyRefund(deps, payment, current);
   return processed;
 };

@@ -2,7 +2,9 @@ import type { Route } from "../context";
 import { route } from "../context";
 import { noSuch } from "../errors";
 import type { Charge } from "../objects-charges";
+import { expandPaths } from "../params";
 import type { Store } from "../store";
+import { listRefunds } from "./refund-list";
 
 export function getCharge(store: Store, id: string, param = "id"): Charge {
   const found = store.get<Charge>(id);
@@ -11,7 +13,18 @@ export function getCharge(store: Store, id: string, param = "id"): Charge {
 }
 
 export const chargeRoutes: Route[] = [
-  route("GET", "/v1/charges/:id", ({ store, ids }) => getCharge(store, ids[0] ?? "")),
+  route("GET", "/v1/charges/:id", ({ store, ids, params }) => {
+    const ch = getCharge(store, ids[0] ?? "");
+    // `refunds` is not part of a Charge unless expanded (API 2022-11-15 onwards).
+    if (!expandPaths(params).includes("refunds")) return ch;
+    return {
+      ...ch,
+      refunds: {
+        ...listRefunds(store, { charge: ch.id }, { limit: 10 }),
+        url: `/v1/charges/${ch.id}/refunds`,
+      },
+    };
+  }),
 ];
 
 export const disputeRoutes: Route[] = [

@@ -1,13 +1,15 @@
+import { cardByFingerprint } from "../cards";
 import type { ApiContext, Route } from "../context";
 import { route } from "../context";
 import { invalidParam, noSuch, StripeError } from "../errors";
 import { changed } from "../events";
 import { type Charge, type Refund, refund } from "../objects-charges";
-import { balanceTransaction } from "../objects-payments";
+import { balanceTransaction, type PaymentMethod } from "../objects-payments";
 import { allowOnly, applyMetadata, int, oneOf, str } from "../params";
 import type { Store } from "../store";
 import { getCharge } from "./charges";
 import { getIntent } from "./payment-intents";
+import { refundListRoutes } from "./refund-list";
 
 const ZERO_DECIMAL = [
   "jpy",
@@ -34,6 +36,25 @@ function money(amount: number, currency: string): string {
   return currency === "usd"
     ? `$${(amount / 100).toFixed(2)}`
     : `${(amount / 100).toFixed(2)} ${currency.toUpperCase()}`;
+}
+
+/** Stripe's refusals for a charge that cannot take a refund (any amount), in its wording. */
+function refuseUnrefundable(ch: Charge): void {
+  const refusal = (code: string, message: string) =>
+    new StripeError({ status: 400, type: "invalid_request_error", code, message });
+  if (ch.refunded) throw refusal("charge_already_refunded", `Charge ${ch.id} has already been refunded.`);
+  // A charged-back charge cannot be refunded (`charge_disputed`): the dispute returns the money.
+  if (ch.disputed) throw refusal("charge_disputed", `Charge ${ch.id} has been charged back.`);
+  if (ch.status !== "succeeded") {
+    throw refusal("charge_not_refundable", `Charge ${ch.id} has not succeeded and cannot be refunded.`);
+  }
+}
+
+/** A charge paid with a refund test card whose refunds settle later (cards.ts). */
+function refundStartsPending(store: Store, ch: Charge): boolean {
+  const pmId = typeof ch.payment_method === "string" ? ch.payment_method : null;
+  const pm = pmId ? store.get<PaymentMethod>(pmId) : null;
+  return cardByFingerprint(pm?.card.fingerprint)?.refund === "pending";
 }
 
 export function getRefund(store: Store, id: string): Refund {
@@ -83,22 +104,7 @@ export const refundRoutes: Route[] = [
     const amount = int(c.params, "amount");
     const reason = oneOf(c.params, "reason", ["duplicate", "fraudulent", "requested_by_customer"]) ?? null;
     const metadata = applyMetadata({}, c.params);
-    if (ch.refunded) {
-      throw new StripeError({
-        status: 400,
-        type: "invalid_request_error",
-        code: "charge_already_refunded",
-        message: `Charge ${ch.id} has already been refunded.`,
-      });
-    }
-    if (ch.status !== "succeeded") {
-      throw new StripeError({
-        status: 400,
-        type: "invalid_request_error",
-        code: "charge_not_refundable",
-        message: `Charge ${ch.id} has not succeeded and cannot be refunded.`,
-      });
-    }
+    refuseUnrefundable(ch);
     const remaining = ch.amount - ch.amount_refunded;
     if (amount !== undefined && amount <= 0)
       throw invalidParam("amount", "Invalid positive integer", "parameter_invalid_integer");
@@ -123,20 +129,27 @@ export const refundRoutes: Route[] = [
       }),
     );
     const re = c.store.put(
-      refund({ charge: ch, amount: value, reason, metadata, balanceTransaction: txn.id }),
+      refund({
+        charge: ch,
+        amount: value,
+        reason,
+        metadata,
+        balanceTransaction: txn.id,
+        status: refundStartsPending(c.store, ch) ? "pending" : "succeeded",
+      }),
     );
     c.store.put({ ...txn, source: re.id });
     const after: Charge = {
       ...ch,
       amount_refunded: ch.amount_refunded + value,
       refunded: ch.amount_refunded + value === ch.amount,
-      refunds: { ...ch.refunds, data: [re, ...ch.refunds.data] },
     };
     c.store.put(after);
     c.events.emit("refund.created", re);
     c.events.emit("charge.refunded", after, changed(ch, after));
     return re;
   }),
+  ...refundListRoutes,
   route("GET", "/v1/refunds/:id", ({ store, ids }) => getRefund(store, ids[0] ?? "")),
   route("POST", "/v1/refunds/:id", ({ store, events, params, ids }) => {
     allowOnly(params, ["metadata"]);

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { errorResponses } from "./openapi";
 import { createRouter } from "./router";
 
 const healthSchema = z
@@ -18,6 +19,8 @@ const route = createRoute({
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: healthSchema } } },
     503: { description: "D1 unreachable", content: { "application/json": { schema: healthSchema } } },
+    // authenticate runs on every /api/v1 route: a present but bad token is a 401 here too.
+    ...errorResponses("UNAUTHENTICATED"),
   },
 });
 

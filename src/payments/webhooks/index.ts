@@ -16,7 +16,8 @@ export const SIGNATURE_TOLERANCE_S = 300;
  * input: a malformed one is a 400, never a failed INSERT answered with 500.
  */
 const eventShape = z.object({
-  id: z.string().min(1).max(255),
+  // Stripe's event ids are ~30 characters; domain-event ids built from them must fit in 128.
+  id: z.string().min(1).max(100),
   type: z.string().min(1).max(255),
   created: z.number().int().nonnegative(),
   data: z.object({ object: z.record(z.string(), z.unknown()) }),

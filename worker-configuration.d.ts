@@ -15,6 +15,8 @@ interface __BaseEnv_Env {
 	AUTH_JWKS_URL: string;
 	AUTH_ISSUER: string;
 	AUTH_AUDIENCE: string;
+	AUTH_MAX_TOKEN_AGE_S: string;
+	SECURITY_ALERT_SERVICES: string;
 	CORS_ORIGINS: string;
 	ANALYTICS_RETENTION_DAYS: string;
 	LOG_LEVEL: string;
@@ -37,7 +39,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "STRIPE_API_URL" | "GOOGLE_TOKEN_URL" | "FCM_API_URL" | "AUTH_JWKS_URL" | "AUTH_ISSUER" | "AUTH_AUDIENCE" | "CORS_ORIGINS" | "ANALYTICS_RETENTION_DAYS" | "LOG_LEVEL" | "JWT_SECRET" | "STRIPE_SECRET_KEY" | "STRIPE_WEBHOOK_SECRET" | "GOOGLE_SERVICE_ACCOUNT_JSON">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "STRIPE_API_URL" | "GOOGLE_TOKEN_URL" | "FCM_API_URL" | "AUTH_JWKS_URL" | "AUTH_ISSUER" | "AUTH_AUDIENCE" | "AUTH_MAX_TOKEN_AGE_S" | "SECURITY_ALERT_SERVICES" | "CORS_ORIGINS" | "ANALYTICS_RETENTION_DAYS" | "LOG_LEVEL" | "JWT_SECRET" | "STRIPE_SECRET_KEY" | "STRIPE_WEBHOOK_SECRET" | "GOOGLE_SERVICE_ACCOUNT_JSON">> {}
 }
 declare module "*.txt" {
 	const value: string;

@@ -32,9 +32,7 @@ async function credentials(c: Context<AppEnv>, path: string): Promise<Credential
     const principal = await consumeConnectTicket(c.var.deps, ticket, path);
     return { principal, subprotocol: null };
   }
-  throw new ApiError("UNAUTHENTICATED", "Authenticate with a bearer subprotocol, a ?ticket= or a header", {
-    headers: { "WWW-Authenticate": 'Bearer realm="ws"' },
-  });
+  throw new ApiError("UNAUTHENTICATED", "Authenticate with a bearer subprotocol, a ?ticket= or a header");
 }
 
 function sinceParam(raw: string | undefined): string | null {

@@ -20,13 +20,20 @@ export function rateLimit(opts: Options) {
     const who = opts.key
       ? opts.key(c)
       : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
-    const { success } = await opts.binding(c.env).limit({ key: `${opts.prefix}:${who}` });
-    if (!success) {
-      const retryAfter = String(opts.retryAfter ?? 60);
-      throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
-        headers: { "Retry-After": retryAfter },
-      });
-    }
+    await consumeLimit(opts.binding(c.env), `${opts.prefix}:${who}`, opts.retryAfter);
     await next();
   });
+}
+
+/**
+ * One hit on `key`; throws RATE_LIMITED (429 with Retry-After, the binding's window) when over
+ * the limit. For callers known only inside a handler (a socket's token in its subprotocol).
+ */
+export async function consumeLimit(limiter: Limiter, key: string, retryAfter = 60): Promise<void> {
+  const { success } = await limiter.limit({ key });
+  if (!success) {
+    throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
+      headers: { "Retry-After": String(retryAfter) },
+    });
+  }
 }

@@ -13,7 +13,8 @@ import { createDeps } from "./platform/deps";
 import { docsRouter } from "./platform/docs";
 import { ApiError } from "./platform/errors";
 import { healthRouter } from "./platform/health";
-import { onError, onNotFound } from "./platform/on-error";
+import { onError } from "./platform/on-error";
+import { pageOrNotFound } from "./platform/pages";
 import type { AppEnv } from "./platform/types";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
@@ -52,7 +53,8 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook });
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
-  app.use("*", secureHeaders());
+  // DENY: nothing of ours is meant to be framed (the static pages also send frame-ancestors 'none').
+  app.use("*", secureHeaders({ xFrameOptions: "DENY" }));
   app.use("/api/*", apiCors);
   app.use("*", init);
   app.use("*", accessLog);
@@ -91,7 +93,8 @@ export function createApp() {
     servers: [{ url: "/" }],
   });
 
-  app.notFound(onNotFound);
+  // Anything no route takes is a static page from public/, or the JSON 404.
+  app.notFound(pageOrNotFound);
   app.onError(onError);
   return app;
 }

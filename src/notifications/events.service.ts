@@ -21,7 +21,7 @@ const MAX_EVENT_ID = 128;
  * in its own namespace; the service is URI-encoded (subjects may contain `:`, never `%`), so
  * two services can never produce the same id.
  */
-export function externalEventId(service: string, id: string): string {
+function externalEventId(service: string, id: string): string {
   return `ext:${encodeURIComponent(service)}:${id}`;
 }
 

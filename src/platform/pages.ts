@@ -9,7 +9,7 @@ import type { AppEnv } from "./types";
  * script or style (the pages have none; style is set through the CSSOM), API calls to this
  * origin only, no plugins, no <base> games, and never inside a frame (clickjacking).
  */
-export const PAGE_CSP = [
+const PAGE_CSP = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",

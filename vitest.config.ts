@@ -32,7 +32,13 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          bindings: { ...secrets.platform, ...EMULATOR_URLS, TEST_MIGRATIONS: migrations },
+          bindings: {
+            ...secrets.platform,
+            ...EMULATOR_URLS,
+            // The one service the tests' publishEvent() signs as may send security.alert.
+            SECURITY_ALERT_SERVICES: "svc-security-alerts",
+            TEST_MIGRATIONS: migrations,
+          },
           // Every outbound fetch from the platform goes to the emulators worker, which
           // routes by path exactly as it does on 127.0.0.1:8788 under `npm start`.
           outboundService: "emulators",

@@ -14,8 +14,9 @@ import { createDeps } from "./platform/deps";
 import { docsRouter } from "./platform/docs";
 import { ApiError } from "./platform/errors";
 import { healthRouter } from "./platform/health";
-import { onError, onNotFound } from "./platform/on-error";
+import { onError } from "./platform/on-error";
 import { withBodyErrors } from "./platform/openapi";
+import { pageOrNotFound } from "./platform/pages";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
 
@@ -53,7 +54,8 @@ export function createApp() {
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook });
 
   app.use("*", requestId({ headerName: "X-Request-Id" }));
-  app.use("*", secureHeaders());
+  // DENY: nothing of ours is meant to be framed (the static pages also send frame-ancestors 'none').
+  app.use("*", secureHeaders({ xFrameOptions: "DENY" }));
   app.use("/api/*", apiCors);
   app.use("*", init);
   app.use("*", accessLog);
@@ -100,7 +102,8 @@ export function createApp() {
     return c.json(document);
   });
 
-  app.notFound(onNotFound);
+  // Anything no route takes is a static page from public/, or the JSON 404.
+  app.notFound(pageOrNotFound);
   app.onError(onError);
   return app;
 }

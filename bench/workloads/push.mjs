@@ -81,11 +81,13 @@ export async function run(ctx) {
       return { figures, notes };
     }
     const accepted = Date.now() - t0;
+    // Notifications reference the stored domain event id (`ext:<service>:<id>`), not ours.
+    const storedId = res.json?.event_id ?? eventId;
     // Bounded wait: 3 minutes at most for every delivery to be terminal.
     let done = null;
     let last = {};
     while (Date.now() - t0 < 180_000) {
-      const rows = countStmt.all(eventId);
+      const rows = countStmt.all(storedId);
       last = Object.fromEntries(rows.map((x) => [x.status, x.n]));
       const total = rows.reduce((n, x) => n + x.n, 0);
       const pending = (last.queued ?? 0) + (last.held ?? 0);

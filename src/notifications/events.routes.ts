@@ -10,8 +10,10 @@ export const ingestEventRoute = createRoute({
   security,
   summary: "Publish a domain event from another platform service (service role)",
   description:
-    "Accepts campaign.status_changed, feature_flag.enabled, merchant_application.approved and security.alert. " +
-    "Idempotent by id: a replay answers 200 with duplicate: true and has no second effect.",
+    "Accepts campaign.status_changed, feature_flag.enabled, merchant_application.approved and security.alert " +
+    "(only from services listed in SECURITY_ALERT_SERVICES; others get 403). The event is stored as " +
+    "`ext:<service>:<id>` (returned as event_id), so a service cannot claim an internal event's id. " +
+    "Idempotent by id per service: a replay answers 200 with duplicate: true and has no second effect.",
   middleware: [requireRole("service")] as const,
   request: { body: jsonBody(eventIn) },
   responses: {

@@ -1,6 +1,7 @@
 import { publish } from "../events/publish";
 import type { EXTERNAL_EVENT_TYPES } from "../events/types";
 import type { Deps } from "../platform/deps";
+import { ApiError, forbidden } from "../platform/errors";
 import type { Principal } from "../platform/types";
 
 export type ExternalEvent = {
@@ -10,19 +11,51 @@ export type ExternalEvent = {
   occurred_at?: string | undefined;
 };
 
-/** An event another platform service publishes; the caller is recorded as its source. */
+/** publish()'s bound on a domain event id. */
+const MAX_EVENT_ID = 128;
+
+/**
+ * The domain event id of a service's event: `ext:<service>:<id>`. Internal ids are predictable
+ * (`payment.failed:<payment id>:<decline code>`), so a service choosing them freely could claim
+ * one first and the real event would be dropped as a duplicate. The prefix keeps every service
+ * in its own namespace; the service is URI-encoded (subjects may contain `:`, never `%`), so
+ * two services can never produce the same id.
+ */
+function externalEventId(service: string, id: string): string {
+  return `ext:${encodeURIComponent(service)}:${id}`;
+}
+
+/**
+ * An event another platform service publishes; the caller is recorded as its source. Answers
+ * the caller's own `id` (its idempotency key, scoped to that service) and the `event_id` the
+ * platform stored (what notifications and feeds reference).
+ */
 export async function ingestEvent(
   deps: Deps,
   caller: Principal,
   input: ExternalEvent,
-): Promise<{ id: string; duplicate: boolean }> {
+): Promise<{ id: string; event_id: string; duplicate: boolean }> {
+  // Critical: it bypasses mute and quiet hours, so only the services named in config may send it.
+  if (input.type === "security.alert" && !deps.config.securityAlertServices.has(caller.userId))
+    throw forbidden("security.alert may only be published by a service listed in SECURITY_ALERT_SERVICES");
+  const eventId = externalEventId(caller.userId, input.id);
+  if (eventId.length > MAX_EVENT_ID) {
+    throw new ApiError("VALIDATION_FAILED", "Request validation failed", {
+      details: [
+        {
+          path: "id",
+          message: `with the ext:<service>: prefix the event id must be at most ${MAX_EVENT_ID} characters`,
+        },
+      ],
+    });
+  }
   const { duplicate } = await publish(deps, {
-    id: input.id,
+    id: eventId,
     type: input.type,
     // publish() validates data against the type's schema (400 with paths on failure).
     data: input.data as never,
     source: `service:${caller.userId}`,
     ...(input.occurred_at ? { occurred_at: Date.parse(input.occurred_at) } : {}),
   });
-  return { id: input.id, duplicate };
+  return { id: input.id, event_id: eventId, duplicate };
 }

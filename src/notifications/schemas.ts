@@ -194,4 +194,13 @@ export const eventIn = z
   })
   .openapi("ExternalEvent");
 
-export const eventOut = z.object({ id: z.string(), duplicate: z.boolean() }).openapi("EventAccepted");
+export const eventOut = z
+  .object({
+    id: z.string().openapi({ description: "The id you sent: your idempotency key, scoped to your service" }),
+    event_id: z.string().openapi({
+      description: "The platform's domain event id, `ext:<service>:<id>` (what notifications reference)",
+      example: "ext:billing-service:evt_123",
+    }),
+    duplicate: z.boolean(),
+  })
+  .openapi("EventAccepted");

@@ -1,3 +1,4 @@
+import type { HonoRequest } from "hono";
 import { createMiddleware } from "hono/factory";
 import {
   createRemoteJWKSet,
@@ -22,6 +23,10 @@ const claimsSchema = z
       .regex(/^[\w.:@-]+$/),
     role: z.enum(ROLES),
     merchant_id: z.string().min(1).max(128).optional(),
+    // Required by jwtVerify (requiredClaims) before this runs; typed here for the lifetime check.
+    exp: z.number(),
+    iat: z.number(),
+    nbf: z.number().optional(),
   })
   .refine((c) => c.role !== "merchant" || c.merchant_id !== undefined, {
     message: "merchant tokens must carry merchant_id",
@@ -44,14 +49,21 @@ function jwks(url: string): JWTVerifyGetKey {
  * Verifies a bearer token. Algorithms are pinned per mode, which is what defeats
  * `alg: none` and HS/RS confusion: an HS256 token is never checked against a JWKS key,
  * and an RS256 token is never checked against the shared secret.
+ *
+ * Lifetime: jose checks `exp` only when it is present, so `exp` and `iat` are required
+ * claims; `maxTokenAge` refuses an `iat` in the future or older than AUTH_MAX_TOKEN_AGE_S,
+ * and `exp - iat` may not exceed it either. A token is therefore never trusted for longer
+ * than the configured maximum, whatever its issuer wrote into `exp`.
  */
 export async function verifyToken(token: string, config: Config): Promise<Principal> {
   const hit = cachedPrincipal(token, config);
   if (hit) return hit;
-  const options = {
+  const options: JWTVerifyOptions = {
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
     clockTolerance: CLOCK_TOLERANCE_S,
+    requiredClaims: ["exp", "iat"],
+    maxTokenAge: config.AUTH_MAX_TOKEN_AGE_S,
   };
   let payload: unknown;
   try {
@@ -68,13 +80,16 @@ export async function verifyToken(token: string, config: Config): Promise<Princi
   }
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) throw new ApiError("UNAUTHENTICATED", "Token claims are invalid");
+  const { exp, iat } = claims.data;
+  if (exp - iat > config.AUTH_MAX_TOKEN_AGE_S)
+    throw new ApiError("UNAUTHENTICATED", `Token lifetime exceeds ${config.AUTH_MAX_TOKEN_AGE_S} s`);
   // Frozen: the same object is handed to every request that presents this token.
   const principal: Principal = Object.freeze({
     userId: claims.data.sub,
     role: claims.data.role,
     merchantId: claims.data.merchant_id ?? null,
   });
-  remember(token, config, principal, payload);
+  remember(token, config, principal, claims.data);
   return principal;
 }
 
@@ -82,19 +97,32 @@ const CLOCK_TOLERANCE_S = 30;
 /** Longest a verified token is trusted without re-verification (JWKS key removals apply after this). */
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 2_000;
-type Verified = { config: Config; principal: Principal; until: number; exp?: number; nbf?: number };
+type Verified = {
+  config: Config;
+  principal: Principal;
+  until: number;
+  exp: number;
+  iat: number;
+  nbf?: number;
+};
 // Verified tokens by their exact text. The result of verifying the same bytes with the same
-// config cannot change except through time, so time is re-checked on every hit (exp and nbf
-// with jose's tolerance, plus a short TTL). Signature checks were ~7% of a history request.
+// config cannot change except through time, so time is re-checked on every hit (exp, nbf and
+// the maximum age with jose's tolerance, plus a short TTL). Signature checks were ~7% of a
+// history request.
 const verified = new Map<string, Verified>();
 
 /** Whether a cached verification still holds at `nowMs` (exported for tests). */
 export function stillValid(v: Omit<Verified, "principal">, config: Config, nowMs: number): boolean {
   const s = Math.floor(nowMs / 1000); // jose's clock, in whole seconds
+  const maxAge = config.AUTH_MAX_TOKEN_AGE_S;
   return (
     v.config === config &&
     nowMs < v.until &&
-    (v.exp === undefined || v.exp > s - CLOCK_TOLERANCE_S) &&
+    typeof v.exp === "number" &&
+    typeof v.iat === "number" &&
+    v.exp > s - CLOCK_TOLERANCE_S &&
+    v.exp - v.iat <= maxAge &&
+    s - v.iat <= maxAge + CLOCK_TOLERANCE_S &&
     (v.nbf === undefined || v.nbf <= s + CLOCK_TOLERANCE_S)
   );
 }
@@ -107,9 +135,12 @@ function cachedPrincipal(token: string, config: Config): Principal | null {
   return null;
 }
 
-function remember(token: string, config: Config, principal: Principal, payload: unknown): void {
-  const claims = (payload ?? {}) as { exp?: unknown; nbf?: unknown };
-  const num = (x: unknown) => (typeof x === "number" ? x : undefined);
+function remember(
+  token: string,
+  config: Config,
+  principal: Principal,
+  claims: { exp: number; iat: number; nbf?: number | undefined },
+): void {
   if (verified.size >= VERIFIED_MAX) {
     // Oldest first (Map keeps insertion order): drop a tenth to amortise the sweep.
     let n = VERIFIED_MAX / 10;
@@ -122,8 +153,9 @@ function remember(token: string, config: Config, principal: Principal, payload: 
     config,
     principal,
     until: Date.now() + VERIFIED_TTL_MS,
-    exp: num(claims.exp),
-    nbf: num(claims.nbf),
+    exp: claims.exp,
+    iat: claims.iat,
+    ...(claims.nbf === undefined ? {} : { nbf: claims.nbf }),
   });
 }
 
@@ -163,7 +195,10 @@ async function verifyHs256(token: string, config: Config, options: JWTVerifyOpti
 
 function describeJoseError(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return "Token has expired";
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `Token claim "${err.claim}" is invalid`;
+  if (err instanceof joseErrors.JWTClaimValidationFailed)
+    return err.reason === "missing"
+      ? `Token claim "${err.claim}" is required`
+      : `Token claim "${err.claim}" is invalid`;
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return "Token algorithm is not allowed";
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return "Token signature is invalid";
   return "Token is invalid";
@@ -191,12 +226,9 @@ export const authenticate = createMiddleware<AppEnv>(async function authenticate
   await next();
 });
 
+// No WWW-Authenticate here: onError adds the RFC 6750 challenge to every 401 (bearerChallenge).
 export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c, next) {
-  if (!c.var.principal) {
-    throw new ApiError("UNAUTHENTICATED", "Authentication required", {
-      headers: { "WWW-Authenticate": 'Bearer realm="api"' },
-    });
-  }
+  if (!c.var.principal) throw new ApiError("UNAUTHENTICATED", "Authentication required");
   await next();
 });
 
@@ -215,4 +247,27 @@ export function principalOf(c: { var: { principal?: Principal } }): Principal {
   const p = c.var.principal;
   if (!p) throw new ApiError("UNAUTHENTICATED", "Authentication required");
   return p;
+}
+
+/**
+ * The `WWW-Authenticate` value of a 401 (RFC 6750 §3), added by onError to every one of them.
+ * A request that presented no credentials gets the bare challenge (no error code, as §3.1
+ * asks); one that presented a token (Authorization header, `bearer` subprotocol, or a socket's
+ * `?ticket=`) gets error="invalid_token" and the reason; an Authorization header that is not
+ * `Bearer <token>` gets error="invalid_request".
+ */
+export function bearerChallenge(req: HonoRequest, message: string): string {
+  const ws = req.path.startsWith("/ws/");
+  const header = req.header("authorization");
+  const protocol = req.header("sec-websocket-protocol")?.trimStart() ?? "";
+  let error: "invalid_request" | "invalid_token" | null = null;
+  if (header !== undefined) error = bearerToken(header) ? "invalid_token" : "invalid_request";
+  else if (ws && /^bearer\s*(,|$)/.test(protocol))
+    error = /^bearer\s*,\s*\S/.test(protocol) ? "invalid_token" : "invalid_request";
+  else if (ws && req.query("ticket") !== undefined) error = "invalid_token";
+  const realm = `Bearer realm="${ws ? "ws" : "api"}"`;
+  if (!error) return realm;
+  // error_description allows printable ASCII except `"` and `\` (RFC 6750 §3).
+  const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, "?");
+  return `${realm}, error="${error}", error_description="${description}"`;
 }

@@ -36,6 +36,15 @@ const configSchema = z
     JWT_SECRET: z.string().optional(),
     /** Accepted for verification only, during a rotation window (see SECURITY.md). */
     JWT_SECRET_PREVIOUS: z.string().min(32).optional(),
+    /** Longest accepted token lifetime (`exp - iat`), in seconds; see SECURITY.md. */
+    AUTH_MAX_TOKEN_AGE_S: z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(30 * 86_400)
+      .default(86_400),
+    /** Comma-separated service subjects allowed to publish `security.alert` (critical, unmutable). */
+    SECURITY_ALERT_SERVICES: z.string().default(""),
     CORS_ORIGINS: z.string().default(""),
     ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
     /** Payments/refunds unsettled this long are re-read from Stripe by the reconciler cron. */
@@ -59,11 +68,20 @@ const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema> & { corsOrigins: string[] };
+export type Config = z.infer<typeof configSchema> & {
+  corsOrigins: string[];
+  securityAlertServices: ReadonlySet<string>;
+};
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+const list = (csv: string) =>
+  csv
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 // Parsed once per isolate: env objects are stable for an isolate's lifetime.
 const cache = new WeakMap<object, Config>();
@@ -79,9 +97,8 @@ export function getConfig(env: Env): Config {
   }
   const config: Config = {
     ...parsed.data,
-    corsOrigins: parsed.data.CORS_ORIGINS.split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    corsOrigins: list(parsed.data.CORS_ORIGINS),
+    securityAlertServices: new Set(list(parsed.data.SECURITY_ALERT_SERVICES)),
   };
   cache.set(env, config);
   return config;

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
 import type { AppEnv } from "./app-env";
+import { bearerChallenge } from "./auth";
 import { ConfigError } from "./config";
 import { ApiError, type ErrorCode, errorBody } from "./errors";
 import { createLogger } from "./logger";
@@ -18,6 +19,15 @@ const HTTP_EXCEPTION_CODES: Partial<Record<number, ErrorCode>> = {
   429: "RATE_LIMITED",
 };
 
+/** Every 401 carries a `WWW-Authenticate` challenge (RFC 7235 §3.1), built here once. */
+function withChallenge(
+  c: Context<AppEnv>,
+  message: string,
+  headers: Record<string, string> = {},
+): Record<string, string> {
+  return { ...headers, "WWW-Authenticate": bearerChallenge(c.req, message) };
+}
+
 /** The single place an error becomes a response. Internals never leave through here. */
 export function onError(err: Error, c: Context<AppEnv>): Response {
   const requestId = c.var.requestId ?? "unknown";
@@ -25,7 +35,8 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
 
   if (err instanceof ApiError) {
     if (err.status >= 500) logger.error("request failed", { code: err.code, err, cause: err.cause });
-    return c.json(errorBody(err.code, err.message, requestId, err.details), err.status, err.headers);
+    const headers = err.status === 401 ? withChallenge(c, err.message, err.headers) : err.headers;
+    return c.json(errorBody(err.code, err.message, requestId, err.details), err.status, headers);
   }
   if (err instanceof ZodError) {
     return c.json(
@@ -37,7 +48,8 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     const code = HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? "INTERNAL" : "BAD_REQUEST");
     // Hono's own messages (e.g. "Malformed JSON in request body") are safe to echo.
     const message = err.status >= 500 ? "Internal error" : err.message || "Bad request";
-    return c.json(errorBody(code, message, requestId), err.status as ContentfulStatusCode);
+    const headers = err.status === 401 ? withChallenge(c, message) : undefined;
+    return c.json(errorBody(code, message, requestId), err.status as ContentfulStatusCode, headers);
   }
   if (err instanceof ConfigError) {
     logger.error("configuration invalid", { err: err.message });

@@ -100,13 +100,24 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
     await platform?.stop();
   });
 
+  // Anything the page's Content-Security-Policy blocks shows up as a console error.
+  function cspViolations(page: Page): string[] {
+    const seen: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy/i.test(m.text())) seen.push(m.text());
+    });
+    return seen;
+  }
+
   async function openDashboard(page: Page) {
+    const violations = cspViolations(page);
     await page.goto(`${platform.url}/dashboard`);
     await page.fill("#token", adminToken);
     await page.fill("#steps", "page_view:/pricing,button_click:/pricing");
     await page.selectOption("#cohort", "month");
     await page.click("#load");
     await page.waitForSelector("body[data-loaded=true]", { timeout: 30_000 });
+    expect(violations).toEqual([]);
   }
 
   it("serves /dashboard and the landing page as static assets", async () => {
@@ -115,6 +126,13 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
     expect(await bare.text()).toContain("Analytics dashboard");
     const landing = await fetch(`${platform.url}/`);
     expect(await landing.text()).toContain('href="/dashboard/"');
+    // Through the real asset routing of wrangler (run_worker_first), the Worker's headers apply.
+    for (const res of [bare, landing]) {
+      expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+      expect(res.headers.get("strict-transport-security")).toMatch(/^max-age=/);
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    }
   });
 
   it("renders the seeded numbers on a desktop screen", async () => {

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
 import wranglerToml from "../../wrangler.toml?raw";
-import { newCaller } from "../helpers/auth";
+import { authHeaders, newCaller } from "../helpers/auth";
 import { type BodyOf, bodyOf } from "../helpers/body";
 import { eventually } from "../helpers/eventually";
 import { api, postJson } from "../helpers/http";
@@ -21,10 +21,20 @@ export async function registerDevice(
   return bodyOf(res, "POST /notifications/register-device", [200, 201]);
 }
 
+/** The service publishEvent() signs as: listed in SECURITY_ALERT_SERVICES (vitest.config.ts). */
+const ALERT_SERVICE = env.SECURITY_ALERT_SERVICES.split(",")[0] ?? "";
+
+/**
+ * POST /api/v1/events as one fixed service, so a replay of `id` is a replay. `eventId` is the
+ * stored domain event id (`ext:<service>:<id>`), which notifications reference.
+ */
 export async function publishEvent(type: string, data: unknown, id = `evt_${crypto.randomUUID()}`) {
-  const service = await newCaller("service");
-  const res = await postJson("/api/v1/events", { id, type, data }, service.headers);
-  return { res, id };
+  const headers = await authHeaders(
+    { role: "service", sub: ALERT_SERVICE },
+    { "content-type": "application/json" },
+  );
+  const res = await postJson("/api/v1/events", { id, type, data }, headers);
+  return { res, id, eventId: `ext:${ALERT_SERVICE}:${id}` };
 }
 
 export async function adminTestSend(body: Record<string, unknown>) {

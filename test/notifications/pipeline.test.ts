@@ -23,11 +23,14 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     await registerDevice(user, token, "android");
     const before = await googleStats();
 
-    const { res, id } = await publishEvent("security.alert", { user_id: user.sub, kind: "new_login" });
+    const { res, id, eventId } = await publishEvent("security.alert", {
+      user_id: user.sub,
+      kind: "new_login",
+    });
     expect(res.status).toBe(202);
-    expect(await res.json()).toEqual({ id, duplicate: false });
+    expect(await res.json()).toEqual({ id, event_id: eventId, duplicate: false });
 
-    const notificationId = await notificationFor(id, user.sub);
+    const notificationId = await notificationFor(eventId, user.sub);
     expect(notificationId).toBeDefined();
     const [delivery] = await settled(user, notificationId ?? "");
     const [sent] = await eventually(async () => {
@@ -57,14 +60,14 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     expect(first.res.status).toBe(202);
     const again = await publishEvent("security.alert", data, first.id);
     expect(again.res.status).toBe(200);
-    expect(await again.res.json()).toEqual({ id: first.id, duplicate: true });
+    expect(await again.res.json()).toEqual({ id: first.id, event_id: first.eventId, duplicate: true });
 
     const counts = await env.DB.prepare(
       `select (select count(*) from notifications where event_id = ?1) as n,
               (select count(*) from notification_deliveries d join notifications n on n.id = d.notification_id
                  where n.event_id = ?1) as d`,
     )
-      .bind(first.id)
+      .bind(first.eventId)
       .first<{ n: number; d: number }>();
     expect(counts).toEqual({ n: 1, d: 1 });
   });

@@ -102,7 +102,7 @@ describe("preferences", () => {
     const alert = await publishEvent("security.alert", { user_id: user.sub, kind: "mfa_disabled" });
     expect(alert.res.status).toBe(202);
     const row = await env.DB.prepare("select id from notifications where event_id = ?")
-      .bind(alert.id)
+      .bind(alert.eventId)
       .first<{ id: string }>();
     const [d] = await settled(user, row?.id ?? "");
     expect(d?.status).toBe("sent");

@@ -42,7 +42,7 @@ describe("data keys FCM reserves", () => {
     const merchant = await newCaller("merchant");
     const token = `ok-${uid()}-campaign`;
     await registerDevice(merchant, token, "android");
-    const { res, id } = await publishEvent("campaign.status_changed", {
+    const { res, eventId } = await publishEvent("campaign.status_changed", {
       campaign_id: "cmp_reserved",
       merchant_id: "m_1",
       user_ids: [merchant.sub],
@@ -50,7 +50,7 @@ describe("data keys FCM reserves", () => {
       to: "active",
     });
     expect(res.status).toBe(202);
-    const notificationId = await notificationFor(id, merchant.sub);
+    const notificationId = await notificationFor(eventId, merchant.sub);
     const [d] = await settled(merchant, notificationId ?? "");
     expect(d).toMatchObject({ status: "sent", error_code: null });
     const [message] = await sentMessages(token);

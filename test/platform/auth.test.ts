@@ -90,6 +90,7 @@ describe("authentication", () => {
         .setSubject(crypto.randomUUID())
         .setIssuer(env.AUTH_ISSUER)
         .setAudience(env.AUTH_AUDIENCE)
+        .setIssuedAt()
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(env.JWT_SECRET));
     await expectEnvelope(await call(await sign({ role: "superuser" })), 401, "UNAUTHENTICATED");

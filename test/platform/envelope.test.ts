@@ -109,7 +109,7 @@ describe("error envelope", () => {
   it("sets secure headers", async () => {
     const res = await req("/api/v1/health");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
-    expect(res.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
     expect(res.headers.get("strict-transport-security")).toContain("max-age");
   });
 

@@ -60,6 +60,19 @@ async function call(
   return api(path, { method, headers, ...(body === undefined ? {} : { body }) });
 }
 
+/**
+ * Every 401 must carry `WWW-Authenticate` (RFC 7235 §3.1). RFC 6750: no error code when no
+ * credentials were sent, error="invalid_token" when a token was presented and refused.
+ */
+function challengeProblem(res: Response, who: Identity): string | null {
+  if (res.status !== 401) return null;
+  const got = res.headers.get("www-authenticate");
+  const want = who.token
+    ? /^Bearer realm="(api|ws)", error="invalid_token", error_description="[^"]+"$/
+    : /^Bearer realm="(api|ws)"$/;
+  return got !== null && want.test(got) ? null : `401 with WWW-Authenticate ${JSON.stringify(got)}`;
+}
+
 let checks = 0;
 const routes = discoverRoutes();
 
@@ -86,15 +99,19 @@ describe("authorization matrix", () => {
     const params = row.setup ? await row.setup(callers) : {};
     const got: Partial<Record<CallerName, number>> = {};
     const bodies: string[] = [];
+    const badChallenges: string[] = [];
     for (const name of CALLERS) {
       const res = await call(key, callers[name], params, callers);
       got[name] = res.status;
+      const challenge = challengeProblem(res, callers[name]);
+      if (challenge) badChallenges.push(`${name}: ${challenge}`);
       if (res.status !== row.expect[name])
         bodies.push(`${name} ${res.status}: ${(await res.text()).slice(0, 200)}`);
       else if (res.status !== 101) await res.body?.cancel();
       checks++;
     }
     expect(got, bodies.join("\n")).toEqual(row.expect);
+    expect(badChallenges, "every 401 carries an RFC 6750 WWW-Authenticate challenge").toEqual([]);
   });
 
   afterAll(() => {

@@ -146,11 +146,12 @@ export const TABLE: Record<string, Row> = {
     expect: adminOnly(202),
   },
   "POST /api/v1/events": {
+    // Not security.alert: that needs a service listed in SECURITY_ALERT_SERVICES (own test).
     setup: async () => ({ id: `evt_authz_${crypto.randomUUID()}` }),
     body: (p, c) => ({
       id: p.id,
-      type: "security.alert",
-      data: { user_id: c.user.sub, kind: "new_login" },
+      type: "feature_flag.enabled",
+      data: { flag: "authz_matrix", user_ids: [c.user.sub] },
     }),
     expect: only(["service"], 202, 403),
   },

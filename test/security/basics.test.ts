@@ -13,7 +13,7 @@ import { api, makeCallers, postJson } from "./fixtures";
  * - per-user payment rate limit: test/payments/idempotency.test.ts
  */
 
-const SECURE = { "x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN" };
+const SECURE = { "x-content-type-options": "nosniff", "x-frame-options": "DENY" };
 
 describe("secure headers", () => {
   it.each(["/api/v1/health", "/api/v1/docs", "/api/v1/openapi.json", "/api/v1/nope", "/", "/dashboard/"])(

@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Sock } from "../chat/helpers";
 import { upgrade } from "../helpers/http";
 import { assertProperty } from "../helpers/property";
-import { type Callers, changedTables, createTicket, fingerprint, makeCallers, settle } from "./fixtures";
+import {
+  type Callers,
+  changedTables,
+  createTicket,
+  fingerprint,
+  type Identity,
+  makeCallers,
+  settle,
+  warm,
+} from "./fixtures";
 import { deepNesting, hostileValue } from "./hostile-arbitraries";
 
 /**
@@ -14,11 +23,16 @@ import { deepNesting, hostileValue } from "./hostile-arbitraries";
  */
 
 const RUNS = 120;
-// Each case gets its own socket: a fresh token bucket and strike count per connection.
+// Each case gets its own socket: a fresh token bucket and strike count per connection. Upgrades
+// are rate-limited per user (60 per 60 s on AUTH_RATE_LIMITER), so the sockets rotate over the
+// ticket's owner and five admins (agents may join any room), each well under the limit.
+const AGENTS = 5;
 
 let c: Callers;
+let joiners: Identity[] = [];
 let ticketId = "";
 let cases = 0;
+let opened = 0;
 
 const validMessage = () => ({ type: "message", client_id: `c-${crypto.randomUUID()}`, body: "hi" });
 const BASES: Record<string, Record<string, unknown>> = {
@@ -46,7 +60,8 @@ const frame = fc.oneof(
 );
 
 async function open(): Promise<Sock> {
-  const res = await upgrade(`/ws/support/${ticketId}`, c.user.headers);
+  const who = joiners[opened++ % joiners.length] ?? c.user;
+  const res = await upgrade(`/ws/support/${ticketId}`, who.headers);
   if (res.status !== 101 || !res.webSocket) throw new Error(`upgrade ${res.status}`);
   res.webSocket.accept();
   const s = new Sock(res.webSocket, res);
@@ -59,6 +74,10 @@ describe("hostile WebSocket frames", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     c = await makeCallers();
     ticketId = await createTicket(c.user);
+    const agents = await Promise.all(Array.from({ length: AGENTS }, () => makeCallers()));
+    joiners = [c.user, ...agents.map((a) => a.admin)];
+    // Recorded in the users directory now, so no first-request write lands inside a case.
+    await warm(...joiners);
   });
 
   afterAll(() => {

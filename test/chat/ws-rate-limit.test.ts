@@ -1,0 +1,73 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { newCaller } from "../helpers/auth";
+import { expectEnvelope, postJson, upgrade } from "../helpers/http";
+import { bearer, openTicket, roomStub } from "./helpers";
+
+// Issue 13 item 14: token-bearing upgrades (Authorization header or `bearer` subprotocol) are
+// limited per user with AUTH_RATE_LIMITER (60 per 60 s), before the access check and so before
+// any Durable Object is reached.
+
+type Caller = Awaited<ReturnType<typeof newCaller>>;
+
+/**
+ * Upgrades to a ticket that does not exist until the limiter answers. Each attempt under the
+ * limit is the access check's 404; the limited one is a 429, which shows the limit runs first.
+ */
+async function exhaust(headers: Record<string, string>): Promise<{ limited: Response; refused: number }> {
+  const path = `/ws/support/${crypto.randomUUID()}`;
+  let refused = 0;
+  // The binding allows 60 per 60 s per key; a few extra tries absorb window edges.
+  for (let i = 0; i < 70; i++) {
+    const res = await upgrade(path, headers);
+    if (res.status === 429) return { limited: res, refused };
+    await expectEnvelope(res, 404, "NOT_FOUND");
+    refused++;
+  }
+  throw new Error(`no 429 after ${refused} upgrades`);
+}
+
+async function expectLimited(res: Response) {
+  expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+  await expectEnvelope(res, 429, "RATE_LIMITED");
+}
+
+const subprotocol = (c: Caller) => ({ "sec-websocket-protocol": `bearer, ${c.token}` });
+
+describe("rate limit on token-bearing WebSocket upgrades", () => {
+  it("an Authorization-header upgrade beyond the limit is a 429 with Retry-After, before the room is reached", async () => {
+    const user = await newCaller("user");
+    const { id } = await openTicket(user);
+    const { limited, refused } = await exhaust(bearer(user));
+    expect(refused).toBeGreaterThanOrEqual(1);
+    await expectLimited(limited);
+    // The user's own ticket is refused too, and its room never saw a socket.
+    await expectLimited(await upgrade(`/ws/support/${id}`, bearer(user)));
+    const sockets = await runInDurableObject(roomStub(id), (_o, state) => state.getWebSockets().length);
+    expect(sockets).toBe(0);
+    // Another user is unaffected: the limit is per user, not global.
+    const other = await newCaller("user");
+    await expectEnvelope(await upgrade(`/ws/support/${id}`, bearer(other)), 404, "NOT_FOUND");
+  });
+
+  it("a bearer-subprotocol upgrade is limited the same way", async () => {
+    const user = await newCaller("user");
+    const { limited } = await exhaust(subprotocol(user));
+    await expectLimited(limited);
+    // Header and subprotocol share the user's budget: it is one user, however the token travels.
+    await expectLimited(await upgrade(`/ws/support/${crypto.randomUUID()}`, bearer(user)));
+  });
+
+  it("a connect ticket is counted when issued, not again on its upgrade", async () => {
+    const user = await newCaller("user");
+    const { id } = await openTicket(user);
+    await exhaust(bearer(user));
+    const issued = await postJson("/api/v1/realtime/tickets", { path: `/ws/support/${id}` }, user.headers);
+    expect(issued.status).toBe(201);
+    const { ticket } = await issued.json<{ ticket: string }>();
+    const res = await upgrade(`/ws/support/${id}?ticket=${ticket}`);
+    expect(res.status).toBe(101);
+    res.webSocket?.accept();
+    res.webSocket?.close(1000, "done");
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { api, expectEnvelope } from "../helpers/http";
+
+// Issue 13 item 13: the static pages (public/, served by the assets binding) carry the same
+// security headers as the API, plus a CSP that allows only the pages' own files. Requests
+// enter through the Worker (run_worker_first = true), exactly as exports.default.fetch does here.
+
+const PAGES = ["/", "/dashboard/", "/dashboard/dashboard.js", "/dashboard/dashboard.css", "/index.css"];
+
+function expectHardened(res: Response, path: string) {
+  const h = (name: string) => res.headers.get(name);
+  const csp = h("content-security-policy") ?? "";
+  expect({ path, csp }).toMatchObject({ csp: expect.stringContaining("frame-ancestors 'none'") });
+  expect(csp).toContain("default-src 'none'");
+  expect(csp).toContain("script-src 'self'");
+  expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
+  expect(h("strict-transport-security")).toMatch(/^max-age=\d{7,}/);
+  expect(h("referrer-policy")).toBe("no-referrer");
+  expect(h("x-content-type-options")).toBe("nosniff");
+  expect(h("x-frame-options")).toBe("DENY");
+}
+
+describe("static pages", () => {
+  it.each(PAGES)(
+    "%s is served with HSTS, CSP frame-ancestors 'none', no-referrer and nosniff",
+    async (path) => {
+      const res = await api(path);
+      expect(res.status).toBe(200);
+      expectHardened(res, path);
+      await res.body?.cancel();
+    },
+  );
+
+  it("the dashboard page is the real file, and the bare /dashboard redirect is hardened too", async () => {
+    const page = await api("/dashboard/");
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await page.text()).toContain("Analytics dashboard");
+    const bare = await api("/dashboard", { redirect: "manual" });
+    expect([301, 302, 307, 308]).toContain(bare.status);
+    expect(bare.headers.get("location")).toMatch(/\/dashboard\/$/);
+    expectHardened(bare, "/dashboard");
+  });
+
+  it("the pages need nothing the CSP forbids: no inline script, style or handler", async () => {
+    for (const path of ["/", "/dashboard/"]) {
+      const html = await (await api(path)).text();
+      expect(html, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
+      expect(html, path).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+      for (const m of html.matchAll(/\b(?:src|href)="([^"]+)"/g)) {
+        const url = m[1] ?? "";
+        // Same-origin only (the CSP's 'self'); links are navigation, which the CSP does not govern.
+        if (!m[0].startsWith("href") || /\.(css|js)$/.test(url)) expect(url, path).toMatch(/^\/[^/]/);
+      }
+    }
+    const js = await (await api("/dashboard/dashboard.js")).text();
+    // A style attribute set from script is inline style too (blocked); the CSSOM is not.
+    expect(js).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+  });
+
+  it("API paths are never looked up as files, and a missing file is the JSON 404", async () => {
+    await expectEnvelope(await api("/api/v1/no-such-route"), 404, "NOT_FOUND");
+    await expectEnvelope(await api("/ws/nowhere/x"), 404, "NOT_FOUND");
+    await expectEnvelope(await api("/no-such-page.html"), 404, "NOT_FOUND");
+    await expectEnvelope(await api("/dashboard/", { method: "POST" }), 404, "NOT_FOUND");
+  });
+});

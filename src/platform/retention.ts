@@ -90,7 +90,15 @@ export async function expireDomainEvents(deps: RetentionDeps, now = Date.now()) 
        SELECT rowid FROM domain_events WHERE created_at < ?1 LIMIT ?2)`,
     now - deps.config.DOMAIN_EVENT_RETENTION_DAYS * DAY_MS,
   );
-  return { deleted };
+  // Their per-sink delivery rows go with them once settled; a pending one is left to the
+  // retry job, which marks it dead when its event is gone (events/redeliver.ts).
+  const deliveries = await inChunks(
+    deps.db,
+    `DELETE FROM domain_event_deliveries WHERE rowid IN (
+       SELECT rowid FROM domain_event_deliveries WHERE created_at < ?1 AND status != 'pending' LIMIT ?2)`,
+    now - deps.config.DOMAIN_EVENT_RETENTION_DAYS * DAY_MS,
+  );
+  return { deleted, deliveries };
 }
 
 /**

@@ -114,9 +114,25 @@ describe("retention jobs", () => {
     const cutoff = now - config.DOMAIN_EVENT_RETENTION_DAYS * DAY;
     const old = await domainEvent(cutoff - 60_000);
     const recent = await domainEvent(cutoff + 60_000);
+    const sinkRow = (id: string, status: string, at: number) =>
+      env.DB.prepare(
+        `INSERT INTO domain_event_deliveries (event_id, sink, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES (?1, 'notifications', ?2, 1, ?3, ?3, ?3)`,
+      )
+        .bind(id, status, at)
+        .run();
+    await sinkRow(old, "delivered", cutoff - 60_000);
+    await sinkRow(recent, "delivered", cutoff + 60_000);
+    const stuck = `${old}-pending`;
+    await sinkRow(stuck, "pending", cutoff - 60_000);
     await expireDomainEvents(testDeps(), now);
     expect(await first("SELECT id FROM domain_events WHERE id = ?", old)).toBeNull();
     expect(await first("SELECT id FROM domain_events WHERE id = ?", recent)).toEqual({ id: recent });
+    const sinkLeft = (id: string) =>
+      first("SELECT event_id FROM domain_event_deliveries WHERE event_id = ?", id);
+    expect(await sinkLeft(old)).toBeNull();
+    expect(await sinkLeft(recent)).toEqual({ event_id: recent });
+    expect(await sinkLeft(stuck)).toEqual({ event_id: stuck });
   });
 
   it("delivery token copies expire on finished deliveries after the retention", async () => {

@@ -52,16 +52,16 @@ export async function releaseClaim(deps: Deps, id: string): Promise<void> {
 
 /**
  * True when Stripe certainly did not create the subscription: it refused the request (card,
- * validation, idempotency mismatch) or did not run it (rate limit, lock timeout). A 5xx, a
- * timeout or `idempotency_key_in_use` leaves the outcome unknown: the claim stays, so a retry
- * with the same key completes it, and the reconciler settles it otherwise.
+ * validation). A 5xx, a timeout, `idempotency_key_in_use`, an idempotency mismatch (an earlier
+ * request under the same key may have created it) or a 429 (it may be the SDK's retry of a
+ * first attempt that ran) leaves the outcome unknown: the claim stays, so a retry with the same
+ * key completes it, and the reconciler settles it otherwise (it releases a claim Stripe has
+ * nothing for). Releasing on those let a second live subscription be created (issue 12 review).
  */
 export function stripeRefused(err: unknown): boolean {
   return (
     err instanceof Stripe.errors.StripeCardError ||
     err instanceof Stripe.errors.StripeInvalidRequestError ||
-    err instanceof Stripe.errors.StripeIdempotencyError ||
-    err instanceof Stripe.errors.StripeRateLimitError ||
     err instanceof Stripe.errors.StripeAuthenticationError ||
     err instanceof Stripe.errors.StripePermissionError ||
     err instanceof ApiError

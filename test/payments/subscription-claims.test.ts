@@ -113,6 +113,29 @@ describe("D1 failing after Stripe created the subscription", () => {
     expect(await stripeCreates(user.sub)).toHaveLength(1);
   });
 
+  // Review of issue 12: the 500 removed the key's replay row, so a retry under the same key with
+  // another payment method reached Stripe as a new request, got idempotency_error, and that
+  // released the claim; the next subscribe then billed a second live subscription.
+  it("a retry under the same key with another payment method does not release the claim (no second subscription)", async () => {
+    const user = await newCaller("user");
+    const key = { "idempotency-key": `sub-pm-${crypto.randomUUID()}` };
+    await withCompletionFailing(user.sub, async () => {
+      await expectEnvelope(await subscribe(user, key), 500, "INTERNAL");
+    });
+    const other = await postJson(
+      "/api/v1/subscriptions",
+      { plan: "basic_monthly", payment_method: "pm_card_mastercard" },
+      { ...user.headers, ...key },
+    );
+    expect(other.status, await other.clone().text()).toBeGreaterThanOrEqual(400);
+    expect(other.status).toBeLessThan(600);
+    await expectEnvelope(await subscribe(user), 409, "CONFLICT");
+    const rows = await rowsOf(user.sub);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "incomplete" });
+    expect(await stripeCreates(user.sub)).toHaveLength(1);
+  });
+
   it("without a key: the slot stays held (409), and the reconciler completes the row from Stripe and cancels an orphan", async () => {
     const user = await newCaller("user");
     await withCompletionFailing(user.sub, async () => {

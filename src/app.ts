@@ -10,12 +10,13 @@ import { paymentsRouter } from "./payments";
 import type { AppEnv } from "./platform/app-env";
 import { authenticate } from "./platform/auth";
 import { apiCors } from "./platform/cors";
+import { d1Session } from "./platform/d1-session";
 import { createDeps } from "./platform/deps";
 import { docsRouter } from "./platform/docs";
 import { ApiError } from "./platform/errors";
 import { healthRouter } from "./platform/health";
 import { onError } from "./platform/on-error";
-import { withBodyErrors } from "./platform/openapi";
+import { withBodyErrors, withBookmarkHeader } from "./platform/openapi";
 import { pageOrNotFound } from "./platform/pages";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
@@ -26,7 +27,7 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Per-request services (unkey's init pattern), from the one deps factory. */
 const init = createMiddleware<AppEnv>(async function init(c, next) {
-  const deps = createDeps(c.env, { sinks, log: { request_id: c.var.requestId } });
+  const deps = createDeps(c.env, { sinks, log: { request_id: c.var.requestId }, dbSession: c.var.dbSession });
   c.set("deps", deps);
   c.set("config", deps.config);
   c.set("db", deps.db);
@@ -57,6 +58,7 @@ export function createApp() {
   // DENY: nothing of ours is meant to be framed (the static pages also send frame-ancestors 'none').
   app.use("*", secureHeaders({ xFrameOptions: "DENY" }));
   app.use("/api/*", apiCors);
+  app.use(`${API_PREFIX}/*`, d1Session);
   app.use("*", init);
   app.use("*", accessLog);
   app.use(
@@ -87,17 +89,19 @@ export function createApp() {
   // Generated once per isolate: the routes are fixed once createApp() returns.
   let document: unknown;
   app.get(`${API_PREFIX}/openapi.json`, (c) => {
-    document ??= withBodyErrors(
-      app.getOpenAPI31Document({
-        openapi: "3.1.0",
-        info: {
-          title: "Edge platform API",
-          version: "1.0.0",
-          description:
-            "Payments, push notifications, real-time chat and analytics. All errors use one envelope.",
-        },
-        servers: [{ url: "/" }],
-      }),
+    document ??= withBookmarkHeader(
+      withBodyErrors(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: {
+            title: "Edge platform API",
+            version: "1.0.0",
+            description:
+              "Payments, push notifications, real-time chat and analytics. All errors use one envelope.",
+          },
+          servers: [{ url: "/" }],
+        }),
+      ),
     );
     return c.json(document);
   });

@@ -10,6 +10,8 @@ export type AppEnv = {
     requestId: string;
     /** The request's services (platform/deps.ts); db, config and logger are the same objects. */
     deps: Deps;
+    /** The request's D1 session under /api/v1 (platform/d1-session.ts); `deps.db` runs on it. */
+    dbSession?: D1DatabaseSession;
     config: Config;
     db: Db;
     logger: Logger;

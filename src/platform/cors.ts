@@ -2,10 +2,12 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { getConfig } from "./config";
+import { BOOKMARK_HEADER } from "./d1-session";
 
-const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
+// x-d1-bookmark: a browser client reads its own writes across replicas (platform/d1-session.ts).
+const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", BOOKMARK_HEADER];
 const ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-const EXPOSE_HEADERS = ["X-Request-Id", "Retry-After"];
+const EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", BOOKMARK_HEADER];
 
 function allowedOrigin(origin: string, env: Env): string | null {
   const allowed = getConfig(env).corsOrigins;

@@ -1,5 +1,5 @@
 import type Stripe from "stripe";
-import { dbFor } from "../db/client";
+import { dbFor, dbForSession } from "../db/client";
 import type { EventSink } from "../events/types";
 import { stripeClient } from "../payments/stripe-client";
 import { getConfig } from "./config";
@@ -22,6 +22,8 @@ export type DepsOptions = {
   sinks: readonly EventSink[];
   /** Fields every log line of this invocation carries (request id, queue, cron, object). */
   log?: Record<string, unknown>;
+  /** The request's D1 session (platform/d1-session.ts); without one, `db` is the binding's primary. */
+  dbSession?: D1DatabaseSession;
 };
 
 /** Config and the drizzle client are cached per isolate (config.ts, db/client.ts); the rest is cheap. */
@@ -29,7 +31,7 @@ export function createDeps(env: Env, opts: DepsOptions): Deps {
   const config = getConfig(env);
   return {
     env,
-    db: dbFor(env.DB),
+    db: opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB),
     config,
     logger: createLogger(opts.log ?? {}, config.LOG_LEVEL),
     get stripe() {

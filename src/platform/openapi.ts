@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { BOOKMARK_HEADER, MAX_BOOKMARK_CHARS } from "./d1-session";
 import { ERROR_STATUS, type ErrorCode } from "./errors";
 
 /** The one error envelope, as the OpenAPI document describes it (see errors.ts). */
@@ -78,23 +79,65 @@ const BODY_ERRORS: ErrorCode[] = ["BAD_REQUEST", "UNSUPPORTED_MEDIA_TYPE"];
 
 type Operation = {
   requestBody?: unknown;
-  responses?: Record<string, { description: string; content?: unknown }>;
+  parameters?: unknown[];
+  responses?: Record<string, { description: string; content?: unknown; headers?: Record<string, unknown> }>;
 };
+
+const operationsOf = (doc: { paths?: unknown }): Operation[] =>
+  Object.values((doc.paths ?? {}) as Record<string, Record<string, Operation>>).flatMap((ops) =>
+    Object.values(ops),
+  );
 
 /** Adds the body errors to every operation that takes a body, merging into existing statuses. */
 export function withBodyErrors<D extends { paths?: unknown }>(doc: D): D {
   const envelope = { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } };
-  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
-  for (const ops of Object.values(paths)) {
-    for (const op of Object.values(ops)) {
-      if (!op.requestBody || !op.responses) continue;
-      for (const code of BODY_ERRORS) {
-        const status = String(ERROR_STATUS[code]);
-        const line = `${code}: ${DESCRIPTIONS[code]}`;
-        const existing = op.responses[status];
-        if (!existing) op.responses[status] = { description: line, content: envelope };
-        else if (!existing.description.includes(`${code}:`)) existing.description += `; ${line}`;
-      }
+  for (const op of operationsOf(doc)) {
+    if (!op.requestBody || !op.responses) continue;
+    for (const code of BODY_ERRORS) {
+      const status = String(ERROR_STATUS[code]);
+      const line = `${code}: ${DESCRIPTIONS[code]}`;
+      const existing = op.responses[status];
+      if (!existing) op.responses[status] = { description: line, content: envelope };
+      else if (!existing.description.includes(`${code}:`)) existing.description += `; ${line}`;
+    }
+  }
+  return doc;
+}
+
+const BOOKMARK_DESCRIPTION =
+  "A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back " +
+  `as the ${BOOKMARK_HEADER} request header on a later read to see at least that state, even from a replica.`;
+
+/**
+ * Every operation runs in a D1 session (d1-session.ts), so each accepts the bookmark header
+ * and each answer may carry one: documented once here, as shared components.
+ */
+export function withBookmarkHeader<D extends { paths?: unknown; components?: unknown }>(doc: D): D {
+  const components = (doc.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  doc.components = components;
+  components.headers = {
+    ...components.headers,
+    D1Bookmark: { description: BOOKMARK_DESCRIPTION, schema: { type: "string" } },
+  };
+  components.parameters = {
+    ...components.parameters,
+    D1Bookmark: {
+      name: BOOKMARK_HEADER,
+      in: "header",
+      required: false,
+      description:
+        `The ${BOOKMARK_HEADER} of an earlier response. Reads then see at least that state; writes always ` +
+        `use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED.`,
+      schema: { type: "string", maxLength: MAX_BOOKMARK_CHARS },
+    },
+  };
+  for (const op of operationsOf(doc)) {
+    op.parameters = [...(op.parameters ?? []), { $ref: "#/components/parameters/D1Bookmark" }];
+    for (const response of Object.values(op.responses ?? {})) {
+      response.headers = {
+        ...response.headers,
+        [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" },
+      };
     }
   }
   return doc;

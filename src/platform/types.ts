@@ -9,8 +9,13 @@ export type Role = (typeof ROLES)[number];
 /** The verified caller. Never built from request bodies, only from a verified token. */
 export type Principal = { userId: string; role: Role; merchantId: string | null };
 
-/** `$client` is the D1 binding, for the few hot paths that send static SQL (analytics ingest). */
-export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
+/**
+ * `$client` is what drizzle runs on, for the few hot paths that send static SQL (analytics
+ * ingest): the D1 binding, or a request's D1 session (platform/d1-session.ts), so only the
+ * methods both have.
+ */
+export type D1Client = Pick<D1Database, "prepare" | "batch">;
+export type Db = DrizzleD1Database<typeof schema> & { $client: D1Client };
 
 /**
  * The services every piece of code may use. Event sinks receive exactly this (platform/deps.ts

@@ -1,0 +1,62 @@
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+/**
+ * D1 read replication through the Sessions API, for every request under /api/v1 in one place.
+ *
+ * Reads (GET, HEAD) start at the client's bookmark, or anywhere ("first-unconstrained"), so a
+ * nearby replica may answer; everything else starts at the primary ("first-primary"), so its
+ * checks read the newest state. Every answer carries the session's latest bookmark; a client
+ * that sends it back on its next read sees at least what it saw or wrote before, which is
+ * what makes a refund or a payment visible in the history right after. Without replication
+ * (locally, or before it is enabled) D1 has one copy and every session reads it; enabling
+ * replicas on the database needs no code change.
+ */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
+
+/**
+ * D1 bookmarks look like `00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683` (Time
+ * Travel docs): 59 characters. The bound keeps an anonymous header from costing anything.
+ */
+export const MAX_BOOKMARK_CHARS = 128;
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
+const CONSTRAINTS: ReadonlySet<string> = new Set<D1SessionConstraint>([
+  "first-primary",
+  "first-unconstrained",
+]);
+
+const invalid = (message: string) =>
+  new ApiError("VALIDATION_FAILED", "Request validation failed", {
+    details: [{ path: `header.${BOOKMARK_HEADER}`, message }],
+  });
+
+/**
+ * Where a request's session starts. A blank header is no bookmark, as in D1's own
+ * `withSession("")`. Anything else must be a bookmark or a constraint: D1 itself parses the
+ * value on the first query and rejects garbage with an error that would surface as a 500, and
+ * a local D1 ignores it entirely, so we refuse it up front with a 400 that names the header.
+ */
+export function sessionStart(
+  method: string,
+  header: string | undefined,
+): D1SessionBookmark | D1SessionConstraint {
+  const value = header?.trim() ?? "";
+  if (value.length > MAX_BOOKMARK_CHARS) throw invalid(`Longer than ${MAX_BOOKMARK_CHARS} characters`);
+  if (value !== "" && !BOOKMARK.test(value) && !CONSTRAINTS.has(value)) {
+    throw invalid("Not a D1 bookmark; send back the value of a previous response's x-d1-bookmark");
+  }
+  // The primary is at least as new as any bookmark, so a write ignores the client's.
+  if (method !== "GET" && method !== "HEAD") return "first-primary";
+  return value || "first-unconstrained";
+}
+
+/** Opens the request's session for the deps factory (app.ts `init`) and returns its bookmark. */
+export const d1Session = createMiddleware<AppEnv>(async function d1Session(c, next) {
+  const session = c.env.DB.withSession(sessionStart(c.req.method, c.req.header(BOOKMARK_HEADER)));
+  c.set("dbSession", session);
+  await next();
+  // Also on errors: a write may have committed before a later step failed.
+  const bookmark = session.getBookmark();
+  if (bookmark) c.res.headers.set(BOOKMARK_HEADER, bookmark);
+});

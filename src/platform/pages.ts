@@ -9,16 +9,29 @@ import { onNotFound } from "./on-error";
  * script or style (the pages have none; style is set through the CSSOM), API calls to this
  * origin only, no plugins, no <base> games, and never inside a frame (clickjacking).
  */
-const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join("; ");
+const PAGE_CSP = csp({ img: "'self'" });
+
+/**
+ * The API reference at /api/v1/docs (docs.ts) runs Swagger UI under the same policy with one
+ * relaxation: `img-src data:`, because swagger-ui.css draws its icons (arrows, locks, the copy
+ * button) as data: SVG backgrounds. A data: image cannot run script or send anything anywhere.
+ * Swagger UI needs no 'unsafe-eval' and no inline script; "try it" requests go to this origin
+ * (connect-src 'self'), so no CORS is involved either.
+ */
+export const DOCS_CSP = csp({ img: "'self' data:" });
+
+function csp({ img }: { img: string }): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    `img-src ${img}`,
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+}
 
 /**
  * The app's not-found handler: a GET or HEAD that no route took is looked up in public/

@@ -5,7 +5,17 @@ import { api, expectEnvelope } from "../helpers/http";
 // security headers as the API, plus a CSP that allows only the pages' own files. Requests
 // enter through the Worker (run_worker_first = true), exactly as exports.default.fetch does here.
 
-const PAGES = ["/", "/dashboard/", "/dashboard/dashboard.js", "/dashboard/dashboard.css", "/index.css"];
+const PAGES = [
+  "/",
+  "/dashboard/",
+  "/dashboard/dashboard.js",
+  "/dashboard/dashboard.css",
+  "/index.css",
+  // Browsers ask every page for it; without it each page load logged a 404 (issue 18 item 3).
+  "/favicon.ico",
+  "/api-docs/docs.js",
+  "/api-docs/docs.css",
+];
 
 function expectHardened(res: Response, path: string) {
   const h = (name: string) => res.headers.get(name);
@@ -42,7 +52,7 @@ describe("static pages", () => {
   });
 
   it("the pages need nothing the CSP forbids: no inline script, style or handler", async () => {
-    for (const path of ["/", "/dashboard/"]) {
+    for (const path of ["/", "/dashboard/", "/api/v1/docs"]) {
       const html = await (await api(path)).text();
       expect(html, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
       expect(html, path).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
@@ -55,6 +65,17 @@ describe("static pages", () => {
     const js = await (await api("/dashboard/dashboard.js")).text();
     // A style attribute set from script is inline style too (blocked); the CSSOM is not.
     expect(js).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+  });
+
+  it("the API reference has the pages' policy, relaxed only by data: images for Swagger UI's icons", async () => {
+    const docs = await api("/api/v1/docs");
+    expect(docs.status).toBe(200);
+    expectHardened(docs, "/api/v1/docs");
+    expect(docs.headers.get("content-security-policy")).toContain("img-src 'self' data:;");
+    expect(await docs.text()).toContain('src="/vendor/swagger-ui-dist/swagger-ui-bundle.js"');
+    const page = await api("/");
+    expect(page.headers.get("content-security-policy")).toContain("img-src 'self';");
+    await page.body?.cancel();
   });
 
   it("API paths are never looked up as files, and a missing file is the JSON 404", async () => {

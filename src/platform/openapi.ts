@@ -76,18 +76,21 @@ export function errorResponses(...codes: ErrorCode[]) {
 // JSON parser (400 BAD_REQUEST on malformed JSON): documented once here, not per route.
 const BODY_ERRORS: ErrorCode[] = ["BAD_REQUEST", "UNSUPPORTED_MEDIA_TYPE"];
 
-type Operation = {
-  requestBody?: unknown;
-  responses?: Record<string, { description: string; content?: unknown }>;
-};
+type DocResponse = { description: string; content?: unknown };
+type Operation = { requestBody?: unknown; responses?: Record<string, DocResponse> };
 
-/** Adds the body errors to every operation that takes a body, merging into existing statuses. */
+/**
+ * Adds the body errors to every operation that takes a body, merging into existing statuses.
+ * The envelope's content is the operation's own 500 (errorResponses always documents INTERNAL),
+ * so the generator's reference to ErrorEnvelope is reused and no `$ref` is written by hand.
+ */
 export function withBodyErrors<D extends { paths?: unknown }>(doc: D): D {
-  const envelope = { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } };
   const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
-  for (const ops of Object.values(paths)) {
-    for (const op of Object.values(ops)) {
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(ops)) {
       if (!op.requestBody || !op.responses) continue;
+      const envelope = op.responses[String(ERROR_STATUS.INTERNAL)]?.content;
+      if (!envelope) throw new Error(`${method.toUpperCase()} ${path} documents no errorResponses()`);
       for (const code of BODY_ERRORS) {
         const status = String(ERROR_STATUS[code]);
         const line = `${code}: ${DESCRIPTIONS[code]}`;

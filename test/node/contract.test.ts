@@ -68,6 +68,27 @@ export async function run(baseUrl: string, token: string) {
 }
 `;
 
+/** tsc's diagnostics for one file, strict, as a browser or Node client would compile it. */
+function typecheck(file: string, types: string[] = []): string[] {
+  const program = ts.createProgram([file], {
+    strict: true,
+    noEmit: true,
+    target: ts.ScriptTarget.ES2023,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
+    types,
+    skipLibCheck: true,
+  });
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+    const at = where
+      ? `${path.basename(d.file?.fileName ?? "")}:${where.line + 1}:${where.character + 1} `
+      : "";
+    return `${at}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+  });
+}
+
 describe("the OpenAPI document as a contract", () => {
   it("passes @readme/openapi-parser's validation with no warnings", async () => {
     const result = await validate(document() as Parameters<typeof validate>[0]);
@@ -85,21 +106,15 @@ describe("the OpenAPI document as a contract", () => {
     writeFileSync(path.join(dir, "api.d.ts"), await typesFor(document()));
     const file = path.join(dir, "program.ts");
     writeFileSync(file, PROGRAM);
-    const program = ts.createProgram([file], {
-      strict: true,
-      noEmit: true,
-      target: ts.ScriptTarget.ES2023,
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ["lib.es2023.d.ts", "lib.dom.d.ts"],
-      types: [],
-      noUnusedLocals: false,
-    });
-    const problems = ts.getPreEmitDiagnostics(program).map((d) => {
-      const where =
-        d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-      return `${where ? `${where.line + 1}:${where.character + 1} ` : ""}${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-    });
-    expect(problems).toEqual([]);
+    expect(typecheck(file)).toEqual([]);
+  });
+
+  it("types the README's SDK example against @edge-platform/client", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const example = readme.slice(readme.indexOf("## API clients")).match(/```ts\n([\s\S]*?)```/)?.[1];
+    expect(example).toContain("createPlatformClient");
+    const file = path.join(dir, "readme-example.ts");
+    writeFileSync(file, `${example}\nexport {};\n`);
+    expect(typecheck(file, ["node"])).toEqual([]);
   });
 });

@@ -45,8 +45,8 @@ function isEnvelope(body: unknown): body is Envelope {
 
 /** One openapi-fetch result: data on success, the parsed error body otherwise. */
 type Result = { data?: unknown; error?: unknown; response: Response };
-/** The success member's data (openapi-fetch types the two members apart). */
-type DataOf<R> = R extends { data: infer D; error?: never } ? D : never;
+/** The success member's data (openapi-fetch types the two members apart); a 204 has none. */
+type DataOf<R> = R extends { data: infer D; error?: never } ? ([D] extends [never] ? undefined : D) : never;
 
 /**
  * The data of a call, or a thrown PlatformError:

@@ -33,6 +33,13 @@ module.exports = {
       from: { path: "^emulators/src/" },
       to: { path: "^src/" },
     },
+    {
+      name: "client-apart",
+      comment: "The SDK knows the platform only through the OpenAPI document's generated types.",
+      severity: "error",
+      from: { path: "^packages/client/" },
+      to: { path: "^(src|emulators)/" },
+    },
   ],
   options: {
     tsPreCompilationDeps: true,

@@ -63,8 +63,9 @@ export default defineConfig(async () => {
       setupFiles: ["./test/setup.ts"],
       reporters: ["default", "./test/summary-reporter.ts"],
       include: ["test/**/*.test.ts"],
-      // Browser tests run in Node with their own config (vitest.e2e.config.ts).
-      exclude: ["test/e2e/**", "**/node_modules/**"],
+      // Browser tests and the Node-side contract checks have their own configs
+      // (vitest.e2e.config.ts, vitest.node.config.ts).
+      exclude: ["test/e2e/**", "test/node/**", "**/node_modules/**"],
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

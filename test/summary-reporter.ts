@@ -4,8 +4,9 @@ import type { Reporter, TestModule } from "vitest/node";
 
 type Counts = { passed: number; failed: number; skipped: number };
 
-// `npm test` runs two vitest invocations: the workerd suite ("first": records its counts here)
-// and then the browser test ("last": adds them up, prints the total and removes the file).
+// `npm test` runs three vitest invocations: the workerd suite ("first": records its counts here),
+// the Node contract checks ("middle": adds theirs) and then the browser test ("last": adds them
+// up, prints the total and removes the file).
 const TOTALS = path.join(import.meta.dirname, "../.build/test-counts.json");
 
 /**
@@ -13,9 +14,9 @@ const TOTALS = path.join(import.meta.dirname, "../.build/test-counts.json");
  * summary, so CI logs can be read by tools that do not parse vitest's format.
  */
 export default class SummaryReporter implements Reporter {
-  private readonly position: "first" | "last";
+  private readonly position: "first" | "middle" | "last";
 
-  constructor(options: { position?: "first" | "last" } = {}) {
+  constructor(options: { position?: "first" | "middle" | "last" } = {}) {
     this.position = options.position ?? "first";
   }
 
@@ -33,21 +34,25 @@ export default class SummaryReporter implements Reporter {
       if (mod.state() === "failed" && tests.length === 0) run.failed++;
     }
     let total = run;
-    if (this.position === "first") {
-      mkdirSync(path.dirname(TOTALS), { recursive: true });
-      writeFileSync(TOTALS, JSON.stringify(run));
-    } else if (existsSync(TOTALS)) {
+    if (this.position !== "first" && existsSync(TOTALS)) {
       const before = JSON.parse(readFileSync(TOTALS, "utf8")) as Counts;
       total = {
         passed: before.passed + run.passed,
         failed: before.failed + run.failed,
         skipped: before.skipped + run.skipped,
       };
-      rmSync(TOTALS, { force: true });
     }
-    const label = this.position === "first" ? "workers" : "total";
+    if (this.position === "last") {
+      rmSync(TOTALS, { force: true });
+    } else {
+      mkdirSync(path.dirname(TOTALS), { recursive: true });
+      writeFileSync(TOTALS, JSON.stringify(total));
+    }
+    // Only the last line is the run's total; the earlier ones print their own counts.
+    const [label, shown] =
+      this.position === "last" ? ["total", total] : [this.position === "first" ? "workers" : "node", run];
     process.stdout.write(
-      `\n${label}: ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped\n`,
+      `\n${label}: ${shown.passed} passed, ${shown.failed} failed, ${shown.skipped} skipped\n`,
     );
   }
 }

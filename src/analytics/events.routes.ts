@@ -19,6 +19,7 @@ const ipRateLimit = rateLimit({
 export const ingestRoute = createRoute({
   method: "post",
   path: "/analytics/events",
+  operationId: "ingestAnalyticsEvents",
   tags,
   summary: "Track a batch of client events (anonymous allowed with session_id)",
   // Anonymous visitors are tracked by session_id; a token that is sent must still be valid (401).
@@ -36,6 +37,7 @@ export const ingestRoute = createRoute({
 export const eraseRoute = createRoute({
   method: "delete",
   path: "/analytics/users/{id}",
+  operationId: "eraseAnalyticsUser",
   tags,
   summary: "Erase one user's analytics events",
   security,

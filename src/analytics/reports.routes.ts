@@ -20,6 +20,7 @@ const reportErrors = errorResponses("UNAUTHENTICATED", "FORBIDDEN");
 export const behaviorRoute = createRoute({
   method: "get",
   path: "/analytics/user-behavior",
+  operationId: "getUserBehaviorReport",
   tags,
   summary: "Sessions, top pages, click and activity heatmaps, feature usage",
   security,
@@ -31,6 +32,7 @@ export const behaviorRoute = createRoute({
 export const funnelRoute = createRoute({
   method: "get",
   path: "/analytics/conversion-funnel",
+  operationId: "getConversionFunnelReport",
   tags,
   summary: "Ordered conversion funnel within a window, per user (or session when anonymous)",
   security,
@@ -42,6 +44,7 @@ export const funnelRoute = createRoute({
 export const revenueRoute = createRoute({
   method: "get",
   path: "/analytics/revenue",
+  operationId: "getRevenueReport",
   tags,
   summary: "Gross, refunds and net per period; by source and campaign; MRR, ARR and movements",
   security,
@@ -53,6 +56,7 @@ export const revenueRoute = createRoute({
 export const retentionRoute = createRoute({
   method: "get",
   path: "/analytics/retention",
+  operationId: "getRetentionReport",
   tags,
   summary: "Cohort retention matrix by first-seen week or month; subscription churn",
   security,

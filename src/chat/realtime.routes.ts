@@ -7,6 +7,7 @@ import { connectTicketBody, connectTicketSchema } from "./schemas";
 export const connectTicketRoute = createRoute({
   method: "post",
   path: "/realtime/tickets",
+  operationId: "createConnectTicket",
   tags: ["chat"],
   security,
   summary: "A 60-second, single-use ticket to open one socket from a browser (?ticket=)",

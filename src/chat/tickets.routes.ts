@@ -22,6 +22,7 @@ const ticketRateLimit = rateLimit({ binding: (e) => e.TICKET_RATE_LIMITER, prefi
 export const createTicketRoute = createRoute({
   method: "post",
   path: "/support/tickets",
+  operationId: "createTicket",
   tags,
   security,
   summary: "Open a support ticket (its chat room is WS /ws/support/{id})",
@@ -37,6 +38,7 @@ export const createTicketRoute = createRoute({
 export const listTicketsRoute = createRoute({
   method: "get",
   path: "/support/tickets",
+  operationId: "listTickets",
   tags,
   security,
   summary: "List tickets: your own, or every ticket for admins",
@@ -48,6 +50,7 @@ export const listTicketsRoute = createRoute({
 export const getTicketRoute = createRoute({
   method: "get",
   path: "/support/tickets/{id}",
+  operationId: "getTicket",
   tags,
   security,
   summary: "One ticket (owner or admin)",
@@ -59,6 +62,7 @@ export const getTicketRoute = createRoute({
 export const patchTicketRoute = createRoute({
   method: "patch",
   path: "/support/tickets/{id}",
+  operationId: "updateTicket",
   tags,
   security,
   summary: "Change a ticket's status (admin). Closing closes its sockets with code 4000.",
@@ -73,6 +77,7 @@ export const patchTicketRoute = createRoute({
 export const messagesRoute = createRoute({
   method: "get",
   path: "/support/tickets/{id}/messages",
+  operationId: "listTicketMessages",
   tags,
   security,
   summary: "Message history from D1, keyset-paginated by seq",

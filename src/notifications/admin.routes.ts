@@ -6,6 +6,7 @@ import { notifyResultOut, redriveIn, redriveOut, testSendIn } from "./schemas";
 export const testSendRoute = createRoute({
   method: "post",
   path: "/notifications/test",
+  operationId: "sendTestNotification",
   tags: ["notifications"],
   security,
   summary: "Admin: send a test notification (optionally silent) to a user",
@@ -21,6 +22,7 @@ export const testSendRoute = createRoute({
 export const redriveRoute = createRoute({
   method: "post",
   path: "/notifications/admin/redrive",
+  operationId: "redrivePushDeliveries",
   tags: ["notifications"],
   security,
   summary: "Admin: queue dead-lettered (and THIRD_PARTY_AUTH_ERROR-failed) pushes again",

@@ -8,6 +8,7 @@ const tags = ["notifications"];
 export const registerDeviceRoute = createRoute({
   method: "post",
   path: "/notifications/register-device",
+  operationId: "registerDevice",
   tags,
   security,
   summary: "Register (or move to the caller) an FCM device token",
@@ -23,6 +24,7 @@ export const registerDeviceRoute = createRoute({
 export const listDevicesRoute = createRoute({
   method: "get",
   path: "/notifications/devices",
+  operationId: "listDevices",
   tags,
   security,
   summary: "The caller's registered devices",
@@ -33,6 +35,7 @@ export const listDevicesRoute = createRoute({
 export const deleteDeviceRoute = createRoute({
   method: "delete",
   path: "/notifications/devices/{id}",
+  operationId: "deleteDevice",
   tags,
   security,
   summary: "Unregister one of the caller's devices",

@@ -6,6 +6,7 @@ import { eventIn, eventOut } from "./schemas";
 export const ingestEventRoute = createRoute({
   method: "post",
   path: "/events",
+  operationId: "publishEvent",
   tags: ["events"],
   security,
   summary: "Publish a domain event from another platform service (service role)",

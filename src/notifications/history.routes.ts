@@ -8,6 +8,7 @@ const tags = ["notifications"];
 export const historyRoute = createRoute({
   method: "get",
   path: "/notifications/history",
+  operationId: "listNotifications",
   tags,
   security,
   summary: "In-app notifications, newest first, with the unread count",
@@ -19,6 +20,7 @@ export const historyRoute = createRoute({
 export const readAllRoute = createRoute({
   method: "put",
   path: "/notifications/read-all",
+  operationId: "markAllNotificationsRead",
   tags,
   security,
   summary: "Mark every notification of the caller read",
@@ -29,6 +31,7 @@ export const readAllRoute = createRoute({
 export const readOneRoute = createRoute({
   method: "put",
   path: "/notifications/{id}/read",
+  operationId: "markNotificationRead",
   tags,
   security,
   summary: "Mark one notification read (someone else's id is a 404)",
@@ -43,6 +46,7 @@ export const readOneRoute = createRoute({
 export const deliveriesRoute = createRoute({
   method: "get",
   path: "/notifications/{id}/deliveries",
+  operationId: "listNotificationDeliveries",
   tags,
   security,
   summary: "Per-device delivery state (owner or admin)",

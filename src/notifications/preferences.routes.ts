@@ -8,6 +8,7 @@ const tags = ["notifications"];
 export const getPreferencesRoute = createRoute({
   method: "get",
   path: "/notifications/preferences",
+  operationId: "getNotificationPreferences",
   tags,
   security,
   summary: "Per-type, per-channel preferences and quiet hours",
@@ -18,6 +19,7 @@ export const getPreferencesRoute = createRoute({
 export const updatePreferencesRoute = createRoute({
   method: "post",
   path: "/notifications/preferences",
+  operationId: "updateNotificationPreferences",
   tags,
   security,
   summary: "Update preferences (partial); security_alert cannot be muted",

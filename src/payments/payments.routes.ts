@@ -27,6 +27,7 @@ const tags = ["payments"];
 export const createIntentRoute = createRoute({
   method: "post",
   path: "/payments/create-intent",
+  operationId: "createPaymentIntent",
   tags,
   security,
   summary: "Create a payment and its Stripe PaymentIntent",
@@ -42,6 +43,7 @@ export const createIntentRoute = createRoute({
 export const confirmRoute = createRoute({
   method: "post",
   path: "/payments/confirm",
+  operationId: "confirmPayment",
   tags,
   security,
   summary: "Confirm server-side with a payment method, or re-read after client-side confirmation",
@@ -56,6 +58,7 @@ export const confirmRoute = createRoute({
 export const historyRoute = createRoute({
   method: "get",
   path: "/payments/history",
+  operationId: "listPayments",
   tags,
   security,
   summary: "Your payments, newest first (admins may pass user_id)",
@@ -70,6 +73,7 @@ export const historyRoute = createRoute({
 export const disputesRoute = createRoute({
   method: "get",
   path: "/payments/disputes",
+  operationId: "listDisputes",
   tags,
   security,
   summary: "Disputes with status and evidence due date (admin)",
@@ -84,6 +88,7 @@ export const disputesRoute = createRoute({
 export const getPaymentRoute = createRoute({
   method: "get",
   path: "/payments/{payment_id}",
+  operationId: "getPayment",
   tags,
   security,
   summary: "A payment with its receipt and refunds (owner or admin)",
@@ -98,6 +103,7 @@ export const getPaymentRoute = createRoute({
 export const refundRoute = createRoute({
   method: "post",
   path: "/payments/{payment_id}/refund",
+  operationId: "refundPayment",
   tags,
   security,
   summary: "Refund all or part of a payment (admin)",
@@ -112,6 +118,7 @@ export const refundRoute = createRoute({
 export const webhookRoute = createRoute({
   method: "post",
   path: "/payments/webhook",
+  operationId: "receiveStripeWebhook",
   tags,
   summary: "Stripe webhook endpoint (signed; raw body)",
   description:

@@ -21,7 +21,10 @@ const stripeText = (max: number) =>
   z
     .string()
     .max(max)
-    .regex(/^[^\uD800-\uDFFF]*$/u, "must be valid Unicode text");
+    .regex(/^[^\uD800-\uDFFF]*$/u, "must be valid Unicode text")
+    // zod-to-openapi writes a regex's flags into `pattern` ("…$/u", which matches nothing); JSON
+    // Schema patterns are read with Unicode semantics, so the bare source means the same.
+    .openapi({ pattern: "^[^\\uD800-\\uDFFF]*$" });
 
 const idLike = z
   .string()

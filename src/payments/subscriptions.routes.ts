@@ -18,6 +18,7 @@ const tags = ["subscriptions"];
 export const plansRoute = createRoute({
   method: "get",
   path: "/subscriptions/plans",
+  operationId: "listPlans",
   tags,
   security,
   summary: "Available plans",
@@ -31,6 +32,7 @@ export const plansRoute = createRoute({
 export const createSubscriptionRoute = createRoute({
   method: "post",
   path: "/subscriptions",
+  operationId: "createSubscription",
   tags,
   security,
   summary: "Subscribe to a plan",
@@ -46,6 +48,7 @@ export const createSubscriptionRoute = createRoute({
 export const listSubscriptionsRoute = createRoute({
   method: "get",
   path: "/subscriptions",
+  operationId: "listSubscriptions",
   tags,
   security,
   summary: "Your subscriptions",
@@ -59,6 +62,7 @@ export const listSubscriptionsRoute = createRoute({
 export const cancelSubscriptionRoute = createRoute({
   method: "post",
   path: "/subscriptions/{id}/cancel",
+  operationId: "cancelSubscription",
   tags,
   security,
   summary: "Cancel now or at the end of the period",

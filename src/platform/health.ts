@@ -14,6 +14,7 @@ const healthSchema = z
 const route = createRoute({
   method: "get",
   path: "/health",
+  operationId: "getHealth",
   tags: ["platform"],
   summary: "Liveness and D1 reachability",
   responses: {

@@ -88,17 +88,25 @@ const operationsOf = (doc: { paths?: unknown }): Operation[] =>
     Object.values(ops),
   );
 
-/** Adds the body errors to every operation that takes a body, merging into existing statuses. */
+/**
+ * Adds the body errors to every operation that takes a body, merging into existing statuses.
+ * The envelope's content is the operation's own 500 (errorResponses always documents INTERNAL),
+ * so the generator's reference to ErrorEnvelope is reused and no `$ref` is written by hand.
+ */
 export function withBodyErrors<D extends { paths?: unknown }>(doc: D): D {
-  const envelope = { "application/json": { schema: { $ref: "#/components/schemas/ErrorEnvelope" } } };
-  for (const op of operationsOf(doc)) {
-    if (!op.requestBody || !op.responses) continue;
-    for (const code of BODY_ERRORS) {
-      const status = String(ERROR_STATUS[code]);
-      const line = `${code}: ${DESCRIPTIONS[code]}`;
-      const existing = op.responses[status];
-      if (!existing) op.responses[status] = { description: line, content: envelope };
-      else if (!existing.description.includes(`${code}:`)) existing.description += `; ${line}`;
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const [path, ops] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      if (!op.requestBody || !op.responses) continue;
+      const envelope = op.responses[String(ERROR_STATUS.INTERNAL)]?.content;
+      if (!envelope) throw new Error(`${method.toUpperCase()} ${path} documents no errorResponses()`);
+      for (const code of BODY_ERRORS) {
+        const status = String(ERROR_STATUS[code]);
+        const line = `${code}: ${DESCRIPTIONS[code]}`;
+        const existing = op.responses[status];
+        if (!existing) op.responses[status] = { description: line, content: envelope };
+        else if (!existing.description.includes(`${code}:`)) existing.description += `; ${line}`;
+      }
     }
   }
   return doc;

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { analyticsRouter } from "./analytics";
 import { chatRouter, wsRouter } from "./chat";
+import { eventsRouter } from "./events";
 import { notificationsRouter } from "./notifications";
 import { paymentsRouter } from "./payments";
 import type { AppEnv } from "./platform/app-env";
@@ -75,6 +76,7 @@ export function createApp() {
   app.route(API_PREFIX, docsRouter);
   app.route(API_PREFIX, paymentsRouter);
   app.route(API_PREFIX, notificationsRouter);
+  app.route(API_PREFIX, eventsRouter);
   app.route(API_PREFIX, chatRouter);
   app.route(API_PREFIX, analyticsRouter);
   app.route("/ws", wsRouter);

@@ -18,6 +18,7 @@ import { healthRouter } from "./platform/health";
 import { onError } from "./platform/on-error";
 import { withBodyErrors } from "./platform/openapi";
 import { pageOrNotFound } from "./platform/pages";
+import { limitFailedAuth } from "./platform/rate-limit";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
 
@@ -70,6 +71,8 @@ export function createApp() {
     }),
   );
   app.use(`${API_PREFIX}/*`, authenticate);
+  // Before authenticate, so it sees every 401 of the upgrade: bad header, subprotocol or ticket.
+  app.use("/ws/*", limitFailedAuth({ binding: (e) => e.AUTH_RATE_LIMITER, prefix: "ws-auth-fail" }));
   app.use("/ws/*", authenticate);
 
   app.route(API_PREFIX, healthRouter);

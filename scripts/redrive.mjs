@@ -1,8 +1,10 @@
 // npm run push:redrive -- [--kinds dead_lettered,third_party_auth] [--notification <id>] [--user <id>]
 //                         [--platform android|ios|web] [--since <ISO time>] [--limit 500] [--once]
+// npm run push:redrive -- --events [--sink <name>] [--event <id>] [--limit 500] [--once]
 // Re-drives dead-lettered (and THIRD_PARTY_AUTH_ERROR-failed) pushes of the platform `npm start`
-// runs, through POST /api/v1/notifications/admin/redrive with a dev admin token. Calls again
-// while the answer says `more`, unless --once. PLATFORM_URL overrides http://127.0.0.1:8787.
+// runs, through POST /api/v1/notifications/admin/redrive with a dev admin token; with --events,
+// dead domain-event sink deliveries through POST /api/v1/events/admin/redrive instead. Calls
+// again while the answer says `more`, unless --once. PLATFORM_URL overrides http://127.0.0.1:8787.
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ensureDevVars, readDevVars } from "./lib/dev-vars.mjs";
@@ -17,10 +19,13 @@ const { values } = parseArgs({
     since: { type: "string" },
     limit: { type: "string", default: "500" },
     once: { type: "boolean", default: false },
+    events: { type: "boolean", default: false },
+    sink: { type: "string" },
+    event: { type: "string" },
   },
 });
 
-const body = {
+const pushBody = {
   ...(values.kinds ? { kinds: values.kinds.split(",").map((k) => k.trim()) } : {}),
   ...(values.notification ? { notification_id: values.notification } : {}),
   ...(values.user ? { user_id: values.user } : {}),
@@ -28,6 +33,13 @@ const body = {
   ...(values.since ? { since: values.since } : {}),
   limit: Number(values.limit),
 };
+const eventsBody = {
+  ...(values.sink ? { sink: values.sink } : {}),
+  ...(values.event ? { event_id: values.event } : {}),
+  limit: Number(values.limit),
+};
+const body = values.events ? eventsBody : pushBody;
+const path = values.events ? "/api/v1/events/admin/redrive" : "/api/v1/notifications/admin/redrive";
 
 ensureDevVars();
 const { JWT_SECRET } = readDevVars();
@@ -37,7 +49,7 @@ const base = process.env.PLATFORM_URL ?? "http://127.0.0.1:8787";
 let total = 0;
 // Bounded: each call moves at most `limit` rows, and a row moved is never matched again.
 for (let call = 1; call <= 1000; call++) {
-  const res = await fetch(`${base}/api/v1/notifications/admin/redrive`, {
+  const res = await fetch(`${base}${path}`, {
     method: "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     body: JSON.stringify(body),

@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { analyticsRouter } from "./analytics";
 import { chatRouter, wsRouter } from "./chat";
+import { eventsRouter } from "./events";
 import { notificationsRouter } from "./notifications";
 import { paymentsRouter } from "./payments";
 import type { AppEnv } from "./platform/app-env";
@@ -18,6 +19,7 @@ import { healthRouter } from "./platform/health";
 import { onError } from "./platform/on-error";
 import { withBodyErrors, withBookmarkHeader } from "./platform/openapi";
 import { pageOrNotFound } from "./platform/pages";
+import { limitFailedAuth } from "./platform/rate-limit";
 import { defaultHook } from "./platform/validation";
 import { sinks } from "./sinks";
 
@@ -71,12 +73,15 @@ export function createApp() {
     }),
   );
   app.use(`${API_PREFIX}/*`, authenticate);
+  // Before authenticate, so it sees every 401 of the upgrade: bad header, subprotocol or ticket.
+  app.use("/ws/*", limitFailedAuth({ binding: (e) => e.AUTH_RATE_LIMITER, prefix: "ws-auth-fail" }));
   app.use("/ws/*", authenticate);
 
   app.route(API_PREFIX, healthRouter);
   app.route(API_PREFIX, docsRouter);
   app.route(API_PREFIX, paymentsRouter);
   app.route(API_PREFIX, notificationsRouter);
+  app.route(API_PREFIX, eventsRouter);
   app.route(API_PREFIX, chatRouter);
   app.route(API_PREFIX, analyticsRouter);
   app.route("/ws", wsRouter);

@@ -2,13 +2,14 @@ import { sql } from "drizzle-orm";
 import { domainEvents } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
+import { countDead } from "./admin.service";
 import { attemptSinks, type Claim, claimDue, recordOutcomes } from "./deliveries";
 import type { DomainEvent } from "./types";
 
 // Deliveries per cron run (one claim statement each, in one batch); the next run takes the rest.
 const MAX_PER_RUN = 100;
 
-export type RedeliveryResult = { attempted: number; delivered: number; failed: number };
+export type RedeliveryResult = { attempted: number; delivered: number; failed: number; dead: number };
 
 /**
  * Cron job (every 5 minutes): retries sink deliveries still `pending` whose backoff (or the
@@ -18,9 +19,23 @@ export type RedeliveryResult = { attempted: number; delivered: number; failed: n
  */
 export async function retryEventSinks(deps: Deps, at: number = now()): Promise<RedeliveryResult> {
   const claims = await claimDue(deps.db, at, MAX_PER_RUN);
-  const result: RedeliveryResult = { attempted: claims.length, delivered: 0, failed: 0 };
-  if (claims.length === 0) return result;
+  const result: RedeliveryResult = { attempted: claims.length, delivered: 0, failed: 0, dead: 0 };
+  if (claims.length > 0) await retryClaims(deps, claims, result);
+  // Dead deliveries are never silent: every run says how many wait for an operator.
+  result.dead = await countDead(deps.db);
+  if (result.dead > 0) {
+    deps.logger.error("dead event sink deliveries wait for a re-drive (POST /api/v1/events/admin/redrive)", {
+      dead: result.dead,
+    });
+  }
+  return result;
+}
 
+async function retryClaims(
+  deps: Deps,
+  claims: Array<Claim & { eventId: string }>,
+  result: RedeliveryResult,
+): Promise<void> {
   const byEvent = new Map<string, Claim[]>();
   for (const c of claims) byEvent.set(c.eventId, [...(byEvent.get(c.eventId) ?? []), c]);
   // One JSON parameter: D1 binds at most 100 per statement.
@@ -54,5 +69,4 @@ export async function retryEventSinks(deps: Deps, at: number = now()): Promise<R
     );
     result.failed += lost.length;
   }
-  return result;
 }

@@ -34,6 +34,12 @@ export function createLimiter(limit: number) {
   };
 }
 
+type RetryOutcome = Extract<Outcome, { kind: "retry" }>;
+
+/** Seconds until one retried send is due again, after this job's attempt failed it. */
+const delayOf = (msg: Message<unknown>, o: RetryOutcome, jitter: number): number =>
+  retryDelaySeconds(msg.attempts, o.retryAfterSeconds, jitter, o.firstStepS);
+
 /** Never throws: whatever goes wrong with one device is that device's outcome. */
 async function sendOne(
   deps: ConsumerDeps,
@@ -99,13 +105,7 @@ async function processMessage(
     pending.map(async (d) => {
       const o = await run(() => sendOne(deps, d, (k, to) => reserved.set(k, to)));
       const result: SendResult =
-        o.kind === "retry"
-          ? {
-              d,
-              o,
-              retryAt: Date.now() + retryDelaySeconds(msg.attempts, o.retryAfterSeconds, jitter) * 1000,
-            }
-          : { d, o };
+        o.kind === "retry" ? { d, o, retryAt: Date.now() + delayOf(msg, o, jitter) * 1000 } : { d, o };
       // Written right after its own request, not at the end of the job (see outcome-writer.ts).
       await write(result).catch(() => unwritten.push(result));
       return result;
@@ -137,8 +137,8 @@ async function processMessage(
   }
   // The body cannot change under retry(); the next attempt re-reads the rows and
   // sends only those still `queued`, i.e. exactly the ones that failed here.
-  const retryAfter = Math.max(0, ...retries.map((r) => r.retryAfterSeconds ?? 0));
-  const delaySeconds = retryDelaySeconds(msg.attempts, retryAfter || null, jitter);
+  // The longest any pending row asks for (Retry-After, a quota backoff), so none is early.
+  const delaySeconds = Math.max(...retries.map((r) => delayOf(msg, r, jitter)));
   deps.logger.warn("push retrying", {
     message_id: msg.id,
     attempts: msg.attempts,

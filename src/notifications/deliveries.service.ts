@@ -26,9 +26,21 @@ export type Outcome =
   | { kind: "sent"; name: string }
   | { kind: "token_removed"; code: string }
   | { kind: "failed"; code: string }
-  | { kind: "retry"; code: string; retryAfterSeconds: number | null };
+  | {
+      kind: "retry";
+      code: string;
+      retryAfterSeconds: number | null;
+      /** First backoff step when it is not 1 s (QUOTA_FIRST_STEP_S: a 429 without Retry-After). */
+      firstStepS?: number;
+    };
 
 const IN_CHUNK = 90;
+
+/**
+ * error_code of deliveries whose push job the queue refused after their rows were committed.
+ * Not final: the notify sink's retry and the cron (claimEnqueueFailed) queue them again.
+ */
+export const ENQUEUE_FAILED = "ENQUEUE_FAILED";
 
 /**
  * Only `queued` rows whose device still exists: anything already sent, failed or removed is
@@ -265,6 +277,18 @@ async function claimWhere(
     set,
     where,
   );
+}
+
+/**
+ * Moves deliveries whose enqueue failed back to `queued` for the caller to enqueue; returns
+ * their ids. Conditional, so the cron and a retried notify never both take the same row.
+ */
+export function claimEnqueueFailed(db: Db, limit: number): Promise<string[]> {
+  const failed = and(
+    eq(notificationDeliveries.status, "failed"),
+    eq(notificationDeliveries.errorCode, ENQUEUE_FAILED),
+  );
+  return claimWhere(db, failed, { status: "queued", errorCode: null, updatedAt: now() }, limit);
 }
 
 /** Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. */

@@ -1,6 +1,14 @@
 import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
-import { claimDueHeld, claimStaleQueued, claimStuckSending, revertToHeld } from "./deliveries.service";
+import {
+  claimDueHeld,
+  claimEnqueueFailed,
+  claimStaleQueued,
+  claimStuckSending,
+  ENQUEUE_FAILED,
+  markUnsendable,
+  revertToHeld,
+} from "./deliveries.service";
 import { EnqueueError, enqueuePush } from "./notify";
 
 // Per cron run; the next run (5 minutes later) picks up any remainder.
@@ -20,7 +28,7 @@ export const SENDING_STALE_MS = 15 * 60_000;
 
 /**
  * Every 5 minutes: releases pushes held by quiet hours once their window has ended,
- * re-queues deliveries a dead consumer run left `sending`, and re-enqueues queued deliveries
+ * re-enqueues deliveries whose enqueue failed, re-queues deliveries a dead consumer run left `sending`, and re-enqueues queued deliveries
  * whose queue message was lost (a failed enqueue, say); the claim step keeps a duplicate job
  * from sending twice.
  * `at` is the clock to judge by; the cron passes nothing and gets now.
@@ -41,7 +49,35 @@ export async function releaseHeldPushes(deps: Deps, at: number = now()): Promise
     }
   }
   // Staleness is judged by the real clock: `at` only says when quiet hours count as over.
-  return released + (await requeueStuckSending(deps)) + (await requeueStalePushes(deps));
+  return (
+    released +
+    (await requeueEnqueueFailed(deps)) +
+    (await requeueStuckSending(deps)) +
+    (await requeueStalePushes(deps))
+  );
+}
+
+/**
+ * Re-enqueues deliveries whose push job the queue refused after their rows were committed
+ * (`failed`, ENQUEUE_FAILED): a test send has no sink to retry it, and a sink delivery may
+ * have given up. What the queue refuses again goes back to ENQUEUE_FAILED for the next run.
+ * A duplicate job is harmless: the consumer claims each delivery before sending it.
+ */
+export async function requeueEnqueueFailed(deps: Deps): Promise<number> {
+  const ids = await claimEnqueueFailed(deps.db, MAX_PER_RUN);
+  if (ids.length === 0) return 0;
+  try {
+    await enqueuePush(deps, ids);
+    return ids.length;
+  } catch (err) {
+    const unsent = err instanceof EnqueueError ? err.unsent : ids;
+    deps.logger.warn("re-enqueueing pushes whose enqueue failed, failed; next run retries", {
+      count: unsent.length,
+      err,
+    });
+    await markUnsendable(deps.db, unsent, ENQUEUE_FAILED);
+    return ids.length - unsent.length;
+  }
 }
 
 /** Enqueues swept rows; on failure they stay `queued`, and the stale sweep tries again later. */

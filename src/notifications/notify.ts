@@ -3,7 +3,7 @@ import { devices, notificationDeliveries, notifications } from "../db/schema";
 import { derivedId, now } from "../platform/ids";
 import type { Logger } from "../platform/logger";
 import type { Db } from "../platform/types";
-import { markUnsendable } from "./deliveries.service";
+import { ENQUEUE_FAILED, markUnsendable } from "./deliveries.service";
 import { chunk, recipientsFor } from "./preferences.service";
 import { heldUntil } from "./quiet-hours";
 import { type NotificationType, type PushJob, TOKENS_PER_JOB } from "./types";
@@ -33,8 +33,6 @@ export type NotifyResult = {
 const ROWS_PER_INSERT = 8;
 // Statements per db.batch call.
 const STATEMENTS_PER_BATCH = 50;
-/** error_code of deliveries whose push job could not be enqueued; a retry revives them. */
-const ENQUEUE_FAILED = "ENQUEUE_FAILED";
 
 async function batchAll(db: Db, statements: Array<ReturnType<typeof insertNotifications>>) {
   const results: Array<{ id: string; userId: string }> = [];
@@ -184,7 +182,7 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
   } catch (err) {
     // Rather than leaving rows `queued` forever, say what happened on each of them.
     // Jobs already accepted before the failure still run; only the rest are unsendable,
-    // until the sink's retry revives them (reviveUnenqueued).
+    // until the sink's retry (reviveUnenqueued) or the cron (requeueEnqueueFailed) revives them.
     const unsent = err instanceof EnqueueError ? err.unsent : queued;
     deps.logger.error("push enqueue failed", { count: unsent.length, err });
     await markUnsendable(db, unsent, ENQUEUE_FAILED);

@@ -1,4 +1,4 @@
-import { and, eq, exists, gte, inArray, or, type SQL } from "drizzle-orm";
+import { and, eq, exists, gte, inArray, or, type SQL, sql } from "drizzle-orm";
 import { devices, notificationDeliveries, notifications } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { now } from "../platform/ids";
@@ -22,9 +22,7 @@ const d = notificationDeliveries;
 
 /**
  * The deliveries a re-drive may send again: dead-lettered ones and those failed by a
- * THIRD_PARTY_AUTH_ERROR, and only while their device still exists with the same token and
- * still belongs to the notification's user (a deleted device, a removed token or a token
- * re-registered by someone else must never get another user's push).
+ * THIRD_PARTY_AUTH_ERROR. Which device may get them is decided by `ownedDevice` below.
  */
 function redrivable(kinds: RedriveFilter["kinds"]): SQL | undefined {
   const statuses: SQL[] = [];
@@ -45,19 +43,21 @@ export async function redriveDeliveries(
   f: RedriveFilter,
 ): Promise<RedriveResult> {
   const { db } = deps;
-  const guard = redrivable(f.kinds);
+  // Only while the delivery's device still exists and still belongs to the notification's
+  // user: a deleted device, or a device whose token someone else registered since (the row
+  // moves to them), must never get another user's push. Matched by device id, not by the
+  // token copy in the delivery: the retention job blanks that copy after 30 days, and the
+  // device may have a newer token by now; the move below sends the device's current one.
   const ownedDevice = exists(
     db
       .select({ one: devices.id })
       .from(devices)
       .innerJoin(notifications, eq(notifications.id, d.notificationId))
-      .where(
-        and(eq(devices.id, d.deviceId), eq(devices.token, d.token), eq(devices.userId, notifications.userId)),
-      ),
+      .where(and(eq(devices.id, d.deviceId), eq(devices.userId, notifications.userId))),
   );
+  const guard = and(redrivable(f.kinds), ownedDevice);
   const filters = [
     guard,
-    ownedDevice,
     f.notification_id ? eq(d.notificationId, f.notification_id) : undefined,
     f.platform ? eq(d.platform, f.platform) : undefined,
     f.since ? gte(d.updatedAt, Date.parse(f.since)) : undefined,
@@ -85,7 +85,14 @@ export async function redriveDeliveries(
   )) {
     const moved = await db
       .update(d)
-      .set({ status: "queued", notBefore: null, claimToken: null, updatedAt: t })
+      .set({
+        status: "queued",
+        notBefore: null,
+        claimToken: null,
+        // The device's current token (the guard has just checked the device is there).
+        token: sql`(SELECT ${devices.token} FROM ${devices} WHERE ${devices.id} = ${d.deviceId})`,
+        updatedAt: t,
+      })
       .where(and(inArray(d.id, group), guard))
       .returning({ id: d.id });
     ids.push(...moved.map((r) => r.id));

@@ -9,6 +9,11 @@ export const IDEMPOTENCY_HEADER = "Idempotency-Key";
 /** Stripe's own bound; longer keys are a client bug, not something to store. */
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 const KEY_SHAPE = /^[\x21-\x7e]+$/;
+/**
+ * How long a finished response is replayed (the middleware's default `ttlMs`). The retention
+ * job (retention.ts) drops stored bodies after exactly this, so it imports it from here.
+ */
+export const IDEMPOTENCY_REPLAY_WINDOW_MS = 24 * 60 * 60_000;
 
 type Options = {
   /** How long a finished response is replayed; after this the same request runs again. */
@@ -49,7 +54,7 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
  * Mount after authentication; anonymous requests pass through untouched.
  */
 export function idempotency(opts: Options = {}) {
-  const ttlMs = opts.ttlMs ?? 24 * 60 * 60_000;
+  const ttlMs = opts.ttlMs ?? IDEMPOTENCY_REPLAY_WINDOW_MS;
   const staleMs = opts.staleMs ?? 60_000;
 
   return createMiddleware<AppEnv>(async function idempotency(c, next) {

@@ -44,3 +44,15 @@ export async function takeFromBudget(
     .first<{ count: number }>();
   return row !== null && row.count <= cap;
 }
+
+/**
+ * Gives back a unit taken with takeFromBudget in the same window (a second budget refused the
+ * action the first one allowed, so the first must not be charged for it).
+ */
+export async function returnToBudget(db: Db, name: string, at: number, windowMs = 60_000): Promise<void> {
+  const bucket = Math.floor(at / windowMs) * windowMs;
+  await db.$client
+    .prepare("UPDATE rate_counters SET count = count - 1 WHERE name = ?1 AND bucket = ?2 AND count > 0")
+    .bind(name, bucket)
+    .run();
+}

@@ -22,3 +22,21 @@ export function rateLimit(opts: Options) {
     await next();
   });
 }
+
+/**
+ * Counts failed authentications per client IP (`CF-Connecting-IP`): each answer of 401 from
+ * the rest of the chain takes one from the binding, and once the IP's budget is spent its
+ * failures are answered 429 with Retry-After instead. For routes whose per-user limit can
+ * only apply after a token verified (WebSocket upgrades): without this a stream of bad
+ * tokens or tickets was unlimited. Successful requests take nothing, so users behind one
+ * NAT are not limited by each other's sockets. Without the header (never the case behind
+ * Cloudflare, which sets it) there is no client to key on and nothing is counted.
+ */
+export function limitFailedAuth(opts: Omit<Options, "key">) {
+  return createMiddleware<AppEnv>(async function limitFailedAuth(c, next) {
+    await next();
+    const ip = c.req.header("cf-connecting-ip");
+    if (c.res.status !== 401 || !ip) return;
+    await enforceLimit(opts.binding(c.env), `${opts.prefix}:${ip}`, opts.retryAfter);
+  });
+}

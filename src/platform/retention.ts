@@ -1,4 +1,5 @@
 import type { Config } from "./config";
+import { IDEMPOTENCY_REPLAY_WINDOW_MS } from "./idempotency";
 import type { Db } from "./types";
 
 /**
@@ -15,18 +16,8 @@ const DAY_MS = 86_400_000;
 const CHUNK = 5_000;
 const MAX_CHUNKS = 100;
 
-/**
- * How long a finished Idempotency-Key response is replayed. It must equal the replay window of
- * the middleware (src/platform/idempotency.ts, `ttlMs`): after it the stored body (which holds
- * a client_secret for create-intent) is never served again, so it is dropped. The key → request
- * binding (route, request hash, status) is kept until IDEMPOTENCY_RETENTION_DAYS.
- */
-export const IDEMPOTENCY_REPLAY_WINDOW_MS = DAY_MS;
-
 /** Delivery states no code sends from again; a token in them is only a copy of a device's secret. */
 const FINISHED_DELIVERIES = "'sent', 'failed', 'token_removed', 'dead_lettered'";
-/** Webhook events that are done with; `received` is in flight and `deferred` still needs its payload. */
-const FINISHED_WEBHOOKS = "'processed', 'ignored', 'failed'";
 
 /**
  * Runs `statement` (which must touch at most CHUNK rows, picked by a LIMITed subquery) until a
@@ -43,7 +34,11 @@ async function inChunks(db: Db, statement: string, ...params: unknown[]): Promis
   return total;
 }
 
-/** Idempotency keys: the response body after the replay window, the whole row after the retention. */
+/**
+ * Idempotency keys: the response body after the middleware's replay window (after it the body,
+ * which holds a client_secret for create-intent, is never served again), the whole row after
+ * the retention. The key → request binding (route, request hash, status) stays until then.
+ */
 export async function purgeIdempotencyKeys(deps: RetentionDeps, now = Date.now()) {
   const responses = await inChunks(
     deps.db,
@@ -64,14 +59,18 @@ export async function purgeIdempotencyKeys(deps: RetentionDeps, now = Date.now()
 /**
  * Stripe webhook events: the raw payload (customer names, emails, card details) after the
  * retention; the ledger row (id, type, status, times) stays, so a late redelivery is still a
- * duplicate. The payload becomes '' (the column is NOT NULL).
+ * duplicate. The payload becomes '' (the column is NOT NULL). Every status but `deferred`
+ * (a parked event is applied later from its stored payload): a `received` row that old was
+ * abandoned mid-flight, and a redelivery of it is re-run from the redelivered body, never
+ * from the stored one (payments/webhooks/index.ts), so its payload is no more needed than a
+ * processed one's.
  */
 export async function purgeWebhookPayloads(deps: RetentionDeps, now = Date.now()) {
   const dropped = await inChunks(
     deps.db,
     `UPDATE webhook_events SET payload = '' WHERE rowid IN (
        SELECT rowid FROM webhook_events
-       WHERE status IN (${FINISHED_WEBHOOKS}) AND received_at < ?1 AND payload <> '' LIMIT ?2)`,
+       WHERE status <> 'deferred' AND received_at < ?1 AND payload <> '' LIMIT ?2)`,
     now - deps.config.WEBHOOK_PAYLOAD_RETENTION_DAYS * DAY_MS,
   );
   return { payloads_dropped: dropped };
@@ -117,14 +116,23 @@ export async function expireDeliveryTokens(deps: RetentionDeps, now = Date.now()
   return { tokens_expired: expired };
 }
 
-/** Budget windows (limits.ts) older than a day are never read again. */
+/**
+ * Budget windows (limits.ts) older than a day are never read again, nor are admin fan-out
+ * grants (chat/on-event.ts): the sink delivery that could retry one gives up within 13 hours.
+ */
 export async function purgeRateCounters(deps: RetentionDeps, now = Date.now()) {
   const deleted = await inChunks(
     deps.db,
     `DELETE FROM rate_counters WHERE rowid IN (SELECT rowid FROM rate_counters WHERE bucket < ?1 LIMIT ?2)`,
     now - DAY_MS,
   );
-  return { deleted };
+  const grants = await inChunks(
+    deps.db,
+    `DELETE FROM admin_fanout_grants WHERE rowid IN (
+       SELECT rowid FROM admin_fanout_grants WHERE granted_at < ?1 LIMIT ?2)`,
+    now - DAY_MS,
+  );
+  return { deleted, grants };
 }
 
 /** The daily cron's retention jobs, by name (src/scheduled.ts). */

@@ -71,3 +71,39 @@ describe("rate limit on token-bearing WebSocket upgrades", () => {
     res.webSocket?.close(1000, "done");
   });
 });
+
+describe("failed authentication on WebSocket upgrades, per client IP (review of issue 13, item 9)", () => {
+  const ip = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 6)}`;
+
+  it("bad tokens, subprotocols and tickets from one IP are 401 until the limit, then 429 with Retry-After", async () => {
+    const from = { "cf-connecting-ip": ip() };
+    const path = `/ws/support/${crypto.randomUUID()}`;
+    const attempts = [
+      { ...from, authorization: "Bearer not-a-jwt" },
+      { ...from, "sec-websocket-protocol": "bearer, not-a-jwt" },
+    ];
+    let refused = 0;
+    let limited: Response | undefined;
+    // AUTH_RATE_LIMITER allows 60 per 60 s per key; a few extra tries absorb window edges.
+    for (let i = 0; i < 70 && !limited; i++) {
+      const bad = i % 3 === 2 ? upgrade(`${path}?ticket=forged-${i}`, from) : upgrade(path, attempts[i % 3]);
+      const res = await bad;
+      if (res.status === 429) limited = res;
+      else {
+        await expectEnvelope(res, 401, "UNAUTHENTICATED");
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThanOrEqual(1);
+    if (!limited) throw new Error(`no 429 after ${refused} failed upgrades`);
+    await expectLimited(limited);
+    // Another IP is unaffected, and a caller with a valid token from the limited IP is not refused.
+    await expectEnvelope(
+      await upgrade(path, { "cf-connecting-ip": ip(), authorization: "Bearer not-a-jwt" }),
+      401,
+      "UNAUTHENTICATED",
+    );
+    const user = await newCaller("user");
+    await expectEnvelope(await upgrade(path, { ...from, ...bearer(user) }), 404, "NOT_FOUND");
+  });
+});

@@ -2,6 +2,7 @@ import type { z } from "@hono/zod-openapi";
 import type { ExtractSchema } from "hono/types";
 import { analyticsRouter } from "../../src/analytics";
 import { chatRouter } from "../../src/chat";
+import { eventsRouter } from "../../src/events";
 import { notificationsRouter } from "../../src/notifications";
 import { paymentsRouter } from "../../src/payments";
 import type { ErrorBody } from "../../src/platform/errors";
@@ -14,11 +15,19 @@ import { errorEnvelopeSchema } from "../../src/platform/openapi";
  * the tests that read that body. The same route configs are used at run time to check the body
  * against its zod schema, so an answer that drifts from its documentation fails too.
  */
-const ROUTERS = [healthRouter, paymentsRouter, notificationsRouter, chatRouter, analyticsRouter] as const;
+const ROUTERS = [
+  healthRouter,
+  paymentsRouter,
+  notificationsRouter,
+  eventsRouter,
+  chatRouter,
+  analyticsRouter,
+] as const;
 
 type Routes = ExtractSchema<typeof healthRouter> &
   ExtractSchema<typeof paymentsRouter> &
   ExtractSchema<typeof notificationsRouter> &
+  ExtractSchema<typeof eventsRouter> &
   ExtractSchema<typeof chatRouter> &
   ExtractSchema<typeof analyticsRouter>;
 

@@ -93,6 +93,20 @@ describe("POST /notifications/admin/redrive", () => {
     expect((await deliveryRow(moved.deliveryId))?.status).toBe("dead_lettered");
   });
 
+  it("re-drives a delivery whose token copy the retention blanked, to the device's current token (review of issue 13, item 4)", async () => {
+    const [s] = await deadLettered([`ok-${uid()}-old`]);
+    if (!s) throw new Error("seed");
+    const current = `ok-${uid()}-current`;
+    // 30 days on: the retention job blanked the copy, and the app has since refreshed its token.
+    await env.DB.prepare("update notification_deliveries set token = '' where id = ?")
+      .bind(s.deliveryId)
+      .run();
+    await env.DB.prepare("update devices set token = ? where id = ?").bind(current, s.deviceId).run();
+    expect((await redrive({ notification_id: s.notificationId })).redriven).toBe(1);
+    await sentOnce(s.deliveryId);
+    expect(await sentMessages(current)).toHaveLength(1);
+  });
+
   it("re-drives THIRD_PARTY_AUTH_ERROR failures once the credentials are fixed, only when asked for them", async () => {
     const prefix = `apns${uid()}-`;
     const s = await seedQueued({ token: `${prefix}0`, platform: "ios" });

@@ -3,10 +3,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { getConfig } from "../../src/platform/config";
+import { IDEMPOTENCY_REPLAY_WINDOW_MS } from "../../src/platform/idempotency";
 import {
   expireDeliveryTokens,
   expireDomainEvents,
-  IDEMPOTENCY_REPLAY_WINDOW_MS,
   purgeIdempotencyKeys,
   purgeRateCounters,
   purgeWebhookPayloads,
@@ -99,7 +99,16 @@ describe("retention jobs", () => {
     const old = await webhookRow("processed", cutoff - 60_000);
     const recent = await webhookRow("processed", cutoff + 60_000);
     const parked = await webhookRow("deferred", cutoff - 60_000);
+    // Review of issue 13, item 8: an abandoned `received` row kept its payload forever.
+    const abandoned = await webhookRow("received", cutoff - 60_000);
+    const inFlight = await webhookRow("received", cutoff + 60_000);
     await purgeWebhookPayloads(testDeps(), now);
+    expect(await webhook(abandoned)).toEqual({
+      payload: "",
+      type: "payment_intent.succeeded",
+      status: "received",
+    });
+    expect((await webhook(inFlight))?.payload).toContain("receipt_email");
     expect(await webhook(old)).toEqual({
       payload: "",
       type: "payment_intent.succeeded",
@@ -135,6 +144,18 @@ describe("retention jobs", () => {
     expect(await sinkLeft(stuck)).toEqual({ event_id: stuck });
   });
 
+  it("the settled-delivery purge reads an index on created_at, not the whole table (review of issue 13, item 6)", async () => {
+    const plan = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN SELECT rowid FROM domain_event_deliveries
+       WHERE created_at < ?1 AND status != 'pending' LIMIT ?2`,
+    )
+      .bind(now, 5_000)
+      .all<{ detail: string }>();
+    const details = plan.results.map((r) => r.detail).join("; ");
+    expect(details).toContain("USING INDEX domain_event_deliveries_created_idx");
+    expect(details).not.toMatch(/^SCAN domain_event_deliveries$/m);
+  });
+
   it("delivery token copies expire on finished deliveries after the retention", async () => {
     const cutoff = now - config.DELIVERY_TOKEN_RETENTION_DAYS * DAY;
     const old = await delivery("sent", cutoff - 60_000);
@@ -148,11 +169,19 @@ describe("retention jobs", () => {
     expect(await tokenOf(pending)).toBe("fcm-token-secret");
   });
 
-  it("budget counters older than a day are deleted", async () => {
+  it("budget counters and admin fan-out grants older than a day are deleted", async () => {
     const insert = env.DB.prepare("INSERT INTO rate_counters (name, bucket, count) VALUES (?, ?, 1)");
     const [oldName, newName] = [id(), id()];
     await env.DB.batch([insert.bind(oldName, now - 2 * DAY), insert.bind(newName, now - 60_000)]);
+    const grant = env.DB.prepare(
+      "INSERT INTO admin_fanout_grants (event_id, source, granted_at) VALUES (?, 'merchant:m', ?)",
+    );
+    const [oldGrant, newGrant] = [id(), id()];
+    await env.DB.batch([grant.bind(oldGrant, now - 2 * DAY), grant.bind(newGrant, now - 60_000)]);
     await purgeRateCounters(testDeps(), now);
+    const grantLeft = (e: string) => first("SELECT event_id FROM admin_fanout_grants WHERE event_id = ?", e);
+    expect(await grantLeft(oldGrant)).toBeNull();
+    expect(await grantLeft(newGrant)).toEqual({ event_id: newGrant });
     expect(await first("SELECT name FROM rate_counters WHERE name = ?", oldName)).toBeNull();
     expect(await first("SELECT name FROM rate_counters WHERE name = ?", newName)).toEqual({ name: newName });
   });

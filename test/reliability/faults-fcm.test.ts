@@ -108,6 +108,41 @@ describe("a long FCM outage (issue 13 item 2)", () => {
   });
 });
 
+describe("FCM's 429 QUOTA_EXCEEDED without Retry-After (review of issue 13, item 5)", () => {
+  it("backs off from a minute (FCM's error-code reference), doubling, instead of retrying after 1 s", async () => {
+    const prefix = `quota${uid()}-`;
+    const { ids } = await seedThree(prefix);
+    await injectFcmFault({ status: 429, count: 2 * ids.length, token_prefix: prefix });
+    const before = Date.now();
+    const [first] = await runPushJob(ids, 1);
+    const firstDelay = first?.kind === "retry" ? (first.delaySeconds ?? 0) : 0;
+    expect(firstDelay).toBeGreaterThanOrEqual(60);
+    expect(firstDelay).toBeLessThanOrEqual(120);
+    for (const id of ids) {
+      const row = await env.DB.prepare(
+        "SELECT status, error_code, not_before FROM notification_deliveries WHERE id = ?",
+      )
+        .bind(id)
+        .first<{ status: string; error_code: string; not_before: number }>();
+      expect(row).toMatchObject({ status: "queued", error_code: "QUOTA_EXCEEDED" });
+      // The row's due time agrees with the job's delay: the next attempt does not come early.
+      expect(row?.not_before ?? 0).toBeGreaterThanOrEqual(before + 60_000);
+    }
+    const [second] = await runPushJob(ids, 2);
+    expect(second?.kind === "retry" ? (second.delaySeconds ?? 0) : 0).toBeGreaterThanOrEqual(120);
+    expect(await runPushJob(ids, 3)).toEqual([{ kind: "ack" }]);
+  });
+
+  it("still honours a Retry-After FCM does send with a 429", async () => {
+    const prefix = `quotara${uid()}-`;
+    const { ids } = await seedThree(prefix);
+    await injectFcmFault({ status: 429, count: ids.length, retry_after: 7, token_prefix: prefix });
+    const [call] = await runPushJob(ids, 1);
+    expect(call).toEqual({ kind: "retry", delaySeconds: 7 });
+    await clearFcmFaults(prefix);
+  });
+});
+
 describe("a hung FCM request (issue 13 item 4)", () => {
   it("is aborted after FCM_TIMEOUT_MS and retried, while the rest of the batch is sent", async () => {
     const prefix = `hung${uid()}-`;

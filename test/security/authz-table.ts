@@ -145,6 +145,12 @@ export const TABLE: Record<string, Row> = {
     body: () => ({ notification_id: `authz-${crypto.randomUUID()}` }),
     expect: adminOnly(202),
   },
+  "GET /api/v1/events/admin/deliveries": { expect: adminOnly(200) },
+  "POST /api/v1/events/admin/redrive": {
+    // A filter that matches nothing: only authorization differs between callers.
+    body: () => ({ event_id: `authz-${crypto.randomUUID()}` }),
+    expect: adminOnly(202),
+  },
   "POST /api/v1/events": {
     // Not security.alert: that needs a service listed in SECURITY_ALERT_SERVICES (own test).
     setup: async () => ({ id: `evt_authz_${crypto.randomUUID()}` }),

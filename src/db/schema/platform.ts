@@ -77,6 +77,8 @@ export const domainEventDeliveries = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.eventId, t.sink] }),
     index("domain_event_deliveries_due_idx").on(t.nextAttemptAt).where(sql`${t.status} = 'pending'`),
+    index("domain_event_deliveries_created_idx").on(t.createdAt),
+    index("domain_event_deliveries_dead_idx").on(t.sink, t.updatedAt).where(sql`${t.status} = 'dead'`),
   ],
 );
 
@@ -107,4 +109,19 @@ export const rateCounters = sqliteTable(
     count: integer("count").notNull(),
   },
   (t) => [primaryKey({ columns: [t.name, t.bucket] }), index("rate_counters_bucket_idx").on(t.bucket)],
+);
+
+/**
+ * Events that took a unit of the admin fan-out budget (src/chat/on-event.ts), so a retried
+ * delivery does not take another. Purged after a day with the budget windows.
+ */
+export const adminFanoutGrants = sqliteTable(
+  "admin_fanout_grants",
+  {
+    eventId: text("event_id").primaryKey(),
+    /** The budget the event was charged to: `merchant:<id>` or `user:<id>`. */
+    source: text("source").notNull(),
+    grantedAt: integer("granted_at").notNull(),
+  },
+  (t) => [index("admin_fanout_grants_granted_idx").on(t.grantedAt)],
 );

@@ -1,5 +1,6 @@
 import type { Config } from "../../platform/config";
 import type { Outcome } from "../deliveries.service";
+import { QUOTA_FIRST_STEP_S } from "../retry-schedule";
 import type { FcmMessage } from "./message";
 import { getAccessToken, OAuthError } from "./oauth";
 
@@ -62,6 +63,9 @@ export function classify(status: number, body: GoogleError | null, retryAfter: n
   if (TOKEN_DEAD.has(code)) return { kind: "token_removed", code };
   if (fcmErrorCode(body) === THIRD_PARTY_AUTH_ERROR) return { kind: "failed", code: THIRD_PARTY_AUTH_ERROR };
   if (code === "INVALID_ARGUMENT" && namesToken(body)) return { kind: "token_removed", code };
+  // A quota refusal without Retry-After backs off from a minute (FCM's error-code reference).
+  if (status === 429 && retryAfter === null)
+    return { kind: "retry", code, retryAfterSeconds: null, firstStepS: QUOTA_FIRST_STEP_S };
   if (status === 429 || status >= 500) return { kind: "retry", code, retryAfterSeconds: retryAfter };
   return { kind: "failed", code };
 }

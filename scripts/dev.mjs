@@ -1,11 +1,12 @@
 // `npm start`: the whole platform on this machine, offline, with no accounts or keys.
 //  1. .dev.vars (and emulators/.dev.vars) generated on first run with fresh secrets;
-//  2. local D1 migrations applied;
+//  2. local D1 migrations applied, and the pages' browser bundles built (scripts/build-pages.mjs);
 //  3. the Stripe/Google emulators on 127.0.0.1:8788 and the platform on 127.0.0.1:8787;
 //  4. the plans' products and prices created in the Stripe emulator (npm run stripe:sync-plans);
 //  5. a dev admin token printed once the platform answers /api/v1/health.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
+import { buildPages } from "./build-pages.mjs";
 import { EMULATOR_PORT, ensureDevVars, PLATFORM_PORT, ROOT, readDevVars } from "./lib/dev-vars.mjs";
 import { signDevToken } from "./lib/token.mjs";
 import { syncPlansFrom } from "./sync-plans.mjs";
@@ -21,6 +22,9 @@ const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local
   stdio: ["ignore", "inherit", "inherit"],
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+log("building the pages' browser bundles");
+await buildPages();
 
 const children = [];
 function run(name, args, cwd) {

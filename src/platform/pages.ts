@@ -3,22 +3,24 @@ import type { AppEnv } from "./app-env";
 import { onNotFound } from "./on-error";
 
 /**
- * The Content-Security-Policy of the static pages in public/ (the landing page and the
- * analytics dashboard). The dashboard keeps an admin token in sessionStorage, so nothing but
+ * The Content-Security-Policy of the static pages in public/ (the landing page, the
+ * analytics dashboard and the support chat). The dashboard keeps an admin token in sessionStorage, so nothing but
  * our own files may run or be fetched: same-origin scripts and stylesheets only, no inline
  * script or style (the pages have none; style is set through the CSSOM), API calls to this
  * origin only, no plugins, no <base> games, and never inside a frame (clickjacking).
  */
-const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join("; ");
+const pageCsp = (url: URL) =>
+  [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    // The support page's socket: named explicitly, since not every browser lets 'self' cover ws(s).
+    `connect-src 'self' ${url.protocol === "https:" ? "wss:" : "ws:"}//${url.host}`,
+    "img-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join("; ");
 
 /**
  * The app's not-found handler: a GET or HEAD that no route took is looked up in public/
@@ -26,7 +28,7 @@ const PAGE_CSP = [
  *
  * Why through the Worker (wrangler.toml `run_worker_first = true`): pages then get the secure
  * headers every API answer gets (HSTS, nosniff, no-referrer, frame denial, from `secureHeaders`
- * in app.ts) plus PAGE_CSP. Workers static assets would otherwise answer them before the Worker
+ * in app.ts) plus pageCsp(). Workers static assets would otherwise answer them before the Worker
  * runs, with none of these; a `_headers` file would cover production but not a request that
  * enters through the Worker, as every test does. API and socket paths are never files.
  * As the not-found handler (not a `*` route) it cannot shadow a route registered later.
@@ -42,6 +44,6 @@ export async function pageOrNotFound(c: Context<AppEnv>): Promise<Response> {
   }
   // Asset responses have immutable headers; copy so the middleware can add to them.
   const res = new Response(asset.body, asset);
-  res.headers.set("Content-Security-Policy", PAGE_CSP);
+  res.headers.set("Content-Security-Policy", pageCsp(new URL(c.req.url)));
   return res;
 }

@@ -1,16 +1,9 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type LocalPlatform, startPlatform } from "./platform";
+import { haveChromium, type LocalPlatform, launchChromium, startPlatform } from "./platform";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
-  );
-}
 const SHOTS = path.resolve(import.meta.dirname, "../../.build/e2e");
 
 const HOUR = 3_600_000;
@@ -81,18 +74,7 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
       expect(res.status).toBe(202);
       expect(((await res.json()) as { accepted: number }).accepted).toBe(events.length);
     }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SignJWT } from "jose";
+import { type Browser, chromium } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
 import { makeTestSecrets } from "../emulator-keys";
 
@@ -10,6 +11,29 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
 // Loopback only: miniflare would otherwise fetch the Request.cf placeholder from
 // workers.cloudflare.com on start-up.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(
+    `[e2e] SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+  );
+}
+
+/** Debian's headless Chromium, quiet: no background traffic that a test could mistake for the page's. */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      "--no-sandbox",
+      "--headless",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--no-first-run",
+      "--disable-sync",
+    ],
+  });
 
 export type LocalPlatform = {
   url: string;
@@ -23,6 +47,11 @@ export type LocalPlatform = {
  * needed here, so their URLs keep the wrangler.toml values and are never called.
  */
 export async function startPlatform(seedSql = ""): Promise<LocalPlatform> {
+  // The pages' bundles (gitignored) are served from public/ like every other asset.
+  const built = spawnSync(process.execPath, [path.join(ROOT, "scripts/build-pages.mjs")], {
+    encoding: "utf8",
+  });
+  if (built.status !== 0) throw new Error(`build-pages failed: ${built.stderr}`);
   const persist = mkdtempSync(path.join(tmpdir(), "edge-e2e-"));
   const wrangler = path.join(ROOT, "node_modules/.bin/wrangler");
   const d1 = (args: string[]) => {

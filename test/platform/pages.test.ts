@@ -5,7 +5,14 @@ import { api, expectEnvelope } from "../helpers/http";
 // security headers as the API, plus a CSP that allows only the pages' own files. Requests
 // enter through the Worker (run_worker_first = true), exactly as exports.default.fetch does here.
 
-const PAGES = ["/", "/dashboard/", "/dashboard/dashboard.js", "/dashboard/dashboard.css", "/index.css"];
+const PAGES = [
+  "/",
+  "/dashboard/",
+  "/dashboard/dashboard.js",
+  "/dashboard/dashboard.css",
+  "/index.css",
+  "/support/",
+];
 
 function expectHardened(res: Response, path: string) {
   const h = (name: string) => res.headers.get(name);
@@ -42,7 +49,7 @@ describe("static pages", () => {
   });
 
   it("the pages need nothing the CSP forbids: no inline script, style or handler", async () => {
-    for (const path of ["/", "/dashboard/"]) {
+    for (const path of ["/", "/dashboard/", "/support/"]) {
       const html = await (await api(path)).text();
       expect(html, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
       expect(html, path).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
@@ -52,9 +59,16 @@ describe("static pages", () => {
         if (!m[0].startsWith("href") || /\.(css|js)$/.test(url)) expect(url, path).toMatch(/^\/[^/]/);
       }
     }
-    const js = await (await api("/dashboard/dashboard.js")).text();
-    // A style attribute set from script is inline style too (blocked); the CSSOM is not.
-    expect(js).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+    for (const file of ["/dashboard/dashboard.js", "/support/support.js"]) {
+      const js = await (await api(file)).text();
+      // A style attribute set from script is inline style too (blocked); the CSSOM is not.
+      expect(js, file).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+    }
+  });
+
+  it("lets a page open a socket to its own host only", async () => {
+    const csp = (await api("/support/")).headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/(^|; )connect-src 'self' ws:\/\/platform\.test(;|$)/);
   });
 
   it("API paths are never looked up as files, and a missing file is the JSON 404", async () => {

@@ -184,6 +184,15 @@ describe("SupportChat through the real room", () => {
     expect(later.chat.messages.map((m) => m.body)).toEqual(["m1", "m2", "m3", "m4", "m5", "m6", "m7"]);
     expect(later.shown.sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     later.chat.close();
+
+    // The other way round: everything replayed first (since=0), then a REST page that
+    // overlaps it entirely adds nothing and announces nothing.
+    const replayed = client(owner, id, "bearer");
+    replayed.chat.connect();
+    await eventually(async () => replayed.chat.messages.length === 7, "replay of all seven");
+    expect(await replayed.chat.loadOlder(50)).toBe(0);
+    expect(replayed.shown).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    replayed.chat.close();
   });
 
   it("gives up, without retrying, when the ticket is closed or the socket is refused", async () => {

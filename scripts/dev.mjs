@@ -1,6 +1,6 @@
 // `npm start`: the whole platform on this machine, offline, with no accounts or keys.
 //  1. .dev.vars (and emulators/.dev.vars) generated on first run with fresh secrets;
-//  2. local D1 migrations applied;
+//  2. local D1 migrations applied (wrangler dev then runs wrangler.toml's [build]: the pages' assets);
 //  3. the Stripe/Google emulators on 127.0.0.1:8788 and the platform on 127.0.0.1:8787;
 //  4. the plans' products and prices created in the Stripe emulator (npm run stripe:sync-plans);
 //  5. a dev admin token printed once the platform answers /api/v1/health.

@@ -6,6 +6,7 @@ import { deadDeliveriesOut, deadDeliveriesQuery, sinkRedriveIn, sinkRedriveOut }
 export const deadDeliveriesRoute = createRoute({
   method: "get",
   path: "/events/admin/deliveries",
+  operationId: "listSinkDeliveries",
   tags: ["events"],
   security,
   summary: "Admin: unsettled domain-event sink deliveries, and the dead ones",
@@ -22,6 +23,7 @@ export const deadDeliveriesRoute = createRoute({
 export const sinkRedriveRoute = createRoute({
   method: "post",
   path: "/events/admin/redrive",
+  operationId: "redriveSinkDeliveries",
   tags: ["events"],
   security,
   summary: "Admin: retry dead domain-event sink deliveries",

@@ -3,14 +3,12 @@ import type { AppEnv } from "./app-env";
 import { onNotFound } from "./on-error";
 
 /**
- * The Content-Security-Policy of the static pages in public/ (the landing page and the
- * analytics dashboard). The dashboard keeps an admin token in sessionStorage, so nothing but
+ * The Content-Security-Policy of the static pages in public/ (the landing page, the
+ * analytics dashboard and the support chat). The dashboard keeps an admin token in sessionStorage, so nothing but
  * our own files may run or be fetched: same-origin scripts and stylesheets only, no inline
  * script or style (the pages have none; style is set through the CSSOM), API calls to this
  * origin only, no plugins, no <base> games, and never inside a frame (clickjacking).
  */
-const PAGE_CSP = csp({ img: "'self'" });
-
 /**
  * The API reference at /api/v1/docs (docs.ts) runs Swagger UI under the same policy with one
  * relaxation: `img-src data:`, because swagger-ui.css draws its icons (arrows, locks, the copy
@@ -20,12 +18,17 @@ const PAGE_CSP = csp({ img: "'self'" });
  */
 export const DOCS_CSP = csp({ img: "'self' data:" });
 
-function csp({ img }: { img: string }): string {
+/** The static pages' policy; `url` is the request's, whose host the support page's socket uses. */
+const pageCsp = (url: URL) => csp({ img: "'self'", socketOf: url });
+
+function csp({ img, socketOf }: { img: string; socketOf?: URL }): string {
+  // The support page's socket: named explicitly, since not every browser lets 'self' cover ws(s).
+  const socket = socketOf ? ` ${socketOf.protocol === "https:" ? "wss:" : "ws:"}//${socketOf.host}` : "";
   return [
     "default-src 'none'",
     "script-src 'self'",
     "style-src 'self'",
-    "connect-src 'self'",
+    `connect-src 'self'${socket}`,
     `img-src ${img}`,
     "base-uri 'none'",
     "form-action 'self'",
@@ -39,7 +42,7 @@ function csp({ img }: { img: string }): string {
  *
  * Why through the Worker (wrangler.toml `run_worker_first = true`): pages then get the secure
  * headers every API answer gets (HSTS, nosniff, no-referrer, frame denial, from `secureHeaders`
- * in app.ts) plus PAGE_CSP. Workers static assets would otherwise answer them before the Worker
+ * in app.ts) plus pageCsp(). Workers static assets would otherwise answer them before the Worker
  * runs, with none of these; a `_headers` file would cover production but not a request that
  * enters through the Worker, as every test does. API and socket paths are never files.
  * As the not-found handler (not a `*` route) it cannot shadow a route registered later.
@@ -55,6 +58,6 @@ export async function pageOrNotFound(c: Context<AppEnv>): Promise<Response> {
   }
   // Asset responses have immutable headers; copy so the middleware can add to them.
   const res = new Response(asset.body, asset);
-  res.headers.set("Content-Security-Policy", PAGE_CSP);
+  res.headers.set("Content-Security-Policy", pageCsp(new URL(c.req.url)));
   return res;
 }

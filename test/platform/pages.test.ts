@@ -15,6 +15,7 @@ const PAGES = [
   "/favicon.ico",
   "/api-docs/docs.js",
   "/api-docs/docs.css",
+  "/support/",
 ];
 
 function expectHardened(res: Response, path: string) {
@@ -52,7 +53,7 @@ describe("static pages", () => {
   });
 
   it("the pages need nothing the CSP forbids: no inline script, style or handler", async () => {
-    for (const path of ["/", "/dashboard/", "/api/v1/docs"]) {
+    for (const path of ["/", "/dashboard/", "/api/v1/docs", "/support/"]) {
       const html = await (await api(path)).text();
       expect(html, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
       expect(html, path).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
@@ -62,9 +63,16 @@ describe("static pages", () => {
         if (!m[0].startsWith("href") || /\.(css|js)$/.test(url)) expect(url, path).toMatch(/^\/[^/]/);
       }
     }
-    const js = await (await api("/dashboard/dashboard.js")).text();
-    // A style attribute set from script is inline style too (blocked); the CSSOM is not.
-    expect(js).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+    for (const file of ["/dashboard/dashboard.js", "/support/support.js"]) {
+      const js = await (await api(file)).text();
+      // A style attribute set from script is inline style too (blocked); the CSSOM is not.
+      expect(js, file).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);
+    }
+  });
+
+  it("lets a page open a socket to its own host only", async () => {
+    const csp = (await api("/support/")).headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/(^|; )connect-src 'self' ws:\/\/platform\.test(;|$)/);
   });
 
   it("the API reference has the pages' policy, relaxed only by data: images for Swagger UI's icons", async () => {

@@ -389,6 +389,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/events/admin/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin: unsettled domain-event sink deliveries, and the dead ones
+         * @description Counts of `pending` and `dead` deliveries per sink, and the dead deliveries themselves (a sink that failed 20 attempts, about 13 hours). Re-drive them with POST /events/admin/redrive.
+         */
+        get: operations["listSinkDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events/admin/redrive": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Admin: retry dead domain-event sink deliveries
+         * @description Moves matching `dead` deliveries back to `pending` with a fresh attempt budget; the 5-minute cron runs them. At most `limit` per call (`more`: call again). Idempotent: a repeated or concurrent call re-drives nothing twice. Deliveries whose event row is gone (past its retention) are not re-driven.
+         */
+        post: operations["redriveSinkDeliveries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/support/tickets": {
         parameters: {
             query?: never;
@@ -948,6 +988,43 @@ export interface components {
             };
             /** Format: date-time */
             occurred_at?: string;
+        };
+        EventSinkDeliveries: {
+            /** @description Unsettled deliveries per sink; `delivered` ones are not counted */
+            counts: {
+                sink: string;
+                /** @enum {string} */
+                status: "pending" | "dead";
+                count: number;
+            }[];
+            /** @description Dead deliveries, most recently failed first */
+            dead: {
+                event_id: string;
+                sink: string;
+                attempts: number;
+                last_error: string | null;
+                /** @description ISO-8601 UTC */
+                created_at: string;
+                /** @description When it went dead, ISO-8601 UTC */
+                updated_at: string;
+            }[];
+        };
+        EventSinkRedriveResult: {
+            /** @description Dead deliveries moved back to pending by this call */
+            redriven: number;
+            deliveries: {
+                event_id: string;
+                sink: string;
+            }[];
+            /** @description More dead deliveries match: call again */
+            more: boolean;
+        };
+        EventSinkRedrive: {
+            /** @description A sink name: notifications, live-channels, analytics */
+            sink?: string;
+            event_id?: string;
+            /** @default 500 */
+            limit?: number;
         };
         SupportTicket: {
             /** Format: uuid */
@@ -3266,6 +3343,172 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventAccepted"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: The body is not application/json */
+            415: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listSinkDeliveries: {
+        parameters: {
+            query?: {
+                /** @description A sink name: notifications, live-channels, analytics */
+                sink?: string;
+                limit?: number;
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Counts and dead deliveries */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSinkDeliveries"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    redriveSinkDeliveries: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventSinkRedrive"];
+            };
+        };
+        responses: {
+            /** @description Accepted: deliveries pending again */
+            202: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventSinkRedriveResult"];
                 };
             };
             /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */

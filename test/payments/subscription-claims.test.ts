@@ -201,6 +201,30 @@ describe("D1 failing after Stripe created the subscription", () => {
     expect(again.status, await again.clone().text()).toBe(201);
   });
 
+  // Review of issue 12, item 5: the age was a hard-coded 10 minutes.
+  it("the claim age the reconciler waits for is SUBSCRIPTION_RECONCILE_AFTER_MINUTES", async () => {
+    const user = await newCaller("user");
+    await injectFault({
+      path_prefix: "/v1/subscriptions",
+      method: "POST",
+      status: 500,
+      count: 2,
+      body_contains: user.sub,
+    });
+    await expectEnvelope(await subscribe(user), 502, "UPSTREAM_FAILED");
+    await db()
+      .update(subscriptions)
+      .set({ createdAt: Date.now() - 30 * 60_000 })
+      .where(eq(subscriptions.userId, user.sub));
+    const deps = testDeps();
+    const patient = { ...deps, config: { ...deps.config, SUBSCRIPTION_RECONCILE_AFTER_MINUTES: 60 } };
+    await reconcileSubscriptionClaims(patient);
+    expect(await rowsOf(user.sub)).toHaveLength(1); // 30 min < 60: still possibly finishing
+    expect(deps.config.SUBSCRIPTION_RECONCILE_AFTER_MINUTES).toBe(10); // wrangler.toml's value
+    await reconcileSubscriptionClaims(deps);
+    expect(await rowsOf(user.sub)).toHaveLength(0);
+  });
+
   it("a declined card releases the claim at once (Stripe created nothing), so the user can retry", async () => {
     const user = await newCaller("user");
     const declined = await postJson(

@@ -9,7 +9,10 @@ import { callStripe } from "./stripe-errors";
 const cache = new Map<string, string>();
 
 /** The active Stripe price of a paid plan, found by lookup_key (`prices.list`), cached. */
-export async function priceIdFor(deps: Deps, plan: Plan & { lookup_key: string }): Promise<string> {
+export async function priceIdFor(
+  deps: Deps,
+  plan: Pick<Plan, "id"> & { lookup_key: string },
+): Promise<string> {
   const hit = cache.get(plan.lookup_key);
   if (hit) return hit;
   const found = await callStripe("price lookup", () =>

@@ -15,7 +15,7 @@ export type SubscriptionReconcileResult = { completed: number; cancelled: number
 /**
  * Cron job for subscription creates whose outcome was never recorded (a 5xx or timeout from
  * Stripe, or D1 failing after Stripe created the subscription): paid claim rows older than
- * `olderThanMs` with no Stripe id. Each is settled from Stripe, found through the customer's
+ * `olderThanMs` (SUBSCRIPTION_RECONCILE_AFTER_MINUTES) with no Stripe id. Each is settled from Stripe, found through the customer's
  * subscriptions and our `metadata.subscription_id`:
  *  - a billing subscription completes the row (the customer was charged for it);
  *  - one that never got going (incomplete, …) is cancelled at Stripe and the row ends with it;
@@ -25,7 +25,7 @@ export type SubscriptionReconcileResult = { completed: number; cancelled: number
  */
 export async function reconcileSubscriptionClaims(
   deps: Deps,
-  olderThanMs = 10 * 60_000,
+  olderThanMs = deps.config.SUBSCRIPTION_RECONCILE_AFTER_MINUTES * 60_000,
   limit = 50,
 ): Promise<SubscriptionReconcileResult> {
   const result: SubscriptionReconcileResult = { completed: 0, cancelled: 0, released: 0 };

@@ -6,6 +6,7 @@ import type { Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import type { Db } from "../platform/types";
 import { refundAllowedFrom, refundStatusOf } from "./refund-state";
+import { callStripe } from "./stripe-errors";
 import { fromStripeTime } from "./stripe-objects";
 import type { PaymentRow } from "./views";
 
@@ -98,4 +99,11 @@ export async function applyRefund(
     await publishRefund(deps, payment.id, stored);
   }
   return { before: prior?.status ?? null, after: stored?.status ?? null };
+}
+
+/** Every refund Stripe has for a PaymentIntent (a Charge embeds none since API 2022-11-15). */
+export function listStripeRefunds(deps: Deps, piId: string): Promise<Stripe.Refund[]> {
+  return callStripe("refund list", () =>
+    deps.stripe.refunds.list({ payment_intent: piId, limit: 100 }).autoPagingToArray({ limit: 1000 }),
+  );
 }

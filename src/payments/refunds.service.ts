@@ -7,10 +7,16 @@ import { newId } from "../platform/ids";
 import type { Principal } from "../platform/types";
 import { derivedUuid } from "./ids";
 import { visiblePayment } from "./payments.service";
-import { publishRefund, refundRowFrom, refundTotalsUpdate } from "./refund-sync";
+import {
+  applyRefund,
+  listStripeRefunds,
+  publishRefund,
+  refundRowFrom,
+  refundTotalsUpdate,
+} from "./refund-sync";
 import type { RefundInput } from "./schemas";
 import { mapStripeError } from "./stripe-errors";
-import { paymentView, refundView } from "./views";
+import { type PaymentRow, paymentView, refundView } from "./views";
 
 const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
 
@@ -33,6 +39,9 @@ export async function refundPayment(
   if (!REFUNDABLE.has(payment.status) || !payment.stripePaymentIntentId) {
     throw new ApiError("UNPROCESSABLE", `A ${payment.status} payment cannot be refunded`);
   }
+  const piId = payment.stripePaymentIntentId;
+  const own = await recordUnknownRefunds(deps, payment, piId, refundId);
+  if (own) return earlierRefund(deps, own, payment.id, input);
   const refundable = payment.amount - payment.amountRefunded;
   const amount = input.amount ?? refundable;
   if (amount <= 0 || amount > refundable) {
@@ -40,7 +49,6 @@ export async function refundPayment(
       details: { amount, amount_refundable: refundable },
     });
   }
-  const piId = payment.stripePaymentIntentId;
   const stripeRefund = await refundAtStripe(() =>
     deps.stripe.refunds.create(
       {
@@ -101,6 +109,47 @@ export async function refundPayment(
   if (!stored || !after) throw new ApiError("INTERNAL", "Refund was not recorded");
   await publishRefund(deps, payment.id, stored);
   return { refund: refundView(stored), payment: paymentView(after) };
+}
+
+/**
+ * A refund can exist at Stripe without our row: the D1 write after `refunds.create` failed
+ * (and the webhook has not arrived). Deciding a new refund on our totals would then refund
+ * twice, so Stripe's list for the intent is read first and every refund we lack is recorded.
+ * The one this request's own key made is returned (it is this request's earlier attempt);
+ * any other means the admin decided on totals that were wrong: 409, nothing created, and the
+ * payment now shows what Stripe really refunded.
+ */
+async function recordUnknownRefunds(
+  deps: Deps,
+  payment: PaymentRow,
+  piId: string,
+  refundId: string,
+): Promise<typeof refunds.$inferSelect | null> {
+  const atStripe = await listStripeRefunds(deps, piId);
+  const known = new Set(
+    (
+      await deps.db
+        .select({ id: refunds.stripeRefundId })
+        .from(refunds)
+        .where(eq(refunds.paymentId, payment.id))
+    ).map((r) => r.id),
+  );
+  const unknown = atStripe.filter((r) => !known.has(r.id));
+  if (unknown.length === 0) return null;
+  for (const r of unknown) await applyRefund(deps, payment, r);
+  const own = unknown.find((r) => r.metadata?.refund_id === refundId);
+  if (own)
+    return (await deps.db.select().from(refunds).where(eq(refunds.stripeRefundId, own.id)).get()) ?? null;
+  deps.logger.warn("refund found at Stripe without its row; recorded it and refused the new refund", {
+    payment_id: payment.id,
+    stripe_refund_ids: unknown.map((r) => r.id),
+  });
+  throw new ApiError("CONFLICT", "This payment has refunds we had not recorded; review it and retry", {
+    details: {
+      code: "unrecorded_refunds",
+      refunds: unknown.map((r) => ({ stripe_refund_id: r.id, amount: r.amount, status: r.status })),
+    },
+  });
 }
 
 /**

@@ -69,7 +69,13 @@ export async function createSubscription(
   if (claim.stripeSubscriptionId !== null) return subscriptionView(claim);
   let sub: Stripe.Subscription;
   try {
-    sub = await createAtStripe(deps, { id, userId: principal.userId, planId: plan.id, priceId, method });
+    sub = await createWithCurrentPrice(deps, lookupKey, {
+      id,
+      userId: principal.userId,
+      planId: plan.id,
+      priceId,
+      method,
+    });
   } catch (err) {
     if (stripeRefused(err)) await releaseClaim(deps, id);
     if (isCardError(err)) {
@@ -85,6 +91,34 @@ export async function createSubscription(
   await syncFromStripe(deps, await load(deps, id), sub, `sub.create:${id}`);
   await drainDeferred(deps, sub.id);
   return subscriptionView(await load(deps, id));
+}
+
+/**
+ * The cached price id may be stale (sync-plans moved the lookup key to a new price): Stripe
+ * refuses the old, now inactive, price. That failure is our cache's, not the request's, so it
+ * must never become the key's stored answer: the cache is refreshed and the create retried
+ * once with the current price (Stripe saved nothing for the refused create, so `sub:<id>` is
+ * free to carry the new parameters).
+ */
+async function createWithCurrentPrice(
+  deps: Deps,
+  lookupKey: string,
+  p: Parameters<typeof createAtStripe>[1],
+): Promise<Stripe.Subscription> {
+  try {
+    return await createAtStripe(deps, p);
+  } catch (err) {
+    if (!isInactivePrice(err)) throw err;
+    forgetPrice(lookupKey);
+    const current = await priceIdFor(deps, { id: p.planId, lookup_key: lookupKey });
+    if (current === p.priceId) throw err;
+    deps.logger.info("plan price changed at Stripe; retried with the current price", {
+      plan: p.planId,
+      stale: p.priceId,
+      current,
+    });
+    return createAtStripe(deps, { ...p, priceId: current });
+  }
 }
 
 /** Attach → customer default → subscription, each with a key derived from our id. */

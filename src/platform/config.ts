@@ -49,6 +49,7 @@ const configSchema = z
     ANALYTICS_RETENTION_DAYS: z.coerce.number().int().positive().max(3650),
     /** Payments/refunds unsettled this long are re-read from Stripe by the reconciler cron. */
     PAYMENT_RECONCILE_AFTER_MINUTES: z.coerce.number().int().positive().max(10_080).default(15),
+    SUBSCRIPTION_RECONCILE_AFTER_MINUTES: z.coerce.number().int().positive().max(10_080).default(10),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     // Abuse limits and retention (SECURITY.md, "Retention"); defaults apply when unset.
     ANALYTICS_SESSION_DAILY_BYTES: z.coerce.number().int().positive().default(1_048_576),

@@ -73,6 +73,23 @@ async function pendingRefund() {
 }
 
 describe("reconciler for unknown outcomes", () => {
+  // Review of issue 12, item 10: docs said an object still unsettled keeps its place; the code
+  // re-stamps it, so it goes to the back and is not due again for the reconcile age.
+  it("a payment Stripe still reports processing goes to the back of the order after its re-read", async () => {
+    const stuck = await processingPayment();
+    await agePayment(stuck.paymentId);
+    const before = (await paymentRow(stuck.paymentId)).updatedAt;
+    await reconcilePayments(testDeps());
+    const after = await paymentRow(stuck.paymentId);
+    expect(after.status).toBe("processing");
+    expect(after.updatedAt).toBeGreaterThan(before + 30 * 60_000);
+    const age = testDeps().config.PAYMENT_RECONCILE_AFTER_MINUTES * 60_000;
+    // Not due again until the age has passed since that re-read.
+    const early = await reconcilePayments(testDeps(), after.updatedAt + age - 1);
+    const late = await reconcilePayments(testDeps(), after.updatedAt + age + 1);
+    expect(late.checked).toBeGreaterThan(early.checked);
+  });
+
   it("a payment stuck in processing whose payment_intent.succeeded never arrives ends succeeded", async () => {
     const stuck = await processingPayment();
     const recent = await processingPayment();

@@ -49,6 +49,16 @@ async function withCompletionFailing<T>(userId: string, fn: () => Promise<T>): P
   }
 }
 
+/** This user's next subscription create fails at Stripe with a 500 (twice: the SDK retries once). */
+const failSubscriptionCreates = (userId: string) =>
+  injectFault({
+    path_prefix: "/v1/subscriptions",
+    method: "POST",
+    status: 500,
+    count: 2,
+    body_contains: userId,
+  });
+
 /** Makes this user's claims look abandoned for longer than the reconciler's age. */
 const ageClaims = (userId: string) =>
   db()
@@ -184,13 +194,7 @@ describe("D1 failing after Stripe created the subscription", () => {
 
   it("Stripe failing with a 5xx keeps the claim; the reconciler releases it when Stripe never created one", async () => {
     const user = await newCaller("user");
-    await injectFault({
-      path_prefix: "/v1/subscriptions",
-      method: "POST",
-      status: 500,
-      count: 2,
-      body_contains: user.sub,
-    });
+    await failSubscriptionCreates(user.sub);
     await expectEnvelope(await subscribe(user), 502, "UPSTREAM_FAILED");
     expect(await rowsOf(user.sub)).toHaveLength(1);
     await ageClaims(user.sub);
@@ -199,6 +203,24 @@ describe("D1 failing after Stripe created the subscription", () => {
     expect(await rowsOf(user.sub)).toHaveLength(0);
     const again = await subscribe(user);
     expect(again.status, await again.clone().text()).toBe(201);
+  });
+
+  // Review of issue 12, item 5: the age was a hard-coded 10 minutes.
+  it("the claim age the reconciler waits for is SUBSCRIPTION_RECONCILE_AFTER_MINUTES", async () => {
+    const user = await newCaller("user");
+    await failSubscriptionCreates(user.sub);
+    await expectEnvelope(await subscribe(user), 502, "UPSTREAM_FAILED");
+    await db()
+      .update(subscriptions)
+      .set({ createdAt: Date.now() - 30 * 60_000 })
+      .where(eq(subscriptions.userId, user.sub));
+    const deps = testDeps();
+    const patient = { ...deps, config: { ...deps.config, SUBSCRIPTION_RECONCILE_AFTER_MINUTES: 60 } };
+    await reconcileSubscriptionClaims(patient);
+    expect(await rowsOf(user.sub)).toHaveLength(1); // 30 min < 60: still possibly finishing
+    expect(deps.config.SUBSCRIPTION_RECONCILE_AFTER_MINUTES).toBe(10); // wrangler.toml's value
+    await reconcileSubscriptionClaims(deps);
+    expect(await rowsOf(user.sub)).toHaveLength(0);
   });
 
   it("a declined card releases the claim at once (Stripe created nothing), so the user can retry", async () => {

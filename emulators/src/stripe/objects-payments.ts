@@ -97,6 +97,7 @@ export type PaymentIntent = StripeObject & {
   customer: string | null;
   status: string;
   payment_method: string | null;
+  setup_future_usage: string | null;
   latest_charge: string | null;
   last_payment_error: Record<string, unknown> | null;
   next_action: Record<string, unknown> | null;

@@ -123,6 +123,8 @@ export const webhookEvents = sqliteTable(
     payload: text("payload").notNull(),
     status: text("status", { enum: ["received", "processed", "deferred", "failed", "ignored"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
+    /** Re-runs of a parked event that threw (migrations/0013); bounds its retries. */
+    failures: integer("failures").notNull().default(0),
     error: text("error"),
     receivedAt: integer("received_at").notNull(),
     processedAt: integer("processed_at"),

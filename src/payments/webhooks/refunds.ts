@@ -1,6 +1,6 @@
 import type Stripe from "stripe";
-import { applyRefund } from "../refund-sync";
-import { callStripe, isMissing, mapStripeError } from "../stripe-errors";
+import { applyRefund, listStripeRefunds } from "../refund-sync";
+import { isMissing, mapStripeError } from "../stripe-errors";
 import { ref } from "../stripe-objects";
 import { paymentForIntent } from "./payment-intents";
 import { deferred, type EventHandler, ignored, processed } from "./types";
@@ -17,12 +17,7 @@ export const onChargeRefunded: EventHandler = async (deps, event) => {
   const payment = await paymentForIntent(deps, piId, charge.metadata?.payment_id);
   if (!payment) return charge.metadata?.payment_id ? deferred(piId) : ignored("charge not ours");
   const listed = charge.refunds?.data;
-  const all =
-    listed && !charge.refunds?.has_more
-      ? listed
-      : await callStripe("refund list", () =>
-          deps.stripe.refunds.list({ payment_intent: piId, limit: 100 }).autoPagingToArray({ limit: 1000 }),
-        );
+  const all = listed && !charge.refunds?.has_more ? listed : await listStripeRefunds(deps, piId);
   for (const r of all) await applyRefund(deps, payment, r);
   return processed;
 };

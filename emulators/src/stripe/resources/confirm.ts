@@ -5,7 +5,7 @@ import { changed } from "../events";
 import { randomChars } from "../ids";
 import { charge, type Failure } from "../objects-charges";
 import { balanceTransaction, type PaymentIntent, type PaymentMethod } from "../objects-payments";
-import { resolvePaymentMethod } from "./payment-methods";
+import { resolvePaymentMethod, settlePaymentMethod } from "./payment-methods";
 
 type Ctx = Pick<ApiContext, "store" | "events">;
 
@@ -73,6 +73,7 @@ export function succeed(c: Ctx, pi: PaymentIntent, pm: PaymentMethod): PaymentIn
       description: pi.description,
     }),
   );
+  settlePaymentMethod(c, pm, pi);
   const ch = c.store.put(charge(pi, pm, txn.id, null));
   c.store.put({ ...txn, source: ch.id });
   c.events.emit("charge.succeeded", ch);

@@ -3,6 +3,7 @@ import { route } from "../context";
 import { checkChargeAmount } from "../currencies";
 import { invalidParam, noSuch, unexpectedState } from "../errors";
 import { changed } from "../events";
+import type { Params } from "../form";
 import { nowSeconds } from "../ids";
 import { type PaymentIntent, paymentIntent } from "../objects-payments";
 import { allowOnly, applyMetadata, bool, int, nullableStr, obj, oneOf, requiredStr, str } from "../params";
@@ -124,6 +125,12 @@ function currencyOf(value: string): string {
   return currency;
 }
 
+/** `setup_future_usage`: on_session or off_session; an empty string clears it. */
+function futureUsageOf(params: Params): string | null | undefined {
+  if (params.setup_future_usage === "") return null;
+  return oneOf(params, "setup_future_usage", ["on_session", "off_session"]);
+}
+
 export const paymentIntentRoutes: Route[] = [
   route("POST", "/v1/payment_intents", (c) => {
     const { store, events, params } = c;
@@ -143,6 +150,7 @@ export const paymentIntentRoutes: Route[] = [
       receiptEmail: nullableStr(params, "receipt_email") ?? null,
       automatic: automatic ? automatic.enabled === "true" : !params.payment_method_types,
     });
+    pi.setup_future_usage = futureUsageOf(params) ?? null;
     const pmId = str(params, "payment_method");
     if (pmId) {
       pi.payment_method = resolvePaymentMethod(store, pmId, customerId).id;
@@ -175,13 +183,23 @@ export const paymentIntentRoutes: Route[] = [
       const v = nullableStr(params, key);
       if (v !== undefined) after[key] = v;
     }
+    const usage = futureUsageOf(params);
+    if (usage !== undefined) after.setup_future_usage = usage;
     return store.put(after);
   }),
   route("POST", "/v1/payment_intents/:id/confirm", (c) => {
     allowOnly(c.params, CONFIRM_FIELDS);
     const pi = getIntent(c.store, c.ids[0] ?? "");
     const receipt = nullableStr(c.params, "receipt_email");
-    const current = receipt !== undefined ? c.store.put({ ...pi, receipt_email: receipt }) : pi;
+    const usage = futureUsageOf(c.params);
+    const current =
+      receipt !== undefined || usage !== undefined
+        ? c.store.put({
+            ...pi,
+            ...(receipt !== undefined ? { receipt_email: receipt } : {}),
+            ...(usage !== undefined ? { setup_future_usage: usage } : {}),
+          })
+        : pi;
     return confirmIntent(c, current, {
       paymentMethod: str(c.params, "payment_method"),
       offSession: bool(c.params, "off_session"),

@@ -8,16 +8,61 @@ import type { Store } from "../store";
 import { getCustomer } from "./customers";
 
 /**
- * A magic test id (`pm_card_visa`) mints a fresh `pm_…` object, as Stripe does;
- * an id minted earlier is reused. For one-off PaymentIntents no attachment is needed.
+ * The PaymentMethod a PaymentIntent for `customerId` (or none) may use. A magic test id
+ * (`pm_card_visa`) mints a fresh, unattached `pm_…` object, as Stripe does: confirming does
+ * not attach it (only `setup_future_usage` does, see `settlePaymentMethod`). An existing one
+ * is refused, as on Stripe, when it belongs to another customer (or to one while the intent
+ * names none), or when it was already used once without being attached (it is single-use).
  */
 export function resolvePaymentMethod(store: Store, id: string, customerId: string | null): PaymentMethod {
   const card = TEST_CARDS[id];
-  if (card) return store.put(paymentMethod(card, customerId));
+  if (card) return store.put(paymentMethod(card, null));
   const found = store.get<PaymentMethod>(id);
   if (found?.object !== "payment_method") throw noSuch("PaymentMethod", id, "payment_method");
+  const owner = typeof found.customer === "string" ? found.customer : null;
+  if (owner && owner !== customerId) throw belongsToCustomer(id, owner, customerId);
+  if (!owner && store.get(usedMarker(id))) throw singleUseSpent();
   return found;
 }
+
+/**
+ * After a successful charge: with `setup_future_usage` and a customer the method is attached
+ * to that customer; an unattached method used without it is spent and may not be used again.
+ */
+export function settlePaymentMethod(
+  c: Pick<ApiContext, "store" | "events">,
+  pm: PaymentMethod,
+  pi: { customer: string | null; setup_future_usage: string | null },
+): void {
+  if (pm.customer) return;
+  if (pi.setup_future_usage && pi.customer) {
+    c.events.emit("payment_method.attached", c.store.put({ ...pm, customer: pi.customer }));
+  } else {
+    c.store.put({ id: usedMarker(pm.id), object: "emulator_spent_payment_method" });
+  }
+}
+
+/** A row beside the PaymentMethod (not a field of it, which would leak into API answers). */
+const usedMarker = (pmId: string) => `spent:${pmId}`;
+
+const belongsToCustomer = (pmId: string, owner: string, customerId: string | null) =>
+  new StripeError({
+    status: 400,
+    type: "invalid_request_error",
+    param: "payment_method",
+    message: customerId
+      ? `The provided PaymentMethod ${pmId} belongs to the Customer ${owner}, not to ${customerId}. A PaymentMethod attached to a Customer can only be used with that Customer.`
+      : `The \`payment_method\` parameter supplied ${pmId} belongs to the Customer ${owner}. Please include the Customer in the \`customer\` parameter on the PaymentIntent.`,
+  });
+
+const singleUseSpent = () =>
+  new StripeError({
+    status: 400,
+    type: "invalid_request_error",
+    param: "payment_method",
+    message:
+      "The provided PaymentMethod was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again. To use a PaymentMethod multiple times, you must attach it to a Customer first.",
+  });
 
 /**
  * A customer's default (subscription `default_payment_method`, customer

@@ -11,7 +11,7 @@ import { signDevToken } from "../scripts/lib/token.mjs";
 import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env.mjs";
 import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
 import { startProfile } from "./lib/profile.mjs";
-import { writeBenchmarksMd } from "./lib/report.mjs";
+import { printFigures, writeBenchmarksMd } from "./lib/report.mjs";
 import {
   openForSeeding,
   rebuildAnalyticsRollups,
@@ -34,6 +34,8 @@ const { values: opt, positionals } = parseArgs({
     "no-write": { type: "boolean", default: false },
     serve: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    // A comma list of a workload's scenarios to run (chat: big1, big2, many, burst, idle), for profiling one.
+    only: { type: "string" },
   },
 });
 const selected = positionals.length ? positionals : WORKLOADS;
@@ -130,14 +132,16 @@ if (!reuse) {
 }
 
 // ---- servers ----
-const [platformPort, emulatorPort, baselinePort, i1, i2, i3] = await Promise.all(
-  Array.from({ length: 6 }, freePort),
+const [platformPort, emulatorPort, baselinePort, referencePort, i1, i2, i3, i4] = await Promise.all(
+  Array.from({ length: 8 }, freePort),
 );
 const vars = writeBenchEnv({ platformPort, emulatorPort });
 // Serve a copy of the sources, so edits made in the checkout meanwhile cannot reload the workers.
 const SRC = snapshotSources();
 log(`starting emulators :${emulatorPort}, platform :${platformPort}, baseline :${baselinePort}`);
-const [emulators, platform, baseline] = await Promise.all([
+// The reference chat (bench/reference: cloudflare/workers-chat-demo) only serves the chat workload.
+const withReference = selected.includes("chat");
+const [emulators, platform, baseline, reference] = await Promise.all([
   startWrangler({
     name: "emulators",
     cwd: path.join(SRC, "emulators"),
@@ -162,6 +166,16 @@ const [emulators, platform, baseline] = await Promise.all([
     args: ["--persist-to", path.join(STATE_DIR, "baseline")],
     readyPath: "/empty",
   }),
+  withReference
+    ? startWrangler({
+        name: "reference",
+        cwd: path.join(SRC, "bench/reference"),
+        port: referencePort,
+        inspectorPort: i4,
+        args: ["--persist-to", path.join(STATE_DIR, "reference")],
+        readyPath: "/",
+      })
+    : null,
 ]);
 log(`servers up after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
@@ -169,6 +183,8 @@ const ctx = {
   platform,
   emulators,
   baseline,
+  reference,
+  only: opt.only ? new Set(opt.only.split(",")) : null,
   scale,
   runs,
   duration,
@@ -229,6 +245,7 @@ for (const name of selected) {
         `seeding: ${seed.payments} payments in ${seed.seconds.payments ?? 0}s, ${seed.analytics} analytics events in ${seed.seconds.analytics ?? 0}s`,
       ];
     }
+    printFigures(name, latest[name], log);
     log(`workload ${name} done in ${latest[name].seconds.toFixed(1)}s`);
   } catch (err) {
     failed = true;

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { call } from "../lib/http-load.mjs";
-import { rssMiB, runNodeJson, workerdPid } from "../lib/procs.mjs";
+import { rssMiB, runNodeJson, waitQuiet, workerdPid } from "../lib/procs.mjs";
 
 const CHILD = path.join(import.meta.dirname, "../lib/chat-load-child.mjs");
 // Distinct agent identities: one 100-client room is 1 owner + 99 agents (the issue's reference load).
@@ -92,6 +92,8 @@ async function sides(ctx, n, perRoom, load, tickets, admins) {
   ctx.log(
     `chat:   ${n} × ${perRoom} ${load.mode === "burst" ? `burst ${load.burst}` : `@${load.rate} msg/s`}`,
   );
+  // Creating a ticket fans out to every admin's live feed in the background; let it finish first.
+  await waitQuiet(ctx.platform);
   out.ours = await drive(platformRooms(ctx, tickets, perRoom, admins), load);
   out.bare = await drive(bareRooms(ctx, n, perRoom, false), load);
   out.persist = await drive(bareRooms(ctx, n, perRoom, true), load);
@@ -288,6 +290,7 @@ async function idleRun(ctx, admins) {
   ctx.log("chat: 1,000 idle sockets");
   const load = os.loadavg()[0];
   const idleTickets = await createTickets(ctx, 50);
+  await waitQuiet(ctx.platform);
   const ours = await idleSockets(
     ctx.platform,
     Array.from(

@@ -1,6 +1,7 @@
 // Turns bench results into the generated part of BENCHMARKS.md (between the markers); the
 // hand-written analysis around it is kept.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./env.mjs";
 import { acrossRuns, round } from "./stats.mjs";
@@ -48,6 +49,12 @@ export function judge(fig) {
 }
 
 const loads = (f) => (f.loads?.length ? f.loads.map((x) => x.toFixed(1)).join(" / ") : "");
+/**
+ * A verdict from runs taken while the machine ran more than one runnable task per core is
+ * provisional: the figure measured the contention as much as the code.
+ */
+const shown = (f, verdict) =>
+  verdict && f.loads?.some((x) => x > os.cpus().length) ? `${verdict} (provisional: loaded)` : verdict;
 
 function table(figures) {
   const rows = [
@@ -63,7 +70,7 @@ function table(figures) {
     }
     const { v, r, b, verdict } = judge(f);
     rows.push(
-      `| ${f.label} | ${fmt(v.median, f.unit)} | ${fmt(v.min, f.unit)} | ${fmt(v.max, f.unit)} | ${b ? fmt(b.median, f.unit) : ""} | ${r ? `${fmt(r.median)}×` : ""} | ${loads(f)} | ${f.target?.text ?? ""} | ${verdict} |`,
+      `| ${f.label} | ${fmt(v.median, f.unit)} | ${fmt(v.min, f.unit)} | ${fmt(v.max, f.unit)} | ${b ? fmt(b.median, f.unit) : ""} | ${r ? `${fmt(r.median)}×` : ""} | ${loads(f)} | ${f.target?.text ?? ""} | ${shown(f, verdict)} |`,
     );
   }
   return rows.join("\n");
@@ -81,7 +88,7 @@ export function printFigures(name, res, print = console.log) {
     const target = f.target ? ` target ${f.target.text}` : "";
     const load = f.loads?.length ? ` load ${loads(f)}` : "";
     print(
-      `${verdict.padEnd(8)} ${name}: ${f.label}: ${fmt(v.median, f.unit)} [${fmt(v.min, f.unit)}–${fmt(v.max, f.unit)}]${ratio}${target}${load}`,
+      `${shown(f, verdict).padEnd(8)} ${name}: ${f.label}: ${fmt(v.median, f.unit)} [${fmt(v.min, f.unit)}–${fmt(v.max, f.unit)}]${ratio}${target}${load}`,
     );
   }
 }

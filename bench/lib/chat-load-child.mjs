@@ -78,7 +78,8 @@ function open(url, headers, name) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     ws.benchName = name;
-    const timer = setTimeout(() => reject(new Error(`connect timeout ${url}`)), 15_000);
+    // Generous: on the shared machine under load, 100 upgrades can take tens of seconds.
+    const timer = setTimeout(() => reject(new Error(`connect timeout ${url}`)), 60_000);
     ws.once("open", () => {
       clearTimeout(timer);
       if (reference) ws.send(JSON.stringify({ name }));

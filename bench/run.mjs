@@ -3,7 +3,7 @@
 // persistence under bench/.state, seeds what the chosen workloads need, runs them, keeps the
 // raw results in bench/.results and rewrites the generated part of BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -132,16 +132,23 @@ if (!reuse) {
 }
 
 // ---- servers ----
-const [platformPort, emulatorPort, baselinePort, referencePort, i1, i2, i3, i4] = await Promise.all(
-  Array.from({ length: 8 }, freePort),
-);
+const [platformPort, emulatorPort, baselinePort, referencePort, stubPort, i1, i2, i3, i4, i5] =
+  await Promise.all(Array.from({ length: 10 }, freePort));
 const vars = writeBenchEnv({ platformPort, emulatorPort });
 // Serve a copy of the sources, so edits made in the checkout meanwhile cannot reload the workers.
 const SRC = snapshotSources();
 log(`starting emulators :${emulatorPort}, platform :${platformPort}, baseline :${baselinePort}`);
 // The reference chat (bench/reference: cloudflare/workers-chat-demo) only serves the chat workload.
 const withReference = selected.includes("chat");
-const [emulators, platform, baseline, reference] = await Promise.all([
+// The bench-only platform build with the payment rate limiter stubbed (bench/stub-limiter) serves
+// the rest workload, on its own copy of the seeded state so two runtimes never share a file.
+const withStub = selected.includes("rest");
+const STUB_STATE = path.join(STATE_DIR, "..", ".state-stub");
+if (withStub) {
+  rmSync(STUB_STATE, { recursive: true, force: true });
+  cpSync(STATE_DIR, STUB_STATE, { recursive: true, filter: (src) => !src.includes(`${path.sep}snapshot`) });
+}
+const [emulators, platform, baseline, reference, stubbed] = await Promise.all([
   startWrangler({
     name: "emulators",
     cwd: path.join(SRC, "emulators"),
@@ -176,6 +183,16 @@ const [emulators, platform, baseline, reference] = await Promise.all([
         readyPath: "/",
       })
     : null,
+  withStub
+    ? startWrangler({
+        name: "platform-stub-limiter",
+        cwd: SRC,
+        port: stubPort,
+        inspectorPort: i5,
+        args: ["bench/stub-limiter/index.js", "--env-file", vars.platformEnv, "--persist-to", STUB_STATE],
+        readyPath: "/api/v1/health",
+      })
+    : null,
 ]);
 log(`servers up after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
@@ -184,6 +201,7 @@ const ctx = {
   emulators,
   baseline,
   reference,
+  stubbed,
   only: opt.only ? new Set(opt.only.split(",")) : null,
   scale,
   runs,

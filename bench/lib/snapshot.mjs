@@ -14,6 +14,7 @@ const ENTRIES = [
   "emulators",
   "bench/baseline",
   "bench/reference",
+  "bench/stub-limiter",
   "wrangler.toml",
   "package.json",
   "tsconfig.json",

@@ -3,7 +3,7 @@
 // persistence under bench/.state, seeds what the chosen workloads need, runs them, keeps the
 // raw results in bench/.results and rewrites the generated part of BENCHMARKS.md.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -11,7 +11,7 @@ import { signDevToken } from "../scripts/lib/token.mjs";
 import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env.mjs";
 import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
 import { startProfile } from "./lib/profile.mjs";
-import { writeBenchmarksMd } from "./lib/report.mjs";
+import { printFigures, writeBenchmarksMd } from "./lib/report.mjs";
 import {
   openForSeeding,
   rebuildAnalyticsRollups,
@@ -34,6 +34,8 @@ const { values: opt, positionals } = parseArgs({
     "no-write": { type: "boolean", default: false },
     serve: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
+    // A comma list of a workload's scenarios to run (chat: big1, big2, many, burst, idle), for profiling one.
+    only: { type: "string" },
   },
 });
 const selected = positionals.length ? positionals : WORKLOADS;
@@ -130,14 +132,23 @@ if (!reuse) {
 }
 
 // ---- servers ----
-const [platformPort, emulatorPort, baselinePort, i1, i2, i3] = await Promise.all(
-  Array.from({ length: 6 }, freePort),
-);
+const [platformPort, emulatorPort, baselinePort, referencePort, stubPort, i1, i2, i3, i4, i5] =
+  await Promise.all(Array.from({ length: 10 }, freePort));
 const vars = writeBenchEnv({ platformPort, emulatorPort });
 // Serve a copy of the sources, so edits made in the checkout meanwhile cannot reload the workers.
 const SRC = snapshotSources();
 log(`starting emulators :${emulatorPort}, platform :${platformPort}, baseline :${baselinePort}`);
-const [emulators, platform, baseline] = await Promise.all([
+// The reference chat (bench/reference: cloudflare/workers-chat-demo) only serves the chat workload.
+const withReference = selected.includes("chat");
+// The bench-only platform build with the payment rate limiter stubbed (bench/stub-limiter) serves
+// the rest workload, on its own copy of the seeded state so two runtimes never share a file.
+const withStub = selected.includes("rest");
+const STUB_STATE = path.join(STATE_DIR, "..", ".state-stub");
+if (withStub) {
+  rmSync(STUB_STATE, { recursive: true, force: true });
+  cpSync(STATE_DIR, STUB_STATE, { recursive: true, filter: (src) => !src.includes(`${path.sep}snapshot`) });
+}
+const [emulators, platform, baseline, reference, stubbed] = await Promise.all([
   startWrangler({
     name: "emulators",
     cwd: path.join(SRC, "emulators"),
@@ -162,6 +173,26 @@ const [emulators, platform, baseline] = await Promise.all([
     args: ["--persist-to", path.join(STATE_DIR, "baseline")],
     readyPath: "/empty",
   }),
+  withReference
+    ? startWrangler({
+        name: "reference",
+        cwd: path.join(SRC, "bench/reference"),
+        port: referencePort,
+        inspectorPort: i4,
+        args: ["--persist-to", path.join(STATE_DIR, "reference")],
+        readyPath: "/",
+      })
+    : null,
+  withStub
+    ? startWrangler({
+        name: "platform-stub-limiter",
+        cwd: SRC,
+        port: stubPort,
+        inspectorPort: i5,
+        args: ["bench/stub-limiter/index.js", "--env-file", vars.platformEnv, "--persist-to", STUB_STATE],
+        readyPath: "/api/v1/health",
+      })
+    : null,
 ]);
 log(`servers up after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
@@ -169,6 +200,9 @@ const ctx = {
   platform,
   emulators,
   baseline,
+  reference,
+  stubbed,
+  only: opt.only ? new Set(opt.only.split(",")) : null,
   scale,
   runs,
   duration,
@@ -229,6 +263,7 @@ for (const name of selected) {
         `seeding: ${seed.payments} payments in ${seed.seconds.payments ?? 0}s, ${seed.analytics} analytics events in ${seed.seconds.analytics ?? 0}s`,
       ];
     }
+    printFigures(name, latest[name], log);
     log(`workload ${name} done in ${latest[name].seconds.toFixed(1)}s`);
   } catch (err) {
     failed = true;

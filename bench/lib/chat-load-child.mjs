@@ -1,18 +1,28 @@
 // A separate socket load-generator process (the `ws` package). Reads on stdin:
-//   { rooms: [{ url, clients: [{ headers }] }], mode: "rate" | "burst", rate, durationMs, burst }
+//   { rooms: [{ url, clients: [{ headers }] }], mode: "rate" | "burst", rate, durationMs, burst,
+//     protocol: "ours" | "reference" }
 // rate:  every client sends `rate` messages/s (random phase) for durationMs;
 // burst: every client sends `burst` messages at once; the clock stops at the last ack/delivery.
 // Measures ack (send → ack on the sender) and delivery (send → message at each other client of
-// the room). Prints one JSON line. Bounded: ≤ 2,000 sockets, ≤ 60 s of sending, 15 s drain.
+// the room), and completeness: how many of the expected deliveries and acks arrived within
+// WINDOW_MS of the last send. "ours" is the platform's protocol and the bare room's (which
+// echoes it); "reference" is cloudflare/workers-chat-demo's (`{"name"}` first, then
+// `{"message"}`; no ack, the sender gets its own message back). Prints one JSON line.
+// Bounded: ≤ 2,000 sockets, ≤ 60 s of sending, 15 s drain.
+import { randomBytes } from "node:crypto";
+import os from "node:os";
 import WebSocket from "ws";
 
+const WINDOW_MS = 2000;
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
 const cfg = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+const reference = cfg.protocol === "reference";
 const total = cfg.rooms.reduce((n, r) => n + r.clients.length, 0);
 if (total > 2000) throw new Error("at most 2,000 sockets");
 for (const r of cfg.rooms) if (new URL(r.url).hostname !== "127.0.0.1") throw new Error("loopback only");
 const durationMs = Math.min(cfg.durationMs ?? 5000, 60_000);
+const loadAvg = os.loadavg()[0];
 
 const sentAt = new Map();
 const ack = [];
@@ -23,13 +33,56 @@ const errorCodes = {};
 let closing = false;
 let expectedDeliveries = 0;
 let lastEvent = 0;
+let lastSend = 0;
+/** Arrival times, to count what came within WINDOW_MS of the last send once sending stops. */
+const ackTimes = [];
+const deliveryTimes = [];
+// Client ids unique across runs, so a reference room's replayed backlog never matches.
+const runTag = randomBytes(4).toString("hex");
 
-function open(url, headers) {
+function onFrame(ws, f, t) {
+  if (reference) {
+    // {name, message, timestamp}; the message text is the client id. The sender's own copy is its "ack".
+    const sent = typeof f.message === "string" ? sentAt.get(f.message) : undefined;
+    if (sent === undefined) return;
+    if (f.name === ws.benchName) {
+      ack.push(t - sent);
+      ackTimes.push(t);
+      counts.acked++;
+    } else {
+      delivery.push(t - sent);
+      deliveryTimes.push(t);
+      counts.delivered++;
+    }
+    lastEvent = t;
+    return;
+  }
+  const sent = f.client_id ? sentAt.get(f.client_id) : undefined;
+  if (f.type === "ack" && sent !== undefined) {
+    ack.push(t - sent);
+    ackTimes.push(t);
+    counts.acked++;
+    lastEvent = t;
+  } else if (f.type === "message" && sent !== undefined) {
+    delivery.push(t - sent);
+    deliveryTimes.push(t);
+    counts.delivered++;
+    lastEvent = t;
+  } else if (f.type === "error" || (reference && f.error)) {
+    counts.errors++;
+    errorCodes[f.code ?? "error"] = (errorCodes[f.code ?? "error"] ?? 0) + 1;
+  }
+}
+
+function open(url, headers, name) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
-    const timer = setTimeout(() => reject(new Error(`connect timeout ${url}`)), 15_000);
+    ws.benchName = name;
+    // Generous: on the shared machine under load, 100 upgrades can take tens of seconds.
+    const timer = setTimeout(() => reject(new Error(`connect timeout ${url}`)), 60_000);
     ws.once("open", () => {
       clearTimeout(timer);
+      if (reference) ws.send(JSON.stringify({ name }));
       resolve(ws);
     });
     ws.once("error", (e) => {
@@ -53,39 +106,34 @@ function open(url, headers) {
       } catch {
         return;
       }
-      const sent = f.client_id ? sentAt.get(f.client_id) : undefined;
-      if (f.type === "ack" && sent !== undefined) {
-        ack.push(t - sent);
-        counts.acked++;
-        lastEvent = t;
-      } else if (f.type === "message" && sent !== undefined) {
-        delivery.push(t - sent);
-        counts.delivered++;
-        lastEvent = t;
-      } else if (f.type === "error") {
-        counts.errors++;
-        errorCodes[f.code] = (errorCodes[f.code] ?? 0) + 1;
-      }
+      onFrame(ws, f, t);
     });
   });
 }
 
 const rooms = [];
+let opened = 0;
 for (const r of cfg.rooms) {
   const sockets = [];
   for (let i = 0; i < r.clients.length; i += 25) {
-    sockets.push(...(await Promise.all(r.clients.slice(i, i + 25).map((c) => open(r.url, c.headers)))));
+    const batch = r.clients.slice(i, i + 25).map((c) => open(r.url, c.headers, `u${opened++}`));
+    sockets.push(...(await Promise.all(batch)));
   }
   rooms.push(sockets);
 }
-// Let welcome/presence frames settle before the clock starts.
+// Let welcome/presence (and the reference's join/backlog) frames settle before the clock starts.
 await new Promise((r) => setTimeout(r, 500));
 
 let seqNo = 0;
 function sendFrom(ws, peers) {
-  const clientId = `c${seqNo++}-${process.pid}`;
-  sentAt.set(clientId, performance.now());
-  ws.send(JSON.stringify({ type: "message", client_id: clientId, body: `bench ${clientId}` }));
+  const clientId = `c${seqNo++}-${runTag}`;
+  const t = performance.now();
+  sentAt.set(clientId, t);
+  lastSend = t;
+  const frame = reference
+    ? { message: clientId }
+    : { type: "message", client_id: clientId, body: `bench ${clientId}` };
+  ws.send(JSON.stringify(frame));
   counts.sent++;
   expectedDeliveries += peers - 1;
 }
@@ -122,6 +170,11 @@ const elapsed = ((cfg.mode === "burst" ? lastEvent : performance.now()) - starte
 closing = true;
 for (const sockets of rooms) for (const ws of sockets) ws.close(1000, "bench done");
 
+const deadline = lastSend + WINDOW_MS;
+const within = (times) => times.filter((t) => t <= deadline);
+const inWindow = within(deliveryTimes);
+// Delivery rate: deliveries that made the window, over first send → the last of them.
+const lastInWindow = inWindow.reduce((a, b) => Math.max(a, b), started);
 const summary = (xs) => {
   const s = xs.sort((a, b) => a - b);
   const p = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : null);
@@ -130,13 +183,17 @@ const summary = (xs) => {
 console.log(
   JSON.stringify({
     sockets: total,
+    load_avg: loadAvg,
     counts,
     close_codes: closeCodes,
     error_codes: errorCodes,
     expected_deliveries: expectedDeliveries,
+    // Fractions of what was expected that arrived within WINDOW_MS of the last send.
+    delivered_within_window: expectedDeliveries ? inWindow.length / expectedDeliveries : null,
+    acked_within_window: reference ? null : counts.sent ? within(ackTimes).length / counts.sent : null,
+    deliveries_per_s: inWindow.length / Math.max(0.001, (lastInWindow - started) / 1000),
     elapsed_s: elapsed,
     msgs_per_s: counts.acked / elapsed,
-    deliveries_per_s: counts.delivered / elapsed,
     ack: summary(ack),
     delivery: summary(delivery),
   }),

@@ -159,3 +159,29 @@ export function runNodeJson(script, input, { timeoutMs = 120_000 } = {}) {
     child.stdin.end(JSON.stringify(input));
   });
 }
+
+/** CPU seconds (user + system) the process has used so far (Linux /proc). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Waits until the server's workerd uses under 10% of a core over half a second (at most
+ * `maxMs`), so that work a setup step started in the background (e.g. a new ticket's fan-out
+ * to every admin's live feed) is not measured as part of the next figure. Returns the ms waited.
+ */
+export async function waitQuiet(server, maxMs = 30_000) {
+  const pid = workerdPid(server);
+  if (!pid) return 0;
+  const started = Date.now();
+  let last = cpuSeconds(pid);
+  while (Date.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = cpuSeconds(pid);
+    if (now - last < 0.05) break;
+    last = now;
+  }
+  return Date.now() - started;
+}

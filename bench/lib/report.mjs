@@ -1,6 +1,7 @@
 // Turns bench results into the generated part of BENCHMARKS.md (between the markers); the
 // hand-written analysis around it is kept.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./env.mjs";
 import { acrossRuns, round } from "./stats.mjs";
@@ -15,14 +16,31 @@ const fmt = (x, unit) => {
   return `${round(x, digits)}${unit ? ` ${unit}` : ""}`;
 };
 
-/** Evaluates a figure against its target on the median over runs (of the value or of the ratio). */
+/** The spread over runs beyond which a figure is UNSTABLE: it says nothing reliable either way. */
+const UNSTABLE_SPREAD = 2;
+
+/** True when the runs' values differ by more than UNSTABLE_SPREAD× (or straddle zero). */
+export function unstable(values) {
+  const v = values.filter((x) => Number.isFinite(x));
+  if (v.length < 2) return false;
+  const lo = Math.min(...v.map(Math.abs));
+  const hi = Math.max(...v.map(Math.abs));
+  if (v.some((x) => x < 0) && v.some((x) => x > 0)) return true;
+  return lo === 0 ? hi > 0 : hi / lo > UNSTABLE_SPREAD;
+}
+
+/**
+ * Evaluates a figure against its target on the median over runs (of the value or of the ratio).
+ * A figure whose judged series moves more than 2× between runs is UNSTABLE, never PASS.
+ */
 export function judge(fig) {
   if (fig.unavailable) return { verdict: "n/a" };
   const v = acrossRuns(fig.values);
   const ratios = fig.baseline ? fig.values.map((x, i) => x / fig.baseline[i]) : null;
   const r = ratios ? acrossRuns(ratios) : null;
-  let verdict = "";
-  if (fig.target) {
+  const judged = fig.target?.metric === "ratio" && ratios ? ratios : fig.values;
+  let verdict = unstable(judged) ? "UNSTABLE" : "";
+  if (fig.target && !verdict) {
     const x = fig.target.metric === "ratio" ? r?.median : v.median;
     const ok = fig.target.op === "<=" ? x <= fig.target.value : x >= fig.target.value;
     verdict = Number.isFinite(x) ? (ok ? "PASS" : "MISS") : "MISS";
@@ -30,22 +48,49 @@ export function judge(fig) {
   return { v, r, b: fig.baseline ? acrossRuns(fig.baseline) : null, verdict };
 }
 
+const loads = (f) => (f.loads?.length ? f.loads.map((x) => x.toFixed(1)).join(" / ") : "");
+/**
+ * A verdict from runs taken while the machine ran more than one runnable task per core is
+ * provisional: the figure measured the contention as much as the code.
+ */
+const shown = (f, verdict) =>
+  verdict && f.loads?.some((x) => x > os.cpus().length) ? `${verdict} (provisional: loaded)` : verdict;
+
 function table(figures) {
   const rows = [
-    "| figure | median | p99 | max | baseline (median) | ratio (median) | target | result |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| figure | median | min | max | baseline (median) | ratio (median) | load per run | target | result |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const f of figures) {
     if (f.unavailable) {
-      rows.push(`| ${f.label} | not available | | | | | ${f.target?.text ?? ""} | n/a (${f.unavailable}) |`);
+      rows.push(
+        `| ${f.label} | not available | | | | | | ${f.target?.text ?? ""} | n/a (${f.unavailable}) |`,
+      );
       continue;
     }
     const { v, r, b, verdict } = judge(f);
     rows.push(
-      `| ${f.label} | ${fmt(v.median, f.unit)} | ${fmt(v.p99, f.unit)} | ${fmt(v.max, f.unit)} | ${b ? fmt(b.median, f.unit) : ""} | ${r ? `${fmt(r.median)}×` : ""} | ${f.target?.text ?? ""} | ${verdict} |`,
+      `| ${f.label} | ${fmt(v.median, f.unit)} | ${fmt(v.min, f.unit)} | ${fmt(v.max, f.unit)} | ${b ? fmt(b.median, f.unit) : ""} | ${r ? `${fmt(r.median)}×` : ""} | ${loads(f)} | ${f.target?.text ?? ""} | ${shown(f, verdict)} |`,
     );
   }
   return rows.join("\n");
+}
+
+/** One line per figure on the terminal: median [min–max], the ratio, the target and the verdict. */
+export function printFigures(name, res, print = console.log) {
+  for (const f of res.figures ?? []) {
+    if (f.unavailable) {
+      print(`${name}: ${f.label}: n/a (${f.unavailable})`);
+      continue;
+    }
+    const { v, r, verdict } = judge(f);
+    const ratio = r ? ` (${fmt(r.median)}× baseline)` : "";
+    const target = f.target ? ` target ${f.target.text}` : "";
+    const load = f.loads?.length ? ` load ${loads(f)}` : "";
+    print(
+      `${shown(f, verdict).padEnd(8)} ${name}: ${f.label}: ${fmt(v.median, f.unit)} [${fmt(v.min, f.unit)}–${fmt(v.max, f.unit)}]${ratio}${target}${load}`,
+    );
+  }
 }
 
 export function renderResults(all) {

@@ -13,12 +13,14 @@ const ENTRIES = [
   "migrations",
   "emulators",
   "bench/baseline",
+  "bench/reference",
+  "bench/stub-limiter",
   "wrangler.toml",
   "package.json",
   "tsconfig.json",
 ];
 
-/** Copies what the three workers are built from; returns the snapshot root (same layout as ROOT). */
+/** Copies what the four workers are built from; returns the snapshot root (same layout as ROOT). */
 export function snapshotSources() {
   rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
   mkdirSync(SNAPSHOT_DIR, { recursive: true });
@@ -29,7 +31,7 @@ export function snapshotSources() {
       filter: (src) => !/(^|\/)(\.dev\.vars|\.wrangler|node_modules)$/.test(src),
     });
   }
-  // Packages resolve upward from the snapshot, so one link serves all three workers.
+  // Packages resolve upward from the snapshot, so one link serves all four workers.
   symlinkSync(path.join(ROOT, "node_modules"), path.join(SNAPSHOT_DIR, "node_modules"), "dir");
   return SNAPSHOT_DIR;
 }

@@ -17,14 +17,15 @@ export function summarize(samples) {
 }
 
 /**
- * One figure over several runs: the median of each run's value, the p99 across runs (with 3
- * runs that is the worst run), and the max. `values` are one number per run.
+ * One figure over several runs: the median of each run's value, the min, the p99 across runs
+ * (with 3 runs that is the worst run), and the max. `values` are one number per run.
  */
 export function acrossRuns(values) {
   const v = values.filter((x) => Number.isFinite(x));
   const s = [...v].sort((a, b) => a - b);
   return {
     runs: v.length,
+    min: s.length ? s[0] : Number.NaN,
     median: percentile(s, 50),
     p99: percentile(s, 99),
     max: s.length ? s[s.length - 1] : Number.NaN,

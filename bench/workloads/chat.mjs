@@ -1,13 +1,15 @@
 // Chat: TicketRoom under load next to a bare broadcast Durable Object (bench/baseline) on the
 // same runtime, in the same run. Socket clients run in a separate process (lib/chat-load-child.mjs).
 import { randomUUID } from "node:crypto";
+import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
 import { call } from "../lib/http-load.mjs";
-import { rssMiB, runNodeJson, workerdPid } from "../lib/procs.mjs";
+import { rssMiB, runNodeJson, waitQuiet, workerdPid } from "../lib/procs.mjs";
 
 const CHILD = path.join(import.meta.dirname, "../lib/chat-load-child.mjs");
-const ADMINS = 10;
+// Distinct agent identities: one 100-client room is 1 owner + 99 agents (the issue's reference load).
+const ADMIN_POOL = 99;
 
 const wsBase = (base) => base.replace(/^http/, "ws");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -27,12 +29,18 @@ async function createTickets(ctx, n) {
   return out;
 }
 
-/** Room descriptors for the child: the owner plus agents (admins) on our side; anonymous on the bare side. */
+/**
+ * Room descriptors for the child. Ours: the owner plus distinct agents (admins), room k taking
+ * the next perRoom − 1 of the pool, so a 100-client room is 100 identities. Bare and reference
+ * rooms need no identity (the reference gets a distinct name per socket from the child).
+ */
 function platformRooms(ctx, tickets, perRoom, admins) {
-  return tickets.map((t) => ({
+  return tickets.map((t, k) => ({
     url: `${wsBase(ctx.platform.base)}/ws/support/${t.id}`,
     clients: Array.from({ length: perRoom }, (_, i) => ({
-      headers: { authorization: `Bearer ${i === 0 ? t.owner : admins[i % admins.length]}` },
+      headers: {
+        authorization: `Bearer ${i === 0 ? t.owner : admins[(k * (perRoom - 1) + i - 1) % admins.length]}`,
+      },
     })),
   }));
 }
@@ -42,8 +50,20 @@ function bareRooms(ctx, n, perRoom, persist) {
     clients: Array.from({ length: perRoom }, () => ({ headers: {} })),
   }));
 }
+function referenceRooms(ctx, n, perRoom) {
+  return Array.from({ length: n }, () => ({
+    // The reference accepts room names up to 32 characters.
+    url: `${wsBase(ctx.reference.base)}/api/room/${randomUUID().replaceAll("-", "").slice(0, 24)}/websocket`,
+    clients: Array.from({ length: perRoom }, () => ({ headers: {} })),
+  }));
+}
 
-const drive = (rooms, extra) => runNodeJson(CHILD, { rooms, ...extra }, { timeoutMs: 120_000 });
+/** One side of a scenario; a side that fails (e.g. connects time out) is left out, not fatal. */
+const drive = (rooms, extra) =>
+  runNodeJson(CHILD, { rooms, ...extra }, { timeoutMs: 180_000 }).catch((err) => {
+    console.error(`chat: a side failed: ${err.message.split("\n")[0]}`);
+    return null;
+  });
 
 /** Opens n idle sockets from this process and reports the runtime's RSS growth once they sit idle. */
 async function idleSockets(server, urls, headersFor, settleMs) {
@@ -71,6 +91,24 @@ async function idleSockets(server, urls, headersFor, settleMs) {
   return { pid, before, open, idle, sockets: sockets.length };
 }
 
+/** Ours, the bare room, the bare room + SQLite append and (when served) the reference, in that order. */
+async function sides(ctx, n, perRoom, load, tickets, admins) {
+  const out = {};
+  ctx.log(
+    `chat:   ${n} × ${perRoom} ${load.mode === "burst" ? `burst ${load.burst}` : `@${load.rate} msg/s`}`,
+  );
+  // Creating a ticket fans out to every admin's live feed in the background; let it finish first.
+  await waitQuiet(ctx.platform);
+  out.ours = await drive(platformRooms(ctx, tickets, perRoom, admins), load);
+  out.bare = await drive(bareRooms(ctx, n, perRoom, false), load);
+  out.persist = await drive(bareRooms(ctx, n, perRoom, true), load);
+  if (ctx.reference)
+    out.reference = await drive(referenceRooms(ctx, n, perRoom), { ...load, protocol: "reference" });
+  return out;
+}
+
+const pct = (x) => (x === null || x === undefined ? Number.NaN : x * 100);
+
 export async function run(ctx) {
   const { runs, scale, log } = ctx;
   const figures = [];
@@ -85,102 +123,186 @@ export async function run(ctx) {
       notes,
     };
   }
-  const admins = await Promise.all(Array.from({ length: ADMINS }, () => ctx.token("admin", randomUUID())));
-  const durationMs = Math.round(Math.max(3000, 8000 * scale));
+  const admins = await Promise.all(
+    Array.from({ length: ADMIN_POOL }, () => ctx.token("admin", randomUUID())),
+  );
+  const durationMs = Math.round(Math.max(3000, 10_000 * scale));
+  const rate = (r) => ({ mode: "rate", rate: r, durationMs });
 
-  const R = {
-    one: [],
-    oneBare: [],
-    onePersist: [],
-    many: [],
-    manyBare: [],
-    burst: [],
-    burstBare: [],
-    burstPersist: [],
-  };
+  // One entry per run of each scenario; every run interleaves all sides of every scenario.
+  const R = { big1: [], big2: [], many: [], burst: [], idle: [] };
+  const want = (scenario) => !ctx.only || ctx.only.has(scenario);
   for (let r = 0; r < runs; r++) {
     log(`chat: run ${r + 1}/${runs}`);
-    const [one] = await createTickets(ctx, 1);
-    R.one.push(await drive(platformRooms(ctx, [one], 100, admins), { mode: "rate", rate: 1, durationMs }));
-    R.oneBare.push(await drive(bareRooms(ctx, 1, 100, false), { mode: "rate", rate: 1, durationMs }));
-    R.onePersist.push(await drive(bareRooms(ctx, 1, 100, true), { mode: "rate", rate: 1, durationMs }));
-    const many = await createTickets(ctx, 50);
-    R.many.push(await drive(platformRooms(ctx, many, 10, admins), { mode: "rate", rate: 1, durationMs }));
-    R.manyBare.push(await drive(bareRooms(ctx, 50, 10, false), { mode: "rate", rate: 1, durationMs }));
+    if (want("big1")) R.big1.push(await sides(ctx, 1, 100, rate(1), await createTickets(ctx, 1), admins));
+    if (want("big2")) R.big2.push(await sides(ctx, 1, 100, rate(2), await createTickets(ctx, 1), admins));
+    if (want("many")) R.many.push(await sides(ctx, 50, 10, rate(1), await createTickets(ctx, 50), admins));
     // Throughput: 20 clients each fire 10 messages at once (the room's per-socket burst allowance).
-    const [b] = await createTickets(ctx, 1);
-    R.burst.push(await drive(platformRooms(ctx, [b], 20, admins), { mode: "burst", burst: 10 }));
-    R.burstBare.push(await drive(bareRooms(ctx, 1, 20, false), { mode: "burst", burst: 10 }));
-    R.burstPersist.push(await drive(bareRooms(ctx, 1, 20, true), { mode: "burst", burst: 10 }));
-  }
-
-  const v = (xs, f) => xs.map(f);
-  const lat = (label, ours, bare, kind, target) => ({
-    label,
-    unit: "ms",
-    values: v(ours, (x) => x[kind].p50),
-    baseline: v(bare, (x) => x[kind].p50),
-    target: target?.p50,
-  });
-  const lat99 = (label, ours, bare, kind, target) => ({
-    label,
-    unit: "ms",
-    values: v(ours, (x) => x[kind].p99),
-    baseline: v(bare, (x) => x[kind].p99),
-    target: target?.p99,
-  });
-  const dTarget = {
-    p50: { metric: "value", op: "<=", value: 10, text: "≤ 10 ms" },
-    p99: { metric: "value", op: "<=", value: 50, text: "≤ 50 ms" },
-  };
-  figures.push(
-    lat("1 ticket × 100 clients @1 msg/s: delivery p50", R.one, R.oneBare, "delivery", dTarget),
-    lat99("1 ticket × 100 clients @1 msg/s: delivery p99", R.one, R.oneBare, "delivery", dTarget),
-    lat("1 ticket × 100 clients: ack p50", R.one, R.oneBare, "ack"),
-    lat99("1 ticket × 100 clients: ack p99", R.one, R.oneBare, "ack"),
-    lat99(
-      "bare room + SQLite append (floor for a stored room): delivery p99",
-      R.onePersist,
-      R.oneBare,
-      "delivery",
-    ),
-    lat("50 tickets × 10 clients @1 msg/s: delivery p50", R.many, R.manyBare, "delivery", dTarget),
-    lat99("50 tickets × 10 clients @1 msg/s: delivery p99", R.many, R.manyBare, "delivery", dTarget),
-    lat99("50 tickets × 10 clients: ack p99", R.many, R.manyBare, "ack"),
-    {
-      label: "burst throughput (1 room, 20 clients × 10 msgs): messages/s",
-      unit: "msg/s",
-      values: v(R.burst, (x) => x.msgs_per_s),
-      baseline: v(R.burstBare, (x) => x.msgs_per_s),
-      target: { metric: "ratio", op: ">=", value: 0.7, text: "≥ 70% of bare (persistence costs ≤ 30%)" },
-    },
-    {
-      label: "bare room + SQLite append: burst messages/s",
-      unit: "msg/s",
-      values: v(R.burstPersist, (x) => x.msgs_per_s),
-      baseline: v(R.burstBare, (x) => x.msgs_per_s),
-    },
-  );
-  for (const [name, xs] of Object.entries(R)) {
-    const lost = xs.filter(
-      (x) => x.counts.acked < x.counts.sent || x.counts.delivered < x.expected_deliveries || x.counts.errors,
-    );
-    if (lost.length)
-      notes.push(
-        `${name}: incomplete or errored runs: ${JSON.stringify(lost.map((x) => ({ ...x.counts, expected: x.expected_deliveries })))}`,
+    if (want("burst"))
+      R.burst.push(
+        await sides(ctx, 1, 20, { mode: "burst", burst: 10 }, await createTickets(ctx, 1), admins),
       );
+    if (want("idle")) R.idle.push(await idleRun(ctx, admins));
   }
 
-  // 1,000 idle sockets: 50 tickets × 20, then the same on the bare room; RSS of each workerd.
-  log("chat: 1,000 idle sockets");
+  const col = (runsOf, side, f) => runsOf.map((x) => (x[side] ? f(x[side]) : Number.NaN));
+  const loadsOf = (runsOf, side) => col(runsOf, side, (x) => x.load_avg);
+  /** A figure of `side` in scenario `runsOf`, against `against` (default the bare room). */
+  const fig = (label, runsOf, side, f, unit, target, against = "bare") => ({
+    label,
+    unit,
+    values: col(runsOf, side, f),
+    baseline: against ? col(runsOf, against, f) : undefined,
+    loads: loadsOf(runsOf, side),
+    target,
+  });
+  const le = (value, text, metric = "value") => ({ metric, op: "<=", value, text });
+  const ge = (value, text, metric = "value") => ({ metric, op: ">=", value, text });
+  const d50 = (x) => x.delivery.p50;
+  const d99 = (x) => x.delivery.p99;
+  const a99 = (x) => x.ack.p99;
+  const hasRef = Boolean(ctx.reference);
+  const ref = (f) => (hasRef ? [f] : []);
+
+  figures.push(
+    fig("100 participants × 1 msg/s: delivery p50", R.big1, "ours", d50, "ms"),
+    fig("100 participants × 1 msg/s: delivery p99", R.big1, "ours", d99, "ms", le(50, "≤ 50 ms")),
+    fig(
+      "100 participants × 1 msg/s: delivery p99 vs bare room + SQLite append",
+      R.big1,
+      "ours",
+      d99,
+      "ms",
+      le(1, "≤ 1× bare + SQLite", "ratio"),
+      "persist",
+    ),
+    fig("100 participants × 1 msg/s: ack p99", R.big1, "ours", a99, "ms"),
+    fig("bare room + SQLite append, 100 × 1 msg/s: delivery p99", R.big1, "persist", d99, "ms"),
+    ...ref(fig("reference, 100 × 1 msg/s: delivery p50", R.big1, "reference", d50, "ms")),
+    ...ref(fig("reference, 100 × 1 msg/s: delivery p99", R.big1, "reference", d99, "ms")),
+    fig(
+      "100 participants × 2 msg/s: delivered within 2 s of the last send",
+      R.big2,
+      "ours",
+      (x) => pct(x.delivered_within_window),
+      "%",
+      ge(100, "100%"),
+    ),
+    fig(
+      "100 participants × 2 msg/s: acked within 2 s of the last send",
+      R.big2,
+      "ours",
+      (x) => pct(x.acked_within_window),
+      "%",
+      ge(100, "100%"),
+    ),
+    fig(
+      "100 participants × 2 msg/s: deliveries/s",
+      R.big2,
+      "ours",
+      (x) => x.deliveries_per_s,
+      "/s",
+      ge(17_000, "≥ 17k/s"),
+    ),
+    fig("100 participants × 2 msg/s: delivery p50", R.big2, "ours", d50, "ms"),
+    fig("100 participants × 2 msg/s: delivery p99", R.big2, "ours", d99, "ms"),
+    fig(
+      "bare room + SQLite append, 100 × 2 msg/s: deliveries/s",
+      R.big2,
+      "persist",
+      (x) => x.deliveries_per_s,
+      "/s",
+    ),
+    ...ref(
+      fig("reference, 100 × 2 msg/s: deliveries/s", R.big2, "reference", (x) => x.deliveries_per_s, "/s"),
+    ),
+    ...ref(
+      fig(
+        "reference, 100 × 2 msg/s: delivered within 2 s",
+        R.big2,
+        "reference",
+        (x) => pct(x.delivered_within_window),
+        "%",
+      ),
+    ),
+    ...ref(fig("reference, 100 × 2 msg/s: delivery p99", R.big2, "reference", d99, "ms")),
+    fig("50 rooms × 10 clients × 1 msg/s: delivery p50", R.many, "ours", d50, "ms", le(10, "≤ 10 ms")),
+    fig("50 rooms × 10 clients × 1 msg/s: delivery p99", R.many, "ours", d99, "ms", le(50, "≤ 50 ms")),
+    fig("50 rooms × 10 clients: ack p99", R.many, "ours", a99, "ms"),
+    fig("bare room + SQLite append, 50 × 10: delivery p99", R.many, "persist", d99, "ms"),
+    fig(
+      "burst (1 room, 20 clients × 10 msgs): messages/s",
+      R.burst,
+      "ours",
+      (x) => x.msgs_per_s,
+      "msg/s",
+      ge(0.8, "≥ 0.8× bare", "ratio"),
+    ),
+    fig("bare room + SQLite append: burst messages/s", R.burst, "persist", (x) => x.msgs_per_s, "msg/s"),
+    ...ref(fig("reference: burst messages/s", R.burst, "reference", (x) => x.msgs_per_s, "msg/s")),
+  );
+  // Scenarios left out with --only leave no figures behind.
+  for (let i = figures.length - 1; i >= 0; i--) if (figures[i].values.length === 0) figures.splice(i, 1);
+  const idle = R.idle.filter(Boolean);
+  if (idle.length) {
+    figures.push({
+      label: "1,000 idle hibernated sockets (50 rooms): workerd RSS growth after 12 s idle",
+      unit: "MiB",
+      values: idle.map((x) => x.ours.idle - x.ours.before),
+      baseline: idle.map((x) => x.bare.idle - x.bare.before),
+      loads: idle.map((x) => x.load),
+      target: le(1.1, "≤ 1.1× bare", "ratio"),
+    });
+    for (const x of idle)
+      notes.push(
+        `idle sockets: platform workerd RSS ${x.ours.before.toFixed(0)} → ${x.ours.open.toFixed(0)} (open) → ${x.ours.idle.toFixed(0)} MiB (idle); bare ${x.bare.before.toFixed(0)} → ${x.bare.open.toFixed(0)} → ${x.bare.idle.toFixed(0)} MiB`,
+      );
+  } else notes.push("idle sockets: workerd process not found under wrangler; RSS not measured");
+
+  for (const [name, xs] of Object.entries(R)) {
+    if (name === "idle") continue;
+    for (const side of ["ours", "bare", "persist", "reference"]) {
+      const lost = xs
+        .map((x) => x[side])
+        .filter(
+          (x) =>
+            x &&
+            ((side !== "reference" && x.counts.acked < x.counts.sent) ||
+              x.counts.delivered < x.expected_deliveries ||
+              x.counts.errors),
+        );
+      if (lost.length)
+        notes.push(
+          `${name}/${side}: incomplete or errored runs (15 s drain): ${JSON.stringify(lost.map((x) => ({ ...x.counts, expected: x.expected_deliveries, errors: x.error_codes })))}`,
+        );
+    }
+  }
+
+  return {
+    figures,
+    notes,
+    setup: [
+      `rate scenarios send for ${durationMs / 1000}s per run; clients in a separate process (ws); every participant of a room is a distinct identity (the owner + agents from a pool of ${ADMIN_POOL} admins)`,
+      `sides, interleaved within each run: ours, bare = bench/baseline BareRoom (hibernation API, relay + ack), bare + SQLite append, ${hasRef ? "reference = cloudflare/workers-chat-demo (bench/reference, BSD-3-Clause, rate limiter off; no ack: its echo to the sender stands in)" : "no reference"}`,
+      "completeness counts arrivals within 2 s of the last send; deliveries/s = those deliveries over first send → the last of them",
+      "latencies include the load generator's own event loop on the same 2 cores (same for every side); load = 1-minute load average when each run of ours started",
+    ],
+  };
+}
+
+/** 1,000 idle sockets: 50 tickets × 20 on ours, then the same on the bare room; RSS of each workerd. */
+async function idleRun(ctx, admins) {
+  ctx.log("chat: 1,000 idle sockets");
+  const load = os.loadavg()[0];
   const idleTickets = await createTickets(ctx, 50);
+  await waitQuiet(ctx.platform);
   const ours = await idleSockets(
     ctx.platform,
     Array.from(
       { length: 1000 },
       (_, i) => `${wsBase(ctx.platform.base)}/ws/support/${idleTickets[i % 50].id}`,
     ),
-    (i) => ({ authorization: `Bearer ${i < 50 ? idleTickets[i].owner : admins[i % ADMINS]}` }),
+    (i) => ({ authorization: `Bearer ${i < 50 ? idleTickets[i].owner : admins[i % admins.length]}` }),
     12_000,
   );
   const bareIds = Array.from({ length: 50 }, () => randomUUID());
@@ -190,24 +312,5 @@ export async function run(ctx) {
     () => ({}),
     12_000,
   );
-  if (ours && bare) {
-    figures.push({
-      label: "1,000 idle sockets (50 rooms): workerd RSS growth after 12 s idle",
-      unit: "MiB",
-      values: [ours.idle - ours.before],
-      baseline: [bare.idle - bare.before],
-    });
-    notes.push(
-      `idle sockets: platform workerd RSS ${ours.before.toFixed(0)} → ${ours.open.toFixed(0)} (open) → ${ours.idle.toFixed(0)} MiB (idle); bare ${bare.before.toFixed(0)} → ${bare.open.toFixed(0)} → ${bare.idle.toFixed(0)} MiB`,
-    );
-  } else notes.push("idle sockets: workerd process not found under wrangler; RSS not measured");
-
-  return {
-    figures,
-    notes,
-    setup: [
-      `rate scenarios send for ${durationMs / 1000}s per run; clients in a separate process (ws), ${ADMINS} admin identities + the ticket owner per room; bare side = bench/baseline BareRoom (hibernation API), with and without an SQLite append`,
-      "latencies include the load generator's own event loop on the same 2 cores (same for both sides)",
-    ],
-  };
+  return ours && bare ? { ours, bare, load } : null;
 }

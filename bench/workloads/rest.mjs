@@ -83,6 +83,17 @@ export async function run(ctx) {
     tokens: users,
   });
 
+  if (ctx.stubbed) {
+    log("rest: warming up callers on the stubbed-limiter build");
+    await httpLoad({
+      url: `${ctx.stubbed.base}/api/v1/health`,
+      connections: 20,
+      amount: admins.length,
+      duration: 60,
+      tokens: admins,
+    });
+  }
+
   const from = new Date(Date.now() - 150 * DAY).toISOString();
   const historyPath = `/api/v1/payments/history?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
   const ids = seed.benchPaymentIds ?? [];
@@ -115,6 +126,19 @@ export async function run(ctx) {
         rps: { metric: "ratio", op: ">=", value: 0.5, text: "≥ 50% of bare" },
       },
     },
+    ...(ctx.stubbed
+      ? [
+          {
+            // Same handler, same seed (a copy), PAYMENT_RATE_LIMITER stubbed: isolates what the
+            // local rate-limit simulation costs the endpoint (bench/stub-limiter, bench-only).
+            key: "history-stub",
+            label: "GET /payments/history, rate limiter stubbed (bench-only build)",
+            probe: ["GET", historyPath, { token: admins[0] }],
+            base: ctx.stubbed.base,
+            cfg: { url: `${ctx.stubbed.base}${historyPath}`, tokens: admins },
+          },
+        ]
+      : []),
     {
       key: "by-id",
       label: "GET /payments/{id}",
@@ -155,7 +179,7 @@ export async function run(ctx) {
   for (const c of cases) {
     const why = c.probe[1].includes("undefined")
       ? "no seeded payment ids"
-      : await unavailable(platform.base, ...c.probe);
+      : await unavailable(c.base ?? platform.base, ...c.probe);
     if (why) {
       log(`rest: ${c.label} not available (${why})`);
       figures.push({ label: c.label, unavailable: why, target: c.target?.p99 });

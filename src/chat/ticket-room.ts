@@ -36,6 +36,14 @@ export class TicketRoom extends DurableObject<Env> {
    * write arms it again (a harmless overwrite); then one setAlarm per alarm period, not per message.
    */
   private alarmArmed = false;
+  /**
+   * The open sockets and their decoded attachments, kept for the instance's life (as
+   * partyserver does): per frame, `deserializeAttachment` and `getWebSockets()` (a fresh array
+   * of wrappers) showed in profiles. Rebuilt from the runtime on first use after a wake-up,
+   * so it holds nothing the runtime does not. Attachments are written back only when a field
+   * that must survive hibernation changes (see `webSocketMessage`).
+   */
+  private liveCache: Map<WebSocket, Conn> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,10 +64,12 @@ export class TicketRoom extends DurableObject<Env> {
     this.store.saveMeta({ ticketId, ownerId, merchantId: h.get(INTERNAL.ticketMerchant) });
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const wasOnline = this.socketsOf(userId).length > 0;
+    const wasOnline = this.isOnline(userId);
+    const live = this.live();
     this.ctx.acceptWebSocket(server, [`user:${userId}`]);
     const conn: Conn = { userId, role, typingAt: 0, guard: freshGuard(Date.now()) };
     server.serializeAttachment(conn);
+    live.set(server, conn);
 
     if (!wasOnline) this.broadcast({ type: "presence", user_id: userId, role, status: "online" }, server);
     send(server, {
@@ -79,7 +89,8 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const conn = ws.deserializeAttachment() as Conn;
+    const conn = this.connOf(ws);
+    if (!conn) return;
     const t = Date.now();
     const verdict = inspect(raw, conn.guard, t);
     if (!verdict.ok) {
@@ -95,13 +106,15 @@ export class TicketRoom extends DurableObject<Env> {
       return;
     }
     const frame = verdict.frame;
-    if (frame.type === "typing") {
-      if (t - conn.typingAt >= LIMITS.typingThrottleMs) {
-        conn.typingAt = t;
-        this.broadcast({ type: "typing", user_id: conn.userId }, ws);
-      }
+    if (frame.type === "typing" && t - conn.typingAt >= LIMITS.typingThrottleMs) {
+      conn.typingAt = t;
+      ws.serializeAttachment(conn);
+      this.broadcast({ type: "typing", user_id: conn.userId }, ws);
     }
-    ws.serializeAttachment(conn);
+    // An accepted frame only spends a token, which lives in memory until the next write-back
+    // (a rejection or a typing frame). Hibernation needs ~10 s without events, by which time
+    // the bucket (10 tokens, 2/s) is full again anyway, so waiting for it gains a client nothing;
+    // strikes, the state that does matter across a wake-up, are always written back.
     if (frame.type === "message") return this.onMessage(ws, conn, frame, t);
     if (frame.type === "read") return this.onRead(conn, frame.up_to, t);
   }
@@ -128,8 +141,7 @@ export class TicketRoom extends DurableObject<Env> {
       return;
     }
     // An agent writing while the owner has no socket open: the owner hears about it by push.
-    const notifyOwner =
-      conn.role === "admin" && conn.userId !== meta.ownerId && this.socketsOf(meta.ownerId).length === 0;
+    const notifyOwner = conn.role === "admin" && conn.userId !== meta.ownerId && !this.isOnline(meta.ownerId);
     // Synchronous from here to the ack: the seq is taken and stored before any await. The insert
     // itself detects a resent client_id (no SELECT first on the common path).
     const { stored, duplicate } = this.store.append(
@@ -204,29 +216,52 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   private leave(ws: WebSocket): void {
-    const conn = ws.deserializeAttachment() as Conn | null;
-    if (!conn) return;
-    if (this.socketsOf(conn.userId).some((s) => s !== ws)) return;
+    const conn = this.connOf(ws);
+    this.live().delete(ws);
+    if (!conn || this.isOnline(conn.userId)) return;
     this.broadcast({ type: "presence", user_id: conn.userId, role: conn.role, status: "offline" }, ws);
   }
 
-  private socketsOf(userId: string): WebSocket[] {
-    return this.ctx.getWebSockets(`user:${userId}`).filter((s) => s.readyState === WebSocket.OPEN);
+  private live(): Map<WebSocket, Conn> {
+    if (this.liveCache === null) {
+      this.liveCache = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const c = ws.deserializeAttachment() as Conn | null;
+        if (c) this.liveCache.set(ws, c);
+      }
+    }
+    return this.liveCache;
+  }
+
+  private connOf(ws: WebSocket): Conn | null {
+    const live = this.live();
+    const cached = live.get(ws);
+    if (cached) return cached;
+    // Accepted by an earlier instance but not seen by this one's rebuild (cannot normally happen).
+    const c = ws.deserializeAttachment() as Conn | null;
+    if (c) live.set(ws, c);
+    return c;
+  }
+
+  /** Whether `userId` has an open socket here (a linear scan: a room holds at most a few hundred). */
+  private isOnline(userId: string): boolean {
+    for (const [ws, c] of this.live())
+      if (c.userId === userId && ws.readyState === WebSocket.OPEN) return true;
+    return false;
   }
 
   private participants(): Participant[] {
     const seen = new Map<string, Participant>();
-    for (const ws of this.ctx.getWebSockets()) {
+    for (const [ws, c] of this.live()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
-      const c = ws.deserializeAttachment() as Conn | null;
-      if (c && !seen.has(c.userId)) seen.set(c.userId, { user_id: c.userId, role: c.role });
+      if (!seen.has(c.userId)) seen.set(c.userId, { user_id: c.userId, role: c.role });
     }
     return [...seen.values()];
   }
 
   private broadcast(frame: ServerFrame, except?: WebSocket): void {
     const text = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
+    for (const ws of this.live().keys()) {
       if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
       try {
         ws.send(text);

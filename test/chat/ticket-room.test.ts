@@ -119,6 +119,46 @@ describe("TicketRoom conversation", () => {
     ag.close();
   });
 
+  it("rebuilds who is online from the runtime after an eviction (the in-memory socket registry)", async () => {
+    const owner = await newCaller("user");
+    const agent = await newCaller("admin");
+    const { id } = await openTicket(owner);
+    const o = await join(owner, id);
+    const ag = await join(agent, id);
+    await o.nextOf("presence", (f) => f.user_id === agent.sub);
+
+    await evictDurableObject(roomStub(id));
+
+    // A newcomer's welcome lists the sockets the evicted instance had accepted.
+    const late = await join(await newCaller("admin"), id);
+    const welcome = late.seen.find((f) => f.type === "welcome");
+    expect(
+      ((welcome?.participants ?? []) as Array<{ user_id: string }>).map((p) => p.user_id).sort(),
+    ).toEqual(expect.arrayContaining([owner.sub, agent.sub]));
+    // Broadcast reaches the sockets from before the eviction, and a close from one of them is
+    // seen as that user going offline.
+    late.send(msg("after-1"));
+    await late.nextOf("ack");
+    expect(await o.nextOf("message")).toMatchObject({ client_id: "after-1" });
+    expect(await ag.nextOf("message")).toMatchObject({ client_id: "after-1" });
+    ag.close();
+    expect(await o.nextOf("presence", (f) => f.user_id === agent.sub && f.status === "offline")).toBeTruthy();
+    o.close();
+    late.close();
+  });
+
+  it("keeps a connection's strikes across an eviction", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    const s = await join(owner, id);
+    for (let i = 0; i < 9; i++) s.send("not json");
+    for (let i = 0; i < 9; i++) await s.nextOf("error");
+    await evictDurableObject(roomStub(id));
+    // The tenth rejected frame inside the window closes the connection, eviction or not.
+    s.send("not json");
+    expect((await s.closed()).code).toBe(1008);
+  });
+
   it("broadcasts read receipts, presence and welcome participants", async () => {
     const owner = await newCaller("user");
     const agent = await newCaller("admin");

@@ -20,6 +20,8 @@ export type Db = DrizzleD1Database<typeof schema> & { $client: D1Database };
 export type BaseDeps = {
   readonly env: Env;
   readonly db: Db;
+  /** ANALYTICS_DB: raw events, rollups, ingest budgets. Never joined with `db` in SQL. */
+  readonly analyticsDb: Db;
   readonly config: Config;
   readonly logger: Logger;
 };

@@ -34,6 +34,7 @@ export async function startPlatform(seedSql = ""): Promise<LocalPlatform> {
     if (res.status !== 0) throw new Error(`wrangler d1 ${args[0]} failed: ${res.stderr || res.stdout}`);
   };
   d1(["migrations", "apply", "DB"]);
+  d1(["migrations", "apply", "ANALYTICS_DB"]);
   // Rows the API cannot create here (payments need Stripe): written before the worker
   // starts, so only one process ever has the SQLite file open.
   if (seedSql) {

@@ -13,6 +13,7 @@ export const EMULATOR_URLS = {
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const analyticsMigrations = await readD1Migrations(path.join(import.meta.dirname, "migrations-analytics"));
   const secrets = makeTestSecrets();
   // Auxiliary workers must be plain JS, so the emulators are bundled once per run.
   const emulatorScript = path.join(import.meta.dirname, ".build/emulators.mjs");
@@ -38,6 +39,7 @@ export default defineConfig(async () => {
             // The one service the tests' publishEvent() signs as may send security.alert.
             SECURITY_ALERT_SERVICES: "svc-security-alerts",
             TEST_MIGRATIONS: migrations,
+            TEST_ANALYTICS_MIGRATIONS: analyticsMigrations,
           },
           // Every outbound fetch from the platform goes to the emulators worker, which
           // routes by path exactly as it does on 127.0.0.1:8788 under `npm start`.

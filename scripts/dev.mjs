@@ -1,6 +1,7 @@
 // `npm start`: the whole platform on this machine, offline, with no accounts or keys.
 //  1. .dev.vars (and emulators/.dev.vars) generated on first run with fresh secrets;
-//  2. local D1 migrations applied (wrangler dev then runs wrangler.toml's [build]: the pages' assets);
+//  2. local D1 migrations applied (DB and ANALYTICS_DB; wrangler dev then runs wrangler.toml's
+//     [build]: the pages' assets);
 //  3. the Stripe/Google emulators on 127.0.0.1:8788 and the platform on 127.0.0.1:8787;
 //  4. the plans' products and prices created in the Stripe emulator (npm run stripe:sync-plans);
 //  5. a dev admin token printed once the platform answers /api/v1/health.
@@ -15,12 +16,15 @@ const log = (msg) => console.log(`\x1b[36m[start]\x1b[0m ${msg}`);
 
 if (ensureDevVars()) log("created .dev.vars and emulators/.dev.vars with fresh local secrets");
 
-log("applying D1 migrations to the local database");
-const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local"], {
-  cwd: ROOT,
-  stdio: ["ignore", "inherit", "inherit"],
-});
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// Two databases: DB (payments, notifications, chat, directory) and ANALYTICS_DB (analytics).
+for (const binding of ["DB", "ANALYTICS_DB"]) {
+  log(`applying D1 migrations to the local ${binding}`);
+  const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", binding, "--local"], {
+    cwd: ROOT,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+}
 
 const children = [];
 function run(name, args, cwd) {

@@ -2,7 +2,7 @@
 //  - the last 6 days of analytics events, payments (create-intent + confirm with
 //    pm_card_visa), support tickets and chat messages go through the public API;
 //  - older history (6 weeks of events, payments, refunds, subscriptions and their MRR
-//    movements) is written as SQL with `wrangler d1 execute DB --local`, because the
+//    movements) is written as SQL with `wrangler d1 execute DB|ANALYTICS_DB --local`, because the
 //    ingest API rightly refuses timestamps older than 7 days.
 // Parts whose endpoints are missing or failing are skipped with a message.
 // Options: PLATFORM_URL (default http://127.0.0.1:8787), SEED_USERS (default 60).
@@ -147,11 +147,13 @@ const recent = events.filter((e) => e.at >= recentCutoff && e.at < now - 60_000)
 const old = events.filter((e) => e.at < recentCutoff);
 
 // ---------------------------------------------------------------- history as SQL
+// Two databases (issue 16): analytics rows go to ANALYTICS_DB, everything else to DB.
 const sql = [];
-function insert(table, columns, rows) {
+const analyticsSql = [];
+function insert(table, columns, rows, into = sql) {
   for (let i = 0; i < rows.length; i += 200) {
     const values = rows.slice(i, i + 200).map((r) => `(${r.map(q).join(", ")})`);
-    sql.push(`INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES\n${values.join(",\n")};`);
+    into.push(`INSERT OR IGNORE INTO ${table} (${columns.join(", ")}) VALUES\n${values.join(",\n")};`);
   }
 }
 insert(
@@ -277,7 +279,7 @@ insert(
   ],
   refunds,
 );
-insert("analytics_events", EVENT_COLUMNS, [...old, ...paymentEvents].map(eventRow));
+insert("analytics_events", EVENT_COLUMNS, [...old, ...paymentEvents].map(eventRow), analyticsSql);
 
 // Subscriptions with their MRR history: new, some upgrades/downgrades, some cancellations.
 const PLANS = [
@@ -368,27 +370,30 @@ insert(
 
 // Rows written as SQL bypass the ingest path that keeps the report rollups, so they are
 // rebuilt from analytics_events (exact: this runs before this run's API events).
-sql.push(`${REBUILD_ROLLUPS}`);
+analyticsSql.push(`${REBUILD_ROLLUPS}`);
 
 const dir = mkdtempSync(path.join(tmpdir(), "seed-"));
-const file = path.join(dir, "seed.sql");
-writeFileSync(file, sql.join("\n"));
 log(
   `writing history: ${old.length + paymentEvents.length} events, ${payments.length} payments, ${refunds.length} refunds, ${subs.length} subscriptions, ${moves.length} MRR movements`,
 );
-const exec = spawnSync(
-  path.join(ROOT, "node_modules/.bin/wrangler"),
-  ["d1", "execute", "DB", "--local", "--file", file, "--yes"],
-  {
-    cwd: ROOT,
-    encoding: "utf8",
-  },
-);
-rmSync(dir, { recursive: true, force: true });
-if (exec.status !== 0) {
-  console.error(`[seed] wrangler d1 execute failed:\n${exec.stderr || exec.stdout}`);
-  process.exit(1);
+for (const [binding, statements] of [
+  ["DB", sql],
+  ["ANALYTICS_DB", analyticsSql],
+]) {
+  const file = path.join(dir, `${binding}.sql`);
+  writeFileSync(file, statements.join("\n"));
+  const exec = spawnSync(
+    path.join(ROOT, "node_modules/.bin/wrangler"),
+    ["d1", "execute", binding, "--local", "--file", file, "--yes"],
+    { cwd: ROOT, encoding: "utf8" },
+  );
+  if (exec.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    console.error(`[seed] wrangler d1 execute ${binding} failed:\n${exec.stderr || exec.stdout}`);
+    process.exit(1);
+  }
 }
+rmSync(dir, { recursive: true, force: true });
 
 // ---------------------------------------------------------------- recent events via the API
 let accepted = 0;

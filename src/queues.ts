@@ -1,3 +1,4 @@
+import { handleAnalyticsBatch, handleAnalyticsDlqBatch } from "./analytics/consumer";
 import { handlePushBatch, handlePushDlqBatch } from "./notifications/consumer";
 import { createDeps } from "./platform/deps";
 import { sinks } from "./sinks";
@@ -10,6 +11,10 @@ export async function handleQueue(batch: MessageBatch, env: Env, _ctx: Execution
       return handlePushBatch(batch, deps);
     case "push-dlq":
       return handlePushDlqBatch(batch, deps);
+    case "analytics-ingest":
+      return handleAnalyticsBatch(batch, deps);
+    case "analytics-dlq":
+      return handleAnalyticsDlqBatch(batch, deps);
     default:
       deps.logger.warn("no consumer for queue; acking", { count: batch.messages.length });
       batch.ackAll();

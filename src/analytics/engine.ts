@@ -22,8 +22,8 @@ import type { AnalyticsEventType } from "../db/schema/analytics";
  */
 export const AE_SCHEMA_VERSION = "v1";
 
-/** Workers allow at most 25 writeDataPoint calls per invocation. */
-export const AE_MAX_POINTS_PER_INVOCATION = 25;
+/** Workers allow at most 250 writeDataPoint calls per invocation (Analytics Engine limits). */
+export const AE_MAX_POINTS_PER_INVOCATION = 250;
 
 export type AePoint = {
   eventType: AnalyticsEventType;

@@ -6,7 +6,9 @@ import { eraseUserEvents, ingestEvents } from "./events.service";
 
 export const ingestHandler: RouteHandler<typeof ingestRoute, AppEnv> = async (c) => {
   const { events } = c.req.valid("json");
-  return c.json(await ingestEvents(c.var.deps, events, c.var.principal?.userId ?? null), 202);
+  // Cloudflare sets CF-Connecting-IP on every request; without it (local tools) one shared budget.
+  const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+  return c.json(await ingestEvents(c.var.deps, events, c.var.principal?.userId ?? null, ip), 202);
 };
 
 export const eraseHandler: RouteHandler<typeof eraseRoute, AppEnv> = async (c) => {

@@ -27,10 +27,15 @@ export const ingestRoute = createRoute({
   middleware: [ipRateLimit] as const,
   request: { body: jsonBody(ingestBodySchema) },
   responses: {
-    202: json(ingestResultSchema, "Accepted; per-event rejections are itemised"),
-    // BAD_REQUEST: the body is not JSON at all. RATE_LIMITED: the client IP, a session or a
-    // session's daily byte quota (docs/analytics.md, "Abuse limits").
-    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "RATE_LIMITED"),
+    202: json(
+      ingestResultSchema,
+      "Accepted durably (the ingest queue has them), visible in reports within seconds; per-event rejections are itemised",
+    ),
+    // BAD_REQUEST: the body is not JSON at all. RATE_LIMITED: the client IP, a session, or a
+    // daily byte budget (docs/analytics.md, "Abuse limits"). PAYLOAD_TOO_LARGE also when the
+    // accepted events would not fit one queue sendBatch. UPSTREAM_UNAVAILABLE: the ingest queue
+    // refused them; nothing was accepted or counted, retry after Retry-After.
+    ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "RATE_LIMITED", "UPSTREAM_UNAVAILABLE"),
   },
 });
 

@@ -4,7 +4,9 @@ import { ApiError } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
 import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
+import { BudgetExceeded, type BudgetTake, refundBudgets, takeBudgets } from "./budget";
 import { AeWriter } from "./engine";
+import { jsonBytes, MAX_SEND_BATCH_BYTES, packMessages } from "./ingest-queue";
 import { batchAll, rows } from "./reports/sql";
 import {
   type ClientEvent,
@@ -15,14 +17,7 @@ import {
   MAX_SESSIONS_PER_BATCH,
   type RejectionCode,
 } from "./schemas";
-import {
-  ACTIVITY_BUCKET_MS,
-  DAY_MS,
-  type EventRow,
-  IngestQuotaExceeded,
-  insertEvents,
-  toAePoint,
-} from "./store";
+import { ACTIVITY_BUCKET_MS, DAY_MS, type EventRow, type JsonRow, toAePoint, toJsonRow } from "./store";
 
 /** Client clocks drift; beyond these the timestamp is a bug or a replay, not a skew. */
 const MAX_FUTURE_MS = 5 * 60_000;
@@ -34,16 +29,21 @@ const SERVER_ONLY_TYPES = new Set<string>(["payment_completed"]);
 type Rejection = IngestResult["errors"][number];
 
 const encoder = new TextEncoder();
+/** Seconds a client should wait after the queue refused a batch (a transient outage). */
+const QUEUE_RETRY_AFTER_S = 5;
 
 /**
- * Validates each event on its own: good events are stored even when others in the same
+ * Validates each event on its own: good events are enqueued even when others in the same
  * batch are rejected, and each rejection names its index, a code and the failing path.
- * `userId` comes from the verified token only (null for anonymous callers).
+ * `userId` comes from the verified token only (null for anonymous callers); `clientIp` from
+ * CF-Connecting-IP. The answer comes only after the ingest queue accepted the events
+ * (docs/analytics.md, "Ingest pipeline"); the consumer writes them to ANALYTICS_DB.
  */
 export async function ingestEvents(
-  deps: Pick<Deps, "db" | "env" | "logger" | "config">,
+  deps: Pick<Deps, "analyticsDb" | "env" | "logger" | "config">,
   items: unknown[],
   userId: string | null,
+  clientIp: string,
   receivedAt = Date.now(),
 ): Promise<IngestResult> {
   const rows: EventRow[] = [];
@@ -55,7 +55,7 @@ export async function ingestEvents(
       errors.push({ index, ...result });
       continue;
     }
-    // Each session costs a rate-limit take and a quota row: a batch names only a few.
+    // Each session costs a rate-limit take and a budget row: a batch names only a few.
     if (!sessions.has(result.session_id) && sessions.size >= MAX_SESSIONS_PER_BATCH) {
       const message = `a batch may name at most ${MAX_SESSIONS_PER_BATCH} sessions`;
       errors.push({ index, ...reject("TOO_MANY_SESSIONS", message, "session_id") });
@@ -64,46 +64,90 @@ export async function ingestEvents(
     sessions.add(result.session_id);
     rows.push(toRow(result, userId, receivedAt));
   }
-
-  await storeWithinLimits(deps, rows, sessions, receivedAt);
+  if (rows.length > 0) await enqueueWithinLimits(deps, rows, sessions, clientIp, receivedAt);
+  // After the queue took them: AE points are written once per accepted request, never per
+  // redelivery. ≤ 100 events always fit the 250-point budget as single points.
   const stats = new AeWriter(deps.env.ANALYTICS).writeAll(rows.map(toAePoint));
-  // Any batch over 25 events is folded into rollup points by design (AE allows 25 writes per
-  // invocation): routine, so counted and visible at debug level. Events missing from AE
-  // altogether (no binding, a failed write) are still a warning. D1 has every event either way.
   if (stats.dropped > 0) {
     deps.logger.warn("analytics engine dropped events", { ...stats, batch: rows.length });
-  } else if (stats.rolledUp > 0 && deps.logger.enabled("debug")) {
-    deps.logger.debug("analytics engine budget exceeded", { ...stats, batch: rows.length });
   }
   return { accepted: rows.length, rejected: errors.length, errors };
 }
 
 /**
  * Abuse limits (docs/analytics.md, "Abuse limits"): the client IP was limited by the route's
- * middleware; here each session named is limited by the binding, then the rows are written
- * with the session's daily byte quota, which refuses the whole batch once it would pass the cap.
+ * middleware; here each session named is limited by the binding, then the request's bytes are
+ * taken from its sessions', its IP's and the global daily budget (all or none), then sent.
+ * A refused send gives the bytes back: nothing was accepted, so nothing is counted.
  */
-async function storeWithinLimits(
-  deps: Pick<Deps, "db" | "env" | "config">,
+async function enqueueWithinLimits(
+  deps: Pick<Deps, "analyticsDb" | "env" | "config" | "logger">,
   rows: EventRow[],
   sessions: Set<string>,
+  clientIp: string,
   receivedAt: number,
 ): Promise<void> {
-  if (rows.length === 0) return;
   const limiter = deps.env.ANALYTICS_SESSION_RATE_LIMITER;
   for (const session of sessions) await enforceLimit(limiter, `ingest-session:${session}`);
-  const day = Math.floor(receivedAt / DAY_MS);
-  try {
-    await insertEvents(deps.db, rows, { day, capBytes: deps.config.ANALYTICS_SESSION_DAILY_BYTES });
-  } catch (err) {
-    if (!(err instanceof IngestQuotaExceeded)) throw err;
-    // The quota is per UTC day: the batch can be sent again after midnight.
-    const retryAfter = Math.max(1, Math.ceil(((day + 1) * DAY_MS - receivedAt) / 1000));
-    throw new ApiError("RATE_LIMITED", "This session's daily analytics quota is used up", {
-      headers: { "Retry-After": String(retryAfter) },
-      details: { limit: "session_daily_bytes", cap_bytes: deps.config.ANALYTICS_SESSION_DAILY_BYTES },
+  const jsonRows = rows.map(toJsonRow);
+  const messages = packMessages(jsonRows);
+  if (!messages) {
+    throw new ApiError("PAYLOAD_TOO_LARGE", `The accepted events exceed one queue batch; split the batch`, {
+      details: { limit: "queue_send_batch_bytes", max_bytes: MAX_SEND_BATCH_BYTES },
     });
   }
+  const day = Math.floor(receivedAt / DAY_MS);
+  const takes = budgetTakes(deps.config, jsonRows, clientIp);
+  try {
+    await takeBudgets(deps.analyticsDb, takes, day);
+  } catch (err) {
+    if (!(err instanceof BudgetExceeded)) throw err;
+    // The budgets are per UTC day: the batch can be sent again after midnight.
+    const retryAfter = Math.max(1, Math.ceil(((day + 1) * DAY_MS - receivedAt) / 1000));
+    const scope = err.refused?.key.split(":")[0] ?? "global";
+    const limit =
+      scope === "s" ? "session_daily_bytes" : scope === "ip" ? "ip_daily_bytes" : "global_daily_bytes";
+    throw new ApiError("RATE_LIMITED", "The daily analytics byte budget is used up", {
+      headers: { "Retry-After": String(retryAfter) },
+      details: { limit, cap_bytes: err.refused?.cap ?? deps.config.ANALYTICS_GLOBAL_DAILY_BYTES },
+    });
+  }
+  try {
+    await deps.env.ANALYTICS_QUEUE.sendBatch(
+      messages.map((body) => ({ body, contentType: "json" as const })),
+    );
+  } catch (err) {
+    deps.logger.warn("analytics queue refused a batch", { err, events: rows.length });
+    try {
+      await refundBudgets(deps.analyticsDb, takes, day);
+    } catch (refundErr) {
+      // Over-counted, never under: the client is told to retry and may hit its budget early.
+      deps.logger.error("analytics budget refund failed", { err: refundErr });
+    }
+    throw new ApiError("UPSTREAM_UNAVAILABLE", "Analytics ingest is unavailable; retry later", {
+      headers: { "Retry-After": String(QUEUE_RETRY_AFTER_S) },
+    });
+  }
+}
+
+/** A row's size is its queued JSON form: what the request costs the queue and the database. */
+function budgetTakes(config: Deps["config"], rows: JsonRow[], clientIp: string): BudgetTake[] {
+  const perSession = new Map<string, number>();
+  let total = 0;
+  for (const r of rows) {
+    const bytes = jsonBytes(r);
+    perSession.set(r.session, (perSession.get(r.session) ?? 0) + bytes);
+    total += bytes;
+  }
+  return [
+    ...[...perSession].map(([session, bytes]) => ({
+      key: `s:${session}`,
+      bytes,
+      cap: config.ANALYTICS_SESSION_DAILY_BYTES,
+    })),
+    { key: `ip:${clientIp}`, bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
+    { key: "global", bytes: total, cap: config.ANALYTICS_GLOBAL_DAILY_BYTES },
+  ];
 }
 
 function reject(code: RejectionCode, message: string, path: string): Omit<Rejection, "index"> {
@@ -197,15 +241,26 @@ const PER_BUCKET = sql.raw(String(ACTIVITY_BUCKET_MS));
  * the session rollup rows of those sessions (rebuilt from what other signed-in users left in
  * them, if anything); the daily and activity counts of every erased event, decremented, with
  * rows that reach zero deleted, so a page string only this user produced disappears; and their
- * user-day rows. One D1 batch, so a report never sees half an erasure. Statements run in order:
+ * user-day rows; and tombstones for the user and those sessions, so a write still on its way
+ * cannot bring the events back. One D1 batch, so a report never sees half an erasure. Statements run in order:
  * the rollups are corrected while the doomed events still exist, then the events go.
  */
-export async function eraseUserEvents(deps: Pick<Deps, "db" | "logger">, admin: Principal, userId: string) {
+export async function eraseUserEvents(
+  deps: Pick<Deps, "analyticsDb" | "logger">,
+  admin: Principal,
+  userId: string,
+  now = Date.now(),
+) {
   const sessions = sql`SELECT DISTINCT session_id FROM analytics_events WHERE user_id = ${userId}`;
   const doomed = sql`SELECT occurred_at, event_type, page, element FROM analytics_events WHERE user_id = ${userId}
     UNION ALL SELECT occurred_at, event_type, page, element FROM analytics_events
     WHERE user_id IS NULL AND session_id IN (${sessions})`;
-  const [, , sessionRows, , anonymous, own] = await batchAll(deps.db, [
+  const [, , , sessionRows, , anonymous, own] = await batchAll(deps.analyticsDb, [
+    // Tombstones first: a write of these events that commits after this batch (an ingest still
+    // in the queue, a retried payment sink) skips them (store.ts, NOT_ERASED).
+    rows(sql`INSERT INTO analytics_erasures (subject, erased_at)
+      SELECT 'u:' || ${userId}, ${now} UNION SELECT 's:' || session_id, ${now} FROM (${sessions}) WHERE true
+      ON CONFLICT (subject) DO UPDATE SET erased_at = MAX(analytics_erasures.erased_at, excluded.erased_at)`),
     rows(sql`WITH doomed AS (${doomed})
       INSERT INTO analytics_daily (day, event_type, page, element, events)
       SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), -COUNT(*)

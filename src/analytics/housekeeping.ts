@@ -1,44 +1,49 @@
 import { sql } from "drizzle-orm";
 import type { Deps } from "../platform/deps";
 import type { Db } from "../platform/types";
+import { archiveDay } from "./archive";
 import { batchAll, rows } from "./reports/sql";
 import { ACTIVITY_BUCKET_MS, DAY_MS } from "./store";
 
+/** Days archived per cron run at most; what is left goes the next night. */
+const PURGE_MAX_DAYS = 31;
+
 /**
- * Daily cron: raw events older than ANALYTICS_RETENTION_DAYS are deleted, and the rollups
- * with them (docs/analytics.md, "Retention cron").
+ * Daily cron: raw events older than ANALYTICS_RETENTION_DAYS are archived to R2, one object
+ * per UTC day, then deleted, and the rollups of that age with them (docs/analytics.md,
+ * "Retention cron"). Returns how many raw events left D1.
  */
 export async function purgeExpiredAnalytics(
-  deps: Pick<Deps, "db" | "config">,
+  deps: Pick<Deps, "analyticsDb" | "config" | "env">,
   now = Date.now(),
 ): Promise<number> {
-  // Ingest quota rows count today's bytes; yesterday's is kept for a day around midnight.
-  await deps.db.run(sql`DELETE FROM analytics_ingest_quota WHERE day < ${Math.floor(now / DAY_MS) - 1}`);
-  return purgeOlderThan(deps.db, now - deps.config.ANALYTICS_RETENTION_DAYS * DAY_MS);
+  const db = deps.analyticsDb;
+  const cutoff = now - deps.config.ANALYTICS_RETENTION_DAYS * DAY_MS;
+  // Budget rows count today's bytes; yesterday's is kept for a day around midnight. A tombstone
+  // outlives every event it covers: events older than the cutoff are not kept anyway.
+  await batchAll(db, [
+    rows(sql`DELETE FROM analytics_ingest_budget WHERE day < ${Math.floor(now / DAY_MS) - 1}`),
+    rows(sql`DELETE FROM analytics_erasures WHERE erased_at < ${cutoff}`),
+  ]);
+  let total = 0;
+  for (let i = 0; i < PURGE_MAX_DAYS; i++) {
+    const oldest = await db.$client
+      .prepare("SELECT MIN(occurred_at) AS at FROM analytics_events WHERE occurred_at < ?1")
+      .bind(cutoff)
+      .first<{ at: number | null }>();
+    if (oldest?.at == null) break;
+    total += await archiveDay(db, deps.env.ANALYTICS_ARCHIVE, Math.floor(oldest.at / DAY_MS), cutoff);
+  }
+  await purgeRollups(db, cutoff);
+  return total;
 }
 
-const PURGE_CHUNK = 5000;
-const PURGE_MAX_CHUNKS = 100;
-
-/**
- * Deletes events older than the cutoff in chunks, so one cron run never holds a long
- * write on D1; what is left over (past PURGE_MAX_CHUNKS) goes the next day.
- */
-async function purgeOlderThan(db: Db, cutoff: number): Promise<number> {
-  let total = 0;
-  for (let i = 0; i < PURGE_MAX_CHUNKS; i++) {
-    const res = await db.run(sql`DELETE FROM analytics_events WHERE id IN (
-      SELECT id FROM analytics_events WHERE occurred_at < ${cutoff} LIMIT ${PURGE_CHUNK})`);
-    const n = res.meta.changes ?? 0;
-    total += n;
-    if (n < PURGE_CHUNK) break;
-  }
-  // Rollups hold no user ids, but they follow the same retention.
+/** Rollups hold no user ids, but they follow the same retention. */
+async function purgeRollups(db: Db, cutoff: number): Promise<void> {
   await batchAll(db, [
     rows(sql`DELETE FROM analytics_daily WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
     rows(sql`DELETE FROM analytics_activity WHERE bucket < ${Math.floor(cutoff / ACTIVITY_BUCKET_MS)}`),
     rows(sql`DELETE FROM analytics_sessions WHERE last_at < ${cutoff}`),
     rows(sql`DELETE FROM analytics_user_days WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
   ]);
-  return total;
 }

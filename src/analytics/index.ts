@@ -1,6 +1,8 @@
 import { createRouter } from "../platform/router";
 import * as eh from "./events.handlers";
 import * as er from "./events.routes";
+import * as xh from "./export.handlers";
+import * as xr from "./export.routes";
 import * as rh from "./reports.handlers";
 import * as rr from "./reports.routes";
 
@@ -10,4 +12,5 @@ export const analyticsRouter = createRouter()
   .openapi(rr.funnelRoute, rh.funnelHandler)
   .openapi(rr.revenueRoute, rh.revenueHandler)
   .openapi(rr.retentionRoute, rh.retentionHandler)
-  .openapi(er.eraseRoute, eh.eraseHandler);
+  .openapi(er.eraseRoute, eh.eraseHandler)
+  .openapi(xr.exportRoute, xh.exportHandler);

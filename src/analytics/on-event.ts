@@ -30,8 +30,8 @@ export const analyticsSink: EventSink = {
       occurredAt: event.occurred_at,
       receivedAt: Date.now(),
     };
-    // A retried delivery finds the row stored and adds nothing, not even an AE point.
-    if ((await insertEvents(deps.db, [row])).length === 0) return;
+    // A retried delivery finds the row stored (or its user erased) and adds nothing, not even an AE point.
+    if ((await insertEvents(deps.analyticsDb, [row])).length === 0) return;
     new AeWriter(deps.env.ANALYTICS).writeAll([toAePoint(row)]);
   },
 };

@@ -11,16 +11,22 @@ import type { BehaviorQuery, FunnelQuery, RetentionQuery, RevenueQuery } from ".
  * range is a 400 before any query runs, and echoes it in ISO form beside the report; the SQL
  * of each report lives in reports/.
  */
-type ReportDeps = Pick<Deps, "db">;
+type ReportDeps = Pick<Deps, "db" | "analyticsDb">;
+
+/*
+ * Two databases (docs/analytics.md, "Where the data lives"): behaviour, funnel and cohorts read
+ * ANALYTICS_DB (`analyticsDb`); revenue and subscription churn read the payments tables in DB
+ * (`db`). No SQL joins across them: retention runs one query on each and combines in code.
+ */
 
 export async function behaviorReport(deps: ReportDeps, q: BehaviorQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  return { range: isoRange(range), ...(await userBehavior(deps.db, range, q.tz)) };
+  return { range: isoRange(range), ...(await userBehavior(deps.analyticsDb, range, q.tz)) };
 }
 
 export async function funnelReport(deps: ReportDeps, q: FunnelQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  const steps = await conversionFunnel(deps.db, range, q.steps, q.window);
+  const steps = await conversionFunnel(deps.analyticsDb, range, q.steps, q.window);
   return { range: isoRange(range), window_ms: q.window, steps };
 }
 
@@ -31,5 +37,6 @@ export async function revenueReport(deps: ReportDeps, q: RevenueQuery, now = Dat
 
 export async function retentionReport(deps: ReportDeps, q: RetentionQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  return { range: isoRange(range), ...(await retention(deps.db, range, q.cohort, q.periods)) };
+  const sources = { analytics: deps.analyticsDb, payments: deps.db };
+  return { range: isoRange(range), ...(await retention(sources, range, q.cohort, q.periods)) };
 }

@@ -190,3 +190,16 @@ export const userBehaviorReportSchema = report("UserBehaviorReport");
 export const conversionFunnelReportSchema = report("ConversionFunnelReport");
 export const revenueReportSchema = report("RevenueReport");
 export const retentionReportSchema = report("RetentionReport");
+
+// ---- Export: GET /analytics/export (docs/analytics.md, "Export")
+
+export const EXPORT_FORMATS = ["ndjson", "csv"] as const;
+export const exportQuerySchema = z.object({
+  from: isoDateParam.openapi({ description: "Start (inclusive), required" }),
+  to: isoDateParam.openapi({ description: "End (exclusive), required; at most 31 days after from" }),
+  format: z.enum(EXPORT_FORMATS).default("ndjson"),
+});
+export type ExportQuery = z.infer<typeof exportQuerySchema>;
+export const exportBodySchema = z
+  .string()
+  .openapi({ description: "One event per line (NDJSON), or an RFC 4180 CSV with a header row" });

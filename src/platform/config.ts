@@ -53,6 +53,18 @@ const configSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     // Abuse limits and retention (SECURITY.md, "Retention"); defaults apply when unset.
     ANALYTICS_SESSION_DAILY_BYTES: z.coerce.number().int().positive().default(1_048_576),
+    // Sessions are client-chosen ids, so one client rotating them is bounded per IP, and the
+    // whole anonymous internet together by the global budget (docs/analytics.md, "Abuse limits").
+    ANALYTICS_IP_DAILY_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(32 * 1_048_576),
+    ANALYTICS_GLOBAL_DAILY_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1_073_741_824),
     IDEMPOTENCY_RETENTION_DAYS: days(30),
     WEBHOOK_PAYLOAD_RETENTION_DAYS: days(30),
     DOMAIN_EVENT_RETENTION_DAYS: days(30),

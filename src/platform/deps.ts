@@ -32,6 +32,7 @@ export function createDeps(env: Env, opts: DepsOptions): Deps {
   return {
     env,
     db: opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB),
+    analyticsDb: dbFor(env.ANALYTICS_DB),
     config,
     logger: createLogger(opts.log ?? {}, config.LOG_LEVEL),
     get stripe() {

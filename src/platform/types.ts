@@ -25,6 +25,8 @@ export type Db = DrizzleD1Database<typeof schema> & { $client: D1Client };
 export type BaseDeps = {
   readonly env: Env;
   readonly db: Db;
+  /** ANALYTICS_DB: raw events, rollups, ingest budgets. Never joined with `db` in SQL. */
+  readonly analyticsDb: Db;
   readonly config: Config;
   readonly logger: Logger;
 };

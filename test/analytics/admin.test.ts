@@ -135,6 +135,7 @@ describe("OpenAPI", () => {
       "get /api/v1/analytics/revenue": ["analytics"],
       "get /api/v1/analytics/retention": ["analytics"],
       "delete /api/v1/analytics/users/{id}": ["analytics"],
+      "get /api/v1/analytics/export": ["analytics"],
     });
   });
 });

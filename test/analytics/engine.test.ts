@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { AE_SCHEMA_VERSION, type AeBinding, type AePoint, AeWriter } from "../../src/analytics/engine";
+import {
+  AE_MAX_POINTS_PER_INVOCATION,
+  AE_SCHEMA_VERSION,
+  type AeBinding,
+  type AePoint,
+  AeWriter,
+} from "../../src/analytics/engine";
 
 class RecordingAe implements AeBinding {
   points: AnalyticsEngineDataPoint[] = [];
@@ -32,24 +38,27 @@ describe("AeWriter", () => {
     expect(ae.points[1]?.blobs?.[2]).toBe(""); // anonymous
   });
 
-  it("never exceeds 25 points: the tail of a big batch becomes one rollup per type", () => {
+  it("never exceeds 250 points (the current AE limit): the tail of a big batch becomes one rollup per type", () => {
+    expect(AE_MAX_POINTS_PER_INVOCATION).toBe(250);
     const ae = new RecordingAe();
-    const points = Array.from({ length: 30 }, (_, i) => point(i, i % 2 === 0 ? "page_view" : "button_click"));
+    const points = Array.from({ length: 300 }, (_, i) =>
+      point(i, i % 2 === 0 ? "page_view" : "button_click"),
+    );
     const stats = new AeWriter(ae).writeAll(points);
-    expect(ae.points).toHaveLength(25);
-    // 23 single points + 2 rollups (page_view, button_click) standing for the last 7 events.
-    expect(stats).toEqual({ written: 25, events: 30, rolledUp: 7, dropped: 0 });
+    expect(ae.points).toHaveLength(250);
+    // 248 single points + 2 rollups (page_view, button_click) standing for the last 52 events.
+    expect(stats).toEqual({ written: 250, events: 300, rolledUp: 52, dropped: 0 });
     const rollups = ae.points.filter((p) => p.blobs?.[8] === "rollup");
-    expect(rollups.map((p) => p.doubles?.[2]).sort()).toEqual([3, 4]);
+    expect(rollups.map((p) => p.doubles?.[2]).sort()).toEqual([26, 26]);
     expect(rollups.map((p) => p.indexes?.[0]).sort()).toEqual(["button_click", "page_view"]);
   });
 
   it("shares the budget across calls within one invocation and counts what it drops", () => {
     const ae = new RecordingAe();
     const writer = new AeWriter(ae);
-    writer.writeAll(Array.from({ length: 25 }, (_, i) => point(i)));
+    writer.writeAll(Array.from({ length: 250 }, (_, i) => point(i)));
     const stats = writer.writeAll([point(99)]);
-    expect(ae.points).toHaveLength(25);
+    expect(ae.points).toHaveLength(250);
     expect(stats.dropped).toBe(1);
     expect(writer.remaining).toBe(0);
   });

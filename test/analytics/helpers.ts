@@ -5,7 +5,9 @@ import type { AnalyticsEventType } from "../../src/db/schema/analytics";
 import { bodyOf } from "../helpers/body";
 import { api } from "../helpers/http";
 
-export const db = dbFor(env.DB);
+// Analytics lives in its own database (ANALYTICS_DB, issue 16); payments stay in DB.
+export const db = dbFor(env.ANALYTICS_DB);
+export const paymentsDb = dbFor(env.DB);
 export const MIN = 60_000;
 export const HOUR = 3_600_000;
 export const DAY = 86_400_000;

@@ -3,11 +3,20 @@ import { describe, expect, it } from "vitest";
 import { analyticsEvents } from "../../src/db/schema/analytics";
 import { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
+import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
 import { db } from "./helpers";
 
-const rowsOf = (sessions: string[]) =>
+const readRows = (sessions: string[]) =>
   db.select().from(analyticsEvents).where(inArray(analyticsEvents.sessionId, sessions));
+/**
+ * The sessions' rows once the ingest consumer has written `expected` of them: a 202 means the
+ * queue accepted them, and the rows follow within seconds (docs/analytics.md).
+ */
+const rowsOf = async (sessions: string[], expected: number) => {
+  await eventually(async () => (await readRows(sessions)).length >= expected, `${expected} stored events`);
+  return readRows(sessions);
+};
 
 describe("POST /analytics/events", () => {
   it("accepts an anonymous batch with a session id and stores it without a user", async () => {
@@ -27,7 +36,7 @@ describe("POST /analytics/events", () => {
     });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 3, rejected: 0, errors: [] });
-    const rows = await rowsOf([session]);
+    const rows = await rowsOf([session], 3);
     expect(rows).toHaveLength(3);
     expect(rows.every((r) => r.userId === null)).toBe(true);
     expect(rows.find((r) => r.eventType === "page_view")?.properties).toEqual({ ref: "ad" });
@@ -50,7 +59,7 @@ describe("POST /analytics/events", () => {
     expect(res.status).toBe(202);
     expect(body.accepted).toBe(1);
     expect(body.errors).toEqual([expect.objectContaining({ index: 1, code: "INVALID_EVENT" })]);
-    const rows = await rowsOf([session]);
+    const rows = await rowsOf([session], 1);
     expect(rows.map((r) => r.userId)).toEqual([user.sub]);
   });
 
@@ -87,7 +96,7 @@ describe("POST /analytics/events", () => {
       [7, "INVALID_EVENT", "event_type"],
       [8, "INVALID_EVENT", ""],
     ]);
-    const rows = await rowsOf([s]);
+    const rows = await rowsOf([s], 2);
     expect(rows.map((r) => r.eventType).sort()).toEqual(["feature_used", "page_view"]);
   });
 
@@ -101,7 +110,7 @@ describe("POST /analytics/events", () => {
     const res = await postJson("/api/v1/analytics/events", { events });
     expect(res.status).toBe(202);
     expect((await bodyOf(res, "POST /analytics/events", 202)).accepted).toBe(100);
-    expect(await rowsOf([s])).toHaveLength(100);
+    expect(await rowsOf([s], 100)).toHaveLength(100);
   });
 
   it("rejects a malformed batch as a whole with 400", async () => {
@@ -118,7 +127,7 @@ describe("POST /analytics/events", () => {
       "VALIDATION_FAILED",
     );
     await expectEnvelope(await postJson("/api/v1/analytics/events", [{ event_type: "page_view" }]), 400);
-    expect(await rowsOf([s])).toHaveLength(0);
+    expect(await readRows([s])).toHaveLength(0);
   });
 
   it("answers 400, not 500, to a POST without a body (the body is required)", async () => {

@@ -30,10 +30,20 @@ describe("analytics in the OpenAPI document", () => {
     const { paths } = await doc();
     const statuses = (path: string, method: string) =>
       Object.keys(paths[`/api/v1${path}`]?.[method]?.responses ?? {});
-    expect(statuses("/analytics/events", "post")).toEqual(["202", "400", "401", "413", "415", "429", "500"]);
+    expect(statuses("/analytics/events", "post")).toEqual([
+      "202",
+      "400",
+      "401",
+      "413",
+      "415",
+      "429",
+      "500",
+      "503",
+    ]);
     for (const report of ["user-behavior", "conversion-funnel", "revenue", "retention"]) {
       expect(statuses(`/analytics/${report}`, "get")).toEqual(["200", "400", "401", "403", "413", "500"]);
     }
+    expect(statuses("/analytics/export", "get")).toEqual(["200", "400", "401", "403", "413", "500"]);
     expect(statuses("/analytics/users/{id}", "delete")).toEqual(["200", "400", "401", "403", "413", "500"]);
   });
 });

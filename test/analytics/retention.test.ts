@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { subscriptions } from "../../src/db/schema/payments";
 import { newCaller } from "../helpers/auth";
-import { DAY, db, getReport, HOUR, iso, MIN, seedEvents } from "./helpers";
+import { DAY, getReport, HOUR, iso, MIN, paymentsDb, seedEvents } from "./helpers";
 
 let admin: Awaited<ReturnType<typeof newCaller>>;
 beforeAll(async () => {
@@ -92,7 +92,7 @@ describe("GET /analytics/retention", () => {
       updatedAt: createdAt,
       endedAt,
     });
-    await db.insert(subscriptions).values([
+    await paymentsDb.insert(subscriptions).values([
       sub(Date.UTC(Y - 1, 11, 1), "active", null), // active at start, stays
       sub(Date.UTC(Y - 1, 11, 1), "canceled", Date.UTC(Y, 1, 10)), // active at start, churns in range
       sub(Date.UTC(Y - 1, 10, 1), "canceled", Date.UTC(Y - 1, 11, 1)), // ended before the range

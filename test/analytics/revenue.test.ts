@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { mrrMovements, payments, refunds, subscriptions } from "../../src/db/schema/payments";
 import { newCaller } from "../helpers/auth";
 import { api, expectEnvelope } from "../helpers/http";
-import { DAY, db, getReport, iso } from "./helpers";
+import { DAY, getReport, iso, paymentsDb } from "./helpers";
 
 let admin: Awaited<ReturnType<typeof newCaller>>;
 beforeAll(async () => {
@@ -46,7 +46,7 @@ describe("GET /analytics/revenue", () => {
       campaignId: camp,
       amountRefunded: 3000,
     });
-    await db.insert(payments).values([
+    await paymentsDb.insert(payments).values([
       payment(cur, 1000, "succeeded", B + DAY, { source: "web", campaignId: camp }),
       p2,
       payment(cur, 5000, "failed", B + 3 * DAY, { source: "web" }),
@@ -64,7 +64,7 @@ describe("GET /analytics/revenue", () => {
       createdAt: at,
       updatedAt: at,
     });
-    await db
+    await paymentsDb
       .insert(refunds)
       .values([
         refund(p2.id, 500, B + 5 * DAY),
@@ -170,7 +170,7 @@ describe("GET /analytics/revenue", () => {
       sub(12000, "year", "active"),
       sub(500, "month", "canceled"),
     ];
-    await db
+    await paymentsDb
       .insert(subscriptions)
       .values([s1, s2, s3, sub(2000, "month", "past_due", 2), sub(999, "month", "trialing")]);
     const move = (
@@ -190,7 +190,7 @@ describe("GET /analytics/revenue", () => {
       occurredAt: at,
       sourceId: crypto.randomUUID(),
     });
-    await db.insert(mrrMovements).values([
+    await paymentsDb.insert(mrrMovements).values([
       move(s3, "new", 0, 500, B - 10 * DAY), // before the range: the opening MRR
       move(s1, "new", 0, 1000, B + DAY),
       move(s2, "new", 0, 1000, B + DAY), // yearly 12 000 → 1 000 a month

@@ -93,6 +93,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Loca
     if (res.status !== 0) throw new Error(`wrangler d1 ${args[0]} failed: ${res.stderr || res.stdout}`);
   };
   d1(["migrations", "apply", "DB"]);
+  d1(["migrations", "apply", "ANALYTICS_DB"]);
   // Written before the worker starts, so only one process ever has the SQLite file open.
   if (options.seedSql) {
     const file = path.join(persist, "seed.sql");

@@ -203,14 +203,17 @@ describe("domain events reach each sink at least once (issue 13, item 1)", () =>
     await analyticsSink.handle(event, deps);
     await analyticsSink.handle(event, deps);
     await Promise.all([analyticsSink.handle(event, deps), analyticsSink.handle(event, deps)]);
-    expect(await countWhere("analytics_events", "id = ?", `evt:${event.id}`)).toBe(1);
-    const daily = await env.DB.prepare(
+    const stored = await env.ANALYTICS_DB.prepare("select count(*) as n from analytics_events where id = ?")
+      .bind(`evt:${event.id}`)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(1);
+    const daily = await env.ANALYTICS_DB.prepare(
       "select sum(events) as n from analytics_daily where day = ? and event_type = 'payment_completed'",
     )
       .bind(day)
       .first<{ n: number }>();
     expect(daily?.n).toBe(1);
-    const activity = await env.DB.prepare("select events from analytics_activity where bucket = ?")
+    const activity = await env.ANALYTICS_DB.prepare("select events from analytics_activity where bucket = ?")
       .bind(Math.floor(at / (15 * 60_000)))
       .first<{ events: number }>();
     expect(activity?.events).toBe(1);

@@ -198,6 +198,10 @@ export const TABLE: Record<string, Row> = {
     setup: async (c) => ({ id: c.user.sub }),
     expect: adminOnly(200),
   },
+  "GET /api/v1/analytics/export": {
+    query: "?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z",
+    expect: adminOnly(200),
+  },
 
   // ---- WebSocket upgrades (101 = socket opened)
   "GET /ws/support/{id}": { setup: ticket, expect: ownerOrAdmin(101) },

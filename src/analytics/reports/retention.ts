@@ -36,11 +36,18 @@ function periodLabel(index: number, cohort: Cohort): string {
  * cells for periods that start after the range are null (not observable yet).
  * Churn: subscriptions that ended in the range over those active at its start.
  */
-export async function retention(db: Db, r: Range, cohort: Cohort, periods: number) {
+export async function retention(
+  dbs: { analytics: Db; payments: Db },
+  r: Range,
+  cohort: Cohort,
+  periods: number,
+) {
   const d0 = Math.floor(r.from / DAY_MS);
   const d1 = Math.ceil(r.to / DAY_MS);
-  const [cells, churn] = await batchAll(db, [
-    rows<{ cohort: number; k: number; users: number }>(sql`
+  // Cohorts from ANALYTICS_DB, churn from DB's subscriptions: two databases, two queries.
+  const [[cells], [churn]] = await Promise.all([
+    batchAll(dbs.analytics, [
+      rows<{ cohort: number; k: number; users: number }>(sql`
       WITH firsts AS (
         SELECT user_id, MIN(day) AS f FROM analytics_user_days
         GROUP BY user_id HAVING f >= ${d0} AND f < ${d1}),
@@ -52,12 +59,15 @@ export async function retention(db: Db, r: Range, cohort: Cohort, periods: numbe
              COUNT(*) AS users
       FROM firsts JOIN act USING (user_id)
       GROUP BY cohort, k HAVING k >= 0 AND k < ${periods} ORDER BY cohort, k`),
-    rows<{ active_at_start: number; churned: number }>(sql`
+    ]),
+    batchAll(dbs.payments, [
+      rows<{ active_at_start: number; churned: number }>(sql`
       WITH s AS (SELECT created_at, COALESCE(ended_at, CASE WHEN status = 'canceled' THEN canceled_at END) AS ended
                  FROM subscriptions)
       SELECT SUM(CASE WHEN created_at < ${r.from} AND (ended IS NULL OR ended >= ${r.from}) THEN 1 ELSE 0 END) AS active_at_start,
              SUM(CASE WHEN ended >= ${r.from} AND ended < ${r.to} THEN 1 ELSE 0 END) AS churned
       FROM s`),
+    ]),
   ]);
 
   const byCohort = new Map<number, number[]>();

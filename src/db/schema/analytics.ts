@@ -1,5 +1,4 @@
-import { sql } from "drizzle-orm";
-import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { json } from "./columns";
 
 export const ANALYTICS_EVENT_TYPES = [
@@ -89,23 +88,4 @@ export const analyticsUserDays = sqliteTable(
     day: integer("day").notNull(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.day] }), index("analytics_user_days_day_idx").on(t.day)],
-);
-
-/**
- * Bytes one session wrote on one UTC day (docs/analytics.md, "Abuse limits"). The CHECK is the
- * quota: an upsert past `cap` fails, and with it the ingest batch it belongs to.
- */
-export const analyticsIngestQuota = sqliteTable(
-  "analytics_ingest_quota",
-  {
-    sessionId: text("session_id").notNull(),
-    day: integer("day").notNull(),
-    bytes: integer("bytes").notNull(),
-    cap: integer("cap").notNull(),
-  },
-  (t) => [
-    primaryKey({ columns: [t.sessionId, t.day] }),
-    index("analytics_ingest_quota_day_idx").on(t.day),
-    check("analytics_quota_cap", sql`${t.bytes} <= ${t.cap}`),
-  ],
 );

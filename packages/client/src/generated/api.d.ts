@@ -604,6 +604,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stream raw events of a range (D1 and the R2 archive) as NDJSON or CSV */
+        get: operations["exportAnalyticsEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4174,7 +4191,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted; per-event rejections are itemised */
+            /** @description Accepted durably (the ingest queue has them), visible in reports within seconds; per-event rejections are itemised */
             202: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -4236,6 +4253,16 @@ export interface operations {
             };
             /** @description INTERNAL: Internal error */
             500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
@@ -4590,6 +4617,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnalyticsErasure"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exportAnalyticsEvents: {
+        parameters: {
+            query: {
+                /** @description Start (inclusive), required */
+                from: string;
+                /** @description End (exclusive), required; at most 31 days after from */
+                to: string;
+                format?: "ndjson" | "csv";
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The events, streamed, ordered by day */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
                 };
             };
             /** @description VALIDATION_FAILED: The request failed validation; details name each path */

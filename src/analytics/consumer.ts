@@ -1,0 +1,85 @@
+import type { Deps } from "../platform/deps";
+import { type IngestMessage, ingestMessageSchema } from "./ingest-queue";
+import { insertJsonRows, type JsonRow } from "./store";
+
+type ConsumerDeps = Pick<Deps, "analyticsDb" | "logger" | "env">;
+
+/** Seconds before a failed message is offered again; after max_retries it goes to analytics-dlq. */
+const RETRY_DELAY_S = 10;
+
+/**
+ * The ingest consumer (wrangler.toml, queue analytics-ingest, max_batch_size = 100): every
+ * well-formed message of the batch in ONE D1 batch, rollups included (store.ts). Event ids are
+ * the key and rollups count only rows actually inserted, so a redelivered message writes and
+ * counts nothing twice. A malformed message goes to analytics-dlq at once; if the D1 batch fails,
+ * each message is written on its own, so one that cannot be written is retried (and
+ * dead-lettered by the Queue after max_retries) without holding back the rest.
+ */
+export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDeps): Promise<void> {
+  const good: Array<{ msg: Message; body: IngestMessage }> = [];
+  for (const msg of batch.messages) {
+    const parsed = ingestMessageSchema.safeParse(msg.body);
+    if (parsed.success) {
+      good.push({ msg, body: parsed.data });
+      continue;
+    }
+    // No retry can fix a malformed body: straight to the DLQ, acked only once the DLQ has it.
+    deps.logger.warn("malformed analytics message; dead-lettering", { id: msg.id });
+    try {
+      await deps.env.ANALYTICS_DLQ.send(msg.body, { contentType: "json" });
+      msg.ack();
+    } catch {
+      msg.retry({ delaySeconds: RETRY_DELAY_S });
+    }
+  }
+  if (good.length === 0) return;
+  try {
+    await insertJsonRows(deps.analyticsDb, uniqueRows(good.flatMap((g) => g.body.rows)));
+    for (const g of good) g.msg.ack();
+    return;
+  } catch (err) {
+    deps.logger.warn("analytics batch write failed; writing message by message", {
+      err,
+      messages: good.length,
+    });
+  }
+  for (const { msg, body } of good) {
+    try {
+      await insertJsonRows(deps.analyticsDb, uniqueRows(body.rows));
+      msg.ack();
+    } catch (err) {
+      deps.logger.warn("analytics message write failed", { id: msg.id, attempts: msg.attempts, err });
+      msg.retry({ delaySeconds: RETRY_DELAY_S });
+    }
+  }
+}
+
+/**
+ * Dead letters are kept, not dropped: one row per message in analytics_dead_letters, for an
+ * operator to inspect or replay. Its body is stored as JSON text whatever it is.
+ */
+export async function handleAnalyticsDlqBatch(batch: MessageBatch, deps: ConsumerDeps): Promise<void> {
+  const rows = batch.messages.map((m) => ({
+    id: m.id,
+    body: JSON.stringify(m.body) ?? "null",
+    attempts: m.attempts,
+    at: Date.now(),
+  }));
+  await deps.analyticsDb.$client
+    .prepare(
+      `INSERT INTO analytics_dead_letters (message_id, body, attempts, received_at)
+       SELECT value->>'id', value->>'body', value->>'attempts', value->>'at' FROM json_each(?1) WHERE true
+       ON CONFLICT DO NOTHING`,
+    )
+    .bind(JSON.stringify(rows))
+    .run();
+  deps.logger.error("analytics messages dead-lettered", { count: rows.length });
+  batch.ackAll();
+}
+
+/** Two messages may carry one event (a producer retried after a lost answer): first wins. */
+function uniqueRows(rows: JsonRow[]): JsonRow[] {
+  const byId = new Map<string, JsonRow>();
+  for (const r of rows) if (!byId.has(r.id)) byId.set(r.id, r);
+  return [...byId.values()];
+}

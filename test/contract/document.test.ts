@@ -115,8 +115,11 @@ describe("the served OpenAPI document", () => {
       ref
         .replace(/^#\//, "")
         .split("/")
-        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc) !== undefined;
-    const missing = refs.map((r) => r.slice(8, -1)).filter((r) => !r.startsWith("#/components/") || !resolves(r));
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc) !==
+      undefined;
+    const missing = refs
+      .map((r) => r.slice(8, -1))
+      .filter((r) => !r.startsWith("#/components/") || !resolves(r));
     expect(missing).toEqual([]);
   });
 

@@ -1,6 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { createPlatformClient, ok, PlatformError, type RetryOptions } from "@edge-platform/client";
 import { describe, expect, it } from "vitest";
+import { honoursIdempotencyKey } from "../../packages/client/src/retry";
+import { openApiDoc } from "../helpers/openapi";
 import { emulatorRequests, injectFault } from "../helpers/stripe";
 import { newCaller } from "../payments/helpers";
 import { clearFault, marker, paymentsOf } from "../reliability/helpers";
@@ -366,5 +368,36 @@ describe("SDK: a failing network", () => {
     })().catch((e: unknown) => (e instanceof Error ? e.name : String(e)));
     expect(outcome).toBe("PlatformError");
     expect(loop.sent.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("SDK: which POSTs are resent after a lost connection", () => {
+  it("exactly the operations whose document takes an idempotency-key header", async () => {
+    const doc = (await openApiDoc()) as unknown as {
+      paths: Record<string, { post?: { parameters?: { name?: string; in?: string }[] } }>;
+    };
+    const posts = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      ops.post ? [[path, ops.post] as const] : [],
+    );
+    expect(posts.length).toBeGreaterThan(5);
+    for (const [path, op] of posts) {
+      const takesKey = (op.parameters ?? []).some((p) => p.in === "header" && p.name === "idempotency-key");
+      expect([path, honoursIdempotencyKey(path.replace(/\{[^}]+\}/g, "x"))]).toEqual([path, takesKey]);
+    }
+  });
+
+  it("a lost connection on a POST that ignores the key (a support ticket) is not resent", async () => {
+    const { sleep } = recordedSleep();
+    const rec = recording(async () => {
+      throw new TypeError("fetch failed: connection reset");
+    });
+    const outcome = await client("t", rec.fetch, { sleep })
+      .POST("/api/v1/support/tickets", { body: { subject: "s", message: "m" } as never })
+      .then(
+        () => "resolved",
+        (e: unknown) => (e instanceof TypeError ? "TypeError" : String(e)),
+      );
+    expect(outcome).toBe("TypeError");
+    expect(rec.sent).toHaveLength(1);
   });
 });

@@ -52,14 +52,38 @@ function abortable(sleep: (ms: number) => Promise<void>, ms: number, signal: Abo
 }
 
 /**
+ * The POSTs whose operation honours Idempotency-Key (the document's `idempotency-key` header
+ * parameter; test/client/sdk.test.ts holds this list to the document). Only these replay the
+ * first result when sent again; other POSTs (a support ticket, an event) would be done twice.
+ */
+const IDEMPOTENT_POSTS = [
+  /^\/api\/v1\/payments\/(create-intent|confirm|[^/]+\/refund)$/,
+  /^\/api\/v1\/subscriptions(\/[^/]+\/cancel)?$/,
+];
+
+/** Whether a POST to this pathname replays its first answer for the same Idempotency-Key. */
+export function honoursIdempotencyKey(pathname: string): boolean {
+  return IDEMPOTENT_POSTS.some((re) => re.test(pathname));
+}
+
+/**
  * A request that may be sent again when no answer came back: a method that is idempotent by
- * definition, or a POST with an Idempotency-Key (which the platform answers with the first
- * result). Anything else might be applied twice.
+ * definition, or a POST with an Idempotency-Key to an operation that honours it. Anything else
+ * might be applied twice.
  */
 function resendable(request: Request): boolean {
-  return request.method !== "POST" && request.method !== "PATCH"
-    ? true
-    : request.headers.has("idempotency-key");
+  if (
+    request.method === "GET" ||
+    request.method === "HEAD" ||
+    request.method === "PUT" ||
+    request.method === "DELETE"
+  )
+    return true;
+  return (
+    request.method === "POST" &&
+    request.headers.has("idempotency-key") &&
+    honoursIdempotencyKey(new URL(request.url).pathname)
+  );
 }
 
 /**

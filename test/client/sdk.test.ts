@@ -1,6 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { createPlatformClient, ok, PlatformError, type RetryOptions } from "@edge-platform/client";
 import { describe, expect, it } from "vitest";
+import { honoursIdempotencyKey } from "../../packages/client/src/retry";
+import { openApiDoc } from "../helpers/openapi";
 import { emulatorRequests, injectFault } from "../helpers/stripe";
 import { newCaller } from "../payments/helpers";
 import { clearFault, marker, paymentsOf } from "../reliability/helpers";
@@ -178,7 +180,7 @@ describe("SDK: Idempotency-Key", () => {
 });
 
 describe("SDK: retries", () => {
-  it("honours Retry-After on 429, bounded by maxDelayMs, then returns the answer", async () => {
+  it("honours Retry-After on 429, then returns the answer; one beyond maxDelayMs is returned at once", async () => {
     const user = await newCaller("user");
     const { waits, sleep } = recordedSleep();
     let throttled = 2;
@@ -189,14 +191,18 @@ describe("SDK: retries", () => {
     expect(plans).toBeDefined();
     expect(waits).toEqual([7000, 7000]);
 
+    // A Retry-After beyond maxDelayMs is not cut short: the 429 is the answer.
     throttled = 2;
     const capped = recordedSleep();
-    await ok(
-      client(user.token, rec.fetch, { sleep: capped.sleep, maxDelayMs: 1500 }).GET(
-        "/api/v1/subscriptions/plans",
+    const err = await errorOf(
+      ok(
+        client(user.token, rec.fetch, { sleep: capped.sleep, maxDelayMs: 1500 }).GET(
+          "/api/v1/subscriptions/plans",
+        ),
       ),
     );
-    expect(capped.waits).toEqual([1500, 1500]);
+    expect(err).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    expect(capped.waits).toEqual([]);
   });
 
   it("gives up after `attempts` and throws the last answer; other errors are not retried", async () => {
@@ -297,5 +303,101 @@ describe("SDK: a payment end to end", () => {
       api.GET("/api/v1/payments/{payment_id}", { params: { path: { payment_id: intent.payment_id } } }),
     );
     expect(after).toMatchObject({ status: "partially_refunded", amount_refunded: 1500 });
+  });
+});
+
+describe("SDK: a failing network", () => {
+  it("a lost connection on a POST is retried with the same Idempotency-Key: one payment", async () => {
+    const user = await newCaller("user");
+    const { waits, sleep } = recordedSleep();
+    let first = true;
+    // The first attempt reaches the platform and creates the payment, then the connection drops:
+    // fetch rejects, as it does on a reset, and no answer at all reaches the client.
+    const rec = recording(async (request) => {
+      const res = await platform(request);
+      if (!first) return res;
+      first = false;
+      await res.body?.cancel();
+      throw new TypeError("fetch failed: connection reset");
+    });
+    const api = client(user.token, rec.fetch, { sleep, baseDelayMs: 10 });
+    const intent = await ok(
+      api.POST("/api/v1/payments/create-intent", { body: { amount: 2600, currency: "eur" } }),
+    );
+    expect(rec.sent).toHaveLength(2);
+    expect(rec.sent[1]?.headers.get("idempotency-key")).toBe(rec.sent[0]?.headers.get("idempotency-key"));
+    expect(waits).toHaveLength(1);
+    expect((await paymentsOf(user.sub)).map((r) => r.id)).toEqual([intent.payment_id]);
+  });
+
+  it("an abort during a Retry-After wait ends the call at once, and nothing more is sent", async () => {
+    const controller = new AbortController();
+    const down = recording(async () => {
+      queueMicrotask(() => controller.abort(new Error("user gave up")));
+      return envelope(503, "UPSTREAM_UNAVAILABLE", { "retry-after": "20" });
+    });
+    // The default sleep (setTimeout): without the signal it would hold the call for the 20 s Retry-After.
+    const api = client("t", down.fetch);
+    const started = Date.now();
+    const outcome = await api.GET("/api/v1/subscriptions/plans", { signal: controller.signal }).then(
+      () => "resolved",
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    expect(outcome).toBe("user gave up");
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(down.sent).toHaveLength(1);
+  });
+
+  it("a Retry-After longer than maxDelayMs is not cut short: the answer is returned, not retried early", async () => {
+    const { waits, sleep } = recordedSleep();
+    const busy = recording(async () => envelope(429, "RATE_LIMITED", { "retry-after": "3600" }));
+    const err = await errorOf(ok(client("t", busy.fetch, { sleep }).GET("/api/v1/subscriptions/plans")));
+    expect(err).toMatchObject({ status: 429, code: "RATE_LIMITED" });
+    expect(busy.sent).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it("a page whose next_cursor repeats the cursor just sent ends the iteration with an error, not a loop", async () => {
+    const loop = recording(async (request) =>
+      Response.json({ items: [], next_cursor: new URL(request.url).searchParams.get("cursor") ?? "c1" }),
+    );
+    const seen: unknown[] = [];
+    const outcome = await (async () => {
+      for await (const p of client("t", loop.fetch).paginate("/api/v1/payments/history")) seen.push(p);
+      return "done";
+    })().catch((e: unknown) => (e instanceof Error ? e.name : String(e)));
+    expect(outcome).toBe("PlatformError");
+    expect(loop.sent.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("SDK: which POSTs are resent after a lost connection", () => {
+  it("exactly the operations whose document takes an idempotency-key header", async () => {
+    const doc = (await openApiDoc()) as unknown as {
+      paths: Record<string, { post?: { parameters?: { name?: string; in?: string }[] } }>;
+    };
+    const posts = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      ops.post ? [[path, ops.post] as const] : [],
+    );
+    expect(posts.length).toBeGreaterThan(5);
+    for (const [path, op] of posts) {
+      const takesKey = (op.parameters ?? []).some((p) => p.in === "header" && p.name === "idempotency-key");
+      expect([path, honoursIdempotencyKey(path.replace(/\{[^}]+\}/g, "x"))]).toEqual([path, takesKey]);
+    }
+  });
+
+  it("a lost connection on a POST that ignores the key (a support ticket) is not resent", async () => {
+    const { sleep } = recordedSleep();
+    const rec = recording(async () => {
+      throw new TypeError("fetch failed: connection reset");
+    });
+    const outcome = await client("t", rec.fetch, { sleep })
+      .POST("/api/v1/support/tickets", { body: { subject: "s", message: "m" } as never })
+      .then(
+        () => "resolved",
+        (e: unknown) => (e instanceof TypeError ? "TypeError" : String(e)),
+      );
+    expect(outcome).toBe("TypeError");
+    expect(rec.sent).toHaveLength(1);
   });
 });

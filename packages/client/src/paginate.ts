@@ -1,4 +1,4 @@
-import { ok } from "./errors";
+import { ok, PlatformError } from "./errors";
 import type { paths } from "./generated/api";
 
 type GetOf<P> = P extends keyof paths ? (paths[P] extends { get: infer O } ? O : never) : never;
@@ -29,7 +29,8 @@ type LooseGet = (
 
 /**
  * Every item of a paged list, page after page, following next_cursor until it is null. Pages are
- * fetched only as the loop asks for more, so `break` stops the requests too.
+ * fetched only as the loop asks for more, so `break` stops the requests too. A next_cursor
+ * equal to the cursor just sent is an error, not an endless loop.
  */
 export async function* paginate<P extends PagedPath>(
   get: unknown,
@@ -45,6 +46,15 @@ export async function* paginate<P extends PagedPath>(
     const query = { ...base.query, ...(cursor === undefined ? {} : { cursor }) };
     const page = await ok(call(path, { params: { ...base, query } }));
     for (const item of page.items) yield item as ItemOf<P>;
+    // A cursor that does not move would loop for ever (a broken proxy, a tampered answer).
+    if (page.next_cursor !== null && page.next_cursor === cursor) {
+      throw new PlatformError(
+        200,
+        "UNEXPECTED_RESPONSE",
+        `${path}: next_cursor repeats the cursor sent`,
+        null,
+      );
+    }
     cursor = page.next_cursor ?? undefined;
   } while (cursor !== undefined);
 }

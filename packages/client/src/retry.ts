@@ -4,7 +4,7 @@ export type RetryOptions = {
   attempts?: number;
   /** First backoff step; doubled each retry, with full jitter (default 250 ms). */
   baseDelayMs?: number;
-  /** No wait is longer than this, Retry-After included (default 30 s). */
+  /** No wait is longer than this (default 30 s); a longer Retry-After returns the answer instead. */
   maxDelayMs?: number;
   /** How to wait (default setTimeout); a scheduler or a test can supply its own. */
   sleep?: (ms: number) => Promise<void>;
@@ -32,10 +32,67 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+/** Waits `ms`, or rejects with the signal's reason as soon as the caller aborts. */
+function abortable(sleep: (ms: number) => Promise<void>, ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    sleep(ms).then(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/**
+ * The POSTs whose operation honours Idempotency-Key (the document's `idempotency-key` header
+ * parameter; test/client/sdk.test.ts holds this list to the document). Only these replay the
+ * first result when sent again; other POSTs (a support ticket, an event) would be done twice.
+ */
+const IDEMPOTENT_POSTS = [
+  /^\/api\/v1\/payments\/(create-intent|confirm|[^/]+\/refund)$/,
+  /^\/api\/v1\/subscriptions(\/[^/]+\/cancel)?$/,
+];
+
+/** Whether a POST to this pathname replays its first answer for the same Idempotency-Key. */
+export function honoursIdempotencyKey(pathname: string): boolean {
+  return IDEMPOTENT_POSTS.some((re) => re.test(pathname));
+}
+
+/**
+ * A request that may be sent again when no answer came back: a method that is idempotent by
+ * definition, or a POST with an Idempotency-Key to an operation that honours it. Anything else
+ * might be applied twice.
+ */
+function resendable(request: Request): boolean {
+  if (
+    request.method === "GET" ||
+    request.method === "HEAD" ||
+    request.method === "PUT" ||
+    request.method === "DELETE"
+  )
+    return true;
+  return (
+    request.method === "POST" &&
+    request.headers.has("idempotency-key") &&
+    honoursIdempotencyKey(new URL(request.url).pathname)
+  );
+}
+
 /**
  * Wraps `fetch` so that retryable answers are retried with jittered exponential backoff, never
- * sooner than Retry-After and never longer than maxDelayMs. The request is cloned per attempt,
- * so every retry carries the same headers (its Idempotency-Key included) and the same body.
+ * sooner than Retry-After. A Retry-After longer than maxDelayMs is not cut short (retrying early
+ * only earns another refusal and adds load): that answer is returned. A request whose answer was
+ * lost (fetch rejected, the connection reset) is retried too when it is safe to resend. The
+ * request is cloned per attempt, so every retry carries the same headers (its Idempotency-Key
+ * included) and the same body; an abort ends the call at once, in a wait too.
  */
 export function withRetries(fetch: Fetch, options: RetryOptions = {}): Fetch {
   const attempts = Math.max(1, options.attempts ?? 4);
@@ -44,13 +101,21 @@ export function withRetries(fetch: Fetch, options: RetryOptions = {}): Fetch {
   const sleep = options.sleep ?? sleepFor;
   return async (request) => {
     for (let attempt = 1; ; attempt++) {
-      const res = await fetch(attempt < attempts ? request.clone() : request);
-      if (attempt >= attempts || !retryable(res)) return res;
       const backoff = Math.random() * base * 2 ** (attempt - 1);
+      let res: Response;
+      try {
+        res = await fetch(attempt < attempts ? request.clone() : request);
+      } catch (err) {
+        if (attempt >= attempts || request.signal.aborted || !resendable(request)) throw err;
+        await abortable(sleep, Math.min(max, backoff), request.signal);
+        continue;
+      }
+      if (attempt >= attempts || !retryable(res)) return res;
       const asked = retryAfterMs(res.headers.get("retry-after")) ?? 0;
+      if (asked > max) return res;
       // The answer is dropped; read it so the connection can be reused.
       await res.body?.cancel();
-      await sleep(Math.min(max, Math.max(asked, backoff)));
+      await abortable(sleep, Math.min(max, Math.max(asked, backoff)), request.signal);
     }
   };
 }

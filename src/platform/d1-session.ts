@@ -21,11 +21,6 @@ export const BOOKMARK_HEADER = "x-d1-bookmark";
  */
 export const MAX_BOOKMARK_CHARS = 128;
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
-const CONSTRAINTS: ReadonlySet<string> = new Set<D1SessionConstraint>([
-  "first-primary",
-  "first-unconstrained",
-]);
-
 const invalid = (message: string) =>
   new ApiError("VALIDATION_FAILED", "Request validation failed", {
     details: [{ path: `header.${BOOKMARK_HEADER}`, message }],
@@ -33,7 +28,7 @@ const invalid = (message: string) =>
 
 /**
  * Where a request's session starts. A blank header is no bookmark, as in D1's own
- * `withSession("")`. Anything else must be a bookmark or a constraint: D1 itself parses the
+ * `withSession("")`. Anything else must be a bookmark: D1 itself parses the
  * value on the first query and rejects garbage with an error that would surface as a 500, and
  * a local D1 ignores it entirely, so we refuse it up front with a 400 that names the header.
  */
@@ -43,7 +38,9 @@ export function sessionStart(
 ): D1SessionBookmark | D1SessionConstraint {
   const value = header?.trim() ?? "";
   if (value.length > MAX_BOOKMARK_CHARS) throw invalid(`Longer than ${MAX_BOOKMARK_CHARS} characters`);
-  if (value !== "" && !BOOKMARK.test(value) && !CONSTRAINTS.has(value)) {
+  // Only a bookmark: a client may not name a constraint, or any caller could pin its reads to
+  // the primary for free and undo what replicas are for.
+  if (value !== "" && !BOOKMARK.test(value)) {
     throw invalid("Not a D1 bookmark; send back the value of a previous response's x-d1-bookmark");
   }
   // The primary is at least as new as any bookmark, so a write ignores the client's.

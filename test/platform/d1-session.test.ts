@@ -119,11 +119,13 @@ describe("D1 sessions (read replicas)", () => {
     });
     await bodyOf(blank, "GET /payments/history", 200);
     bookmarkOf(blank, "blank");
-    // D1's own constraints are valid starts too.
-    const primary = await api("/api/v1/payments/history", {
-      headers: { ...user.headers, [BOOKMARK_HEADER]: "first-primary" },
-    });
-    await bodyOf(primary, "GET /payments/history", 200);
+    // A client may not name D1's constraints: "first-primary" would pin its reads to the primary.
+    for (const constraint of ["first-primary", "first-unconstrained"]) {
+      const pinned = await api("/api/v1/payments/history", {
+        headers: { ...user.headers, [BOOKMARK_HEADER]: constraint },
+      });
+      await expectEnvelope(pinned, 400, "VALIDATION_FAILED");
+    }
   });
 
   it("the OpenAPI document names the header on every operation and its answers", async () => {

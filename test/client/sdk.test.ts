@@ -401,3 +401,38 @@ describe("SDK: which POSTs are resent after a lost connection", () => {
     expect(rec.sent).toHaveLength(1);
   });
 });
+
+describe("SDK retries: a 503 only resends what is safe to resend", () => {
+  it("a 503 on a POST that ignores the key (a support ticket) is returned, not resent", async () => {
+    const { waits, sleep } = recordedSleep();
+    const rec = recording(async () => envelope(503, "UPSTREAM_UNAVAILABLE", { "retry-after": "1" }));
+    const err = await errorOf(
+      ok(
+        client("t", rec.fetch, { sleep }).POST("/api/v1/support/tickets", {
+          body: { subject: "s", message: "m" } as never,
+        }),
+      ),
+    );
+    expect(err).toMatchObject({ status: 503, code: "UPSTREAM_UNAVAILABLE" });
+    expect(rec.sent).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it("a 429 on the same POST is retried: a refusal means nothing ran", async () => {
+    const { sleep } = recordedSleep();
+    let calls = 0;
+    const rec = recording(async () =>
+      ++calls === 1
+        ? envelope(429, "RATE_LIMITED", { "retry-after": "1" })
+        : envelope(503, "UPSTREAM_UNAVAILABLE"),
+    );
+    await errorOf(
+      ok(
+        client("t", rec.fetch, { sleep }).POST("/api/v1/support/tickets", {
+          body: { subject: "s", message: "m" } as never,
+        }),
+      ),
+    );
+    expect(rec.sent).toHaveLength(2);
+  });
+});

@@ -17,10 +17,13 @@ const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resol
 /**
  * 429 and 503 are the platform's "try again" answers (rate limits, an upstream that is down),
  * and so is a 409 with Retry-After (the same Idempotency-Key's first request is still running).
- * Anything else is an answer.
+ * A 429 or that 409 means nothing ran, so any request may be sent again; a 503 may come after
+ * part of the work was done, so only a request that is safe to resend is. Anything else is an
+ * answer.
  */
-function retryable(res: Response): boolean {
-  return res.status === 429 || res.status === 503 || (res.status === 409 && res.headers.has("retry-after"));
+function retryable(res: Response, request: Request): boolean {
+  if (res.status === 429 || (res.status === 409 && res.headers.has("retry-after"))) return true;
+  return res.status === 503 && resendable(request);
 }
 
 /** Retry-After as milliseconds (delta-seconds or an HTTP date), or null. */
@@ -110,7 +113,7 @@ export function withRetries(fetch: Fetch, options: RetryOptions = {}): Fetch {
         await abortable(sleep, Math.min(max, backoff), request.signal);
         continue;
       }
-      if (attempt >= attempts || !retryable(res)) return res;
+      if (attempt >= attempts || !retryable(res, request)) return res;
       const asked = retryAfterMs(res.headers.get("retry-after")) ?? 0;
       if (asked > max) return res;
       // The answer is dropped; read it so the connection can be reused.

@@ -133,6 +133,16 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     void this.open();
   }
 
+  /**
+   * Replaces an open socket at once, without a backoff wait: the server accepted us, so this
+   * is not a failure (SupportChat uses it to resume past the room's replay cap).
+   */
+  restart(): void {
+    if (this.statusValue !== "open") return;
+    this.teardown(1000, "resuming");
+    void this.open();
+  }
+
   /** Closes for good. */
   close(): void {
     this.teardown(1000, "client closed");
@@ -220,7 +230,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     } | null;
     if (res.status === 201 && typeof body?.ticket === "string") return body.ticket;
     const message = `connect ticket refused: ${res.status} ${body?.error?.message ?? ""}`.trim();
-    if (res.status === 429) throw new RetryAfter(Number(res.headers.get("retry-after") ?? "1") * 1000);
+    if (res.status === 429) throw new RetryAfter(retryAfterMs(res.headers.get("retry-after")));
     if (res.status >= 400 && res.status < 500) throw new FatalAuthError(res.status, message);
     throw new Error(message);
   }
@@ -229,7 +239,10 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   private retryLater(minMs: number): void {
     if (this.statusValue === "closed" || this.statusValue === "suspended") return;
     const step = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
-    const delayMs = Math.max(minMs, Math.round(step / 2 + (this.random() * step) / 2));
+    const delayMs = Math.max(
+      Number.isFinite(minMs) ? minMs : 0,
+      Math.round(step / 2 + (this.random() * step) / 2),
+    );
     this.attempt++;
     this.setStatus("waiting", delayMs);
     this.retryTimer = setTimeout(() => {
@@ -287,6 +300,18 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     this.statusValue = status;
     this.emit("status", { status, attempt: this.attempt, ...(delayMs === undefined ? {} : { delayMs }) });
   }
+}
+
+/**
+ * Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); anything else, or nothing,
+ * counts as one second. Never NaN: a NaN timer fires at once, and every client would hammer
+ * the ticket endpoint that just asked them to slow down.
+ */
+function retryAfterMs(header: string | null): number {
+  const v = header?.trim() ?? "";
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = v === "" ? Number.NaN : Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 1000;
 }
 
 class RetryAfter extends Error {

@@ -79,4 +79,48 @@ describe("SupportChat resume and ticket back-off", () => {
       expect(waits[0]).toBeGreaterThanOrEqual(atLeast);
     }
   });
+
+  it("opens one socket when the page goes offline and back while a ticket is being issued", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    const transport = workerdTransport();
+    const gates: Array<() => void> = [];
+    let sockets = 0;
+    let answered = 0;
+    const chat = new SupportChat({
+      ticketId: id,
+      auth: { mode: "ticket", token: () => owner.token },
+      ...transport,
+      // Each ticket request hangs until the test lets it through.
+      fetch: async (input, init) => {
+        await new Promise<void>((r) => gates.push(r));
+        const res = await transport.fetch(input, init);
+        answered++;
+        return res;
+      },
+      socket: (url, protocols) => {
+        sockets++;
+        return transport.socket(url, protocols);
+      },
+    });
+    chat.connect();
+    await eventually(async () => gates.length === 1, "first ticket request");
+    chat.suspend(); // offline, then online again, before the first ticket came back
+    chat.resume();
+    await eventually(async () => gates.length === 2, "second ticket request");
+    for (const open of gates) open();
+    await eventually(async () => answered === 2, "both tickets issued");
+    await eventually(async () => chat.status === "open" && chat.self, "welcome");
+    // Give a second socket, if any, the time to be created and welcomed (not a timing assertion:
+    // the count below must be 1 however long this takes).
+    await eventually(async () => chat.participants.length === 1, "presence");
+    const online = await runInDurableObject(
+      roomStub(id),
+      (_: TicketRoom, state) =>
+        state.getWebSockets(`user:${owner.sub}`).filter((ws) => ws.readyState === 1).length,
+    );
+    expect(sockets).toBe(1);
+    expect(online).toBe(1);
+    chat.close();
+  });
 });

@@ -73,6 +73,8 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   private beatTimer: ReturnType<typeof setInterval> | null = null;
   private lastHeard = 0;
   private fresh = false;
+  /** Bumped by every open() and teardown(): an open() that awaited past a newer one gives up. */
+  private generation = 0;
   private readonly initialMs: number;
   private readonly maxMs: number;
   private readonly heartbeatMs: number;
@@ -150,6 +152,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   }
 
   private async open(): Promise<void> {
+    const generation = ++this.generation;
     this.clearRetry();
     this.setStatus("connecting");
     let url: string;
@@ -157,11 +160,13 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     try {
       ({ url, protocols } = await this.target());
     } catch (err) {
+      if (generation !== this.generation) return;
       if (err instanceof FatalAuthError) return this.finish(4401, err.message);
       return this.retryLater(err instanceof RetryAfter ? err.ms : 0);
     }
-    // suspend() or close() may have run while the ticket was being issued.
-    if (this.statusValue !== "connecting") return;
+    // suspend() or close() may have run while the ticket was being issued, and resume() may
+    // have started another open() since: only the newest one may make a socket.
+    if (this.statusValue !== "connecting" || generation !== this.generation) return;
     let ws: SocketLike;
     try {
       ws = this.socketFactory(url, protocols);
@@ -277,6 +282,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
 
   /** Detaches and closes the current socket; its late events are ignored. */
   private teardown(code: number, reason: string): void {
+    this.generation++;
     this.clearRetry();
     this.stopHeartbeat();
     const ws = this.ws;

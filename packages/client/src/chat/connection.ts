@@ -73,6 +73,8 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   private beatTimer: ReturnType<typeof setInterval> | null = null;
   private lastHeard = 0;
   private fresh = false;
+  /** Bumped by every open() and teardown(): an open() that awaited past a newer one gives up. */
+  private generation = 0;
   private readonly initialMs: number;
   private readonly maxMs: number;
   private readonly heartbeatMs: number;
@@ -133,6 +135,16 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     void this.open();
   }
 
+  /**
+   * Replaces an open socket at once, without a backoff wait: the server accepted us, so this
+   * is not a failure (SupportChat uses it to resume past the room's replay cap).
+   */
+  restart(): void {
+    if (this.statusValue !== "open") return;
+    this.teardown(1000, "resuming");
+    void this.open();
+  }
+
   /** Closes for good. */
   close(): void {
     this.teardown(1000, "client closed");
@@ -140,6 +152,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   }
 
   private async open(): Promise<void> {
+    const generation = ++this.generation;
     this.clearRetry();
     this.setStatus("connecting");
     let url: string;
@@ -147,11 +160,13 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     try {
       ({ url, protocols } = await this.target());
     } catch (err) {
+      if (generation !== this.generation) return;
       if (err instanceof FatalAuthError) return this.finish(4401, err.message);
       return this.retryLater(err instanceof RetryAfter ? err.ms : 0);
     }
-    // suspend() or close() may have run while the ticket was being issued.
-    if (this.statusValue !== "connecting") return;
+    // suspend() or close() may have run while the ticket was being issued, and resume() may
+    // have started another open() since: only the newest one may make a socket.
+    if (this.statusValue !== "connecting" || generation !== this.generation) return;
     let ws: SocketLike;
     try {
       ws = this.socketFactory(url, protocols);
@@ -220,7 +235,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     } | null;
     if (res.status === 201 && typeof body?.ticket === "string") return body.ticket;
     const message = `connect ticket refused: ${res.status} ${body?.error?.message ?? ""}`.trim();
-    if (res.status === 429) throw new RetryAfter(Number(res.headers.get("retry-after") ?? "1") * 1000);
+    if (res.status === 429) throw new RetryAfter(retryAfterMs(res.headers.get("retry-after")));
     if (res.status >= 400 && res.status < 500) throw new FatalAuthError(res.status, message);
     throw new Error(message);
   }
@@ -229,7 +244,10 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
   private retryLater(minMs: number): void {
     if (this.statusValue === "closed" || this.statusValue === "suspended") return;
     const step = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
-    const delayMs = Math.max(minMs, Math.round(step / 2 + (this.random() * step) / 2));
+    const delayMs = Math.max(
+      Number.isFinite(minMs) ? minMs : 0,
+      Math.round(step / 2 + (this.random() * step) / 2),
+    );
     this.attempt++;
     this.setStatus("waiting", delayMs);
     this.retryTimer = setTimeout(() => {
@@ -264,6 +282,7 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
 
   /** Detaches and closes the current socket; its late events are ignored. */
   private teardown(code: number, reason: string): void {
+    this.generation++;
     this.clearRetry();
     this.stopHeartbeat();
     const ws = this.ws;
@@ -287,6 +306,18 @@ export class ResumableConnection extends Emitter<ConnectionEvents> {
     this.statusValue = status;
     this.emit("status", { status, attempt: this.attempt, ...(delayMs === undefined ? {} : { delayMs }) });
   }
+}
+
+/**
+ * Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3); anything else, or nothing,
+ * counts as one second. Never NaN: a NaN timer fires at once, and every client would hammer
+ * the ticket endpoint that just asked them to slow down.
+ */
+function retryAfterMs(header: string | null): number {
+  const v = header?.trim() ?? "";
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = v === "" ? Number.NaN : Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : 1000;
 }
 
 class RetryAfter extends Error {

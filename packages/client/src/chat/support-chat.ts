@@ -5,6 +5,7 @@ import {
   type Attachment,
   type ChatMessage,
   MAX_BODY_CHARS,
+  MAX_REPLAY,
   type Participant,
   type RoomFrame,
   TYPING_THROTTLE_MS,
@@ -59,9 +60,24 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
   private readWanted = 0;
   private typingAt = 0;
   private historyCursor: string | null | undefined = undefined;
+  /** The `since` of the current socket's handshake. */
+  private connectSince = 0;
+  /**
+   * Replayed messages still to come on this socket when the room's replay is capped (more than
+   * MAX_REPLAY behind). After the last of them the socket is replaced with `since` moved on:
+   * otherwise the first live message or ack would jump maxSeq past the rest for good.
+   */
+  private replayLeft = 0;
 
   constructor(private readonly opts: SupportChatOptions) {
-    super(`/ws/support/${encodeURIComponent(opts.ticketId)}`, () => this.maxSeq, opts);
+    super(
+      `/ws/support/${encodeURIComponent(opts.ticketId)}`,
+      () => {
+        this.connectSince = this.maxSeq;
+        return this.maxSeq;
+      },
+      opts,
+    );
     this.ticketId = opts.ticketId;
     this.newClientId = opts.newClientId ?? (() => `c-${crypto.randomUUID()}`);
     this.pacer = new FramePacer(() => this.nextFrame());
@@ -179,6 +195,8 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
     switch (f.type) {
       case "welcome":
         this.me = f.you;
+        // The room's seqs are dense, so last_seq − since is how many messages it holds past us.
+        this.replayLeft = f.last_seq - this.connectSince > MAX_REPLAY ? MAX_REPLAY : 0;
         this.online.clear();
         for (const p of f.participants) this.online.set(p.user_id, p);
         this.emit("welcome", f);
@@ -190,6 +208,7 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
         if (m.sender_id === this.me?.user_id && m.client_id !== null)
           this.settle(m.client_id, m.id, m.seq, true);
         this.store(m);
+        if (this.replayLeft > 0 && --this.replayLeft === 0) this.conn.restart();
         return;
       }
       case "ack":
@@ -275,7 +294,8 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
 
   /** The next frame the pacer may send: unsent outbox entries first, then a pending read. */
   private nextFrame(): string | null {
-    if (!this.conn.isOpen || !this.me) return null;
+    // While catching up past a capped replay the socket is about to be replaced: hold the outbox.
+    if (!this.conn.isOpen || !this.me || this.replayLeft > 0) return null;
     for (const p of this.outboxMap.values()) {
       if (this.sentOnSocket.has(p.client_id)) continue;
       const frame: Record<string, unknown> = { type: "message", client_id: p.client_id, body: p.body };

@@ -36,6 +36,8 @@ export type LiveFrame =
 export const ROOM_BUCKET = { capacity: 10, refillPerSec: 2 } as const;
 export const MAX_BODY_CHARS = 4000;
 export const TYPING_THROTTLE_MS = 2000;
+/** The most messages the room replays on one connect (`?since=`); the client reconnects for the rest. */
+export const MAX_REPLAY = 1000;
 
 /** Close codes after which reconnecting cannot help (the server meant it). */
 export const TERMINAL_CLOSE_CODES: ReadonlySet<number> = new Set([

@@ -28,6 +28,32 @@ export async function* archivedEvents(bucket: Bucket, day: number): AsyncGenerat
   if (rest !== "") yield [JSON.parse(rest) as ExportedEvent];
 }
 
+/** The tombstone that may cover an event (store.ts, NOT_ERASED): its user, or its session if anonymous. */
+const subjectOf = (e: ExportedEvent) => (e.user_id !== null ? `u:${e.user_id}` : `s:${e.session_id}`);
+
+/**
+ * Drops the events an erasure tombstone covers (erased at or after the event happened or was
+ * received). An erasure deletes rows from D1 only; events already archived stay in their day's
+ * object until it is rewritten, so every reader of the archive (the export, the archive's own
+ * re-merge) filters through the tombstones, which are kept as long as the archive is.
+ */
+export async function withoutErased(db: Db, events: ExportedEvent[]): Promise<ExportedEvent[]> {
+  if (events.length === 0) return events;
+  const subjects = [...new Set(events.map(subjectOf))];
+  const { results } = await db.$client
+    .prepare(
+      "SELECT subject, erased_at FROM analytics_erasures WHERE subject IN (SELECT value FROM json_each(?1))",
+    )
+    .bind(JSON.stringify(subjects))
+    .all<{ subject: string; erased_at: number }>();
+  if (results.length === 0) return events;
+  const erasedAt = new Map(results.map((r) => [r.subject, r.erased_at]));
+  return events.filter((e) => {
+    const at = erasedAt.get(subjectOf(e));
+    return at === undefined || at < Math.min(e.occurred_at, e.received_at);
+  });
+}
+
 const DELETE_CHUNK = 5000;
 
 /**
@@ -56,7 +82,8 @@ export async function archiveDay(db: Db, bucket: Bucket, day: number, before: nu
     }
     if (lines.length > 0) await writer.write(encoder.encode(lines.join("")));
   };
-  for await (const events of archivedEvents(bucket, day)) await write(events, false);
+  // Erased since the object was written: the rewrite leaves them out.
+  for await (const events of archivedEvents(bucket, day)) await write(await withoutErased(db, events), false);
   const end = Math.min((day + 1) * DAY_MS, before);
   for await (const events of eventPages(db, day * DAY_MS, end)) await write(events, true);
   await writer.close();

@@ -4,8 +4,19 @@ import { insertJsonRows, type JsonRow } from "./store";
 
 type ConsumerDeps = Pick<Deps, "analyticsDb" | "logger" | "env">;
 
-/** Seconds before a failed message is offered again; after max_retries it goes to analytics-dlq. */
-const RETRY_DELAY_S = 10;
+/**
+ * Retry schedule. A 202 promised the events are durable, so an ANALYTICS_DB outage must not drop
+ * them: the old schedule (max_retries = 3, 10 s each) dead-lettered every message 30 s into one,
+ * and the DLQ's consumer writes to the same database (with Cloudflare's default of 3 retries and
+ * no DLQ of its own, the runtime then deletes them). Both consumers back off exponentially from
+ * 10 s up to 10 minutes per step: with max_retries = 30 (wrangler.toml; a test reads it) the
+ * ingest queue waits about 4 h before dead-lettering, and the DLQ (max_retries = 100) about 16 h
+ * more before the runtime deletes. Cloudflare Queues allow at most 100 retries and 12 h a delay.
+ */
+const FIRST_RETRY_S = 10;
+const RETRY_CAP_S = 600;
+export const retryDelaySeconds = (attempts: number) =>
+  Math.min(RETRY_CAP_S, FIRST_RETRY_S * 2 ** Math.max(0, Math.min(attempts, 20) - 1));
 
 /**
  * The ingest consumer (wrangler.toml, queue analytics-ingest, max_batch_size = 100): every
@@ -29,7 +40,7 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
       await deps.env.ANALYTICS_DLQ.send(msg.body, { contentType: "json" });
       msg.ack();
     } catch {
-      msg.retry({ delaySeconds: RETRY_DELAY_S });
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
     }
   }
   if (good.length === 0) return;
@@ -49,7 +60,7 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
       msg.ack();
     } catch (err) {
       deps.logger.warn("analytics message write failed", { id: msg.id, attempts: msg.attempts, err });
-      msg.retry({ delaySeconds: RETRY_DELAY_S });
+      msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts) });
     }
   }
 }
@@ -65,14 +76,22 @@ export async function handleAnalyticsDlqBatch(batch: MessageBatch, deps: Consume
     attempts: m.attempts,
     at: Date.now(),
   }));
-  await deps.analyticsDb.$client
-    .prepare(
-      `INSERT INTO analytics_dead_letters (message_id, body, attempts, received_at)
+  try {
+    await deps.analyticsDb.$client
+      .prepare(
+        `INSERT INTO analytics_dead_letters (message_id, body, attempts, received_at)
        SELECT value->>'id', value->>'body', value->>'attempts', value->>'at' FROM json_each(?1) WHERE true
        ON CONFLICT DO NOTHING`,
-    )
-    .bind(JSON.stringify(rows))
-    .run();
+      )
+      .bind(JSON.stringify(rows))
+      .run();
+  } catch (err) {
+    // ANALYTICS_DB is down: back off rather than burn the DLQ's retries in seconds.
+    const attempts = Math.max(1, ...batch.messages.map((m) => m.attempts));
+    deps.logger.warn("analytics dead letters not stored; retrying", { err, count: rows.length });
+    batch.retryAll({ delaySeconds: retryDelaySeconds(attempts) });
+    return;
+  }
   deps.logger.error("analytics messages dead-lettered", { count: rows.length });
   batch.ackAll();
 }

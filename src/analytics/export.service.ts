@@ -1,6 +1,6 @@
 import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
-import { archivedEvents } from "./archive";
+import { archivedEvents, withoutErased } from "./archive";
 import { type ExportedEvent, eventPages } from "./event-pages";
 import type { ExportQuery } from "./schemas";
 import { DAY_MS } from "./store";
@@ -72,7 +72,7 @@ async function* pages(deps: Pick<Deps, "analyticsDb" | "env">, from: number, to:
   for (let day = Math.floor(from / DAY_MS); day * DAY_MS < to; day++) {
     const archived = new Set<string>();
     for await (const events of archivedEvents(deps.env.ANALYTICS_ARCHIVE, day)) {
-      const kept = events.filter(inRange);
+      const kept = await withoutErased(deps.analyticsDb, events.filter(inRange));
       for (const e of kept) archived.add(e.id);
       if (kept.length > 0) yield kept;
     }

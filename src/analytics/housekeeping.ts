@@ -19,11 +19,12 @@ export async function purgeExpiredAnalytics(
 ): Promise<number> {
   const db = deps.analyticsDb;
   const cutoff = now - deps.config.ANALYTICS_RETENTION_DAYS * DAY_MS;
-  // Budget rows count today's bytes; yesterday's is kept for a day around midnight. A tombstone
-  // outlives every event it covers: events older than the cutoff are not kept anyway.
+  // Budget rows count today's bytes; yesterday's is kept for a day around midnight. Erasure
+  // tombstones are NOT purged here: the events they cover outlive the cutoff in the R2 archive,
+  // which has no expiry, and the export and the archive's re-merge filter through them
+  // (archive.ts, withoutErased). They go with the archive (SECURITY.md, "Retention").
   await batchAll(db, [
     rows(sql`DELETE FROM analytics_ingest_budget WHERE day < ${Math.floor(now / DAY_MS) - 1}`),
-    rows(sql`DELETE FROM analytics_erasures WHERE erased_at < ${cutoff}`),
   ]);
   let total = 0;
   for (let i = 0; i < PURGE_MAX_DAYS; i++) {

@@ -200,3 +200,45 @@ describe("GET /analytics/export", () => {
     await expectEnvelope(await get(`from=${iso(t0)}&to=${iso(t0 + DAY)}`, user.token), 403, "FORBIDDEN");
   });
 });
+
+describe("erasure reaches the archive", () => {
+  const admin = { userId: "admin", role: "admin" as const, merchantId: null };
+
+  it("an erased user's archived events leave the export, and the tombstone outlives the retention purge", async () => {
+    const { eraseUserEvents } = await import("../../src/analytics/events.service");
+    const { purgeExpiredAnalytics } = await import("../../src/analytics/housekeeping");
+    const { exportEvents } = await import("../../src/analytics/export.service");
+    const { testDeps } = await import("../helpers/deps");
+    const deps = testDeps();
+    const day = Math.floor(freshMonday() / DAY) + 5;
+    const gone = crypto.randomUUID();
+    const kept = rowsOn(day, 5);
+    const erased = rowsOn(day, 4, { userId: gone, sessionId: `s-${gone}` });
+    await insertEvents(db, [...kept, ...erased]);
+    await archiveDay(db, bucket, day, (day + 1) * DAY);
+    const erasedAt = (day + 2) * DAY;
+    await eraseUserEvents(deps, admin, gone, erasedAt);
+    const exported = async () => {
+      const text = await new Response(
+        exportEvents(deps, { from: day * DAY, to: (day + 1) * DAY, format: "ndjson" }),
+      ).text();
+      return text
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => (JSON.parse(l) as ExportedEvent).user_id);
+    };
+    expect(await exported()).toHaveLength(kept.length);
+    expect(await exported()).not.toContain(gone);
+    // Long after: the purge's cutoff passes the erasure, but the archive keeps the events' day.
+    await purgeExpiredAnalytics(deps, erasedAt + (deps.config.ANALYTICS_RETENTION_DAYS + 1) * DAY);
+    const tomb = await env.ANALYTICS_DB.prepare("SELECT 1 AS n FROM analytics_erasures WHERE subject = ?")
+      .bind(`u:${gone}`)
+      .first();
+    expect(tomb).not.toBeNull();
+    expect(await exported()).not.toContain(gone);
+    // A re-run of the day's archive drops them from the object itself.
+    await insertEvents(db, rowsOn(day, 1, { page: "/late" }));
+    await archiveDay(db, bucket, day, (day + 1) * DAY);
+    expect((await archived(day)).map((e) => e.user_id)).not.toContain(gone);
+  });
+});

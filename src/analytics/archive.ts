@@ -13,9 +13,17 @@ type Bucket = Pick<R2Bucket, "get" | "put">;
 
 const encoder = new TextEncoder();
 
-/** Decompressed NDJSON lines of an archived day (none when the day has no object). */
-export async function* archivedEvents(bucket: Bucket, day: number): AsyncGenerator<ExportedEvent[]> {
+/**
+ * Decompressed NDJSON lines of an archived day (none when the day has no object). `seen`, when
+ * given, gets the etag of the object read (undefined: there was none), for a conditional rewrite.
+ */
+export async function* archivedEvents(
+  bucket: Bucket,
+  day: number,
+  seen?: { etag?: string },
+): AsyncGenerator<ExportedEvent[]> {
   const object = await bucket.get(archiveKey(day));
+  if (seen && object) seen.etag = object.etag;
   if (!object) return;
   const text = object.body.pipeThrough(new DecompressionStream("gzip")).pipeThrough(new TextDecoderStream());
   let rest = "";
@@ -61,7 +69,8 @@ const DELETE_CHUNK = 5000;
  * D1: write, THEN delete, never the other way round. Re-running after a crash between the two
  * (or on the next night, for the rest of a day the cutoff split) is safe: the new object is the
  * union, by event id, of the object already there and the rows still in D1, so nothing archived
- * is lost and nothing is written twice; only then are exactly those ids deleted.
+ * is lost and nothing is written twice; only then are exactly those ids deleted. The write is
+ * conditional on the object read, so of two concurrent runs only one writes and deletes.
  * Streams D1 pages through CompressionStream; only the compressed day and its id set are held.
  * Returns how many events it deleted from D1.
  */
@@ -83,16 +92,24 @@ export async function archiveDay(db: Db, bucket: Bucket, day: number, before: nu
     if (lines.length > 0) await writer.write(encoder.encode(lines.join("")));
   };
   // Erased since the object was written: the rewrite leaves them out.
-  for await (const events of archivedEvents(bucket, day)) await write(await withoutErased(db, events), false);
+  const seen: { etag?: string } = {};
+  for await (const events of archivedEvents(bucket, day, seen)) {
+    await write(await withoutErased(db, events), false);
+  }
   const end = Math.min((day + 1) * DAY_MS, before);
   for await (const events of eventPages(db, day * DAY_MS, end)) await write(events, true);
   await writer.close();
   const body = await compressed;
   if (fromD1.length === 0) return 0;
-  await bucket.put(archiveKey(day), body, {
+  // Only over the object this run read (or onto none): two runs of one day at once would
+  // otherwise race, and the later put, built from a stale read, would drop the rows the other
+  // archived and deleted. The loser writes and deletes nothing; the next run takes its rows.
+  const put = await bucket.put(archiveKey(day), body, {
     httpMetadata: { contentType: "application/gzip" },
     customMetadata: { format: "ndjson", events: String(ids.size) },
+    onlyIf: seen.etag !== undefined ? { etagMatches: seen.etag } : { etagDoesNotMatch: "*" },
   });
+  if (put === null) return 0;
   // Only ids the object now holds; a row that arrived meanwhile waits for the next run.
   const statements = [];
   for (let i = 0; i < fromD1.length; i += DELETE_CHUNK) {

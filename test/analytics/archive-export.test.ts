@@ -124,6 +124,40 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
+describe("two archive runs of one day at once", () => {
+  it("the run whose read of the object is stale does not overwrite it (conditional put), so no row is lost", async () => {
+    const day = Math.floor(freshMonday() / DAY) + 3;
+    const first = rowsOn(day, 40);
+    await insertEvents(db, first);
+    // Run B reads the (absent) object, then waits; run A archives and deletes the 40 rows.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stale: Parameters<typeof archiveDay>[1] = {
+      get: async (key) => {
+        const object = await bucket.get(key);
+        await gate;
+        return object;
+      },
+      put: (key, value, options) => bucket.put(key, value, options),
+    };
+    const runB = archiveDay(db, stale, day, (day + 1) * DAY);
+    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(40);
+    // A row that arrives meanwhile: B would write an object holding only it.
+    const late = rowsOn(day, 1, { id: crypto.randomUUID(), occurredAt: day * DAY + 500_000 });
+    await insertEvents(db, late);
+    release();
+    expect(await runB).toBe(0);
+    const ids = (await archived(day)).map((e) => e.id).sort();
+    expect(ids).toEqual(first.map((r) => r.id).sort());
+    // The late row is still in D1, for the next run.
+    expect(await inD1(day)).toBe(1);
+    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(1);
+    expect((await archived(day)).length).toBe(41);
+  });
+});
+
 describe("GET /analytics/export", () => {
   const get = async (query: string, token: string) =>
     api(`/api/v1/analytics/export?${query}`, { headers: { authorization: `Bearer ${token}` } });

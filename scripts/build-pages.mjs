@@ -10,7 +10,7 @@ import { build } from "esbuild";
 const ROOT = path.resolve(import.meta.dirname, "..");
 
 export const BUNDLES = [
-  // The chat client library for /support/ (and later /live/), as one ES module.
+  // The chat client library for /support/ and /live/ (which imports it from here), as one ES module.
   { entry: "packages/client/src/chat/index.ts", outfile: "public/support/chat-client.js" },
 ];
 

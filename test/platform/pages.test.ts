@@ -16,6 +16,10 @@ const PAGES = [
   "/api-docs/docs.js",
   "/api-docs/docs.css",
   "/support/",
+  "/live/",
+  "/live/live.js",
+  "/live/live.css",
+  "/live/icon.svg",
 ];
 
 function expectHardened(res: Response, path: string) {
@@ -53,7 +57,7 @@ describe("static pages", () => {
   });
 
   it("the pages need nothing the CSP forbids: no inline script, style or handler", async () => {
-    for (const path of ["/", "/dashboard/", "/api/v1/docs", "/support/"]) {
+    for (const path of ["/", "/dashboard/", "/api/v1/docs", "/support/", "/live/"]) {
       const html = await (await api(path)).text();
       expect(html, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
       expect(html, path).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
@@ -63,7 +67,7 @@ describe("static pages", () => {
         if (!m[0].startsWith("href") || /\.(css|js)$/.test(url)) expect(url, path).toMatch(/^\/[^/]/);
       }
     }
-    for (const file of ["/dashboard/dashboard.js", "/support/support.js"]) {
+    for (const file of ["/dashboard/dashboard.js", "/support/support.js", "/live/live.js"]) {
       const js = await (await api(file)).text();
       // A style attribute set from script is inline style too (blocked); the CSSOM is not.
       expect(js, file).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);

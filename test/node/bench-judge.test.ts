@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judge } from "../../bench/lib/report.mjs";
+import { judge, printFigures } from "../../bench/lib/report.mjs";
 import { acrossRuns } from "../../bench/lib/stats.mjs";
 
 /**
@@ -20,5 +20,20 @@ describe("bench verdicts", () => {
     expect(judge({ label: "p99", unit: "ms", values: [40, 90], target }).verdict).not.toBe("PASS");
     expect(judge({ label: "p99", unit: "ms", values: [20, 30, 40], target }).verdict).toBe("PASS");
     expect(judge({ label: "p99", unit: "ms", values: [40, 55, 60], target }).verdict).toBe("MISS");
+  });
+
+  it("marks a PASS provisional when the runs recorded no load average", () => {
+    const target = { op: "<=", value: 50, metric: "value", text: "≤ 50 ms" };
+    const lines: string[] = [];
+    const print = (l: string) => lines.push(l);
+    printFigures("rest", { figures: [{ label: "p99", unit: "ms", values: [20, 30, 40], target }] }, print);
+    printFigures(
+      "rest",
+      { figures: [{ label: "p99", unit: "ms", values: [20, 30, 40], target, loads: [0.5, 0.4, 0.6] }] },
+      print,
+    );
+    expect(lines[0]).toContain("PASS (provisional: load not recorded)");
+    expect(lines[1]?.startsWith("PASS ")).toBe(true);
+    expect(lines[1]).not.toContain("provisional");
   });
 });

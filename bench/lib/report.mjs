@@ -16,6 +16,9 @@ const fmt = (x, unit) => {
   return `${round(x, digits)}${unit ? ` ${unit}` : ""}`;
 };
 
+/** Fewer runs than this give no plain PASS. */
+const MIN_RUNS = 3;
+
 /** The spread over runs beyond which a figure is UNSTABLE: it says nothing reliable either way. */
 const UNSTABLE_SPREAD = 2;
 
@@ -44,6 +47,10 @@ export function judge(fig) {
     const x = fig.target.metric === "ratio" ? r?.median : v.median;
     const ok = fig.target.op === "<=" ? x <= fig.target.value : x >= fig.target.value;
     verdict = Number.isFinite(x) ? (ok ? "PASS" : "MISS") : "MISS";
+    // Issue 15: a figure is the median of ≥ 3 runs; fewer can say MISS but never a plain PASS.
+    const runs = acrossRuns(judged).runs;
+    if (verdict === "PASS" && runs < MIN_RUNS)
+      verdict = `PASS (provisional: ${runs} run${runs === 1 ? "" : "s"})`;
   }
   return { v, r, b: fig.baseline ? acrossRuns(fig.baseline) : null, verdict };
 }
@@ -51,10 +58,15 @@ export function judge(fig) {
 const loads = (f) => (f.loads?.length ? f.loads.map((x) => x.toFixed(1)).join(" / ") : "");
 /**
  * A verdict from runs taken while the machine ran more than one runnable task per core is
- * provisional: the figure measured the contention as much as the code.
+ * provisional: the figure measured the contention as much as the code. So is a PASS from runs
+ * whose load was not recorded (the rest workload's): nothing shows the machine was quiet.
  */
-const shown = (f, verdict) =>
-  verdict && f.loads?.some((x) => x > os.cpus().length) ? `${verdict} (provisional: loaded)` : verdict;
+const shown = (f, verdict) => {
+  if (!verdict) return verdict;
+  if (f.loads?.some((x) => x > os.cpus().length)) return `${verdict} (provisional: loaded)`;
+  if (!f.loads?.length && verdict.startsWith("PASS")) return `${verdict} (provisional: load not recorded)`;
+  return verdict;
+};
 
 function table(figures) {
   const rows = [

@@ -7,12 +7,18 @@ import { enforceLimit, type Limiter } from "./limits";
  *
  * - a caller this isolate has seen fewer than `under` times in the current window, and never
  *   refused in it, proceeds while its take is in flight (handed to waitUntil);
- * - once the binding refuses a take, or the caller reaches `under`, this isolate awaits every
- *   take of that caller for the rest of the window, exactly as without the pre-check.
+ * - once the caller reaches `under`, this isolate awaits every take of that caller for the rest
+ *   of the window, exactly as without the pre-check;
+ * - once the binding refuses a take, this isolate awaits every take of that caller for a full
+ *   `windowMs` from the moment it learned of the refusal, across the window boundary (the
+ *   binding's own window is not aligned with this one, so a refused caller would otherwise get
+ *   `under` unawaited takes again at the next minute while the binding still refuses).
  *
- * So the only requests admitted that the binding would refuse are the ones already in flight
- * when its first refusal comes back: at most `under` per caller per isolate per window, and in
- * practice the caller's concurrency. `under` must be well below the binding's limit.
+ * So the requests admitted that the binding would refuse are the ones in flight when its first
+ * refusal comes back in this isolate: at most `under` per caller per isolate per window, and in
+ * practice the caller's concurrency. Isolates do not share this state, so across k isolates the
+ * bound is k × `under`. `under` must be well below the binding's limit, and only for routes
+ * where that overshoot is harmless (reads).
  */
 export type Precheck = { under: number; windowMs: number };
 
@@ -24,6 +30,8 @@ const MAX_KEYS = 10_000;
 export class LimitPrecheck {
   private window = -1;
   private seen = new Map<string, Seen>();
+  /** Callers the binding refused, with when this isolate may stop awaiting them (survives windows). */
+  private refusedUntil = new Map<string, number>();
 
   constructor(private readonly opts: Precheck) {}
 
@@ -43,29 +51,34 @@ export class LimitPrecheck {
     if (window !== this.window) {
       this.window = window;
       this.seen = new Map();
+      for (const [k, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(k);
     }
+    const refusedUntil = this.refusedUntil.get(key);
     let s = this.seen.get(key);
     if (!s && this.seen.size < MAX_KEYS) {
-      s = { count: 0, refused: false };
+      s = { count: 0, refused: refusedUntil !== undefined && refusedUntil > now };
       this.seen.set(key, s);
     }
-    if (!s || s.refused || s.count >= this.opts.under) {
+    const seen = s;
+    const refused = () => {
+      if (seen) seen.refused = true;
+      if (this.refusedUntil.size < MAX_KEYS || this.refusedUntil.has(key))
+        this.refusedUntil.set(key, now + this.opts.windowMs);
+    };
+    if (!seen || seen.refused || seen.count >= this.opts.under) {
       return enforceLimit(limiter, key, retryAfter).catch((err: unknown) => {
-        if (s) s.refused = true;
+        refused();
         throw err;
       });
     }
-    s.count += 1;
-    const seen = s;
+    seen.count += 1;
     defer(
       limiter.limit({ key }).then(
         ({ success }) => {
-          if (!success) seen.refused = true;
+          if (!success) refused();
         },
         // A failing binding: fall back to awaiting it for this caller, so its errors surface.
-        () => {
-          seen.refused = true;
-        },
+        refused,
       ),
     );
   }

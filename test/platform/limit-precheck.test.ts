@@ -59,24 +59,44 @@ describe("LimitPrecheck (a per-isolate pre-check in front of a rate-limit bindin
     const t = 1_000_000;
     await pre.take(limiter, "pay:b", defer, 60, t);
     await release();
-    const second = pre.take(limiter, "pay:b", defer, 60, t + 1);
+    // Handlers attached before the answer is released (no unhandled rejection in between).
+    const second = pre.take(limiter, "pay:b", defer, 60, t + 1).catch((e: unknown) => e);
     await release();
-    const err = await second.catch((e: unknown) => e);
+    const err = await second;
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe("RATE_LIMITED");
     expect(calls).toHaveLength(2);
     // Another caller is not affected by b's refusal.
     expect(await settled(pre.take(limiter, "pay:c", defer, 60, t + 2))).toBe(true);
-    // A new window starts from nothing (the binding still refuses, and the next take learns it).
-    expect(await settled(pre.take(limiter, "pay:b", defer, 60, t + 60_000))).toBe(true);
+    // The refusal holds for a full window from when it was learned, not until the next
+    // wall-clock minute: the binding's window is not aligned with this one.
+    const nextMinute = pre.take(limiter, "pay:b", defer, 60, t + 30_000);
+    expect(await settled(nextMinute)).toBe(false);
+    await release();
+    await expect(nextMinute).rejects.toBeInstanceOf(ApiError);
+    // A full window after the last refusal, the caller starts from nothing again.
+    expect(await settled(pre.take(limiter, "pay:b", defer, 60, t + 30_000 + 60_001))).toBe(true);
+  });
+
+  it("does not forget a refusal at the wall-clock window boundary", async () => {
+    const { limiter, release } = heldLimiter(false);
+    const pre = new LimitPrecheck({ under: 10, windowMs: 60_000 });
+    const t = 59_900; // 100 ms before the pre-check's window rolls over
+    await pre.take(limiter, "pay:f", defer, 60, t);
+    await release(); // the binding refused: this isolate now knows
+    // 200 ms later, in the next window: the binding still refuses, so the take must wait for it.
+    const next = pre.take(limiter, "pay:f", defer, 60, t + 200);
+    expect(await settled(next)).toBe(false);
+    await release();
+    await expect(next).rejects.toBeInstanceOf(ApiError);
   });
 
   it("admits at most `under` unawaited takes of one caller from parallel requests", async () => {
     const { limiter, calls, release } = heldLimiter(false);
     const pre = new LimitPrecheck({ under: 5, windowMs: 60_000 });
-    const takes = Array.from({ length: 20 }, () => pre.take(limiter, "pay:d", defer));
+    const takes = Promise.allSettled(Array.from({ length: 20 }, () => pre.take(limiter, "pay:d", defer)));
     await release();
-    const results = await Promise.allSettled(takes);
+    const results = await takes;
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(5);
     expect(results.filter((r) => r.status === "rejected")).toHaveLength(15);
     expect(calls).toHaveLength(20);

@@ -38,6 +38,8 @@ export async function reconcileSubscriptionClaims(
         gt(subscriptions.amount, 0),
         notInArray(subscriptions.status, ENDED),
         lte(subscriptions.createdAt, Date.now() - olderThanMs),
+        // A retry under the same key takes the claim up again (takeClaim): give it the same age.
+        lte(subscriptions.updatedAt, Date.now() - olderThanMs),
       ),
     )
     .orderBy(asc(subscriptions.createdAt))
@@ -65,7 +67,14 @@ async function settle(deps: Deps, claim: SubscriptionRow, result: SubscriptionRe
   const ours = listed.data.filter((s) => s.metadata?.user_id === claim.userId && s.metadata?.subscription_id);
   const match = ours.find((s) => s.metadata.subscription_id === claim.id);
   if (!match) {
-    await releaseClaim(deps, claim.id);
+    // Only if no retry took the claim up since it was read: that retry may have created the
+    // Stripe subscription after our list.
+    if (!(await releaseClaim(deps, claim.id, claim.updatedAt))) {
+      deps.logger.info("subscription claim taken up while reconciling; left for the next run", {
+        subscription_id: claim.id,
+      });
+      return;
+    }
     result.released++;
     deps.logger.warn("reconciler released a subscription claim Stripe never created", {
       subscription_id: claim.id,

@@ -15,7 +15,7 @@ import {
   refundTotalsUpdate,
 } from "./refund-sync";
 import type { RefundInput } from "./schemas";
-import { mapStripeError } from "./stripe-errors";
+import { callStripe, mapStripeError } from "./stripe-errors";
 import { type PaymentRow, paymentView, refundView } from "./views";
 
 const REFUNDABLE = new Set(["succeeded", "partially_refunded"]);
@@ -60,6 +60,9 @@ export async function refundPayment(
           payment_id: payment.id,
           admin_id: admin.userId,
           reason: input.reason,
+          // What was asked for ("rest" when no amount was given): the key's request, which
+          // earlierRefund compares against once the key's own row is gone.
+          requested_amount: requestedAmount(input),
           ...(input.note ? { note: input.note } : {}),
         },
       },
@@ -186,11 +189,35 @@ async function earlierRefund(
     earlier.paymentId === paymentId &&
     earlier.reason === input.reason &&
     earlier.note === (input.note ?? null) &&
-    (input.amount === undefined || input.amount === earlier.amount);
+    (await sameAmountRequest(deps, earlier, input));
   if (!same) {
     throw new ApiError("IDEMPOTENCY_CONFLICT", "Idempotency-Key was already used with a different request");
   }
   const after = await deps.db.select().from(payments).where(eq(payments.id, paymentId)).get();
   if (!after) throw new ApiError("INTERNAL", "Refund was not recorded");
   return { refund: refundView(earlier), payment: paymentView(after) };
+}
+
+const requestedAmount = (input: RefundInput): string =>
+  input.amount === undefined ? "rest" : String(input.amount);
+
+/**
+ * Whether `input` asks for the amount the earlier refund's request asked for. "The rest" and
+ * an explicit amount are different requests even when the numbers happen to agree (Stripe's
+ * rule: same key, other parameters → error). The request is read from the refund's metadata
+ * at Stripe (written at create, so it survives a D1 failure after the create); refunds made
+ * before it was recorded fall back to comparing the amount.
+ */
+async function sameAmountRequest(
+  deps: Deps,
+  earlier: typeof refunds.$inferSelect,
+  input: RefundInput,
+): Promise<boolean> {
+  const stripeId = earlier.stripeRefundId;
+  const atStripe = stripeId
+    ? await callStripe("refund retrieve", () => deps.stripe.refunds.retrieve(stripeId))
+    : null;
+  const requested = atStripe?.metadata?.requested_amount;
+  if (requested === undefined) return input.amount === undefined || input.amount === earlier.amount;
+  return requested === requestedAmount(input);
 }

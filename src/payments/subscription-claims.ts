@@ -43,11 +43,36 @@ export async function claimSlot(deps: Deps, input: ClaimInput): Promise<Subscrip
   });
 }
 
-/** Frees the slot of a claim that Stripe never got a subscription for. */
-export async function releaseClaim(deps: Deps, id: string): Promise<void> {
-  await deps.db
+/**
+ * Frees the slot of a claim that Stripe never got a subscription for. With `seenAt` (the
+ * claim's `updated_at` when the caller read Stripe) only if nothing took the claim up since:
+ * a retry that touched it (takeClaim) may be creating the Stripe subscription right now.
+ * Returns whether the row was deleted.
+ */
+export async function releaseClaim(deps: Deps, id: string, seenAt?: number): Promise<boolean> {
+  const rows = await deps.db
     .delete(subscriptions)
-    .where(and(eq(subscriptions.id, id), isNull(subscriptions.stripeSubscriptionId)));
+    .where(
+      and(
+        eq(subscriptions.id, id),
+        isNull(subscriptions.stripeSubscriptionId),
+        seenAt === undefined ? undefined : eq(subscriptions.updatedAt, seenAt),
+      ),
+    )
+    .returning({ id: subscriptions.id });
+  return rows.length === 1;
+}
+
+/**
+ * Marks a claim as being worked on by this request (its `updated_at` moves), before Stripe is
+ * called: the reconciler skips claims touched recently and releases one only if it is
+ * unchanged since it read Stripe, so it can never delete the row of a retry in flight.
+ */
+export async function takeClaim(deps: Deps, claim: SubscriptionRow): Promise<void> {
+  await deps.db
+    .update(subscriptions)
+    .set({ updatedAt: Math.max(Date.now(), claim.updatedAt + 1) })
+    .where(and(eq(subscriptions.id, claim.id), isNull(subscriptions.stripeSubscriptionId)));
 }
 
 /**

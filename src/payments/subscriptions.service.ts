@@ -12,7 +12,7 @@ import { forgetPrice, priceIdFor } from "./plan-prices";
 import { PLANS, planById } from "./plans";
 import type { CreateSubscriptionInput } from "./schemas";
 import { callStripe, isCardError, isInactivePrice, mapStripeError } from "./stripe-errors";
-import { claimSlot, releaseClaim, stripeRefused } from "./subscription-claims";
+import { claimSlot, releaseClaim, stripeRefused, takeClaim } from "./subscription-claims";
 import { applySubscription, ENDED, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
 import { planView, subscriptionView } from "./views";
 import { drainDeferred } from "./webhooks/deferred";
@@ -67,6 +67,7 @@ export async function createSubscription(
   const priceId = await priceIdFor(deps, { ...plan, lookup_key: lookupKey });
   const claim = await claimSlot(deps, { ...base, status: "incomplete" });
   if (claim.stripeSubscriptionId !== null) return subscriptionView(claim);
+  await takeClaim(deps, claim);
   let sub: Stripe.Subscription;
   try {
     sub = await createWithCurrentPrice(deps, lookupKey, {

@@ -63,7 +63,7 @@ const failSubscriptionCreates = (userId: string) =>
 const ageClaims = (userId: string) =>
   db()
     .update(subscriptions)
-    .set({ createdAt: Date.now() - 3_600_000 })
+    .set({ createdAt: Date.now() - 3_600_000, updatedAt: Date.now() - 3_600_000 })
     .where(eq(subscriptions.userId, userId));
 
 describe("one live paid subscription per user, enforced by D1", () => {
@@ -212,7 +212,7 @@ describe("D1 failing after Stripe created the subscription", () => {
     await expectEnvelope(await subscribe(user), 502, "UPSTREAM_FAILED");
     await db()
       .update(subscriptions)
-      .set({ createdAt: Date.now() - 30 * 60_000 })
+      .set({ createdAt: Date.now() - 30 * 60_000, updatedAt: Date.now() - 30 * 60_000 })
       .where(eq(subscriptions.userId, user.sub));
     const deps = testDeps();
     const patient = { ...deps, config: { ...deps.config, SUBSCRIPTION_RECONCILE_AFTER_MINUTES: 60 } };

@@ -10,11 +10,17 @@ import {
 import { sendMessage, THIRD_PARTY_AUTH_ERROR } from "./fcm/client";
 import { buildMessage, PayloadError, type ReservedKeyNotice } from "./fcm/message";
 import { createOutcomeWriter } from "./outcome-writer";
-import { retryDelaySeconds } from "./retry-schedule";
+import { MAX_DELAY_S, retryDelaySeconds } from "./retry-schedule";
 import { pushJobSchema } from "./types";
 
 /** FCM requests in flight per consumer invocation, across all messages of the batch. */
 export const SEND_CONCURRENCY = 16;
+
+/**
+ * A row whose `not_before` is at most this far ahead counts as due: the job's own retry comes
+ * back at about that time, and must not burn one of its attempts on a few milliseconds.
+ */
+const DUE_TOLERANCE_MS = 2_000;
 
 type ConsumerDeps = Pick<Deps, "config" | "db" | "logger">;
 
@@ -88,10 +94,23 @@ async function processMessage(
   const jitter = Math.random();
   const claimToken = crypto.randomUUID();
   let pending: PendingDelivery[];
+  // Seconds until the latest not-yet-due row may go (0: none is early).
+  let earlyWaitS = 0;
   try {
+    const loaded = await loadPending(deps.db, job.data.delivery_ids);
+    // A row an earlier run retried is due at `not_before` (Retry-After, backoff). Another job
+    // naming it (a duplicate delivery of the queue message, a cron sweep) must not send it
+    // sooner: it waits out the rest instead.
+    const t = Date.now();
+    const early = loaded.filter((d) => d.notBefore != null && d.notBefore > t + DUE_TOLERANCE_MS);
+    for (const d of early) earlyWaitS = Math.max(earlyWaitS, Math.ceil(((d.notBefore ?? t) - t) / 1000));
     // Claimed (`sending`), not just loaded: a duplicate of this job running now, or a retry
     // after this run fails, sends nothing this run may already have sent.
-    pending = await claimPending(deps.db, await loadPending(deps.db, job.data.delivery_ids), claimToken);
+    pending = await claimPending(
+      deps.db,
+      loaded.filter((d) => !early.includes(d)),
+      claimToken,
+    );
   } catch (err) {
     deps.logger.error("push job could not claim its deliveries; retrying", { message_id: msg.id, err });
     msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, null, jitter) });
@@ -131,14 +150,17 @@ async function processMessage(
   }
   // Only retries whose row went back to `queued` can be picked up by the next attempt.
   const retries = results.flatMap((r) => (r.o.kind === "retry" && !lost.includes(r) ? [r.o] : []));
-  if (retries.length === 0) {
+  if (retries.length === 0 && earlyWaitS === 0) {
     msg.ack();
     return;
   }
   // The body cannot change under retry(); the next attempt re-reads the rows and
   // sends only those still `queued`, i.e. exactly the ones that failed here.
   // The longest any pending row asks for (Retry-After, a quota backoff), so none is early.
-  const delaySeconds = Math.max(...retries.map((r) => delayOf(msg, r, jitter)));
+  const delaySeconds = Math.min(
+    MAX_DELAY_S,
+    Math.max(earlyWaitS, ...retries.map((r) => delayOf(msg, r, jitter))),
+  );
   deps.logger.warn("push retrying", {
     message_id: msg.id,
     attempts: msg.attempts,

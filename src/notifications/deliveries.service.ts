@@ -14,6 +14,8 @@ export type PendingDelivery = {
   token: string;
   platform: string;
   attempts: number;
+  /** When a retry is due (Retry-After, backoff); null when the delivery may go now. */
+  notBefore?: number | null;
   notificationId: string;
   type: NotificationType;
   title: string;
@@ -80,6 +82,7 @@ async function loadQueued(db: Db, ids: string[]): Promise<Array<PendingDelivery 
         token: notificationDeliveries.token,
         platform: notificationDeliveries.platform,
         attempts: notificationDeliveries.attempts,
+        notBefore: notificationDeliveries.notBefore,
         notificationId: notifications.id,
         type: notifications.type,
         title: notifications.title,

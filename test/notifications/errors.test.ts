@@ -225,3 +225,23 @@ describe("redelivery and payload bugs", () => {
 it("eventually gives up (bounded polling)", async () => {
   await expect(eventually(async () => undefined, "nothing", { tries: 2 })).rejects.toThrow("timed out");
 });
+
+describe("Retry-After binds every job that names the delivery (review of issue 13)", () => {
+  it("a duplicate of a job that got 429 + Retry-After does not send before it, and waits out the rest", async () => {
+    const s = await seedQueued({ token: `quota-${uid()}` });
+    expect(await runJobRecordingDelay(job(s.deliveryId), 1)).toEqual([{ kind: "retry", delaySeconds: 30 }]);
+    // Queues deliver at least once: the same job (or the cron's sweep) may run again right away.
+    const [again, ...rest] = await runJobRecordingDelay(job(s.deliveryId), 1);
+    expect(rest).toEqual([]);
+    expect(again?.kind).toBe("retry");
+    const delay = again?.kind === "retry" ? (again.delaySeconds ?? 0) : 0;
+    expect(delay).toBeGreaterThanOrEqual(1);
+    expect(delay).toBeLessThanOrEqual(30);
+    // Not sent again: the one FCM request is still the only attempt.
+    expect(await deliveryRow(s.deliveryId)).toMatchObject({
+      status: "queued",
+      error_code: "QUOTA_EXCEEDED",
+      attempts: 1,
+    });
+  });
+});

@@ -14,9 +14,20 @@ import {
   uid,
 } from "../notifications/helpers";
 
-/** One push job for these deliveries, run as attempt `attempts`; records ack/retry and delays. */
-const runPushJob = (deliveryIds: string[], attempts: number, messageId = `msg-${uid()}`) =>
-  runPushJobRecording({ v: 1, delivery_ids: deliveryIds }, attempts, messageId);
+/**
+ * One push job for these deliveries, run as attempt `attempts`; records ack/retry and delays.
+ * Simulated time: the queue hands a retried job back once its delay is over, so the rows'
+ * retry (`not_before`) is due by then; the consumer refuses to send a row early.
+ */
+async function runPushJob(deliveryIds: string[], attempts: number, messageId = `msg-${uid()}`) {
+  await env.DB.prepare(
+    `UPDATE notification_deliveries SET not_before = NULL
+     WHERE status = 'queued' AND id IN (SELECT value FROM json_each(?))`,
+  )
+    .bind(JSON.stringify(deliveryIds))
+    .run();
+  return runPushJobRecording({ v: 1, delivery_ids: deliveryIds }, attempts, messageId);
+}
 
 const sentCount = async (token: string) => (await sentMessages(token)).length;
 

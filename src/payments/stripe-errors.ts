@@ -57,6 +57,23 @@ export function mapStripeError(err: unknown, context: string): ApiError {
       cause: err,
     });
   }
+  // Stripe's charge-amount codes (docs.stripe.com/error-codes): `amount_too_small` below the
+  // currency's minimum, `amount_too_large` above its maximum, `invalid_charge_amount` for a
+  // three-decimal amount not divisible by 10. The platform checks these first where it knows the
+  // rule (chargeAmountProblem, a 400 naming amount); where only Stripe knows it (a minimum that is
+  // "USD 0.50 equivalent" at the day's rate) Stripe's refusal is the same 400, never a 422.
+  if (
+    err instanceof Stripe.errors.StripeInvalidRequestError &&
+    (err.code === "amount_too_small" ||
+      err.code === "amount_too_large" ||
+      err.code === "invalid_charge_amount") &&
+    context !== "refund create"
+  ) {
+    return new ApiError("VALIDATION_FAILED", err.message || "Amount refused by the payment provider", {
+      details: [{ path: err.param ?? "amount", message: err.message, code: err.code }],
+      cause: err,
+    });
+  }
   if (err instanceof Stripe.errors.StripeInvalidRequestError) {
     // Our requests are validated first, so this is a state problem (e.g. already refunded).
     return new ApiError("UNPROCESSABLE", `Payment provider rejected the request: ${err.message}`, {

@@ -216,3 +216,11 @@ export async function stripeFailure(p: Promise<unknown>): Promise<Stripe.errors.
   }
   throw new Error("expected a Stripe error");
 }
+
+/**
+ * Ages the emulator's saved Stripe idempotency keys by `seconds` (one key, or all), as if that
+ * time had passed: past 24 h Stripe prunes a key and its reuse runs as a new request.
+ */
+export function ageIdempotencyKeys(seconds: number, key?: string): Promise<{ aged: number }> {
+  return control<{ aged: number }>("/idempotency/age", { body: key ? { seconds, key } : { seconds } });
+}

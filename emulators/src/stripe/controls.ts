@@ -10,6 +10,7 @@ import { failRefund, settleProcessing, settleRefund, startProcessing } from "./c
 import { errorResponse, StripeError } from "./errors";
 import { Events } from "./events";
 import { addFault, type FaultSpec } from "./faults";
+import { ageKeys } from "./idempotency";
 import { nowSeconds, requestId } from "./ids";
 import { confirmIntent } from "./resources/confirm";
 import { getIntent } from "./resources/payment-intents";
@@ -83,6 +84,11 @@ const CONTROLS: Route<ControlHandler>[] = [
   route("DELETE", "/faults/:id", ({ deps, id }) => {
     deps.store.sql.exec("DELETE FROM faults WHERE id = ?", Number(id));
     return Response.json({ deleted: true });
+  }),
+  route("POST", "/idempotency/age", ({ deps, body }) => {
+    const seconds = n(body.seconds);
+    if (seconds === undefined || seconds < 0) return bad("seconds must be a non-negative number");
+    return Response.json({ aged: ageKeys(deps.store, seconds, s(body.key)) });
   }),
   route("GET", "/requests", ({ deps, query }) => requests(deps.store, query)),
   route("GET", "/objects/:id", ({ deps, id }) => {

@@ -12,7 +12,8 @@ const SCHEMA = [
      payload TEXT NOT NULL, timestamp INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER,
      delivered_at INTEGER, last_status INTEGER, last_error TEXT)`,
   `CREATE TABLE IF NOT EXISTS idempotency (api_key TEXT NOT NULL, key TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,
-     params TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, request_id TEXT NOT NULL, PRIMARY KEY (api_key, key))`,
+     params TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, request_id TEXT NOT NULL, created_at INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (api_key, key))`,
   `CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, path_prefix TEXT NOT NULL, method TEXT,
      status INTEGER, remaining INTEGER NOT NULL, delay_ms INTEGER, retry_after INTEGER, body_contains TEXT, code TEXT)`,
   `CREATE TABLE IF NOT EXISTS requests (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, method TEXT NOT NULL,
@@ -29,6 +30,12 @@ export class Store {
     // State persisted by an older emulator (npm start keeps it) lacks the fault error code.
     const cols = sql.exec<{ name: string }>("PRAGMA table_info(faults)").toArray();
     if (!cols.some((c) => c.name === "code")) sql.exec("ALTER TABLE faults ADD COLUMN code TEXT");
+    // …and idempotency keys without their creation time (they count as created now).
+    const idem = sql.exec<{ name: string }>("PRAGMA table_info(idempotency)").toArray();
+    if (!idem.some((c) => c.name === "created_at")) {
+      sql.exec("ALTER TABLE idempotency ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0");
+      sql.exec("UPDATE idempotency SET created_at = ?", Date.now());
+    }
   }
 
   get<T extends StripeObject = StripeObject>(id: string): T | null {

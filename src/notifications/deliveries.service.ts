@@ -294,10 +294,14 @@ export function claimEnqueueFailed(db: Db, limit: number): Promise<string[]> {
   return claimWhere(db, failed, { status: "queued", errorCode: null, updatedAt: now() }, limit);
 }
 
-/** Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. */
+/**
+ * Moves held deliveries whose quiet hours are over back to `queued`; returns their ids. Their
+ * `not_before` was the end of quiet hours, not a retry delay: it is cleared, so the consumer
+ * (which waits for a future not_before, the FCM Retry-After rule) sends them at once.
+ */
 export function claimDueHeld(db: Db, at: number, limit: number): Promise<string[]> {
   const due = and(eq(notificationDeliveries.status, "held"), lte(notificationDeliveries.notBefore, at));
-  return claimWhere(db, due, { status: "queued", updatedAt: now() }, limit);
+  return claimWhere(db, due, { status: "queued", notBefore: null, updatedAt: now() }, limit);
 }
 
 export async function revertToHeld(db: Db, ids: string[]): Promise<void> {

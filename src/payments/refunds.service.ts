@@ -40,35 +40,42 @@ export async function refundPayment(
     throw new ApiError("UNPROCESSABLE", `A ${payment.status} payment cannot be refunded`);
   }
   const piId = payment.stripePaymentIntentId;
+  // This key's earlier attempt refunded at Stripe, then its D1 batch failed: record that refund
+  // now, as this request would have (the admin, the note, the audit row), never a second one.
   const own = await recordUnknownRefunds(deps, payment, piId, refundId);
-  if (own) return earlierRefund(deps, own, payment.id, input);
+  const asked = own?.metadata?.requested_amount;
+  if (own && asked !== undefined && asked !== requestedAmount(input)) {
+    throw new ApiError("IDEMPOTENCY_CONFLICT", "Idempotency-Key was already used with a different request");
+  }
   const refundable = payment.amount - payment.amountRefunded;
-  const amount = input.amount ?? refundable;
-  if (amount <= 0 || amount > refundable) {
+  const amount = own?.amount ?? input.amount ?? refundable;
+  if (!own && (amount <= 0 || amount > refundable)) {
     throw new ApiError("UNPROCESSABLE", "Refund exceeds the amount left to refund", {
       details: { amount, amount_refundable: refundable },
     });
   }
-  const stripeRefund = await refundAtStripe(() =>
-    deps.stripe.refunds.create(
-      {
-        payment_intent: piId,
-        amount,
-        ...(input.reason === "other" ? {} : { reason: input.reason }),
-        metadata: {
-          refund_id: refundId,
-          payment_id: payment.id,
-          admin_id: admin.userId,
-          reason: input.reason,
-          // What was asked for ("rest" when no amount was given): the key's request, which
-          // earlierRefund compares against once the key's own row is gone.
-          requested_amount: requestedAmount(input),
-          ...(input.note ? { note: input.note } : {}),
+  const stripeRefund =
+    own ??
+    (await refundAtStripe(() =>
+      deps.stripe.refunds.create(
+        {
+          payment_intent: piId,
+          amount,
+          ...(input.reason === "other" ? {} : { reason: input.reason }),
+          metadata: {
+            refund_id: refundId,
+            payment_id: payment.id,
+            admin_id: admin.userId,
+            reason: input.reason,
+            // What was asked for ("rest" when no amount was given): the key's request, which
+            // earlierRefund compares against once the key's own row is gone.
+            requested_amount: requestedAmount(input),
+            ...(input.note ? { note: input.note } : {}),
+          },
         },
-      },
-      { idempotencyKey: `refund:${refundId}` },
-    ),
-  );
+        { idempotencyKey: `refund:${refundId}` },
+      ),
+    ));
   const row = {
     ...refundRowFrom(stripeRefund, payment, admin.userId),
     id: refundId,
@@ -118,16 +125,17 @@ export async function refundPayment(
  * A refund can exist at Stripe without our row: the D1 write after `refunds.create` failed
  * (and the webhook has not arrived). Deciding a new refund on our totals would then refund
  * twice, so Stripe's list for the intent is read first and every refund we lack is recorded.
- * The one this request's own key made is returned (it is this request's earlier attempt);
- * any other means the admin decided on totals that were wrong: 409, nothing created, and the
- * payment now shows what Stripe really refunded.
+ * The one this request's own key made is returned unrecorded (it is this request's earlier
+ * attempt, and the caller records it as that request); any other means the admin decided on
+ * totals that were wrong: 409, nothing created, and the payment now shows what Stripe really
+ * refunded (ours among them).
  */
 async function recordUnknownRefunds(
   deps: Deps,
   payment: PaymentRow,
   piId: string,
   refundId: string,
-): Promise<typeof refunds.$inferSelect | null> {
+): Promise<Stripe.Refund | null> {
   const atStripe = await listStripeRefunds(deps, piId);
   const known = new Set(
     (
@@ -139,10 +147,11 @@ async function recordUnknownRefunds(
   );
   const unknown = atStripe.filter((r) => !known.has(r.id));
   if (unknown.length === 0) return null;
-  for (const r of unknown) await applyRefund(deps, payment, r);
   const own = unknown.find((r) => r.metadata?.refund_id === refundId);
-  if (own)
-    return (await deps.db.select().from(refunds).where(eq(refunds.stripeRefundId, own.id)).get()) ?? null;
+  // Ours is left to the caller, which records it with its admin, note and audit row.
+  for (const r of unknown) if (r !== own) await applyRefund(deps, payment, r);
+  if (own && unknown.length === 1) return own;
+  if (own) await applyRefund(deps, payment, own);
   deps.logger.warn("refund found at Stripe without its row; recorded it and refused the new refund", {
     payment_id: payment.id,
     stripe_refund_ids: unknown.map((r) => r.id),

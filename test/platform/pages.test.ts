@@ -11,6 +11,7 @@ const PAGES = [
   "/dashboard/dashboard.js",
   "/dashboard/dashboard.css",
   "/index.css",
+  "/pages.css",
   // Browsers ask every page for it; without it each page load logged a 404 (issue 18 item 3).
   "/favicon.ico",
   "/api-docs/docs.js",

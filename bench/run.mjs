@@ -84,6 +84,7 @@ if (!reuse) {
   mkdirSync(STATE_DIR, { recursive: true });
   log("applying migrations to bench/.state");
   wranglerSync(["d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR]);
+  wranglerSync(["d1", "migrations", "apply", "ANALYTICS_DB", "--local", "--persist-to", STATE_DIR]);
   seed = {
     scale,
     payments: 0,
@@ -108,8 +109,11 @@ if (!reuse) {
   }
   if (needs.analytics) {
     const t = Date.now();
-    seed.analytics = seedAnalytics(db, Math.round(1_000_000 * scale));
-    seed.rollups = rebuildAnalyticsRollups(db);
+    const adb = openForSeeding("ANALYTICS_DB");
+    seed.analytics = seedAnalytics(adb, Math.round(1_000_000 * scale));
+    seed.rollups = rebuildAnalyticsRollups(adb);
+    adb.exec("ANALYZE");
+    adb.close();
     seed.seconds.analytics = (Date.now() - t) / 1000;
     log(
       `seeded ${seed.analytics} analytics events (+ rollups ${seed.rollups.join(", ")}) in ${seed.seconds.analytics}s`,

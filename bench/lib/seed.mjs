@@ -9,10 +9,25 @@ import { DatabaseSync } from "node:sqlite";
 import { REBUILD_ROLLUPS } from "../../scripts/lib/rollups.mjs";
 import { STATE_DIR } from "./env.mjs";
 
-export function d1File() {
+/**
+ * The local file of one of the two databases: `DB` (payments, devices, ...) or `ANALYTICS_DB`
+ * (raw events and rollups). Miniflare names the files by a hash, so each is found by whether it
+ * has `payments` (DB's migrations still create the legacy analytics tables, for the one-off copy).
+ */
+export function d1File(which = "DB") {
   const dir = path.join(STATE_DIR, "v3/d1/miniflare-D1DatabaseObject");
-  const files = readdirSync(dir).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite");
-  if (files.length !== 1) throw new Error(`expected one D1 database in ${dir}, found ${files.length}`);
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+    .filter((f) => {
+      const db = new DatabaseSync(path.join(dir, f), { readOnly: true });
+      try {
+        const hasPayments = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payments'").get();
+        return which === "DB" ? Boolean(hasPayments) : !hasPayments;
+      } finally {
+        db.close();
+      }
+    });
+  if (files.length !== 1) throw new Error(`expected one ${which} database in ${dir}, found ${files.length}`);
   return path.join(dir, files[0]);
 }
 
@@ -205,8 +220,8 @@ export function seedAnalytics(db, count, now = Date.now()) {
 }
 
 /** Opens the D1 file with settings for a one-off bulk load. */
-export function openForSeeding() {
-  const db = new DatabaseSync(d1File());
+export function openForSeeding(which = "DB") {
+  const db = new DatabaseSync(d1File(which));
   db.exec("PRAGMA synchronous = OFF");
   return db;
 }

@@ -11,7 +11,12 @@ const ENTRIES = [
   "src",
   "public",
   "migrations",
+  "migrations-analytics",
   "emulators",
+  // wrangler.toml's [build] command (vendored Swagger UI, the chat page bundle) runs in the copy.
+  "scripts",
+  "packages/client/src",
+  "packages/client/package.json",
   "bench/baseline",
   "bench/reference",
   "bench/stub-limiter",

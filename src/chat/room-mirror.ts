@@ -126,18 +126,70 @@ async function applyEach(
   return null;
 }
 
+/** A message above the mirror cursor, in the shape the batch builder takes. */
+const asItem = (m: StoredMessage): OutboxItem => ({
+  id: 0,
+  kind: "message",
+  ref: m.id,
+  attempts: 0,
+  message: m,
+});
+
 /**
- * Drains the outbox in order, stopping at the first failure so a read receipt never
- * overtakes the message it marks. Consecutive message/read rows go to D1 as one batch (one
- * round trip, one transaction); a `replied` row waits for the run before it, then publishes.
- * Every step is idempotent (insert by id ON CONFLICT(id) DO NOTHING, conditional updates,
- * events keyed by id), so a crash between the D1 write and the outbox delete only repeats
- * harmless work. Returns the attempts of the row that failed, or null once the outbox is empty.
+ * Mirrors the messages above the cursor in seq order, a batch of BATCH_ROWS per D1 transaction,
+ * moving the cursor past each batch that landed. A failed batch is redone one message at a time
+ * so the good prefix lands and the failure is counted on the exact message D1 refuses (the
+ * cursor stops there: later messages wait, they never overtake). Returns that count, or null.
+ */
+async function mirrorMessages(store: RoomStore, meta: RoomMeta, deps: Deps): Promise<number | null> {
+  for (;;) {
+    const batch = store.unmirrored(BATCH_ROWS);
+    const last = batch[batch.length - 1];
+    if (!last) return null;
+    try {
+      await mirrorRun(batch.map(asItem), meta, deps.env.DB);
+      store.setMirrored(last.seq);
+      continue;
+    } catch {
+      // The batch is one transaction, so nothing of it landed.
+    }
+    for (const m of batch) {
+      try {
+        await mirrorRun([asItem(m)], meta, deps.env.DB);
+        store.setMirrored(m.seq);
+      } catch (err) {
+        const attempts = store.mirrorFailed();
+        deps.logger.warn("chat mirror: message failed, will retry", {
+          ticket_id: meta.ticketId,
+          seq: m.seq,
+          attempts,
+          err,
+        });
+        return attempts;
+      }
+    }
+  }
+}
+
+/**
+ * Drains everything the room owes D1 and the event publisher: first the messages above the
+ * mirror cursor, then the outbox (read receipts and `replied` events) in order, and round again
+ * while either has work. Messages go first so a read receipt never reaches D1 before a message
+ * it marks that was stored before it (a message stored later carries its own read_at in the
+ * insert). Consecutive read rows go to D1 as one batch; a `replied` row waits for the run before
+ * it, then publishes. Every step is idempotent (insert by id ON CONFLICT(id) DO NOTHING,
+ * conditional updates, events keyed by id), so a crash between a D1 write and the cursor or
+ * outbox update only repeats harmless work. Returns the failing attempt count, or null once done.
  */
 export async function drainOutbox(store: RoomStore, meta: RoomMeta, deps: Deps): Promise<number | null> {
   for (;;) {
+    const failedMessage = await mirrorMessages(store, meta, deps);
+    if (failedMessage !== null) return failedMessage;
     const items = store.outboxWithMessages(BATCH_ROWS);
-    if (items.length === 0) return null;
+    if (items.length === 0) {
+      if (store.unmirrored(1).length === 0) return null;
+      continue;
+    }
     let i = 0;
     while (i < items.length) {
       let j = i;

@@ -14,6 +14,7 @@ export type StoredMessage = {
 };
 
 export type RoomMeta = { ticketId: string; ownerId: string; merchantId: string | null };
+/** "message" only in rooms stored before the mirror cursor (converted on first read). */
 export type OutboxKind = "message" | "read" | "replied";
 export type OutboxRow = { id: number; kind: OutboxKind; ref: string; attempts: number };
 /** An outbox row with the message it refers to (null for read receipts, or a message gone). */
@@ -26,7 +27,8 @@ const SCHEMA = [
      sender_id TEXT NOT NULL, sender_role TEXT NOT NULL, body TEXT NOT NULL,
      attachments TEXT NOT NULL, created_at INTEGER NOT NULL, read_at INTEGER,
      UNIQUE (sender_id, client_id))`,
-  // Work that must reach D1 (or the event publisher) exactly once in effect; drained in id order.
+  // Read receipts and `replied` events that must reach D1 (or the event publisher) exactly once in
+  // effect; drained in id order. Messages need no row here: `mirrored_seq` in meta is the cursor.
   `CREATE TABLE IF NOT EXISTS outbox (
      id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, ref TEXT NOT NULL,
      attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT)`,
@@ -45,9 +47,13 @@ export class RoomStore {
    */
   private metaCache: RoomMeta | null | undefined;
   private seqCache: number | undefined;
+  private mirroredCache: number | undefined;
 
   constructor(private readonly sql: SqlStorage) {
     for (const stmt of SCHEMA) sql.exec(stmt);
+    // Before any handler can append: a room stored before the cursor is converted here, so a
+    // message this code appends is never mistaken for one the old outbox had already mirrored.
+    this.mirroredSeq();
   }
 
   /** Written on connect; a no-op (no write) when it matches what the room already holds. */
@@ -94,9 +100,64 @@ export class RoomStore {
   }
 
   /**
-   * Assigns the next seq and queues the D1 mirror in the same synchronous step. A (sender,
-   * client_id) already stored is not inserted again: the stored message comes back instead,
-   * with `duplicate`, and nothing is queued.
+   * The last seq the D1 mirror holds: every message above it is still to be mirrored. One cursor
+   * instead of an outbox row per message halves the room's SQLite writes per message (the outbox
+   * insert and its delete were a fifth of the room's CPU under 50 rooms, BENCHMARKS.md). A room
+   * stored before the cursor existed has one `message` outbox row per unmirrored message; the
+   * constructor's first read converts them, in one synchronous step.
+   */
+  mirroredSeq(): number {
+    if (this.mirroredCache !== undefined) return this.mirroredCache;
+    const stored = this.sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'mirrored_seq'")
+      .toArray()[0];
+    if (stored) {
+      this.mirroredCache = Number(stored.value);
+      return this.mirroredCache;
+    }
+    const legacy = this.sql
+      .exec<{ s: number | null }>(
+        "SELECT MIN(m.seq) AS s FROM outbox o JOIN messages m ON m.id = o.ref WHERE o.kind = 'message'",
+      )
+      .one().s;
+    this.sql.exec("DELETE FROM outbox WHERE kind = 'message'");
+    // Not lastSeq(): its cache must not be filled before a handler needs it.
+    const top = this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+    const seq = legacy === null ? top : legacy - 1;
+    this.setMirrored(seq);
+    return seq;
+  }
+
+  /** Messages above the mirror cursor, in seq order. */
+  unmirrored(limit: number): StoredMessage[] {
+    return this.since(this.mirroredSeq(), limit);
+  }
+
+  /** Moves the cursor (never backwards) and clears the failure count of the message it passed. */
+  setMirrored(seq: number): void {
+    if (this.mirroredCache !== undefined && seq <= this.mirroredCache) return;
+    const upsert =
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
+    this.sql.exec(upsert, "mirrored_seq", String(seq));
+    this.sql.exec("DELETE FROM meta WHERE key = 'mirror_attempts'");
+    this.mirroredCache = seq;
+  }
+
+  /** Counts a failed attempt at mirroring the message above the cursor; returns the count. */
+  mirrorFailed(): number {
+    const row = this.sql
+      .exec<{ value: string }>(
+        `INSERT INTO meta (key, value) VALUES ('mirror_attempts', '1')
+         ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING value`,
+      )
+      .one();
+    return Number(row.value);
+  }
+
+  /**
+   * Assigns the next seq in one synchronous step; the message is then above the mirror cursor,
+   * which is what queues it for D1. A (sender, client_id) already stored is not inserted again:
+   * the stored message comes back instead, with `duplicate`, and nothing is queued.
    */
   append(
     m: Omit<StoredMessage, "seq" | "read_at">,
@@ -121,7 +182,6 @@ export class RoomStore {
       return { stored: existing, duplicate: true };
     }
     this.seqCache = seq;
-    this.enqueue("message", m.id);
     for (const kind of alsoQueue) this.enqueue(kind, m.id);
     return { stored: { ...m, seq, read_at: null }, duplicate: false };
   }

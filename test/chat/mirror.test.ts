@@ -1,10 +1,10 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
-import { join, msg, openTicket, roomStub } from "./helpers";
+import { type Frame, join, msg, openTicket, roomStub } from "./helpers";
 
 const mirrored = (ticketId: string) =>
   env.DB.prepare("SELECT id, seq, body, read_at FROM chat_messages WHERE ticket_id = ? ORDER BY seq")
@@ -16,6 +16,18 @@ const outbox = (ticketId: string) =>
   runInDurableObject(roomStub(ticketId), (_: TicketRoom, state) =>
     state.storage.sql.exec<{ kind: string; attempts: number }>("SELECT kind, attempts FROM outbox").toArray(),
   );
+
+/** The mirror cursor and the failed attempts counted on the message above it, as the room stores them. */
+const cursor = (ticketId: string) =>
+  runInDurableObject(roomStub(ticketId), (_: TicketRoom, state) => {
+    const rows = state.storage.sql
+      .exec<{ key: string; value: string }>(
+        "SELECT key, value FROM meta WHERE key IN ('mirrored_seq', 'mirror_attempts')",
+      )
+      .toArray();
+    const get = (k: string) => rows.find((r) => r.key === k)?.value;
+    return { mirrored: Number(get("mirrored_seq") ?? -1), attempts: Number(get("mirror_attempts") ?? 0) };
+  });
 
 describe("D1 mirror", () => {
   it("mirrors every message and read receipt to D1", async () => {
@@ -42,7 +54,7 @@ describe("D1 mirror", () => {
     a.close();
   });
 
-  it("keeps a failed mirror in the outbox and the alarm delivers it", async () => {
+  it("keeps a failed mirror above the cursor and the alarm delivers it", async () => {
     const owner = await newCaller("user");
     const { id } = await openTicket(owner);
     // A foreign row already holding (ticket, seq 1): the mirror's insert hits the unique index.
@@ -56,10 +68,12 @@ describe("D1 mirror", () => {
     o.send(msg("keep-me", "must not be lost"));
     const ack = await o.nextOf("ack");
     const pending = await eventually(async () => {
-      const rows = await outbox(id);
-      return rows.some((r) => r.attempts >= 1) ? rows : null;
-    }, "a failed mirror attempt in the outbox");
-    expect(pending).toEqual([{ kind: "message", attempts: 1 }]);
+      const c = await cursor(id);
+      return c.attempts >= 1 ? c : null;
+    }, "a failed mirror attempt counted");
+    // The cursor stays below the message D1 refused: it is still owed, and nothing sits in the outbox.
+    expect(pending).toEqual({ mirrored: 0, attempts: 1 });
+    expect(await outbox(id)).toEqual([]);
     expect(await runInDurableObject(roomStub(id), (_: TicketRoom, s) => s.storage.getAlarm())).not.toBeNull();
 
     expect((await mirrored(id)).map((r) => r.id)).toEqual([squatter]);
@@ -68,9 +82,52 @@ describe("D1 mirror", () => {
     await runDurableObjectAlarm(roomStub(id));
 
     expect(await mirrored(id)).toEqual([{ id: ack.id, seq: 1, body: "must not be lost", read_at: null }]);
-    expect(await outbox(id)).toEqual([]);
+    expect(await cursor(id)).toEqual({ mirrored: 1, attempts: 0 });
     expect(await runInDurableObject(roomStub(id), (_: TicketRoom, s) => s.storage.getAlarm())).toBeNull();
     o.close();
+  });
+
+  it("a room stored with one outbox row per message converts them to the cursor without losing one", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    // Hold the mirror back (a squatter on seq 2) so messages 2 and 3 are still owed to D1.
+    await env.DB.prepare(
+      "INSERT INTO chat_messages (id, ticket_id, seq, sender_id, sender_role, body, created_at) VALUES (?, ?, 2, 'x', 'user', 'squatter', 0)",
+    )
+      .bind(crypto.randomUUID(), id)
+      .run();
+    const o = await join(owner, id);
+    const acks: Frame[] = [];
+    for (const n of [1, 2, 3]) {
+      o.send(msg(`legacy-${n}`, `message ${n}`));
+      acks.push(await o.nextOf("ack"));
+    }
+    await eventually(
+      async () => ((await cursor(id)).attempts >= 1 ? true : null),
+      "the mirror stuck on seq 2",
+    );
+    expect((await mirrored(id)).map((r) => r.body)).toEqual(["message 1", "squatter"]);
+    o.close();
+    // Rewrite the room's storage into the pre-cursor shape: no cursor, one `message` row per
+    // unmirrored message; then evict it so the next instance starts from storage alone.
+    await runInDurableObject(roomStub(id), (_: TicketRoom, state) => {
+      state.storage.sql.exec("DELETE FROM meta WHERE key IN ('mirrored_seq', 'mirror_attempts')");
+      for (const a of acks.slice(1))
+        state.storage.sql.exec("INSERT INTO outbox (kind, ref) VALUES ('message', ?)", String(a.id));
+    });
+    await evictDurableObject(roomStub(id));
+    await env.DB.prepare("DELETE FROM chat_messages WHERE ticket_id = ? AND body = 'squatter'")
+      .bind(id)
+      .run();
+    await runDurableObjectAlarm(roomStub(id));
+
+    expect((await mirrored(id)).map((r) => [r.seq, r.body])).toEqual([
+      [1, "message 1"],
+      [2, "message 2"],
+      [3, "message 3"],
+    ]);
+    expect(await cursor(id)).toEqual({ mirrored: 3, attempts: 0 });
+    expect(await outbox(id)).toEqual([]);
   });
 
   it("publishes ticket.replied when an agent replies to an absent owner, once", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { judge, printFigures } from "../../bench/lib/report.mjs";
+import { judge, LOADED_ABOVE, printFigures } from "../../bench/lib/report.mjs";
 import { acrossRuns } from "../../bench/lib/stats.mjs";
 
 /**
@@ -35,5 +35,18 @@ describe("bench verdicts", () => {
     expect(lines[0]).toContain("PASS (provisional: load not recorded)");
     expect(lines[1]?.startsWith("PASS ")).toBe(true);
     expect(lines[1]).not.toContain("provisional");
+  });
+
+  it("calls a run loaded only when the load is above the bench's own share (cores + 1)", () => {
+    const target = { op: "<=", value: 50, metric: "value", text: "≤ 50 ms" };
+    const lines: string[] = [];
+    const print = (l: string) => lines.push(l);
+    const fig = (loads: number[]) => ({
+      figures: [{ label: "p99", unit: "ms", values: [20, 30, 40], target, loads }],
+    });
+    printFigures("chat", fig([LOADED_ABOVE - 0.5, 1, 1]), print);
+    printFigures("chat", fig([LOADED_ABOVE + 0.5, 1, 1]), print);
+    expect(lines[0]).not.toContain("provisional");
+    expect(lines[1]).toContain("PASS (provisional: loaded)");
   });
 });

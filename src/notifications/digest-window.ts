@@ -1,36 +1,8 @@
 import type { DigestMode } from "../db/schema";
+import { wallClock } from "./quiet-hours";
 
 /** A digest window: [start, end) in epoch ms. It is identified by its start instant. */
 export type DigestWindow = { start: number; end: number };
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-function wallClock(at: number, timeZone: string) {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      minute: "2-digit",
-      second: "2-digit",
-    });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(at))) p[part.type] = Number(part.value);
-  return {
-    y: p.year ?? 1970,
-    mo: p.month ?? 1,
-    d: p.day ?? 1,
-    h: p.hour ?? 0,
-    mi: p.minute ?? 0,
-    s: p.second ?? 0,
-  };
-}
 
 /** Local wall clock minus UTC at instant `at`, in ms (e.g. +3,600,000 for Paris in winter). */
 function offsetMs(at: number, timeZone: string): number {

@@ -13,6 +13,7 @@ import { digestSummary } from "./digest-text";
 import { type DigestWindow, digestWindow } from "./digest-window";
 import { notify } from "./notify";
 import { chunk } from "./preferences.service";
+import { isValidTimeZone } from "./quiet-hours";
 import type { NotificationType } from "./types";
 
 // Per cron run; the next run (5 minutes later) takes what is left.
@@ -44,8 +45,11 @@ export async function digestTimeZones(db: Db, userIds: string[]): Promise<Map<st
         .where(and(inArray(devices.userId, ids), isNotNull(devices.timeZone)))
         .orderBy(desc(devices.updatedAt)),
     ]);
-    for (const s of settings) if (s.timeZone) zones.set(s.userId, s.timeZone);
-    for (const d of deviceZones) if (d.timeZone && !zones.has(d.userId)) zones.set(d.userId, d.timeZone);
+    // Validated when stored; re-checked so a zone the runtime's ICU data dropped cannot make
+    // the user's windows fail on every run.
+    for (const s of settings) if (s.timeZone && isValidTimeZone(s.timeZone)) zones.set(s.userId, s.timeZone);
+    for (const d of deviceZones)
+      if (d.timeZone && !zones.has(d.userId) && isValidTimeZone(d.timeZone)) zones.set(d.userId, d.timeZone);
   }
   return zones;
 }

@@ -205,6 +205,25 @@ describe("digest release", () => {
     expect(await sentMessages(token)).toHaveLength(1);
   });
 
+  it("items written while a release runs are each summarised exactly once", async () => {
+    const { user, token } = await digestUser("hourly");
+    await item(user);
+    const at = Date.now() + HOUR;
+    await Promise.all([
+      releaseDigests(testDeps(), at),
+      item(user),
+      item(user),
+      releaseDigests(testDeps(), at),
+    ]);
+    // Whatever the interleaving, the rest goes out by the window after next.
+    await releaseDigests(testDeps(), at + 2 * HOUR);
+    const rows = await digestsOf(user.sub);
+    expect(rows.reduce((n, r) => n + r.item_count, 0)).toBe(3);
+    expect(await pendingCount(user.sub)).toBe(0);
+    for (const r of rows) await summarySent(user, r);
+    expect(await sentMessages(token)).toHaveLength(rows.length);
+  });
+
   it("a crash after the claim: the re-run pushes the summary once", async () => {
     const { user, token } = await digestUser("hourly");
     await item(user);

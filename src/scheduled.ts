@@ -1,6 +1,7 @@
 import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
 import { retryEventSinks } from "./events/redeliver";
+import { releaseDigests } from "./notifications/digest.service";
 import { releaseHeldPushes } from "./notifications/housekeeping";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { reconcilePayments } from "./payments/reconcile";
@@ -25,6 +26,7 @@ export async function handleScheduled(
       ]
     : [
         ["retry-event-sinks", retryEventSinks],
+        ["release-digests", (d) => releaseDigests(d)],
         ["release-held-pushes", releaseHeldPushes],
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],

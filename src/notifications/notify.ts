@@ -20,6 +20,11 @@ export type NotifyInput = {
   silent?: boolean;
   /** Domain event id: (event_id, user_id) is unique, so a replay adds nothing. */
   eventId: string;
+  /**
+   * The push of a released digest window (digest.service.ts): never digested again, and
+   * hidden from the in-app history, which already shows the window's items one by one.
+   */
+  digestSummary?: boolean;
 };
 
 export type NotifyResult = {
@@ -35,7 +40,7 @@ const ROWS_PER_INSERT = 8;
 const STATEMENTS_PER_BATCH = 50;
 
 async function batchAll(db: Db, statements: Array<ReturnType<typeof insertNotifications>>) {
-  const results: Array<{ id: string; userId: string }> = [];
+  const results: Array<{ id: string; userId: string; digest: string | null }> = [];
   for (const group of chunk(statements, STATEMENTS_PER_BATCH)) {
     const [first, ...rest] = group;
     if (!first) continue;
@@ -49,16 +54,16 @@ function insertNotifications(db: Db, rows: Array<typeof notifications.$inferInse
     .insert(notifications)
     .values(rows)
     .onConflictDoNothing()
-    .returning({ id: notifications.id, userId: notifications.userId });
+    .returning({ id: notifications.id, userId: notifications.userId, digest: notifications.digest });
 }
 
 /** Existing notifications of this event for `userIds` (a retried or replayed notify). */
 async function existingNotifications(db: Db, eventId: string, userIds: string[]) {
-  const out: Array<{ id: string; userId: string }> = [];
+  const out: Array<{ id: string; userId: string; digest: string | null }> = [];
   for (const ids of chunk(userIds, 90)) {
     out.push(
       ...(await db
-        .select({ id: notifications.id, userId: notifications.userId })
+        .select({ id: notifications.id, userId: notifications.userId, digest: notifications.digest })
         .from(notifications)
         .where(and(eq(notifications.eventId, eventId), inArray(notifications.userId, ids)))),
     );
@@ -113,7 +118,9 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
       data: input.data ?? {},
       silent: input.silent ?? false,
       eventId: input.eventId,
-      inApp: r.inApp,
+      inApp: r.inApp && !input.digestSummary,
+      // Digested: stored and shown as usual, pushed later as part of its window's summary.
+      digest: r.push && r.delivery !== "instant" && !input.digestSummary ? r.delivery : null,
       createdAt: t,
     })),
   );
@@ -134,7 +141,9 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
 
   const byUser = new Map(recipients.map((r) => [r.userId, r]));
   const notificationOf = new Map(
-    [...inserted, ...earlier].filter((n) => byUser.get(n.userId)?.push).map((n) => [n.userId, n.id]),
+    [...inserted, ...earlier]
+      .filter((n) => byUser.get(n.userId)?.push && n.digest === null)
+      .map((n) => [n.userId, n.id]),
   );
   const deliveries: Array<typeof notificationDeliveries.$inferInsert> = [];
   for (const ids of chunk([...notificationOf.keys()], 90)) {

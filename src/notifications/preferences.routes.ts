@@ -22,12 +22,12 @@ export const updatePreferencesRoute = createRoute({
   operationId: "updateNotificationPreferences",
   tags,
   security,
-  summary: "Update preferences (partial); security_alert cannot be muted",
+  summary: "Update preferences (partial, incl. per-type digests); security_alert cannot be muted or digested",
   middleware: [requireAuth] as const,
   request: { body: jsonBody(preferencesIn) },
   responses: {
     200: json(preferencesOut, "Preferences after the update"),
-    // UNPROCESSABLE: switching a critical type off.
+    // UNPROCESSABLE: switching a critical type off, or setting it to a digest.
     ...errorResponses("UNAUTHENTICATED", "UNPROCESSABLE"),
   },
 });

@@ -14,6 +14,9 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
       second: "2-digit",
@@ -21,6 +24,20 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
     formatters.set(timeZone, f);
   }
   return f;
+}
+
+/** The local wall clock in `timeZone` at instant `at` (month 1-12). */
+export function wallClock(at: number, timeZone: string) {
+  const p: Record<string, number> = {};
+  for (const part of formatterFor(timeZone).formatToParts(new Date(at))) p[part.type] = Number(part.value);
+  return {
+    y: p.year ?? 1970,
+    mo: p.month ?? 1,
+    d: p.day ?? 1,
+    h: p.hour ?? 0,
+    mi: p.minute ?? 0,
+    s: p.second ?? 0,
+  };
 }
 
 /** True for names the runtime's ICU data knows (e.g. "Europe/Paris"); Intl throws on others. */
@@ -38,15 +55,8 @@ const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Numb
 
 /** Seconds since local midnight in `timeZone` at instant `at`. */
 export function localSecondOfDay(at: number, timeZone: string): number {
-  let h = 0;
-  let m = 0;
-  let s = 0;
-  for (const part of formatterFor(timeZone).formatToParts(new Date(at))) {
-    if (part.type === "hour") h = Number(part.value);
-    else if (part.type === "minute") m = Number(part.value);
-    else if (part.type === "second") s = Number(part.value);
-  }
-  return h * 3600 + m * 60 + s;
+  const w = wallClock(at, timeZone);
+  return w.h * 3600 + w.mi * 60 + w.s;
 }
 
 /**

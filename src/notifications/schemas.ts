@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EXTERNAL_EVENT_TYPES } from "../events/types";
 import { cursorSchema, limitSchema } from "../platform/pagination";
 import { HH_MM, isValidTimeZone } from "./quiet-hours";
-import { DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
+import { DELIVERY_MODES, DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
 
 export const notificationType = z.enum(NOTIFICATION_TYPES).openapi({ example: "payment_received" });
 const timeZone = z
@@ -10,6 +10,11 @@ const timeZone = z
   .max(64)
   .refine(isValidTimeZone, "must be an IANA time zone such as Europe/Paris")
   .openapi({ example: "Europe/Paris" });
+const deliveryMode = z.enum(DELIVERY_MODES).openapi({
+  description:
+    "instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)",
+  example: "hourly",
+});
 const hhmm = z.string().regex(HH_MM, "must be HH:MM (24h)").openapi({ example: "22:00" });
 
 export const deviceInput = z
@@ -48,7 +53,13 @@ const quietHours = z
 export const preferencesOut = z
   .object({
     preferences: z.array(
-      z.object({ type: notificationType, push: z.boolean(), in_app: z.boolean(), critical: z.boolean() }),
+      z.object({
+        type: notificationType,
+        push: z.boolean(),
+        in_app: z.boolean(),
+        delivery: deliveryMode,
+        critical: z.boolean(),
+      }),
     ),
     quiet_hours: quietHours.nullable(),
   })
@@ -62,6 +73,7 @@ export const preferencesIn = z
           type: notificationType,
           push: z.boolean().optional(),
           in_app: z.boolean().optional(),
+          delivery: deliveryMode.optional(),
         }),
       )
       .max(NOTIFICATION_TYPES.length * 2)

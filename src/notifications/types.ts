@@ -1,7 +1,7 @@
 import { z } from "zod";
-import { DELIVERY_STATUSES, NOTIFICATION_TYPES, type NotificationType } from "../db/schema";
+import { DELIVERY_MODES, DELIVERY_STATUSES, NOTIFICATION_TYPES, type NotificationType } from "../db/schema";
 
-export { DELIVERY_STATUSES, NOTIFICATION_TYPES, type NotificationType };
+export { DELIVERY_MODES, DELIVERY_STATUSES, NOTIFICATION_TYPES, type NotificationType };
 
 /**
  * Critical types cannot be muted on any channel and bypass quiet hours: a user who

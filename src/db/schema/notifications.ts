@@ -24,6 +24,11 @@ export const DELIVERY_STATUSES = [
 ] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** How a type's pushes reach a user: one by one, or one summary per clock hour / local day. */
+export const DELIVERY_MODES = ["instant", "hourly", "daily"] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export type DigestMode = Exclude<DeliveryMode, "instant">;
+
 export const devices = sqliteTable(
   "devices",
   {
@@ -50,6 +55,7 @@ export const notificationPreferences = sqliteTable(
     type: text("type", { enum: NOTIFICATION_TYPES }).notNull(),
     push: integer("push", { mode: "boolean" }).notNull(),
     inApp: integer("in_app", { mode: "boolean" }).notNull(),
+    delivery: text("delivery", { enum: DELIVERY_MODES }).notNull().default("instant"),
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.type] })],
@@ -79,12 +85,49 @@ export const notifications = sqliteTable(
     /** Whether it is shown in the in-app history (the in_app channel preference). */
     inApp: integer("in_app", { mode: "boolean" }).notNull().default(true),
     readAt: integer("read_at"),
+    /** Digest mode it was created under (null: pushed on its own); see notification_digests. */
+    digest: text("digest", { enum: ["hourly", "daily"] }),
+    /** The released digest window that took it; null while it waits. */
+    digestId: text("digest_id"),
     createdAt: createdAt(),
   },
   (t) => [
     index("notifications_user_created_idx").on(t.userId, t.createdAt, t.id),
     index("notifications_user_unread_idx").on(t.userId, t.readAt),
     uniqueIndex("notifications_event_user_idx").on(t.eventId, t.userId),
+    index("notifications_digest_pending_idx")
+      .on(t.userId, t.type, t.digest, t.createdAt)
+      .where(sql`${t.digest} IS NOT NULL AND ${t.digestId} IS NULL`),
+    index("notifications_digest_idx").on(t.digestId).where(sql`${t.digestId} IS NOT NULL`),
+  ],
+);
+
+/**
+ * One row per released digest window (docs/notifications.md, "Digests"). Unique on
+ * (user, type, mode, window start): the cron's conditional insert of this row is the claim,
+ * so a window is released once however many runs overlap.
+ */
+export const notificationDigests = sqliteTable(
+  "notification_digests",
+  {
+    id: uuidPk(),
+    userId: text("user_id").notNull(),
+    type: text("type", { enum: NOTIFICATION_TYPES }).notNull(),
+    mode: text("mode", { enum: ["hourly", "daily"] }).notNull(),
+    windowStart: integer("window_start").notNull(),
+    windowEnd: integer("window_end").notNull(),
+    timeZone: text("time_zone").notNull(),
+    itemCount: integer("item_count").notNull().default(0),
+    /** releasing: claimed, summary not yet pushed (a re-run resumes it); released: done. */
+    status: text("status", { enum: ["releasing", "released"] }).notNull(),
+    claimToken: text("claim_token").notNull(),
+    summaryNotificationId: text("summary_notification_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("notification_digests_window_idx").on(t.userId, t.type, t.mode, t.windowStart),
+    index("notification_digests_releasing_idx").on(t.status).where(sql`${t.status} = 'releasing'`),
   ],
 );
 

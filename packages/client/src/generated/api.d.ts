@@ -253,7 +253,7 @@ export interface paths {
         /** Per-type, per-channel preferences and quiet hours */
         get: operations["getNotificationPreferences"];
         put?: never;
-        /** Update preferences (partial); security_alert cannot be muted */
+        /** Update preferences (partial, incl. per-type digests); security_alert cannot be muted or digested */
         post: operations["updateNotificationPreferences"];
         delete?: never;
         options?: never;
@@ -866,6 +866,12 @@ export interface components {
                 type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
                 push: boolean;
                 in_app: boolean;
+                /**
+                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
+                 * @example hourly
+                 * @enum {string}
+                 */
+                delivery: "instant" | "hourly" | "daily";
                 critical: boolean;
             }[];
             quiet_hours: components["schemas"]["QuietHours"];
@@ -887,6 +893,12 @@ export interface components {
                 type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
                 push?: boolean;
                 in_app?: boolean;
+                /**
+                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
+                 * @example hourly
+                 * @enum {string}
+                 */
+                delivery?: "instant" | "hourly" | "daily";
             }[];
             /** @description null removes quiet hours */
             quiet_hours?: {

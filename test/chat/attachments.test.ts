@@ -252,6 +252,24 @@ describe("chat attachments", () => {
     expect(await rowsOf(ticketId)).toEqual([]);
   });
 
+  it("upload rate limit: 20 a minute per user, then 429 with nothing written", async () => {
+    const owner = await newCaller("user");
+    const { id: ticketId } = await openTicket(owner);
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) {
+      const res = await upload(owner, ticketId, text(`line ${i}\n`), { filename: `n${i}.txt` });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        const body = await expectEnvelope(res, 429, "RATE_LIMITED");
+        expect(body.error.code).toBe("RATE_LIMITED");
+        expect(res.headers.get("retry-after")).not.toBeNull();
+      } else await res.body?.cancel();
+    }
+    expect(statuses.filter((s) => s === 201)).toHaveLength(20);
+    expect(statuses[20]).toBe(429);
+    expect(await rowsOf(ticketId)).toHaveLength(20);
+  });
+
   it("holds the per-ticket file budget under parallel uploads", async () => {
     const owner = await newCaller("user");
     const { id: ticketId } = await openTicket(owner);

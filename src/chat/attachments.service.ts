@@ -106,7 +106,15 @@ export async function uploadAttachment(
   if (!ready) {
     // The ticket was erased (or the sweep took the row as stale) while we wrote: the row is now
     // `deleting`, and the sweep that may already have run did not see this object yet.
-    await deps.env.ATTACHMENTS.delete(objectKey(ticketId, row.id));
+    try {
+      await deps.env.ATTACHMENTS.delete(objectKey(ticketId, row.id));
+    } catch (err) {
+      // Only an orphan if the sweep has already removed the row; the log names the key to delete.
+      deps.logger.error("attachment of an erased ticket not deleted", {
+        key: objectKey(ticketId, row.id),
+        err,
+      });
+    }
     throw notFound("Ticket");
   }
   return ready;

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { analyticsRouter } from "./analytics";
-import { chatRouter, wsRouter } from "./chat";
+import { chatRouter, UPLOAD_PATH, wsRouter } from "./chat";
 import { eventsRouter } from "./events";
 import { notificationsRouter } from "./notifications";
 import { paymentsRouter } from "./payments";
@@ -63,14 +63,15 @@ export function createApp() {
   app.use(`${API_PREFIX}/*`, d1Session);
   app.use("*", init);
   app.use("*", accessLog);
-  app.use(
-    `${API_PREFIX}/*`,
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
+  const apiBodyLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("PAYLOAD_TOO_LARGE", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  // Attachment uploads count their own bytes against their own, larger cap (chat/attachments.service.ts).
+  app.use(`${API_PREFIX}/*`, (c, next) =>
+    c.req.method === "POST" && UPLOAD_PATH.test(c.req.path) ? next() : apiBodyLimit(c, next),
   );
   app.use(`${API_PREFIX}/*`, authenticate);
   // Before authenticate, so it sees every 401 of the upgrade: bad header, subprotocol or ticket.

@@ -1,5 +1,5 @@
 import { purgeExpiredAnalytics } from "./analytics/housekeeping";
-import { expireConnectTickets } from "./chat/housekeeping";
+import { expireConnectTickets, sweepTicketAttachments } from "./chat/housekeeping";
 import { retryEventSinks } from "./events/redeliver";
 import { releaseDigests } from "./notifications/digest.service";
 import { releaseHeldPushes } from "./notifications/housekeeping";
@@ -32,6 +32,7 @@ export async function handleScheduled(
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],
         ["reconcile-payments", reconcilePayments],
         ["expire-connect-tickets", expireConnectTickets],
+        ["sweep-ticket-attachments", sweepTicketAttachments],
       ];
   for (const [name, job] of jobs) {
     try {

@@ -39,7 +39,45 @@ function nameOf(userId) {
   return ROLE_NAMES[p?.role] ?? "Someone";
 }
 
-function item({ key, mine, role, body, time, tick, seq }) {
+/** Object URLs of previews already fetched, by attachment id (the bytes never change). */
+const previews = new Map();
+
+/**
+ * An attachment in the thread: uploaded images as a preview fetched with the token (an <img>
+ * cannot send one) and shown as an object URL; anything else as its name and size.
+ */
+function attachmentView(a) {
+  const box = document.createElement("span");
+  box.className = "attachment";
+  if (a.id && a.content_type.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.alt = a.name;
+    img.className = "preview";
+    img.dataset.attachmentId = a.id;
+    const known = previews.get(a.id);
+    if (known) img.src = known;
+    else {
+      previews.set(a.id, null);
+      chat
+        .download(a)
+        .then((blob) => {
+          previews.set(a.id, URL.createObjectURL(blob));
+          render();
+        })
+        .catch((err) => {
+          previews.delete(a.id);
+          notice(err.message, true);
+        });
+    }
+    box.append(img);
+  }
+  const label = document.createElement("span");
+  label.textContent = `📎 ${a.name} (${Math.ceil(a.size / 1024)} KB)`;
+  box.append(label);
+  return box;
+}
+
+function item({ key, mine, role, body, time, tick, seq, attachments = [] }) {
   const li = document.createElement("li");
   li.dataset.key = key;
   li.dataset.mine = String(mine);
@@ -59,7 +97,7 @@ function item({ key, mine, role, body, time, tick, seq }) {
     t.textContent = TICKS[tick];
     meta.append(t);
   }
-  li.append(text, meta);
+  li.append(text, ...attachments.map(attachmentView), meta);
   return li;
 }
 
@@ -86,12 +124,21 @@ function draw() {
       body: m.body,
       time: m.created_at,
       tick: chat.tickOf(m),
+      attachments: m.attachments,
     }),
   );
   // Not yet stored: shown after the conversation with one tick until the ack places them.
   for (const p of chat.outbox) {
     rows.push(
-      item({ key: p.client_id, mine: true, role: "", body: p.body, time: p.created_at, tick: "sent" }),
+      item({
+        key: p.client_id,
+        mine: true,
+        role: "",
+        body: p.body,
+        time: p.created_at,
+        tick: "sent",
+        attachments: p.attachments,
+      }),
     );
   }
   $("messages").replaceChildren(...rows);
@@ -178,6 +225,18 @@ $("composer").addEventListener("submit", (e) => {
   chat.send(body);
   $("body").value = "";
   render();
+});
+// A chosen file is uploaded at once and sent as its own message (with whatever is typed).
+$("file").addEventListener("change", () => {
+  const file = $("file").files?.[0];
+  if (!chat || !file) return;
+  void guarded(async () => {
+    const attachment = await chat.upload(file, file.name);
+    chat.send($("body").value, [attachment]);
+    $("body").value = "";
+    $("file").value = "";
+    render();
+  });
 });
 $("body").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && !e.shiftKey) {

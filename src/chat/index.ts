@@ -1,6 +1,8 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../platform/app-env";
 import { createRouter } from "../platform/router";
+import * as ah from "./attachments.handlers";
+import * as ar from "./attachments.routes";
 import * as rh from "./realtime.handlers";
 import * as rr from "./realtime.routes";
 import * as th from "./tickets.handlers";
@@ -13,7 +15,10 @@ export const chatRouter = createRouter()
   .openapi(tr.listTicketsRoute, th.listTicketsHandler)
   .openapi(tr.getTicketRoute, th.getTicketHandler)
   .openapi(tr.patchTicketRoute, th.patchTicketHandler)
+  .openapi(tr.deleteTicketRoute, th.deleteTicketHandler)
   .openapi(tr.messagesRoute, th.messagesHandler)
+  .openapi(ar.uploadAttachmentRoute, ah.uploadAttachmentHandler)
+  .openapi(ar.downloadAttachmentRoute, ah.downloadAttachmentHandler)
   .openapi(rr.connectTicketRoute, rh.connectTicketHandler);
 
 /**
@@ -23,5 +28,6 @@ export const chatRouter = createRouter()
  */
 export const wsRouter = new Hono<AppEnv>().get("/:kind{support|merchant|admin}/:id", upgradeHandler);
 
+export { UPLOAD_PATH } from "./attachments.routes";
 export { LiveChannel } from "./live-channel";
 export { TicketRoom } from "./ticket-room";

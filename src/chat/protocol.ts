@@ -50,6 +50,12 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
     client_id: clientId,
     body: z.string().max(LIMITS.maxBodyChars),
     attachments: z.array(attachmentSchema).max(LIMITS.maxAttachments).optional(),
+    /** Files uploaded with POST /support/tickets/{id}/attachments (docs/chat-protocol.md, "Attachments"). */
+    attachment_ids: z
+      .array(z.uuid())
+      .max(LIMITS.maxAttachments)
+      .refine((ids) => new Set(ids).size === ids.length, "ids must be distinct")
+      .optional(),
   }),
   z.strictObject({ type: z.literal("read"), up_to: z.number().int().min(0) }),
   z.strictObject({ type: z.literal("typing") }),
@@ -57,7 +63,8 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 export const CLIENT_FRAME_TYPES = ["message", "read", "typing"] as const;
 
-export type Attachment = z.infer<typeof attachmentSchema>;
+/** A link (as a client sent it) or an uploaded file (`id`, and `url` is its download path). */
+export type Attachment = z.infer<typeof attachmentSchema> & { id?: string };
 
 export type ChatMessage = {
   id: string;
@@ -86,7 +93,8 @@ export type FrameErrorCode =
   | "UNKNOWN_TYPE"
   | "VALIDATION_FAILED"
   | "UNSUPPORTED_FRAME"
-  | "RATE_LIMITED";
+  | "RATE_LIMITED"
+  | "UNAVAILABLE";
 
 /**
  * Headers only the Worker sets; it strips any incoming copies before forwarding

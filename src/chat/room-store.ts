@@ -206,6 +206,15 @@ export class RoomStore {
     return changed;
   }
 
+  /** A ticket erase: the log, the outbox and the meta go; the room is as if never opened. */
+  erase(): void {
+    this.sql.exec("DELETE FROM outbox");
+    this.sql.exec("DELETE FROM messages");
+    this.sql.exec("DELETE FROM meta");
+    this.metaCache = undefined;
+    this.seqCache = undefined;
+  }
+
   enqueue(kind: OutboxKind, ref: string): void {
     this.sql.exec("INSERT INTO outbox (kind, ref) VALUES (?, ?)", kind, ref);
   }

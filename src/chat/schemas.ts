@@ -1,9 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { type chatMessages, TICKET_STATUSES } from "../db/schema";
+import { type chatAttachments, type chatMessages, TICKET_STATUSES } from "../db/schema";
 import { toIso } from "../platform/ids";
 import { cursorSchema, limitSchema } from "../platform/pagination";
 import type { TicketRow } from "./access";
-import { attachmentSchema } from "./protocol";
+import { downloadPath } from "./attachments.service";
+import { attachmentSchema as linkSchema } from "./protocol";
+import { ATTACHMENT_TYPES } from "./sniff";
 
 export const ticketSchema = z
   .object({
@@ -29,6 +31,14 @@ export const toTicket = (r: TicketRow): z.infer<typeof ticketSchema> => ({
   updated_at: toIso(r.updatedAt) ?? "",
 });
 
+/** A message's attachment: an https link a client named, or an uploaded file (with its `id`). */
+export const messageAttachmentSchema = linkSchema
+  .extend({
+    id: z.uuid().optional().openapi({ description: "Uploaded files only" }),
+    url: z.string().openapi({ description: "https link, or the download path of an uploaded file" }),
+  })
+  .openapi("MessageAttachment");
+
 export const chatMessageSchema = z
   .object({
     id: z.string(),
@@ -37,7 +47,7 @@ export const chatMessageSchema = z
     sender_id: z.string(),
     sender_role: z.string(),
     body: z.string(),
-    attachments: z.array(attachmentSchema),
+    attachments: z.array(messageAttachmentSchema),
     client_id: z.string().nullable(),
     read_at: z.string().nullable().openapi({ description: "When someone other than the sender read it" }),
     created_at: z.string(),
@@ -96,4 +106,43 @@ export const connectTicketSchema = z.object({
   ticket: z.string(),
   expires_at: z.string(),
   url: z.string().openapi({ description: "ws(s) URL with ?ticket= ready to open" }),
+});
+
+export const binarySchema = z.string().openapi({ type: "string", format: "binary" });
+
+export const uploadQuery = z.object({
+  filename: z.string().min(1).max(255).openapi({
+    description: "Shown and used when saving; its extension must match the content",
+    example: "screenshot.png",
+  }),
+});
+
+export const attachmentParams = idParam.extend({
+  attachment_id: z.uuid().openapi({ param: { name: "attachment_id", in: "path" } }),
+});
+
+export const attachmentSchema = z
+  .object({
+    id: z.uuid(),
+    ticket_id: z.uuid(),
+    uploader_id: z.string(),
+    name: z.string(),
+    content_type: z.enum(Object.keys(ATTACHMENT_TYPES) as [string, ...string[]]),
+    size: z.number().int(),
+    sha256: z.string(),
+    download_path: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("TicketAttachment");
+
+export const toAttachment = (r: typeof chatAttachments.$inferSelect): z.infer<typeof attachmentSchema> => ({
+  id: r.id,
+  ticket_id: r.ticketId,
+  uploader_id: r.uploaderId,
+  name: r.name,
+  content_type: r.contentType,
+  size: r.size,
+  sha256: r.sha256,
+  download_path: downloadPath(r.ticketId, r.id),
+  created_at: toIso(r.createdAt) ?? "",
 });

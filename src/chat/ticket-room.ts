@@ -2,8 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import { createDeps, type Deps } from "../platform/deps";
 import { newId } from "../platform/ids";
 import { sinks } from "../sinks";
+import { readyAttachments, toMessageAttachment } from "./attachments.service";
 import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
-import { CLOSE, type ClientFrame, INTERNAL, LIMITS, type Participant, type ServerFrame } from "./protocol";
+import {
+  type Attachment,
+  CLOSE,
+  type ClientFrame,
+  INTERNAL,
+  LIMITS,
+  type Participant,
+  type ServerFrame,
+} from "./protocol";
 import { drainOutbox, MIRROR_COALESCE_MS, retryDelayMs } from "./room-mirror";
 import { RoomStore, type StoredMessage, toWire } from "./room-store";
 
@@ -123,11 +132,23 @@ export class TicketRoom extends DurableObject<Env> {
     ws: WebSocket,
     conn: Conn,
     frame: Extract<ClientFrame, { type: "message" }>,
-    t: number,
+    at: number,
   ): Promise<void> {
+    let t = at;
     const meta = this.store.meta();
     if (!meta) return;
-    const attachments = frame.attachments ?? [];
+    const ids = frame.attachment_ids ?? [];
+    let attachments: Attachment[] = frame.attachments ?? [];
+    if (ids.length > 0) {
+      const existing = this.store.byClientId(conn.userId, frame.client_id);
+      if (existing) return this.ackDuplicate(ws, frame.client_id, existing);
+      const files = await this.uploadedFiles(ws, meta.ticketId, frame, ids);
+      if (!files) return;
+      attachments = [...attachments, ...files];
+      // Re-read the clock: the check awaited D1, and created_at must not go backwards past a
+      // message sequenced meanwhile.
+      t = Math.max(t, Date.now());
+    }
     if (frame.body.trim() === "" && attachments.length === 0) {
       // A resend of a stored client_id is still acked as a duplicate, whatever it carries now.
       const existing = this.store.byClientId(conn.userId, frame.client_id);
@@ -163,6 +184,39 @@ export class TicketRoom extends DurableObject<Env> {
     this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
     send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
     this.scheduleMirror();
+  }
+
+  /**
+   * The uploaded files a frame names, in its order, as message attachments; or null after an
+   * error frame, when any id is not a ready attachment of this ticket (another ticket's, a
+   * pending or deleted one, or none at all: one answer for all, so ids leak nothing).
+   */
+  private async uploadedFiles(
+    ws: WebSocket,
+    ticketId: string,
+    frame: Extract<ClientFrame, { type: "message" }>,
+    ids: string[],
+  ): Promise<Attachment[] | null> {
+    const total = ids.length + (frame.attachments?.length ?? 0);
+    const fail = (code: "VALIDATION_FAILED" | "UNAVAILABLE", message: string, details?: unknown) => {
+      send(ws, { type: "error", code, message, client_id: frame.client_id, ...(details ? { details } : {}) });
+      return null;
+    };
+    if (total > LIMITS.maxAttachments)
+      return fail("VALIDATION_FAILED", `At most ${LIMITS.maxAttachments} attachments per message`);
+    let rows: Awaited<ReturnType<typeof readyAttachments>>;
+    try {
+      rows = await readyAttachments(this.deps().db, ticketId, ids);
+    } catch (err) {
+      this.deps().logger.error("attachment check failed", { ticket_id: ticketId, err });
+      return fail("UNAVAILABLE", "Could not check the attachments; resend the message");
+    }
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const unknown = ids.flatMap((id, i) =>
+      byId.has(id) ? [] : [{ path: `attachment_ids.${i}`, message: "not a ready attachment of this ticket" }],
+    );
+    if (unknown.length > 0) return fail("VALIDATION_FAILED", "Unknown attachment", unknown);
+    return ids.map((id) => toMessageAttachment(byId.get(id) as (typeof rows)[number]));
   }
 
   private ackDuplicate(ws: WebSocket, clientId: string, m: StoredMessage): void {
@@ -201,6 +255,19 @@ export class TicketRoom extends DurableObject<Env> {
       }
     }
     return sockets.length;
+  }
+
+  /**
+   * Called by DELETE /support/tickets/{id} before D1 forgets the ticket: closes every socket and
+   * drops the room's copy of the conversation, so no mirror can write it back. Idempotent.
+   */
+  async eraseRoom(reason: string): Promise<void> {
+    await this.closeRoom(reason);
+    if (this.mirrorTimer !== null) clearTimeout(this.mirrorTimer);
+    this.mirrorTimer = null;
+    this.store.erase();
+    this.alarmArmed = false;
+    await this.ctx.storage.deleteAlarm();
   }
 
   override async alarm(): Promise<void> {

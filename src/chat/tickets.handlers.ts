@@ -5,12 +5,20 @@ import { decodeCursor } from "../platform/pagination";
 import { toChatMessage, toTicket } from "./schemas";
 import type {
   createTicketRoute,
+  deleteTicketRoute,
   getTicketRoute,
   listTicketsRoute,
   messagesRoute,
   patchTicketRoute,
 } from "./tickets.routes";
-import { createTicket, getTicket, listMessages, listTickets, setTicketStatus } from "./tickets.service";
+import {
+  createTicket,
+  eraseTicket,
+  getTicket,
+  listMessages,
+  listTickets,
+  setTicketStatus,
+} from "./tickets.service";
 
 export const createTicketHandler: RouteHandler<typeof createTicketRoute, AppEnv> = async (c) => {
   const row = await createTicket(c.var.deps, principalOf(c), c.req.valid("json"));
@@ -46,4 +54,9 @@ export const messagesHandler: RouteHandler<typeof messagesRoute, AppEnv> = async
     order: q.order,
   });
   return c.json({ items: page.items.map(toChatMessage), next_cursor: page.next_cursor }, 200);
+};
+
+export const deleteTicketHandler: RouteHandler<typeof deleteTicketRoute, AppEnv> = async (c) => {
+  await eraseTicket(c.var.deps, principalOf(c), c.req.valid("param").id);
+  return c.body(null, 204);
 };

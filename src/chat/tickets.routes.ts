@@ -85,3 +85,19 @@ export const messagesRoute = createRoute({
   request: { params: idParam, query: messagesQuery },
   responses: { 200: json(messagePageSchema, "A page"), ...errorResponses("UNAUTHENTICATED", "NOT_FOUND") },
 });
+
+export const deleteTicketRoute = createRoute({
+  method: "delete",
+  path: "/support/tickets/{id}",
+  operationId: "deleteTicket",
+  tags,
+  security,
+  summary:
+    "Erase a ticket (admin): its room, its history and its attachments (files are deleted from storage by the cron)",
+  middleware: [requireAuth, requireRole("admin")] as const,
+  request: { params: idParam },
+  responses: {
+    204: { description: "Erased" },
+    ...errorResponses("UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND", "UPSTREAM_UNAVAILABLE"),
+  },
+});

@@ -8,6 +8,7 @@ import { newId, now } from "../platform/ids";
 import { type Cursor, pageOf } from "../platform/pagination";
 import type { Principal } from "../platform/types";
 import { loadVisibleTicket, type TicketRow } from "./access";
+import { markTicketAttachmentsDeleting } from "./attachments.service";
 
 export async function createTicket(
   deps: Deps,
@@ -147,4 +148,25 @@ export async function listMessages(
     .orderBy(q.order === "asc" ? asc(chatMessages.seq) : desc(chatMessages.seq))
     .limit(q.limit + 1);
   return pageOf(rows, q.limit, (r) => ({ t: r.seq, id: r.id }));
+}
+
+/**
+ * Erases a ticket (docs/chat-protocol.md, "Attachments"). The room goes first (sockets closed,
+ * its log and outbox dropped), so no mirror writes history back; if that fails nothing else has
+ * changed and the caller retries. Then one D1 batch: the files become `deleting`, the history and
+ * the ticket go. The R2 objects are deleted by the cron's sweep, retried until done.
+ */
+export async function eraseTicket(deps: Deps, p: Principal, id: string): Promise<void> {
+  await loadVisibleTicket(deps.db, p, id);
+  try {
+    await deps.env.TICKET_ROOM.getByName(id).eraseRoom("ticket deleted");
+  } catch (err) {
+    throw new ApiError("UPSTREAM_UNAVAILABLE", "Could not erase the ticket's room; retry", { cause: err });
+  }
+  const d1 = deps.env.DB;
+  await d1.batch([
+    markTicketAttachmentsDeleting(d1, id, now()),
+    d1.prepare("DELETE FROM chat_messages WHERE ticket_id = ?1").bind(id),
+    d1.prepare("DELETE FROM support_tickets WHERE id = ?1").bind(id),
+  ]);
 }

@@ -18,8 +18,13 @@ import { onNotFound } from "./on-error";
  */
 export const DOCS_CSP = csp({ img: "'self' data:" });
 
-/** The static pages' policy; `url` is the request's, whose host the support page's socket uses. */
-const pageCsp = (url: URL) => csp({ img: "'self'", socketOf: url });
+/**
+ * The static pages' policy; `url` is the request's, whose host the support page's socket uses.
+ * The support page also shows attachment previews as `blob:` object URLs: the images are fetched
+ * with the bearer token (an `<img src>` cannot send one), and a blob: URL is this page's own data.
+ */
+const pageCsp = (url: URL) =>
+  csp({ img: url.pathname.startsWith("/support/") ? "'self' blob:" : "'self'", socketOf: url });
 
 function csp({ img, socketOf }: { img: string; socketOf?: URL }): string {
   // The support page's socket: named explicitly, since not every browser lets 'self' cover ws(s).

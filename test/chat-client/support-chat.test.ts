@@ -195,6 +195,31 @@ describe("SupportChat through the real room", () => {
     replayed.chat.close();
   });
 
+  it("uploads a file, sends it as attachment_ids, and the other side downloads the same bytes", async () => {
+    const owner = await newCaller("user");
+    const agent = await newCaller("admin");
+    const { id } = await openTicket(owner);
+    const a = client(owner, id, "bearer");
+    const b = client(agent, id, "bearer");
+    a.chat.connect();
+    b.chat.connect();
+    await opened(a.chat);
+    await opened(b.chat);
+    const bytes = new TextEncoder().encode("stack trace: card_declined\n");
+    const file = await a.chat.upload(new Blob([bytes], { type: "text/plain" }), "trace.txt");
+    expect(file).toMatchObject({ name: "trace.txt", content_type: "text/plain", size: bytes.length });
+    a.chat.send("", [file]);
+    const got = await eventually(async () => b.chat.messages[0], "the agent gets the message");
+    expect(got.attachments).toEqual([file]);
+    const blob = await b.chat.download(got.attachments[0] as (typeof got.attachments)[number]);
+    expect(new Uint8Array(await blob.arrayBuffer())).toEqual(bytes);
+    // An upload the platform refuses is an Error with its status and code, and nothing is sent.
+    const svg = new Blob(["<svg><script>alert(1)</script></svg>"], { type: "image/svg+xml" });
+    await expect(a.chat.upload(svg, "x.svg")).rejects.toThrow(/415 UNSUPPORTED_MEDIA_TYPE/);
+    a.chat.close();
+    b.chat.close();
+  });
+
   it("gives up, without retrying, when the ticket is closed or the socket is refused", async () => {
     const owner = await newCaller("user");
     const agent = await newCaller("admin");

@@ -195,8 +195,16 @@ describe("OpenAPI", () => {
   it("documents the chat endpoints", async () => {
     const doc = await openApiDoc();
     expect(Object.keys(doc.paths["/api/v1/support/tickets"] ?? {}).sort()).toEqual(["get", "post"]);
-    expect(Object.keys(doc.paths["/api/v1/support/tickets/{id}"] ?? {}).sort()).toEqual(["get", "patch"]);
+    expect(Object.keys(doc.paths["/api/v1/support/tickets/{id}"] ?? {}).sort()).toEqual([
+      "delete",
+      "get",
+      "patch",
+    ]);
     expect(doc.paths["/api/v1/support/tickets/{id}/messages"]?.get).toBeDefined();
+    const upload = doc.paths["/api/v1/support/tickets/{id}/attachments"]?.post;
+    expect(Object.keys(upload?.requestBody?.content ?? {})).toContain("image/png");
+    expect(upload?.responses?.["413"] && upload.responses["415"] && upload.responses["422"]).toBeTruthy();
+    expect(doc.paths["/api/v1/support/tickets/{id}/attachments/{attachment_id}"]?.get).toBeDefined();
     expect(doc.paths["/api/v1/realtime/tickets"]?.post).toBeDefined();
   });
 });

@@ -17,6 +17,12 @@ const shown = (page: Page) =>
     }),
   );
 
+/** A real 1×1 PNG, so the preview decodes. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
 const bodies = async (page: Page) => (await shown(page)).map((m) => m.body);
 
 async function send(page: Page, text: string) {
@@ -56,6 +62,31 @@ describe.skipIf(!haveChromium)("support chat page in Chromium", () => {
     expect(csp).toContain(`connect-src 'self' ws://${new URL(platform.url).host}`);
     expect(csp).toContain("script-src 'self'");
     expect((await fetch(`${platform.url}/support/chat-client.js`)).status).toBe(200);
+  });
+
+  it("shows an uploaded screenshot as a preview to the other participant", async () => {
+    const [, owner] = await signedIn("user");
+    await owner.fill("#subject", "Screenshot of the error");
+    await owner.click("#open");
+    await owner.waitForSelector('#conn[data-status="open"]');
+    const ticketId = new URL(owner.url()).hash.slice(1);
+    const [, agent] = await signedIn("admin");
+    await agent.fill("#ticket-id", ticketId);
+    await agent.click("#join");
+    await agent.waitForSelector('#conn[data-status="open"]');
+
+    await owner.fill("#body", "this is what I see");
+    await owner.setInputFiles("#file", { name: "error.png", mimeType: "image/png", buffer: PNG });
+    // Fetched with the token and shown as an object URL (the page CSP allows blob: images).
+    const preview = await agent.waitForFunction(() => {
+      const img = document.querySelector<HTMLImageElement>("#messages img.preview");
+      return img?.complete && img.naturalWidth > 0 && img.src.startsWith("blob:") ? img.alt : null;
+    });
+    expect(await preview.jsonValue()).toBe("error.png");
+    expect(await bodies(agent)).toEqual(["this is what I see"]);
+    await owner.waitForSelector("#messages li[data-seq] img.preview");
+
+    for (const guard of guards.splice(0)) await guard.close();
   });
 
   it("lets an owner and an agent chat live, survive a network drop, and page back through history", async () => {

@@ -89,6 +89,10 @@ describe("static pages", () => {
     const page = await api("/");
     expect(page.headers.get("content-security-policy")).toContain("img-src 'self';");
     await page.body?.cancel();
+    // Only the support page may show blob: images (attachment previews fetched with the token).
+    const support = await api("/support/");
+    expect(support.headers.get("content-security-policy")).toContain("img-src 'self' blob:;");
+    await support.body?.cancel();
   });
 
   it("API paths are never looked up as files, and a missing file is the JSON 404", async () => {

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, json, updatedAt, uuidPk } from "./columns";
 
@@ -23,7 +24,8 @@ export const supportTickets = sqliteTable(
   ],
 );
 
-export type Attachment = { url: string; name: string; content_type: string; size: number };
+/** A link, or an uploaded file (`id`; `url` is then its download path). */
+export type Attachment = { id?: string; url: string; name: string; content_type: string; size: number };
 
 /** D1 mirror of each TicketRoom's SQLite log; the id makes the mirror write idempotent. */
 export const chatMessages = sqliteTable(
@@ -58,4 +60,29 @@ export const connectTickets = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("connect_tickets_expires_idx").on(t.expiresAt)],
+);
+
+export const ATTACHMENT_STATUSES = ["pending", "ready", "deleting"] as const;
+export type AttachmentStatus = (typeof ATTACHMENT_STATUSES)[number];
+
+/** Uploaded files (migration 0018); the bytes are in R2 at `tickets/<ticket_id>/<id>`. */
+export const chatAttachments = sqliteTable(
+  "chat_attachments",
+  {
+    id: uuidPk(),
+    ticketId: text("ticket_id").notNull(),
+    uploaderId: text("uploader_id").notNull(),
+    name: text("name").notNull(),
+    /** Sniffed from the bytes, never the client's header. */
+    contentType: text("content_type").notNull(),
+    size: integer("size").notNull(),
+    sha256: text("sha256").notNull(),
+    status: text("status", { enum: ATTACHMENT_STATUSES }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("chat_attachments_ticket_idx").on(t.ticketId, t.status),
+    index("chat_attachments_sweep_idx").on(t.status, t.updatedAt).where(sql`${t.status} <> 'ready'`),
+  ],
 );

@@ -115,7 +115,53 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
     return this.historyCursor !== null;
   }
 
-  /** Queues a message and returns its client_id; it is sent now or after the next reconnect. */
+  /**
+   * Uploads a file into the ticket (POST …/attachments) and returns it as an attachment for
+   * `send`. The platform sniffs the type from the bytes; `file.type` only has to agree with them.
+   */
+  async upload(file: Blob, filename: string): Promise<Attachment> {
+    const u = new URL(`${this.ticketPath()}/attachments`, this.opts.baseUrl);
+    u.searchParams.set("filename", filename);
+    const res = await this.fetcher()(u.toString(), {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${await this.opts.auth.token()}`,
+        "content-type": file.type || "application/octet-stream",
+      },
+      body: file,
+    });
+    const body = (await res.json()) as {
+      id?: string;
+      name: string;
+      content_type: string;
+      size: number;
+      download_path: string;
+      error?: { code: string; message: string };
+    };
+    if (res.status !== 201 || !body.id)
+      throw new Error(`upload: ${res.status} ${body.error?.code ?? ""} ${body.error?.message ?? ""}`.trim());
+    return {
+      id: body.id,
+      url: body.download_path,
+      name: body.name,
+      content_type: body.content_type,
+      size: body.size,
+    };
+  }
+
+  /** An uploaded attachment's bytes (with the token, so e.g. an `<img>` gets an object URL). */
+  async download(attachment: Attachment): Promise<Blob> {
+    const res = await this.fetcher()(new URL(attachment.url, this.opts.baseUrl).toString(), {
+      headers: { authorization: `Bearer ${await this.opts.auth.token()}` },
+    });
+    if (res.status !== 200) throw new Error(`download: ${res.status}`);
+    return res.blob();
+  }
+
+  /**
+   * Queues a message and returns its client_id; it is sent now or after the next reconnect.
+   * Attachments from `upload` (they have an `id`) travel as `attachment_ids`, links as they are.
+   */
   send(body: string, attachments: Attachment[] = []): string {
     if (body.length > MAX_BODY_CHARS)
       throw new RangeError(`body is longer than ${MAX_BODY_CHARS} characters`);
@@ -160,15 +206,11 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
    */
   async loadOlder(limit = 50): Promise<number> {
     if (this.historyCursor === null) return 0;
-    const u = new URL(
-      `/api/v1/support/tickets/${encodeURIComponent(this.ticketId)}/messages`,
-      this.opts.baseUrl,
-    );
+    const u = new URL(`${this.ticketPath()}/messages`, this.opts.baseUrl);
     u.searchParams.set("order", "desc");
     u.searchParams.set("limit", String(limit));
     if (this.historyCursor) u.searchParams.set("cursor", this.historyCursor);
-    const fetcher = this.opts.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
-    const res = await fetcher(u.toString(), {
+    const res = await this.fetcher()(u.toString(), {
       headers: { authorization: `Bearer ${await this.opts.auth.token()}` },
     });
     const page = (await res.json()) as {
@@ -188,6 +230,14 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
       if (this.store(m)) added++;
     }
     return added;
+  }
+
+  private ticketPath(): string {
+    return `/api/v1/support/tickets/${encodeURIComponent(this.ticketId)}`;
+  }
+
+  private fetcher() {
+    return this.opts.fetch ?? ((input: string, init?: RequestInit) => fetch(input, init));
   }
 
   protected onFrame(frame: unknown): void {
@@ -299,7 +349,10 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
     for (const p of this.outboxMap.values()) {
       if (this.sentOnSocket.has(p.client_id)) continue;
       const frame: Record<string, unknown> = { type: "message", client_id: p.client_id, body: p.body };
-      if (p.attachments.length > 0) frame.attachments = p.attachments;
+      const links = p.attachments.filter((a) => a.id === undefined);
+      const ids = p.attachments.flatMap((a) => (a.id === undefined ? [] : [a.id]));
+      if (links.length > 0) frame.attachments = links;
+      if (ids.length > 0) frame.attachment_ids = ids;
       if (!this.conn.send(JSON.stringify(frame))) return null;
       this.sentOnSocket.add(p.client_id);
       return p.client_id;

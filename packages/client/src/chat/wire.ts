@@ -3,7 +3,8 @@
  * dependency, so the library runs unchanged in browsers, Node 22 and workerd.
  * test/chat-client/wire-types.test.ts checks these against the server's own types.
  */
-export type Attachment = { url: string; name: string; content_type: string; size: number };
+/** A link, or a file uploaded to the ticket (`id`; `url` is then its download path, which needs the token). */
+export type Attachment = { id?: string; url: string; name: string; content_type: string; size: number };
 
 export type Participant = { user_id: string; role: string };
 

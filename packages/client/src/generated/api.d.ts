@@ -4280,6 +4280,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 tz?: string;
             };
             header?: {
@@ -4360,6 +4362,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 steps: string;
                 window?: string;
             };
@@ -4441,6 +4445,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 interval?: "day" | "week" | "month";
             };
             header?: {
@@ -4521,6 +4527,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 cohort?: "week" | "month";
                 periods?: number;
             };

@@ -46,16 +46,18 @@ const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>
 const BOT_OF = `MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
   WHERE s.session_id = value->>'session'), 0))`;
 const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1)`;
+// The batch's sessions that are flagged: a human session's events are never scanned.
+const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
+  WHERE s.session_id IN (${BATCH_SESSIONS}) AND s.bot = 1`;
 /*
  * Stored human rows of a session this batch (or an earlier one) flagged: a session flagged by a
  * later batch flags its earlier events too. Their rollup counts move from bot = 0 to bot = 1,
  * then the rows are updated, so a second pass (a redelivery) finds nothing left to move.
  */
 const MOVED = `moved AS (SELECT e.occurred_at, e.event_type, e.page, e.element, e.user_id
-  FROM analytics_events e WHERE e.session_id IN (${BATCH_SESSIONS}) AND e.bot = 0
-    AND EXISTS (SELECT 1 FROM analytics_sessions s WHERE s.session_id = e.session_id AND s.bot = 1))`;
+  FROM analytics_events e WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 0)`;
 const NOW_BOT = `SELECT e.user_id, e.occurred_at FROM analytics_events e
-  WHERE e.session_id IN (${BATCH_SESSIONS}) AND e.bot = 1`;
+  WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 1`;
 const MOVE_DAILY = `WITH ${MOVED}
   INSERT INTO analytics_daily (day, event_type, page, element, bot, events)
   SELECT d, t, p, el, b, SUM(n) FROM (
@@ -77,8 +79,7 @@ const MOVE_USER_DAYS = `WITH ${MOVED}
   SELECT DISTINCT user_id, occurred_at / ${DAY_MS}, 1 FROM moved WHERE user_id IS NOT NULL
   ON CONFLICT DO NOTHING`;
 const FLAG_EVENTS = `UPDATE analytics_events SET bot = 1
-  WHERE session_id IN (${BATCH_SESSIONS}) AND bot = 0
-    AND EXISTS (SELECT 1 FROM analytics_sessions s WHERE s.session_id = analytics_events.session_id AND s.bot = 1)`;
+  WHERE session_id IN (${FLAGGED_SESSIONS}) AND bot = 0`;
 // A human user-day stays while another human event of that user and day does.
 const DROP_USER_DAYS = `DELETE FROM analytics_user_days AS d
   WHERE d.bot = 0 AND (d.user_id, d.day) IN (SELECT user_id, occurred_at / ${DAY_MS} FROM (${NOW_BOT}) WHERE user_id IS NOT NULL)

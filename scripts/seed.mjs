@@ -404,6 +404,10 @@ for (const e of recent) {
   if (!byActor.has(key)) byActor.set(key, []);
   byActor.get(key).push(e);
 }
+// The demo's visitors are browsers: Node's own User-Agent ("node") is on isbot's list, and
+// ingest would file every seeded event as bot traffic (docs/analytics.md, "Bot filtering").
+const BROWSER_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 for (const [actor, list] of byActor) {
   const tok = actor === "anonymous" ? null : await token("user", actor);
   for (let i = 0; i < list.length; i += 100) {
@@ -417,7 +421,11 @@ for (const [actor, list] of byActor) {
     }));
     const res = await fetch(`${BASE}/api/v1/analytics/events`, {
       method: "POST",
-      headers: { "content-type": "application/json", ...(tok ? { authorization: `Bearer ${tok}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        "user-agent": BROWSER_UA,
+        ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+      },
       body: JSON.stringify({ events: batch }),
     });
     const body = await res.json();

@@ -62,6 +62,16 @@ function renderKpis(behavior, revenue, currency) {
   set("kpi-arr", mrr ? money(mrr.arr, mrr.currency) : "–");
   const net = revenue.periods.filter((p) => p.currency === currency).reduce((s, p) => s + p.net, 0);
   set("kpi-net", currency ? money(net, currency) : "–");
+  renderBotShare(behavior.bot_traffic);
+}
+
+/** The share of client events classified as bots, which every other figure leaves out. */
+function renderBotShare(bots) {
+  const node = document.querySelector('[data-testid="kpi-bots"]');
+  node.textContent = pct(bots.bot_share);
+  node.title = `${bots.bot_events} of ${bots.events} events, ${bots.bot_sessions} of ${bots.sessions} sessions`;
+  node.dataset.botEvents = String(bots.bot_events);
+  node.dataset.events = String(bots.events);
 }
 
 function renderFunnel(funnel) {

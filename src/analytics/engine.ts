@@ -16,11 +16,12 @@ import type { AnalyticsEventType } from "../db/schema/analytics";
  *   blob7   = source ("" when absent)
  *   blob8   = currency (payment_completed only, else "")
  *   blob9   = kind: "event" for one event, "rollup" for an overflow aggregate
+ *   blob10  = bot: "1" when ingest classified the event as a bot (bots.ts), else "0" (v2)
  *   double1 = occurred_at, epoch ms
  *   double2 = amount in minor units (payment_completed only, else 0)
  *   double3 = count of events this point stands for (1, or N for a rollup)
  */
-export const AE_SCHEMA_VERSION = "v1";
+export const AE_SCHEMA_VERSION = "v2";
 
 /** Workers allow at most 250 writeDataPoint calls per invocation (Analytics Engine limits). */
 export const AE_MAX_POINTS_PER_INVOCATION = 250;
@@ -35,6 +36,8 @@ export type AePoint = {
   currency?: string | null;
   amount?: number | null;
   occurredAt: number;
+  /** Classified as a bot at ingest; the point is written anyway, flagged in blob10. */
+  bot?: boolean;
 };
 
 /** Only the method we call, so a recording fake and env.ANALYTICS both fit. */
@@ -55,6 +58,7 @@ function toDataPoint(p: AePoint, kind: "event" | "rollup", count: number): Analy
       p.source ?? "",
       p.currency ?? "",
       kind,
+      p.bot === true ? "1" : "0",
     ],
     doubles: [p.occurredAt, p.amount ?? 0, count],
   };
@@ -106,6 +110,7 @@ export class AeWriter {
         sessionId: "",
         occurredAt: Math.max(...group.map((g) => g.occurredAt)),
         amount: group.reduce((s, g) => s + (g.amount ?? 0), 0),
+        bot: group.every((g) => g.bot === true),
       };
       this.emit(toDataPoint(rollup, "rollup", group.length), group.length, true);
     }

@@ -8,7 +8,9 @@ export const ingestHandler: RouteHandler<typeof ingestRoute, AppEnv> = async (c)
   const { events } = c.req.valid("json");
   // Cloudflare sets CF-Connecting-IP on every request; without it (local tools) one shared budget.
   const ip = c.req.header("cf-connecting-ip") ?? "unknown";
-  return c.json(await ingestEvents(c.var.deps, events, c.var.principal?.userId ?? null, ip), 202);
+  const userAgent = c.req.header("user-agent") ?? null;
+  const userId = c.var.principal?.userId ?? null;
+  return c.json(await ingestEvents(c.var.deps, events, userId, ip, Date.now(), userAgent), 202);
 };
 
 export const eraseHandler: RouteHandler<typeof eraseRoute, AppEnv> = async (c) => {

@@ -4,6 +4,7 @@ import { ApiError } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
 import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
+import { classifySessions } from "./bots";
 import { BudgetExceeded, type BudgetTake, refundBudgets, takeBudgets } from "./budget";
 import { AeWriter } from "./engine";
 import { jsonBytes, MAX_SEND_BATCH_BYTES, packMessages } from "./ingest-queue";
@@ -36,7 +37,7 @@ const QUEUE_RETRY_AFTER_S = 5;
  * Validates each event on its own: good events are enqueued even when others in the same
  * batch are rejected, and each rejection names its index, a code and the failing path.
  * `userId` comes from the verified token only (null for anonymous callers); `clientIp` from
- * CF-Connecting-IP. The answer comes only after the ingest queue accepted the events
+ * CF-Connecting-IP; `userAgent` classifies the request's sessions as bots or not (bots.ts). The answer comes only after the ingest queue accepted the events
  * (docs/analytics.md, "Ingest pipeline"); the consumer writes them to ANALYTICS_DB.
  */
 export async function ingestEvents(
@@ -45,8 +46,10 @@ export async function ingestEvents(
   userId: string | null,
   clientIp: string,
   receivedAt = Date.now(),
+  userAgent: string | null = null,
 ): Promise<IngestResult> {
   const rows: EventRow[] = [];
+  const accepted: ClientEvent[] = [];
   const errors: Rejection[] = [];
   const sessions = new Set<string>();
   for (const [index, item] of items.entries()) {
@@ -62,8 +65,10 @@ export async function ingestEvents(
       continue;
     }
     sessions.add(result.session_id);
+    accepted.push(result);
     rows.push(toRow(result, userId, receivedAt));
   }
+  markBots(rows, accepted, userAgent, deps.logger);
   if (rows.length > 0) await enqueueWithinLimits(deps, rows, sessions, clientIp, receivedAt);
   // After the queue took them: AE points are written once per accepted request, never per
   // redelivery. ≤ 100 events always fit the 250-point budget as single points.
@@ -148,6 +153,21 @@ function budgetTakes(config: Deps["config"], rows: JsonRow[], clientIp: string):
     { key: `ip:${clientIp}`, bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
     { key: "global", bytes: total, cap: config.ANALYTICS_GLOBAL_DAILY_BYTES },
   ];
+}
+
+/** Sets `bot` on the rows of every session the request's signals classify (bots.ts). */
+function markBots(rows: EventRow[], events: ClientEvent[], userAgent: string | null, logger: Deps["logger"]) {
+  const signals = events.map((e, i) => ({
+    session: e.session_id,
+    clientAt: e.timestamp === undefined ? undefined : (rows[i]?.occurredAt ?? undefined),
+  }));
+  const flagged = classifySessions(userAgent, signals);
+  if (flagged.size === 0) return;
+  for (const r of rows) if (flagged.has(r.sessionId)) r.bot = 1;
+  logger.debug("analytics sessions classified as bots", {
+    sessions: flagged.size,
+    reason: [...flagged.values()][0],
+  });
 }
 
 function reject(code: RejectionCode, message: string, path: string): Omit<Rejection, "index"> {
@@ -252,8 +272,8 @@ export async function eraseUserEvents(
   now = Date.now(),
 ) {
   const sessions = sql`SELECT DISTINCT session_id FROM analytics_events WHERE user_id = ${userId}`;
-  const doomed = sql`SELECT occurred_at, event_type, page, element FROM analytics_events WHERE user_id = ${userId}
-    UNION ALL SELECT occurred_at, event_type, page, element FROM analytics_events
+  const doomed = sql`SELECT occurred_at, event_type, page, element, bot FROM analytics_events WHERE user_id = ${userId}
+    UNION ALL SELECT occurred_at, event_type, page, element, bot FROM analytics_events
     WHERE user_id IS NULL AND session_id IN (${sessions})`;
   const [, , , sessionRows, , anonymous, own] = await batchAll(deps.analyticsDb, [
     // Tombstones first: a write of these events that commits after this batch (an ingest still
@@ -262,21 +282,21 @@ export async function eraseUserEvents(
       SELECT 'u:' || ${userId}, ${now} UNION SELECT 's:' || session_id, ${now} FROM (${sessions}) WHERE true
       ON CONFLICT (subject) DO UPDATE SET erased_at = MAX(analytics_erasures.erased_at, excluded.erased_at)`),
     rows(sql`WITH doomed AS (${doomed})
-      INSERT INTO analytics_daily (day, event_type, page, element, events)
-      SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), -COUNT(*)
-      FROM doomed WHERE true GROUP BY 1, 2, 3, 4
-      ON CONFLICT (day, event_type, page, element) DO UPDATE SET events = analytics_daily.events + excluded.events`),
+      INSERT INTO analytics_daily (day, event_type, page, element, bot, events)
+      SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), bot, -COUNT(*)
+      FROM doomed WHERE true GROUP BY 1, 2, 3, 4, 5
+      ON CONFLICT (day, event_type, page, element, bot) DO UPDATE SET events = analytics_daily.events + excluded.events`),
     rows(sql`WITH doomed AS (${doomed})
-      INSERT INTO analytics_activity (bucket, events)
-      SELECT occurred_at / ${PER_BUCKET}, -COUNT(*) FROM doomed WHERE true GROUP BY 1
-      ON CONFLICT (bucket) DO UPDATE SET events = analytics_activity.events + excluded.events`),
+      INSERT INTO analytics_activity (bucket, bot, events)
+      SELECT occurred_at / ${PER_BUCKET}, bot, -COUNT(*) FROM doomed WHERE true GROUP BY 1, 2
+      ON CONFLICT (bucket, bot) DO UPDATE SET events = analytics_activity.events + excluded.events`),
     rows<{ n: number }>(
       sql`DELETE FROM analytics_sessions WHERE session_id IN (${sessions}) RETURNING 1 AS n`,
     ),
     // Same rules as the ingest upsert (store.ts): server-recorded payment_completed excluded.
-    rows(sql`INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions)
+    rows(sql`INSERT INTO analytics_sessions (session_id, first_at, last_at, events, page_views, interactions, bot)
       SELECT session_id, MIN(occurred_at), MAX(occurred_at), COUNT(*), SUM(event_type = 'page_view'),
-        SUM(event_type IN ('button_click', 'feature_used'))
+        SUM(event_type IN ('button_click', 'feature_used')), MAX(bot)
       FROM analytics_events
       WHERE session_id IN (${sessions}) AND user_id <> ${userId} AND event_type <> 'payment_completed'
       GROUP BY session_id`),

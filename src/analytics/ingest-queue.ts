@@ -26,6 +26,8 @@ const jsonRowSchema = z.object({
   props: text,
   at: z.number().int().nonnegative(),
   received: z.number().int().nonnegative(),
+  // Bot classification at ingest (bots.ts). Absent in messages queued before bot filtering.
+  bot: z.union([z.literal(0), z.literal(1)]).default(0),
 }) satisfies z.ZodType<JsonRow>;
 
 /** `v` lets a consumer of a newer build refuse (and dead-letter) a shape it does not know. */

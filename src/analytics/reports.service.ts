@@ -21,22 +21,28 @@ type ReportDeps = Pick<Deps, "db" | "analyticsDb">;
 
 export async function behaviorReport(deps: ReportDeps, q: BehaviorQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  return { range: isoRange(range), ...(await userBehavior(deps.analyticsDb, range, q.tz)) };
+  return { range: isoRange(range), ...(await userBehavior(deps.analyticsDb, range, q.tz, q.include_bots)) };
 }
 
 export async function funnelReport(deps: ReportDeps, q: FunnelQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  const steps = await conversionFunnel(deps.analyticsDb, range, q.steps, q.window);
-  return { range: isoRange(range), window_ms: q.window, steps };
+  const steps = await conversionFunnel(deps.analyticsDb, range, q.steps, q.window, q.include_bots);
+  return { range: isoRange(range), include_bots: q.include_bots, window_ms: q.window, steps };
 }
 
 export async function revenueReport(deps: ReportDeps, q: RevenueQuery, now = Date.now()) {
   const range = resolveRange(q, now);
-  return { range: isoRange(range), ...(await revenue(deps.db, range, q.interval)) };
+  // Revenue reads payments in DB, which bot filtering does not touch (docs/analytics.md, "Bot filtering").
+  return {
+    range: isoRange(range),
+    include_bots: q.include_bots,
+    ...(await revenue(deps.db, range, q.interval)),
+  };
 }
 
 export async function retentionReport(deps: ReportDeps, q: RetentionQuery, now = Date.now()) {
   const range = resolveRange(q, now);
   const sources = { analytics: deps.analyticsDb, payments: deps.db };
-  return { range: isoRange(range), ...(await retention(sources, range, q.cohort, q.periods)) };
+  const report = await retention(sources, range, q.cohort, q.periods, q.include_bots);
+  return { range: isoRange(range), include_bots: q.include_bots, ...report };
 }

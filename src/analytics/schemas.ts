@@ -103,9 +103,21 @@ export const erasureSchema = z
 
 // ---- Reports: GET /analytics/* (docs/analytics.md, "Reports")
 
+/** `include_bots=true` adds the traffic classified as bots (docs/analytics.md, "Bot filtering"). */
+const includeBotsParam = z
+  .enum(["true", "false"])
+  .default("false")
+  .transform((v) => v === "true")
+  .openapi({
+    type: "string",
+    enum: ["true", "false"],
+    description: "Include events classified as bots (User-Agent or zero-duration burst); default false",
+  });
+
 const rangeQuery = {
   from: isoDateParam.optional().openapi({ description: "Start (inclusive); default: `to` minus 30 days" }),
   to: isoDateParam.optional().openapi({ description: "End (exclusive); default: now" }),
+  include_bots: includeBotsParam,
 };
 
 /** An IANA zone name the runtime knows, e.g. "Europe/Paris"; "UTC" by default. */

@@ -39,6 +39,7 @@ const message: IngestMessage = {
       props: null,
       at: 1,
       received: 1,
+      bot: 0,
     },
   ],
 };

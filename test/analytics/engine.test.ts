@@ -32,7 +32,7 @@ describe("AeWriter", () => {
     expect(stats).toEqual({ written: 2, events: 2, rolledUp: 0, dropped: 0 });
     expect(ae.points[0]).toEqual({
       indexes: ["payment_completed"],
-      blobs: [AE_SCHEMA_VERSION, "payment_completed", "u0", "s0", "/p", "", "webhook", "eur", "event"],
+      blobs: [AE_SCHEMA_VERSION, "payment_completed", "u0", "s0", "/p", "", "webhook", "eur", "event", "0"],
       doubles: [1_700_000_000_000, 1250, 1],
     });
     expect(ae.points[1]?.blobs?.[2]).toBe(""); // anonymous

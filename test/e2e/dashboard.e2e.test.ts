@@ -8,6 +8,9 @@ const HOUR = 3_600_000;
 // Everything happens in one UTC hour yesterday, so the activity heatmap has one known cell.
 const t0 = Math.floor((Date.now() - 24 * HOUR) / HOUR) * HOUR + 10 * 60_000;
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+// Visitors come from a browser; Node's fetch says "node", which isbot files as a bot.
+const BROWSER_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 // Revenue rows are written as SQL (no Stripe here): 19.99 + 30.01 USD captured yesterday,
 // and MRR = 10.00 (monthly) + 120.00 / 12 (yearly) = 20.00 USD.
@@ -31,8 +34,9 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
   beforeAll(async () => {
     platform = await startPlatform({ seedSql });
     adminToken = await platform.token("admin");
-    // Four users and one anonymous visitor, through the public ingest API.
-    const visits: Array<{ role: "user" | null; events: Array<[string, string, string?]> }> = [
+    // Four users and one anonymous visitor, through the public ingest API, and one crawler
+    // (curl) whose 3 page views every figure but the bot share leaves out.
+    const visits: Array<{ role: "user" | null; ua?: string; events: Array<[string, string, string?]> }> = [
       {
         role: "user",
         events: [
@@ -51,10 +55,22 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
       { role: "user", events: [["page_view", "/pricing"]] },
       { role: "user", events: [["page_view", "/home"]] },
       { role: null, events: [["page_view", "/pricing"]] },
+      {
+        role: null,
+        ua: "curl/8.5.0",
+        events: [
+          ["page_view", "/pricing"],
+          ["page_view", "/pricing"],
+          ["page_view", "/home"],
+        ],
+      },
     ];
     for (const visit of visits) {
       const session = crypto.randomUUID();
-      const headers: Record<string, string> = { "content-type": "application/json" };
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "user-agent": visit.ua ?? BROWSER_UA,
+      };
       if (visit.role) headers.authorization = `Bearer ${await platform.token(visit.role)}`;
       const events = visit.events.map(([event_type, page, element], i) => ({
         event_type,
@@ -122,6 +138,11 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
     expect(await text("kpi-mrr")).toBe("20.00 USD");
     expect(await text("kpi-arr")).toBe("240.00 USD");
     expect(await text("kpi-net")).toBe("50.00 USD");
+    // Bots: the curl session's 3 of the 11 client events (1 of 6 sessions), filtered out above.
+    expect(await text("kpi-bots")).toBe("27.3%");
+    expect(await page.getAttribute('[data-testid="kpi-bots"]', "title")).toBe(
+      "3 of 11 events, 1 of 6 sessions",
+    );
 
     // Funnel: 4 actors viewed /pricing (3 users + 1 anonymous session), 2 clicked.
     expect(await page.getAttribute('[data-testid="funnel-step-1"]', "data-entered")).toBe("4");

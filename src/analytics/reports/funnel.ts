@@ -2,6 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { AnalyticsEventType } from "../../db/schema/analytics";
 import type { Db } from "../../platform/types";
 import { pct, type Range } from "./range";
+import { botFilter } from "./sql";
 
 export type FunnelStep = { event_type: AnalyticsEventType; page: string | null };
 
@@ -19,10 +20,17 @@ const median = (k: number): SQL => {
 };
 
 /** The earliest event matching `step` for actor row `p` after `p.<after>`, within the window. */
-function nextStep(p: string, after: string, step: FunnelStep, r: Range, windowMs: number): SQL {
+function nextStep(
+  p: string,
+  after: string,
+  step: FunnelStep,
+  r: Range,
+  windowMs: number,
+  bots: boolean,
+): SQL {
   const [row, prev] = [sql.raw(p), sql.raw(`${p}.${after}`)];
   const within = sql`occurred_at > ${prev} AND occurred_at <= ${row}.t1 + ${windowMs} AND occurred_at < ${r.to}
-    AND ${match(step)}`;
+    AND ${match(step)} AND ${botFilter(bots)}`;
   // INDEXED BY: without table statistics the planner may prefer the (type, time) index and
   // scan every event of the type per actor; this way a lost index fails loudly instead.
   return sql`CASE WHEN ${prev} IS NULL THEN NULL
@@ -33,13 +41,14 @@ function nextStep(p: string, after: string, step: FunnelStep, r: Range, windowMs
 }
 
 /** The funnel statement: one row per step (k, reached, median_ms). Exported for plan tests. */
-export function funnelQuery(r: Range, steps: FunnelStep[], windowMs: number): SQL {
+export function funnelQuery(r: Range, steps: FunnelStep[], windowMs: number, bots = false): SQL {
   const [first, ...rest] = steps;
   if (!first) throw new RangeError("a funnel needs at least one step");
   // One row per actor: the user, or the session (sid) for anonymous events.
   const ctes: SQL[] = [
     sql`f1 AS (SELECT user_id, CASE WHEN user_id IS NULL THEN session_id END AS sid, MIN(occurred_at) AS t1
       FROM analytics_events WHERE ${match(first)} AND occurred_at >= ${r.from} AND occurred_at < ${r.to}
+        AND ${botFilter(bots)}
       GROUP BY 1, 2)`,
   ];
   const cols = ["user_id", "sid", "t1"];
@@ -47,7 +56,7 @@ export function funnelQuery(r: Range, steps: FunnelStep[], windowMs: number): SQ
     const k = i + 2;
     const prev = `f${k - 1}`;
     ctes.push(sql`${sql.raw(`f${k}`)} AS (SELECT ${sql.raw(cols.join(", "))},
-      ${nextStep(prev, `t${k - 1}`, step, r, windowMs)} AS ${sql.raw(`t${k}`)} FROM ${sql.raw(prev)})`);
+      ${nextStep(prev, `t${k - 1}`, step, r, windowMs, bots)} AS ${sql.raw(`t${k}`)} FROM ${sql.raw(prev)})`);
     cols.push(`t${k}`);
   });
   // Every report section below reads the last table: compute it once.
@@ -71,11 +80,17 @@ export function funnelQuery(r: Range, steps: FunnelStep[], windowMs: number): SQ
  * One row per actor (f1) from the covering (type, time) index, then each later step is a
  * correlated MIN over the actor's covering (user or session, time, type, page) index: one
  * short range per actor still in the funnel, rather than materialising and joining every
- * event of the step's type (bench/notes/rest.md).
+ * event of the step's type (bench/notes/rest.md). Bot events are skipped unless `bots`.
  */
-export async function conversionFunnel(db: Db, r: Range, steps: FunnelStep[], windowMs: number) {
+export async function conversionFunnel(
+  db: Db,
+  r: Range,
+  steps: FunnelStep[],
+  windowMs: number,
+  bots = false,
+) {
   const rows = await db.all<{ k: number; reached: number; median_ms: number | null }>(
-    funnelQuery(r, steps, windowMs),
+    funnelQuery(r, steps, windowMs, bots),
   );
 
   const reached = steps.map((_, i) => rows.find((row) => row.k === i + 1)?.reached ?? 0);

@@ -2,7 +2,7 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../platform/types";
 import { DAY_MS } from "../store";
 import { pct, type Range } from "./range";
-import { batchAll, rows } from "./sql";
+import { batchAll, botFilter, rows } from "./sql";
 
 export type Cohort = "week" | "month";
 
@@ -41,6 +41,7 @@ export async function retention(
   r: Range,
   cohort: Cohort,
   periods: number,
+  bots = false,
 ) {
   const d0 = Math.floor(r.from / DAY_MS);
   const d1 = Math.ceil(r.to / DAY_MS);
@@ -49,12 +50,12 @@ export async function retention(
     batchAll(dbs.analytics, [
       rows<{ cohort: number; k: number; users: number }>(sql`
       WITH firsts AS (
-        SELECT user_id, MIN(day) AS f FROM analytics_user_days
+        SELECT user_id, MIN(day) AS f FROM analytics_user_days WHERE ${botFilter(bots)}
         GROUP BY user_id HAVING f >= ${d0} AND f < ${d1}),
       act AS (
         SELECT DISTINCT d.user_id, ${periodIndex(sql`d.day`, cohort)} AS p
         FROM analytics_user_days d JOIN firsts USING (user_id)
-        WHERE d.day >= ${d0} AND d.day < ${d1})
+        WHERE d.day >= ${d0} AND d.day < ${d1} AND ${botFilter(bots, "d.bot")})
       SELECT ${periodIndex(sql`firsts.f`, cohort)} AS cohort, act.p - ${periodIndex(sql`firsts.f`, cohort)} AS k,
              COUNT(*) AS users
       FROM firsts JOIN act USING (user_id)

@@ -1,4 +1,4 @@
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
 import type { Db } from "../../platform/types";
 
@@ -22,3 +22,10 @@ export async function batchAll<Q extends RowsOf<unknown>[]>(
   const results = await d1.batch(statements);
   return results.map((r) => r.results) as { [K in keyof Q]: Q[K] extends RowsOf<infer T> ? T[] : never };
 }
+
+/**
+ * The bot filter every report applies (docs/analytics.md, "Bot filtering"): human rows only,
+ * unless the caller asked for ?include_bots=true. `column` names the flag, e.g. "d.bot".
+ */
+export const botFilter = (includeBots: boolean, column = "bot"): SQL =>
+  includeBots ? sql`1 = 1` : sql`${sql.raw(column)} = 0`;

@@ -4674,6 +4674,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 tz?: string;
             };
             header?: {
@@ -4754,6 +4756,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 steps: string;
                 window?: string;
             };
@@ -4835,6 +4839,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 interval?: "day" | "week" | "month";
             };
             header?: {
@@ -4915,6 +4921,8 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 cohort?: "week" | "month";
                 periods?: number;
             };

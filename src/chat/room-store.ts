@@ -213,6 +213,9 @@ export class RoomStore {
     this.sql.exec("DELETE FROM meta");
     this.metaCache = undefined;
     this.seqCache = undefined;
+    // The cursor went with the meta: an empty log is fully mirrored (seq restarts at 1).
+    this.mirroredCache = undefined;
+    this.setMirrored(0);
   }
 
   enqueue(kind: OutboxKind, ref: string): void {

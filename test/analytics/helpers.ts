@@ -1,7 +1,9 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
+import worker from "../../src/index";
 import { bodyOf } from "../helpers/body";
 import { api } from "../helpers/http";
 
@@ -50,7 +52,7 @@ export async function seedEvents(events: Ev[]): Promise<void> {
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-type Report = "user-behavior" | "conversion-funnel" | "revenue" | "retention";
+type Report = "user-behavior" | "conversion-funnel" | "revenue" | "revenue/by-source" | "retention";
 
 /**
  * A report as an admin reads it. The report routes document their bodies only as JSON objects
@@ -66,4 +68,20 @@ export async function getReport<T extends Record<string, unknown>>(
     headers: { authorization: `Bearer ${token}` },
   });
   return (await bodyOf(res, `GET /analytics/${path}`, 200)) as T;
+}
+
+/** Delivers `bodies` to the real queue handler as one batch (each message on its first attempt). */
+export async function consume(queue: string, bodies: unknown[]) {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body, i) => ({
+      id: `m-${i}-${crypto.randomUUID()}`,
+      timestamp: new Date(),
+      attempts: 1,
+      body,
+    })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return { batch, result: await getQueueResult(batch, ctx) };
 }

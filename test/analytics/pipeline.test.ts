@@ -1,4 +1,3 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { eraseUserEvents, ingestEvents } from "../../src/analytics/events.service";
@@ -6,12 +5,11 @@ import { type IngestMessage, MAX_MESSAGE_BYTES, packMessages } from "../../src/a
 import { analyticsSink } from "../../src/analytics/on-event";
 import { toJsonRow } from "../../src/analytics/store";
 import type { DomainEvent } from "../../src/events/types";
-import worker from "../../src/index";
 import { ApiError } from "../../src/platform/errors";
 import { testDeps } from "../helpers/deps";
 import { eventually } from "../helpers/eventually";
 import { expectEnvelope, postJson } from "../helpers/http";
-import { DAY, freshMonday } from "./helpers";
+import { consume, DAY, freshMonday } from "./helpers";
 
 const adb = env.ANALYTICS_DB;
 const one = async <T>(q: string, ...args: unknown[]) =>
@@ -41,21 +39,6 @@ function messageRows(n: number, at: number, session = crypto.randomUUID(), user:
       receivedAt: at + i,
     }),
   );
-}
-
-async function consume(queue: string, bodies: unknown[]) {
-  const batch = createMessageBatch(
-    queue,
-    bodies.map((body, i) => ({
-      id: `m-${i}-${crypto.randomUUID()}`,
-      timestamp: new Date(),
-      attempts: 1,
-      body,
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return { batch, result: await getQueueResult(batch, ctx) };
 }
 
 describe("ingest queue consumer", () => {

@@ -1,11 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { normaliseUtm, touchOf, UTM_MAX_CHARS } from "../../src/analytics/attribution";
+import { purgeExpiredAnalytics } from "../../src/analytics/housekeeping";
 import type { IngestMessage } from "../../src/analytics/ingest-queue";
 import { PAYMENTS_PAGE } from "../../src/analytics/reports/attribution";
 import { type JsonRow, toJsonRow } from "../../src/analytics/store";
 import { payments } from "../../src/db/schema/payments";
 import { newCaller } from "../helpers/auth";
+import { testDeps } from "../helpers/deps";
 import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
 import { paidPayment } from "../payments/helpers";
@@ -458,5 +460,25 @@ describe("erasure", () => {
     // A batch still in the queue from before the erasure writes nothing back.
     await ingest(late);
     expect(await touches([victim, own])).toEqual([]);
+  });
+});
+
+describe("retention", () => {
+  it("drops anonymous session touches past the retention cutoff and keeps users' touches", async () => {
+    const deps = testDeps();
+    const t0 = freshMonday();
+    const [user, session, recent] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const now = t0 + (deps.config.ANALYTICS_RETENTION_DAYS + 1) * DAY;
+    await ingest(
+      message([
+        row({ at: t0, session, page: "/?utm_source=old-ad" }),
+        row({ at: t0, session: crypto.randomUUID(), user, page: "/?utm_source=old-mail" }),
+        row({ at: now - DAY, session: recent, page: "/?utm_source=new-ad" }),
+      ]),
+    );
+    await purgeExpiredAnalytics(deps, now);
+    expect(await touches([session])).toEqual([]);
+    expect(await sourcesOf(user)).toEqual({ first: "old-mail", last: "old-mail" });
+    expect(await sourcesOf(recent)).toEqual({ first: "new-ad", last: "new-ad" });
   });
 });

@@ -94,6 +94,10 @@ const BUTTONS = {
 const FEATURES = ["export_csv", "dark_mode", "invite_team", "api_keys", "reports"];
 const SOURCES = ["web", "ios", "android", "campaign_email", "partner"];
 const CAMPAIGNS = ["spring_sale", "newsletter_42", "black_friday"];
+const UTM_LANDINGS = {
+  campaign_email: "/home?utm_source=newsletter&utm_medium=email&utm_campaign=newsletter_42",
+  partner: "/home?utm_source=partner&utm_medium=referral",
+};
 
 /** One visit: a realistic path through the site, minutes apart. */
 function session(userId, start) {
@@ -105,7 +109,9 @@ function session(userId, start) {
     t += 15_000 + Math.floor(rand() * 120_000);
   };
   const source = pick(SOURCES);
-  add("session_started", "/home", undefined, { source });
+  // Tagged landings feed UTM attribution (revenue by source on the dashboard); derived from the
+  // source so the random stream, and every other seeded number, stays the same.
+  add("session_started", UTM_LANDINGS[source] ?? "/home", undefined, { source });
   if (source === "campaign_email") add("campaign_viewed", "/home", pick(CAMPAIGNS));
   let page = chance(0.6) ? "/home" : pick(PAGES);
   const views = chance(0.3) ? 1 : 2 + Math.floor(rand() * 5);

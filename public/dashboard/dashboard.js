@@ -1,5 +1,7 @@
 // Analytics dashboard: plain modules and hand-written SVG, no CDN and no build step.
 // Every number drawn is also present as text (labels, cells or <title> tooltips).
+import { bySourcePath, onModelChange, renderBySource } from "./attribution.js";
+
 const API = "/api/v1/analytics";
 const SVG = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
@@ -292,22 +294,40 @@ async function load(event) {
   status.className = "";
   status.textContent = "Loading…";
   try {
-    const [behavior, funnel, revenue, retention] = await Promise.all([
+    const [behavior, funnel, revenue, retention, bySource] = await Promise.all([
       getJson(`${API}/user-behavior?${q({ tz })}`, token),
       getJson(`${API}/conversion-funnel?${q({ steps: $("steps").value, window: $("window").value })}`, token),
       getJson(`${API}/revenue?${q({ interval: $("interval").value })}`, token),
       getJson(`${API}/retention?${q({ cohort: $("cohort").value, periods: 8 })}`, token),
+      getJson(bySourcePath(range), token),
     ]);
     const currency = mainCurrency(revenue);
+    loaded = { token, range, currency };
     // Visible before drawing: the charts size themselves from their box's width.
     $("report").hidden = false;
     renderKpis(behavior, revenue, currency);
     renderFunnel(funnel);
     renderRevenue(revenue, currency);
+    renderBySource(bySource, currency, { el, money });
     renderRetention(retention);
     renderActivity(behavior.activity_heatmap);
     status.textContent = `Loaded ${behavior.range.from.slice(0, 10)} – ${$("to").value}`;
     document.body.dataset.loaded = "true";
+  } catch (err) {
+    status.className = "error";
+    status.textContent = `Could not load: ${err.message}`;
+  }
+}
+
+/** The last successful load: a model switch redraws revenue by source for the same range. */
+let loaded = null;
+
+async function reloadBySource() {
+  if (!loaded) return;
+  const status = $("status");
+  try {
+    renderBySource(await getJson(bySourcePath(loaded.range), loaded.token), loaded.currency, { el, money });
+    status.className = "";
   } catch (err) {
     status.className = "error";
     status.textContent = `Could not load: ${err.message}`;
@@ -321,6 +341,7 @@ function init() {
   const saved = sessionStorage.getItem("analytics-token");
   if (saved) $("token").value = saved;
   $("controls").addEventListener("submit", load);
+  onModelChange(reloadBySource);
   if (saved) load();
 }
 

@@ -1,4 +1,5 @@
 import type { Deps } from "../platform/deps";
+import { touchStatements } from "./attribution";
 import { type IngestMessage, ingestMessageSchema } from "./ingest-queue";
 import { insertJsonRows, type JsonRow } from "./store";
 
@@ -22,7 +23,8 @@ export const retryDelaySeconds = (attempts: number) =>
  * The ingest consumer (wrangler.toml, queue analytics-ingest, max_batch_size = 100): every
  * well-formed message of the batch in ONE D1 batch, rollups included (store.ts). Event ids are
  * the key and rollups count only rows actually inserted, so a redelivered message writes and
- * counts nothing twice. A malformed message goes to analytics-dlq at once; if the D1 batch fails,
+ * counts nothing twice; UTM touches are conditional upserts in the same batch (attribution.ts).
+ * A malformed message goes to analytics-dlq at once; if the D1 batch fails,
  * each message is written on its own, so one that cannot be written is retried (and
  * dead-lettered by the Queue after max_retries) without holding back the rest.
  */
@@ -45,7 +47,7 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
   }
   if (good.length === 0) return;
   try {
-    await insertJsonRows(deps.analyticsDb, uniqueRows(good.flatMap((g) => g.body.rows)));
+    await insertJsonRows(deps.analyticsDb, uniqueRows(good.flatMap((g) => g.body.rows)), touchStatements);
     for (const g of good) g.msg.ack();
     return;
   } catch (err) {
@@ -56,7 +58,7 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
   }
   for (const { msg, body } of good) {
     try {
-      await insertJsonRows(deps.analyticsDb, uniqueRows(body.rows));
+      await insertJsonRows(deps.analyticsDb, uniqueRows(body.rows), touchStatements);
       msg.ack();
     } catch (err) {
       deps.logger.warn("analytics message write failed", { id: msg.id, attempts: msg.attempts, err });

@@ -4,6 +4,7 @@ import { ApiError } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
 import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
+import { eraseTouches } from "./attribution";
 import { classifySessions } from "./bots";
 import { BudgetExceeded, type BudgetTake, refundBudgets, takeBudgets } from "./budget";
 import { AeWriter } from "./engine";
@@ -261,7 +262,7 @@ const PER_BUCKET = sql.raw(String(ACTIVITY_BUCKET_MS));
  * the session rollup rows of those sessions (rebuilt from what other signed-in users left in
  * them, if anything); the daily and activity counts of every erased event, decremented, with
  * rows that reach zero deleted, so a page string only this user produced disappears; and their
- * user-day rows; and tombstones for the user and those sessions, so a write still on its way
+ * user-day rows; their UTM touches (attribution.ts); and tombstones for the user and those sessions, so a write still on its way
  * cannot bring the events back. One D1 batch, so a report never sees half an erasure. Statements run in order:
  * the rollups are corrected while the doomed events still exist, then the events go.
  */
@@ -275,12 +276,14 @@ export async function eraseUserEvents(
   const doomed = sql`SELECT occurred_at, event_type, page, element, bot FROM analytics_events WHERE user_id = ${userId}
     UNION ALL SELECT occurred_at, event_type, page, element, bot FROM analytics_events
     WHERE user_id IS NULL AND session_id IN (${sessions})`;
-  const [, , , sessionRows, , anonymous, own] = await batchAll(deps.analyticsDb, [
+  const [, , , , sessionRows, , anonymous, own] = await batchAll(deps.analyticsDb, [
     // Tombstones first: a write of these events that commits after this batch (an ingest still
     // in the queue, a retried payment sink) skips them (store.ts, NOT_ERASED).
     rows(sql`INSERT INTO analytics_erasures (subject, erased_at)
       SELECT 'u:' || ${userId}, ${now} UNION SELECT 's:' || session_id, ${now} FROM (${sessions}) WHERE true
       ON CONFLICT (subject) DO UPDATE SET erased_at = MAX(analytics_erasures.erased_at, excluded.erased_at)`),
+    // While the doomed events still exist: it finds inherited touches by their event id.
+    eraseTouches(userId, sessions),
     rows(sql`WITH doomed AS (${doomed})
       INSERT INTO analytics_daily (day, event_type, page, element, bot, events)
       SELECT occurred_at / ${PER_DAY}, event_type, COALESCE(page, ''), COALESCE(element, ''), bot, -COUNT(*)

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Deps } from "../platform/deps";
 import type { Db } from "../platform/types";
 import { archiveDay } from "./archive";
+import { purgeSessionTouches } from "./attribution";
 import { batchAll, rows } from "./reports/sql";
 import { ACTIVITY_BUCKET_MS, DAY_MS } from "./store";
 
@@ -46,5 +47,6 @@ async function purgeRollups(db: Db, cutoff: number): Promise<void> {
     rows(sql`DELETE FROM analytics_activity WHERE bucket < ${Math.floor(cutoff / ACTIVITY_BUCKET_MS)}`),
     rows(sql`DELETE FROM analytics_sessions WHERE last_at < ${cutoff}`),
     rows(sql`DELETE FROM analytics_user_days WHERE day < ${Math.floor(cutoff / DAY_MS)}`),
+    purgeSessionTouches(cutoff),
   ]);
 }

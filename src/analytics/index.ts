@@ -11,6 +11,7 @@ export const analyticsRouter = createRouter()
   .openapi(rr.behaviorRoute, rh.behaviorHandler)
   .openapi(rr.funnelRoute, rh.funnelHandler)
   .openapi(rr.revenueRoute, rh.revenueHandler)
+  .openapi(rr.revenueBySourceRoute, rh.revenueBySourceHandler)
   .openapi(rr.retentionRoute, rh.retentionHandler)
   .openapi(er.eraseRoute, eh.eraseHandler)
   .openapi(xr.exportRoute, xh.exportHandler);

@@ -7,6 +7,8 @@ import {
   funnelQuerySchema,
   retentionQuerySchema,
   retentionReportSchema,
+  revenueBySourceQuerySchema,
+  revenueBySourceReportSchema,
   revenueQuerySchema,
   revenueReportSchema,
   userBehaviorReportSchema,
@@ -63,4 +65,16 @@ export const retentionRoute = createRoute({
   middleware,
   request: { query: retentionQuerySchema },
   responses: { 200: json(retentionReportSchema, "Report"), ...reportErrors },
+});
+
+export const revenueBySourceRoute = createRoute({
+  method: "get",
+  path: "/analytics/revenue/by-source",
+  operationId: "getRevenueBySourceReport",
+  tags,
+  summary: "Captured revenue by UTM source and campaign, first-touch or last-touch",
+  security,
+  middleware,
+  request: { query: revenueBySourceQuerySchema },
+  responses: { 200: json(revenueBySourceReportSchema, "Report"), ...reportErrors },
 });

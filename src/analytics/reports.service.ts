@@ -1,10 +1,17 @@
 import type { Deps } from "../platform/deps";
+import { revenueBySource } from "./reports/attribution";
 import { userBehavior } from "./reports/behavior";
 import { conversionFunnel } from "./reports/funnel";
 import { isoRange, resolveRange } from "./reports/range";
 import { retention } from "./reports/retention";
 import { revenue } from "./reports/revenue";
-import type { BehaviorQuery, FunnelQuery, RetentionQuery, RevenueQuery } from "./schemas";
+import type {
+  BehaviorQuery,
+  FunnelQuery,
+  RetentionQuery,
+  RevenueBySourceQuery,
+  RevenueQuery,
+} from "./schemas";
 
 /*
  * The admin reports (docs/analytics.md, "Reports"). Each resolves the range first, so a bad
@@ -45,4 +52,11 @@ export async function retentionReport(deps: ReportDeps, q: RetentionQuery, now =
   const sources = { analytics: deps.analyticsDb, payments: deps.db };
   const report = await retention(sources, range, q.cohort, q.periods, q.include_bots);
   return { range: isoRange(range), include_bots: q.include_bots, ...report };
+}
+
+/** Payments from DB, touches from ANALYTICS_DB, credited in code (reports/attribution.ts). */
+export async function revenueBySourceReport(deps: ReportDeps, q: RevenueBySourceQuery, now = Date.now()) {
+  const range = resolveRange(q, now);
+  const sources = { analytics: deps.analyticsDb, payments: deps.db };
+  return { range: isoRange(range), ...(await revenueBySource(sources, range, q.model)) };
 }

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ANALYTICS_EVENT_TYPES, type AnalyticsEventType } from "../db/schema/analytics";
 import { isoDateParam } from "../platform/pagination";
+import { ATTRIBUTION_MODELS } from "./reports/attribution";
 import type { FunnelStep } from "./reports/funnel";
 import { DAY_MS } from "./store";
 
@@ -186,6 +187,12 @@ export const revenueQuerySchema = z.object({
   ...rangeQuery,
   interval: z.enum(["day", "week", "month"]).default("day"),
 });
+export const revenueBySourceQuerySchema = z.object({
+  ...rangeQuery,
+  model: z.enum(ATTRIBUTION_MODELS).default("last_touch").openapi({
+    description: "Credit each payment to the user's first or last UTM touch before it",
+  }),
+});
 export const retentionQuerySchema = z.object({
   ...rangeQuery,
   cohort: z.enum(["week", "month"]).default("week"),
@@ -195,6 +202,7 @@ export type BehaviorQuery = z.infer<typeof behaviorQuerySchema>;
 export type FunnelQuery = z.infer<typeof funnelQuerySchema>;
 export type RevenueQuery = z.infer<typeof revenueQuerySchema>;
 export type RetentionQuery = z.infer<typeof retentionQuerySchema>;
+export type RevenueBySourceQuery = z.infer<typeof revenueBySourceQuerySchema>;
 
 // Report bodies are documented in docs/analytics.md; the schema names the top-level shape.
 const report = (name: string) => z.record(z.string(), z.unknown()).openapi(name);
@@ -202,6 +210,7 @@ export const userBehaviorReportSchema = report("UserBehaviorReport");
 export const conversionFunnelReportSchema = report("ConversionFunnelReport");
 export const revenueReportSchema = report("RevenueReport");
 export const retentionReportSchema = report("RetentionReport");
+export const revenueBySourceReportSchema = report("RevenueBySourceReport");
 
 // ---- Export: GET /analytics/export (docs/analytics.md, "Export")
 

@@ -1,5 +1,5 @@
 import type { analyticsEvents } from "../db/schema/analytics";
-import type { Db } from "../platform/types";
+import type { D1Client, Db } from "../platform/types";
 import type { AePoint } from "./engine";
 
 export type EventRow = typeof analyticsEvents.$inferInsert;
@@ -32,7 +32,7 @@ export const ACTIVITY_BUCKET_MS = 15 * 60_000;
  * checked inside the write itself, so an erasure that committed first always wins over a late
  * write of the same events (a queued batch, a retried payment sink).
  */
-const NOT_ERASED = `NOT EXISTS (SELECT 1 FROM analytics_erasures x
+export const NOT_ERASED = `NOT EXISTS (SELECT 1 FROM analytics_erasures x
   WHERE x.erased_at >= MIN(value->>'at', value->>'received')
     AND (x.subject = 'u:' || (value->>'user') OR (value->>'user' IS NULL AND x.subject = 's:' || (value->>'session'))))`;
 const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>'id') AND ${NOT_ERASED}`;
@@ -182,18 +182,27 @@ export async function insertEvents(db: Db, rows: EventRow[]): Promise<string[]> 
   return insertJsonRows(db, rows.map(toJsonRow));
 }
 
-/** insertEvents for rows already in their JSON form (the ingest consumer's messages). */
-export async function insertJsonRows(db: Db, rows: JsonRow[]): Promise<string[]> {
+/**
+ * insertEvents for rows already in their JSON form (the ingest consumer's messages). `more`
+ * adds statements per chunk after its events, in the same batch (the consumer's UTM touches).
+ */
+export async function insertJsonRows(
+  db: Db,
+  rows: JsonRow[],
+  more?: (d1: D1Client, chunk: JsonRow[]) => D1PreparedStatement[],
+): Promise<string[]> {
   if (rows.length === 0) return [];
   const d1 = db.$client;
   const statements: D1PreparedStatement[] = [];
   const eventInserts = new Set<number>();
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const payload = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT));
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const payload = JSON.stringify(chunk);
     for (const q of STATEMENTS) {
       if (q === INSERT_EVENTS) eventInserts.add(statements.length);
       statements.push(d1.prepare(q).bind(payload));
     }
+    if (more) statements.push(...more(d1, chunk));
   }
   const results = await d1.batch<{ id: string }>(statements);
   return results.flatMap((r, i) => (eventInserts.has(i) ? r.results.map((x) => x.id) : []));

@@ -16,6 +16,7 @@ const REPORTS = [
   "/api/v1/analytics/user-behavior",
   "/api/v1/analytics/conversion-funnel?steps=page_view,button_click",
   "/api/v1/analytics/revenue",
+  "/api/v1/analytics/revenue/by-source?model=first_touch",
   "/api/v1/analytics/retention",
 ];
 
@@ -133,6 +134,7 @@ describe("OpenAPI", () => {
       "get /api/v1/analytics/user-behavior": ["analytics"],
       "get /api/v1/analytics/conversion-funnel": ["analytics"],
       "get /api/v1/analytics/revenue": ["analytics"],
+      "get /api/v1/analytics/revenue/by-source": ["analytics"],
       "get /api/v1/analytics/retention": ["analytics"],
       "delete /api/v1/analytics/users/{id}": ["analytics"],
       "get /api/v1/analytics/export": ["analytics"],

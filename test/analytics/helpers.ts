@@ -52,7 +52,7 @@ export async function seedEvents(events: Ev[]): Promise<void> {
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-type Report = "user-behavior" | "conversion-funnel" | "revenue" | "retention";
+type Report = "user-behavior" | "conversion-funnel" | "revenue" | "revenue/by-source" | "retention";
 
 /**
  * A report as an admin reads it. The report routes document their bodies only as JSON objects

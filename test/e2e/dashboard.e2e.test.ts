@@ -12,12 +12,13 @@ const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const BROWSER_UA =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-// Revenue rows are written as SQL (no Stripe here): 19.99 + 30.01 USD captured yesterday,
-// and MRR = 10.00 (monthly) + 120.00 / 12 (yearly) = 20.00 USD.
+// Revenue rows are written as SQL (no Stripe here): 19.99 + 30.01 USD captured yesterday, by
+// e2e-u half an hour after their tagged visit, and MRR = 10.00 (monthly) + 120.00 / 12 (yearly) = 20.00 USD.
+const paidAt = t0 + 30 * 60_000;
 const seedSql = `
 INSERT INTO payments (id, user_id, amount, currency, amount_refunded, status, source, paid_at, created_at, updated_at)
-VALUES ('e2e-p1', 'e2e-u', 1999, 'usd', 0, 'succeeded', 'web', ${t0}, ${t0}, ${t0}),
-       ('e2e-p2', 'e2e-u', 3001, 'usd', 0, 'succeeded', 'ios', ${t0}, ${t0}, ${t0});
+VALUES ('e2e-p1', 'e2e-u', 1999, 'usd', 0, 'succeeded', 'web', ${paidAt}, ${paidAt}, ${paidAt}),
+       ('e2e-p2', 'e2e-u', 3001, 'usd', 0, 'succeeded', 'ios', ${paidAt}, ${paidAt}, ${paidAt});
 INSERT INTO subscriptions (id, user_id, plan_id, status, amount, currency, interval, quantity, cancel_at_period_end, created_at, updated_at)
 VALUES ('e2e-s1', 'e2e-u', 'basic', 'active', 1000, 'usd', 'month', 1, 0, ${t0}, ${t0}),
        ('e2e-s2', 'e2e-v', 'pro', 'active', 12000, 'usd', 'year', 1, 0, ${t0}, ${t0});
@@ -35,14 +36,22 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
     platform = await startPlatform({ seedSql });
     adminToken = await platform.token("admin");
     // Four users and one anonymous visitor, through the public ingest API, and one crawler
-    // (curl) whose 3 page views every figure but the bot share leaves out.
-    const visits: Array<{ role: "user" | null; ua?: string; events: Array<[string, string, string?]> }> = [
+    // (curl) whose 3 page views every figure but the bot share leaves out. The payer, e2e-u,
+    // lands from a newsletter (page URL) and clicks through a Google ad (properties).
+    type Visit = {
+      role: "user" | null;
+      sub?: string;
+      ua?: string;
+      events: Array<[string, string, string?, Record<string, string>?]>;
+    };
+    const visits: Visit[] = [
       {
         role: "user",
+        sub: "e2e-u",
         events: [
-          ["session_started", "/pricing"],
+          ["session_started", "/pricing?utm_source=Newsletter&utm_medium=email"],
           ["page_view", "/pricing"],
-          ["button_click", "/pricing", "buy"],
+          ["button_click", "/pricing", "buy", { utm_source: "google", utm_medium: "cpc" }],
         ],
       },
       {
@@ -71,11 +80,12 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
         "content-type": "application/json",
         "user-agent": visit.ua ?? BROWSER_UA,
       };
-      if (visit.role) headers.authorization = `Bearer ${await platform.token(visit.role)}`;
-      const events = visit.events.map(([event_type, page, element], i) => ({
+      if (visit.role) headers.authorization = `Bearer ${await platform.token(visit.role, visit.sub)}`;
+      const events = visit.events.map(([event_type, page, element, properties], i) => ({
         event_type,
         page,
         ...(element ? { element } : {}),
+        ...(properties ? { properties } : {}),
         session_id: session,
         timestamp: t0 + i * 60_000,
       }));
@@ -166,6 +176,15 @@ describe.skipIf(!haveChromium)("analytics dashboard in Chromium", () => {
     );
     expect(await cell.textContent()).toBe("8");
     expect(await cell.getAttribute("title")).toBe(`${DAYS[d.getUTCDay()]} ${d.getUTCHours()}:00 – 8 events`);
+
+    // Revenue by source: the last touch (default) is the ad click, the first the newsletter.
+    const source = (name: string) => `[data-testid="by-source-table"] tr[data-source="${name}"]`;
+    expect(await page.getAttribute(source("google"), "data-amount")).toBe("5000");
+    expect(await page.textContent(`${source("google")} td`)).toBe("50.00 USD");
+    await page.check('input[name="model"][value="first_touch"]');
+    await page.waitForSelector('[data-testid="by-source-table"][data-model="first_touch"]');
+    expect(await page.getAttribute(source("newsletter"), "data-amount")).toBe("5000");
+    expect(await page.locator(source("google")).count()).toBe(0);
 
     await page.screenshot({ path: path.join(SHOTS, "dashboard-desktop.png"), fullPage: true });
     await close();

@@ -9,6 +9,7 @@ const PAGES = [
   "/",
   "/dashboard/",
   "/dashboard/dashboard.js",
+  "/dashboard/attribution.js",
   "/dashboard/dashboard.css",
   "/index.css",
   "/pages.css",
@@ -68,7 +69,12 @@ describe("static pages", () => {
         if (!m[0].startsWith("href") || /\.(css|js)$/.test(url)) expect(url, path).toMatch(/^\/[^/]/);
       }
     }
-    for (const file of ["/dashboard/dashboard.js", "/support/support.js", "/live/live.js"]) {
+    for (const file of [
+      "/dashboard/dashboard.js",
+      "/dashboard/attribution.js",
+      "/support/support.js",
+      "/live/live.js",
+    ]) {
       const js = await (await api(file)).text();
       // A style attribute set from script is inline style too (blocked); the CSSOM is not.
       expect(js, file).not.toMatch(/\bstyle:\s*`|setAttribute\("style"|innerHTML|eval\(|new Function/);

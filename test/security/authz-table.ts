@@ -193,6 +193,7 @@ export const TABLE: Record<string, Row> = {
     expect: adminOnly(200),
   },
   "GET /api/v1/analytics/revenue": { expect: adminOnly(200) },
+  "GET /api/v1/analytics/revenue/by-source": { expect: adminOnly(200) },
   "GET /api/v1/analytics/retention": { expect: adminOnly(200) },
   "DELETE /api/v1/analytics/users/{id}": {
     setup: async (c) => ({ id: c.user.sub }),

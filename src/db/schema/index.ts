@@ -1,4 +1,5 @@
 export * from "./analytics";
+export * from "./attribution";
 export * from "./chat";
 export * from "./notifications";
 export * from "./payments";

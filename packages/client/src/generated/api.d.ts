@@ -608,6 +608,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/revenue/by-source": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Captured revenue by UTM source and campaign, first-touch or last-touch */
+        get: operations["getRevenueBySourceReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/retention": {
         parameters: {
             query?: never;
@@ -1180,6 +1197,9 @@ export interface components {
             [key: string]: unknown;
         };
         RevenueReport: {
+            [key: string]: unknown;
+        };
+        RevenueBySourceReport: {
             [key: string]: unknown;
         };
         RetentionReport: {
@@ -4860,6 +4880,87 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RevenueReport"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getRevenueBySourceReport: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default: `to` minus 30 days */
+                from?: string;
+                /** @description End (exclusive); default: now */
+                to?: string;
+                /** @description Credit each payment to the user's first or last UTM touch before it */
+                model?: "first_touch" | "last_touch";
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Report */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueBySourceReport"];
                 };
             };
             /** @description VALIDATION_FAILED: The request failed validation; details name each path */

@@ -10,15 +10,38 @@ function offsetMs(at: number, timeZone: string): number {
   return Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) - Math.floor(at / 1000) * 1000;
 }
 
+/** Whether the local date at `at` is on or after the date whose UTC midnight is `dayUtc`. */
+function onOrAfter(at: number, dayUtc: number, timeZone: string): boolean {
+  const w = wallClock(at, timeZone);
+  return Date.UTC(w.y, w.mo - 1, w.d) >= dayUtc;
+}
+
 /**
- * The instant local midnight starts the date (y, mo, d). The offset is read twice: once near
- * the date, once at the candidate, so a DST change on either side of midnight lands right.
+ * The first instant of the local date (y, mo, d). The offset is read twice: once near the
+ * date, once at the candidate, so a DST change on either side of midnight lands right. Where
+ * midnight itself does not exist (Santiago and Havana jump from 24:00 to 01:00), neither
+ * candidate is on that date's midnight: the day starts at the jump, found by bisection to the
+ * second. Without that, the previous day would end an hour early and its last hour would
+ * belong to no window at all.
  */
 function localMidnight(y: number, mo: number, d: number, timeZone: string): number {
   const asUtc = Date.UTC(y, mo - 1, d);
   const first = asUtc - offsetMs(asUtc, timeZone);
-  const second = offsetMs(first, timeZone);
-  return asUtc - second === first ? first : asUtc - second;
+  const second = asUtc - offsetMs(first, timeZone);
+  for (const c of first <= second ? [first, second] : [second, first]) {
+    const w = wallClock(c, timeZone);
+    if (Date.UTC(w.y, w.mo - 1, w.d, w.h, w.mi, w.s) === asUtc) return c;
+  }
+  // Invariant: `lo` is still on an earlier date, `hi` is on (or after) this one.
+  let lo = Math.min(first, second);
+  let hi = Math.max(first, second);
+  if (onOrAfter(lo, asUtc, timeZone) || !onOrAfter(hi, asUtc, timeZone)) return Math.max(first, second);
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (onOrAfter(mid, asUtc, timeZone)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /**

@@ -334,6 +334,27 @@ describe("digest release", () => {
     expect(digestWindow(spring.end, "daily", "America/New_York").start).toBe(spring.end);
   });
 
+  it("a day whose midnight does not exist (Santiago skips 00:00 on 2026-09-06) still contains its last hour; its items are released", async () => {
+    // Local 23:30 on Sep 5 (-04); at 04:00Z the clock jumps from 24:00 to 01:00 (-03).
+    const lastHour = Date.parse("2026-09-06T03:30:00Z");
+    const w = digestWindow(lastHour, "daily", "America/Santiago");
+    expect(w).toEqual({ start: Date.parse("2026-09-05T04:00:00Z"), end: Date.parse("2026-09-06T04:00:00Z") });
+    expect(digestWindow(w.end, "daily", "America/Santiago").start).toBe(w.end);
+    expect(digestWindow(Date.parse("2026-03-08T04:30:00Z"), "daily", "America/Havana").end).toBe(
+      Date.parse("2026-03-08T05:00:00Z"),
+    );
+
+    const { user, token } = await digestUser("daily", "feature_flag_enabled", "America/Santiago");
+    const id = await item(user, "feature_flag_enabled");
+    await setCreatedAt(id, lastHour);
+    await releaseDigests(testDeps(), Date.parse("2026-09-07T12:00:00Z"));
+    const [d] = await digestsOf(user.sub);
+    expect(d).toMatchObject({ window_start: w.start, window_end: w.end, item_count: 1 });
+    expect(await pendingCount(user.sub)).toBe(0);
+    await summarySent(user, d);
+    expect(await sentMessages(token)).toHaveLength(1);
+  });
+
   it("critical types stay instant whatever else is digested", async () => {
     const { user, token } = await digestUser("hourly");
     const alert = await publishEvent("security.alert", { user_id: user.sub, kind: "mfa_disabled" });

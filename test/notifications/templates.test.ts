@@ -226,6 +226,25 @@ describe("formatting and the runtime guard", () => {
     );
   });
 
+  it("the builder shortens text that would push the message over FCM's 4096 bytes", () => {
+    const m = buildMessage({
+      id: "d",
+      deviceId: "dev",
+      token: "tok",
+      platform: "ios",
+      attempts: 0,
+      notificationId: crypto.randomUUID(),
+      type: "support_ticket_response",
+      title: "Réponse",
+      body: "é".repeat(3000),
+      data: { ticket_id: "t".repeat(100) },
+      silent: false,
+    });
+    expect(payloadBytes(m)).toBeLessThanOrEqual(PAYLOAD_BYTES);
+    expect(m.notification?.title).toBe("Réponse");
+    expect(m.notification?.body).toMatch(/^é+…$/u);
+  });
+
   it("a locale whose rendering comes out empty falls back to en, and says so", () => {
     const fr = CATALOG.fr;
     const warnings: string[] = [];

@@ -5,7 +5,8 @@ import type { BaseDeps } from "../platform/types";
  * Domain events: the spine of the platform (ARCHITECTURE.md, "One module per capability, one spine"). Each type has a zod schema for
  * its `data`; `publish()` validates before anything fans out.
  */
-const money = { amount: z.number().int(), currency: z.string() };
+// ISO 4217, as Stripe sends it; never empty, since notification templates format with it.
+const money = { amount: z.number().int(), currency: z.string().length(3) };
 const id = z.string().min(1).max(128);
 
 export const eventDataSchemas = {
@@ -53,8 +54,9 @@ export const eventDataSchemas = {
     merchant_id: id,
     /** Users to notify; usually the merchant's staff. */
     user_ids: z.array(id).min(1).max(1000),
-    from: z.string().max(64),
-    to: z.string().max(64),
+    // Not empty: the status is what the notification says (templates/*.json).
+    from: z.string().min(1).max(64),
+    to: z.string().min(1).max(64),
     name: z.string().max(200).optional(),
   }),
   "feature_flag.enabled": z.object({

@@ -9,6 +9,7 @@ import {
 } from "./deliveries.service";
 import { sendMessage, THIRD_PARTY_AUTH_ERROR } from "./fcm/client";
 import { buildMessage, PayloadError, type ReservedKeyNotice } from "./fcm/message";
+import { localise } from "./localise";
 import { createOutcomeWriter } from "./outcome-writer";
 import { MAX_DELAY_S, retryDelaySeconds } from "./retry-schedule";
 import { pushJobSchema } from "./types";
@@ -53,7 +54,7 @@ async function sendOne(
   onReservedKey: ReservedKeyNotice,
 ): Promise<Outcome> {
   try {
-    return await sendMessage(deps.config, buildMessage(d, onReservedKey));
+    return await sendMessage(deps.config, buildMessage(localise(d, deps.logger), onReservedKey));
   } catch (err) {
     if (err instanceof PayloadError) {
       deps.logger.error("push payload invalid; not retried", { delivery_id: d.id, err });

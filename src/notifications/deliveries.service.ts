@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull, lt, lte, notExists, or, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteUpdateSetSource } from "drizzle-orm/sqlite-core";
-import { devices, notificationDeliveries, notifications } from "../db/schema";
+import { devices, notificationDeliveries, notifications, type StoredTemplate } from "../db/schema";
 import { now } from "../platform/ids";
 import type { Db } from "../platform/types";
 import { chunk } from "./preferences.service";
@@ -22,6 +22,10 @@ export type PendingDelivery = {
   body: string;
   data: Record<string, string> | null;
   silent: boolean;
+  /** What the push is rendered from for this device (null: send title/body as stored). */
+  template?: StoredTemplate | null;
+  deviceLocale?: string | null;
+  deviceTimeZone?: string | null;
 };
 
 export type Outcome =
@@ -89,6 +93,9 @@ async function loadQueued(db: Db, ids: string[]): Promise<Array<PendingDelivery 
         body: notifications.body,
         data: notifications.data,
         silent: notifications.silent,
+        template: notifications.template,
+        deviceLocale: devices.locale,
+        deviceTimeZone: devices.timeZone,
         deviceGone: sql<boolean>`${devices.id} IS NULL`.mapWith(Boolean),
       })
       .from(notificationDeliveries)

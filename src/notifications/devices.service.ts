@@ -3,6 +3,7 @@ import { devices, notificationDeliveries, notifications } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { notFound } from "../platform/errors";
 import { newId, now, toIso } from "../platform/ids";
+import { canonicalLocale } from "./templates/index";
 
 export type DeviceInput = {
   token: string;
@@ -58,7 +59,8 @@ export async function registerDevice(
     model: input.model ?? null,
     osVersion: input.os_version ?? null,
     appVersion: input.app_version ?? null,
-    locale: input.locale ?? null,
+    // Canonical ("fr_ca" → "fr-CA"); the schema refused anything that is not a tag.
+    locale: input.locale ? canonicalLocale(input.locale) : null,
     timeZone: input.time_zone ?? null,
     updatedAt: t,
   };

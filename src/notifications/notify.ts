@@ -6,15 +6,27 @@ import type { Db } from "../platform/types";
 import { ENQUEUE_FAILED, markUnsendable } from "./deliveries.service";
 import { chunk, recipientsFor } from "./preferences.service";
 import { heldUntil } from "./quiet-hours";
+import { type UserLocale, userLocales } from "./templates/choose";
+import type { TemplateKey } from "./templates/index";
+import { renderSafely, type Vars } from "./templates/render";
 import { type NotificationType, type PushJob, TOKENS_PER_JOB } from "./types";
 
 export type NotifyDeps = { env: Pick<Env, "PUSH_QUEUE">; db: Db; logger: Logger };
 
-export type NotifyInput = {
+/** A template of templates/*.json and what fills its placeholders. */
+export type TemplateRef = { key: TemplateKey; vars: Vars };
+
+/**
+ * Either a template, rendered per user (history) and per device (push) in their locale, or
+ * free text sent as is to everyone (admin test sends).
+ */
+type Content =
+  | { template: TemplateRef; title?: undefined; body?: undefined }
+  | { template?: undefined; title: string; body: string };
+
+export type NotifyInput = Content & {
   userIds: string[];
   type: NotificationType;
-  title: string;
-  body: string;
   /** FCM requires string values; callers stringify. */
   data?: Record<string, string>;
   silent?: boolean;
@@ -71,6 +83,31 @@ async function existingNotifications(db: Db, eventId: string, userIds: string[])
   return out;
 }
 
+async function devicesOf(db: Db, userIds: string[]) {
+  const out: Array<typeof devices.$inferSelect> = [];
+  for (const ids of chunk(userIds, 90))
+    out.push(...(await db.select().from(devices).where(inArray(devices.userId, ids))));
+  return out;
+}
+
+/**
+ * The row's title/body: a template is rendered in the user's locale (what the in-app history
+ * shows; each push is rendered again for its device's locale at send time) and kept with its
+ * variables and that locale for the consumer.
+ */
+function content(deps: NotifyDeps, input: NotifyInput, user: UserLocale | undefined) {
+  if (!input.template) return { title: input.title, body: input.body, template: null };
+  const { key, vars } = input.template;
+  const text = renderSafely(user?.locale ?? "en", key, vars, user?.timeZone, (msg, f) =>
+    deps.logger.warn(msg, f),
+  );
+  const kept = Object.fromEntries(Object.entries(vars).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string | number | boolean | null
+  >;
+  return { title: text.title, body: text.body, template: { key, vars: kept, locale: text.locale } };
+}
+
 /**
  * Deliveries an earlier attempt of this notify wrote but could not enqueue: back to queued
  * (conditional, so concurrent retries split them) for this attempt to enqueue.
@@ -108,13 +145,17 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
   const userIds = [...new Set(input.userIds)];
   const recipients = (await recipientsFor(db, userIds, input.type)).filter((r) => r.push || r.inApp);
   const t = now();
+  const userDevices = await devicesOf(
+    db,
+    recipients.map((r) => r.userId),
+  );
+  const locales = userLocales(userDevices);
   const rows = await Promise.all(
     recipients.map(async (r) => ({
       id: await derivedId("notification", input.eventId, r.userId),
       userId: r.userId,
       type: input.type,
-      title: input.title,
-      body: input.body,
+      ...content(deps, input, locales.get(r.userId)),
       data: input.data ?? {},
       silent: input.silent ?? false,
       eventId: input.eventId,
@@ -146,26 +187,23 @@ export async function notify(deps: NotifyDeps, input: NotifyInput): Promise<Noti
       .map((n) => [n.userId, n.id]),
   );
   const deliveries: Array<typeof notificationDeliveries.$inferInsert> = [];
-  for (const ids of chunk([...notificationOf.keys()], 90)) {
-    const userDevices = await db.select().from(devices).where(inArray(devices.userId, ids));
-    for (const d of userDevices) {
-      const notificationId = notificationOf.get(d.userId);
-      const quiet = byUser.get(d.userId)?.quietHours;
-      if (!notificationId) continue;
-      const notBefore = quiet ? heldUntil(t, quiet) : null;
-      deliveries.push({
-        id: await derivedId("delivery", notificationId, d.id),
-        notificationId,
-        deviceId: d.id,
-        token: d.token,
-        platform: d.platform,
-        status: notBefore === null ? "queued" : "held",
-        attempts: 0,
-        notBefore,
-        createdAt: t,
-        updatedAt: t,
-      });
-    }
+  for (const d of userDevices) {
+    const notificationId = notificationOf.get(d.userId);
+    const quiet = byUser.get(d.userId)?.quietHours;
+    if (!notificationId) continue;
+    const notBefore = quiet ? heldUntil(t, quiet) : null;
+    deliveries.push({
+      id: await derivedId("delivery", notificationId, d.id),
+      notificationId,
+      deviceId: d.id,
+      token: d.token,
+      platform: d.platform,
+      status: notBefore === null ? "queued" : "held",
+      attempts: 0,
+      notBefore,
+      createdAt: t,
+      updatedAt: t,
+    });
   }
   const created: Array<{ id: string; status: string }> = [];
   for (const group of chunk(chunk(deliveries, ROWS_PER_INSERT), STATEMENTS_PER_BATCH)) {

@@ -1,38 +1,42 @@
 import type { DomainEvent, EventSink } from "../events/types";
 import { adminIds, merchantUserIds } from "../platform/directory";
-import { toDecimalString } from "../platform/money";
 import type { BaseDeps } from "../platform/types";
-import { type NotifyInput, notify } from "./notify";
-
-type Planned = Omit<NotifyInput, "eventId">;
-
-const money = (amount: number, currency: string) =>
-  `${toDecimalString(amount, currency)} ${currency.toUpperCase()}`;
+import { notify } from "./notify";
+import { TEMPLATES, type TemplateKey } from "./templates/index";
+import type { Vars } from "./templates/render";
 
 /**
- * Which users hear about which event, and what they read (docs/notifications.md has the
- * table). Returns several plans when different audiences get different wording.
+ * One audience of one event: what they read is a template (templates/*.json) in their own
+ * language, never text written here, so every mapping is covered by the templates test.
+ */
+export type Planned = {
+  userIds: string[];
+  template: TemplateKey;
+  data: Record<string, string>;
+};
+
+/** What placeholders may read: the event's scalar fields (not user lists) and when it happened. */
+export function templateVars(event: DomainEvent): Vars {
+  const vars: Vars = { occurred_at: event.occurred_at };
+  for (const [k, v] of Object.entries(event.data))
+    if (v === null || ["string", "number", "boolean"].includes(typeof v)) vars[k] = v as Vars[string];
+  return vars;
+}
+
+/**
+ * Which users hear about which event, and which template they read (docs/notifications.md
+ * has the table). Returns several plans when different audiences get different wording.
  */
 export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[]> {
   switch (event.type) {
     case "payment.succeeded": {
       const d = event.data;
       const data = { payment_id: d.payment_id, amount: String(d.amount), currency: d.currency };
-      const out: Planned[] = [
-        {
-          userIds: [d.user_id],
-          type: "payment_received",
-          title: "Payment successful",
-          body: `Your payment of ${money(d.amount, d.currency)} went through.`,
-          data,
-        },
-      ];
+      const out: Planned[] = [{ userIds: [d.user_id], template: "payment.payer", data }];
       if (d.merchant_id) {
         out.unshift({
           userIds: await merchantUserIds(deps.db, d.merchant_id),
-          type: "payment_received",
-          title: "Payment received",
-          body: `You received ${money(d.amount, d.currency)}.`,
+          template: "payment.merchant",
           data: { ...data, merchant_id: d.merchant_id },
         });
       }
@@ -44,9 +48,7 @@ export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[
       return [
         {
           userIds: await adminIds(deps.db),
-          type: "security_alert",
-          title: "Payment disputed",
-          body: `A dispute of ${money(d.amount, d.currency)} was opened${d.reason ? ` (${d.reason})` : ""}.`,
+          template: "dispute.admin",
           data: { dispute_id: d.dispute_id, ...(d.payment_id ? { payment_id: d.payment_id } : {}) },
         },
       ];
@@ -58,9 +60,7 @@ export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[
       return [
         {
           userIds: [d.user_id],
-          type: "support_ticket_response",
-          title: "New reply to your support ticket",
-          body: d.preview,
+          template: "ticket.reply",
           data: { ticket_id: d.ticket_id, message_id: d.message_id },
         },
       ];
@@ -70,9 +70,7 @@ export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[
       return [
         {
           userIds: d.user_ids,
-          type: "campaign_status_changed",
-          title: `Campaign ${d.name ?? d.campaign_id} is now ${d.to}`,
-          body: `Status changed from ${d.from} to ${d.to}.`,
+          template: "campaign.status",
           // Not `from`/`to`: FCM reserves `from` as a data key and rejects the whole message.
           data: {
             campaign_id: d.campaign_id,
@@ -88,49 +86,23 @@ export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[
       return [
         {
           userIds: d.user_ids,
-          type: "feature_flag_enabled",
-          title: "New feature available",
-          body: d.description ?? `${d.flag} is now enabled for you.`,
+          template: "flag.enabled",
           data: { flag: d.flag, ...(d.merchant_id ? { merchant_id: d.merchant_id } : {}) },
         },
       ];
     }
     case "merchant_application.approved": {
       const d = event.data;
-      return [
-        {
-          userIds: [d.user_id],
-          type: "merchant_application_approved",
-          title: "Merchant application approved",
-          body: `${d.business_name ?? "Your business"} can now accept payments.`,
-          data: { merchant_id: d.merchant_id },
-        },
-      ];
+      return [{ userIds: [d.user_id], template: "merchant.approved", data: { merchant_id: d.merchant_id } }];
     }
     case "security.alert": {
       const d = event.data;
-      return [
-        {
-          userIds: [d.user_id],
-          type: "security_alert",
-          title: "Security alert",
-          body: d.detail ?? SECURITY_TEXT[d.kind],
-          data: { kind: d.kind },
-        },
-      ];
+      return [{ userIds: [d.user_id], template: `security.${d.kind}`, data: { kind: d.kind } }];
     }
     default:
       return [];
   }
 }
-
-const SECURITY_TEXT = {
-  new_login: "A new sign-in to your account.",
-  password_changed: "Your password was changed.",
-  mfa_disabled: "Two-factor authentication was turned off.",
-  suspicious_activity: "Suspicious activity on your account.",
-  api_key_created: "A new API key was created.",
-} as const;
 
 /** Domain events → notifications; the (event_id, user_id) key makes replays harmless. */
 export const notificationSink: EventSink = {
@@ -138,7 +110,13 @@ export const notificationSink: EventSink = {
   handle: async (event, deps) => {
     for (const p of await plan(event, deps)) {
       if (p.userIds.length === 0) continue;
-      await notify(deps, { ...p, eventId: event.id });
+      await notify(deps, {
+        userIds: p.userIds,
+        type: TEMPLATES[p.template].type,
+        template: { key: p.template, vars: templateVars(event) },
+        data: p.data,
+        eventId: event.id,
+      });
     }
   },
 };

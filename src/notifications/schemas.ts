@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EXTERNAL_EVENT_TYPES } from "../events/types";
 import { cursorSchema, limitSchema } from "../platform/pagination";
 import { HH_MM, isValidTimeZone } from "./quiet-hours";
+import { canonicalLocale } from "./templates/index";
 import { DELIVERY_MODES, DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
 
 export const notificationType = z.enum(NOTIFICATION_TYPES).openapi({ example: "payment_received" });
@@ -24,7 +25,16 @@ export const deviceInput = z
     model: z.string().max(128).optional(),
     os_version: z.string().max(64).optional(),
     app_version: z.string().max(64).optional(),
-    locale: z.string().max(35).optional().openapi({ example: "en-GB" }),
+    locale: z
+      .string()
+      .max(35)
+      .refine((tag) => canonicalLocale(tag) !== null, "must be a BCP 47 language tag such as fr-CA")
+      .optional()
+      .openapi({
+        example: "fr-CA",
+        description:
+          "BCP 47 tag (`_` accepted), stored in canonical form. Its language picks the push templates (en, fr, de; others fall back to the user's locale, then en).",
+      }),
     time_zone: timeZone.optional(),
   })
   .openapi("DeviceRegistration");

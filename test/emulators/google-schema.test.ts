@@ -96,6 +96,17 @@ describe("FCM Message schema — data and field types", () => {
     expect(e.message).toBe("Android message is too big");
   });
 
+  it("counts the notification's title and body in the 4096 bytes, as FCM does", async () => {
+    const notification = { title: "é".repeat(500), body: "é".repeat(1500) };
+    const e = await rejected({ message: { token: device(), notification, data: { k: "x".repeat(100) } } });
+    expect(fcmCode(e)).toBe("INVALID_ARGUMENT");
+    expect(e.message).toBe("Android message is too big");
+    const alone = await rejected({
+      message: { token: device(), notification: { title: "t", body: "x".repeat(4100) } },
+    });
+    expect(alone.message).toBe("Message is too big");
+  });
+
   it("rejects a non-string notification title and a non-boolean validate_only", async () => {
     const t = await rejected({ message: { token: device(), notification: { title: 42 } } });
     expect(t.message).toBe("Invalid value at 'message.notification.title' (TYPE_STRING), 42");

@@ -63,7 +63,10 @@ describe("event → notification mapping", () => {
     });
     expect((await inbox(admin))[0]).toMatchObject({
       type: "security_alert",
-      body: "A dispute of 500 JPY was opened (fraudulent).",
+      // Money and the date in the admin's locale (en: no device names another).
+      body: expect.stringMatching(
+        /^A dispute of ¥500 was opened on \w{3} \d{1,2}, \d{4}, \d\d:\d\d [AP]M UTC \(fraudulent\)\.$/,
+      ),
       data: { dispute_id: "dp_1", payment_id: "pay_1" },
     });
   });

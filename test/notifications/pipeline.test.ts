@@ -135,7 +135,7 @@ describe("event → notify → queue → FCM (Done 1)", () => {
     expect(md?.status).toBe("sent");
     const history = await api("/api/v1/notifications/history", { headers: merchant.headers });
     const items = (await bodyOf(history, "GET /notifications/history", 200)).items;
-    expect(items[0]).toMatchObject({ type: "payment_received", body: "You received 19.99 EUR." });
+    expect(items[0]).toMatchObject({ type: "payment_received", body: "You received €19.99." });
     expect((await deliveriesOf(payer, p ?? "")).length).toBe(1);
   });
 });

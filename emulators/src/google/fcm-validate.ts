@@ -120,9 +120,14 @@ function check(value: unknown, field: Field, path: string, name: string, parentT
 const RESERVED_DATA_KEYS = new Set(["from", "notification", "message_type"]);
 const MAX_DATA_BYTES = 4096;
 
-function checkData(data: unknown, path: string): EmulatorReply | null {
-  if (!isObject(data)) return null;
-  let bytes = 0;
+/**
+ * FCM's 4096-byte payload limit covers the notification's title and body as well as `data`
+ * ("About FCM messages": the maximum payload for both message types is 4096 bytes).
+ */
+function checkData(data: unknown, path: string, notificationBytes = 0): EmulatorReply | null {
+  if (!isObject(data))
+    return notificationBytes > MAX_DATA_BYTES ? fcmInvalid("Message is too big", path) : null;
+  let bytes = notificationBytes;
   for (const [k, v] of Object.entries(data)) {
     if (RESERVED_DATA_KEYS.has(k) || /^(google|gcm)/.test(k))
       return fcmInvalid(`Invalid data payload key: ${k}`, path);
@@ -152,7 +157,13 @@ function semanticCheck(m: Json): { target: Target } | { reply: EmulatorReply } {
   const android = isObject(m.android) ? m.android : {};
   const apns = isObject(m.apns) ? m.apns : {};
   const webpush = isObject(m.webpush) ? m.webpush : {};
-  const dataProblem = checkData(m.data, "message.data") ?? checkData(android.data, "message.android.data");
+  const note = isObject(m.notification) ? m.notification : {};
+  const noteBytes = [note.title, note.body].reduce<number>(
+    (n, v) => n + (typeof v === "string" ? new TextEncoder().encode(v).length : 0),
+    0,
+  );
+  const dataProblem =
+    checkData(m.data, "message.data", noteBytes) ?? checkData(android.data, "message.android.data");
   if (dataProblem) return { reply: dataProblem };
   const color = isObject(android.notification) ? android.notification.color : undefined;
   if (typeof color === "string" && !/^#[0-9a-fA-F]{6}$/.test(color)) {

@@ -2,6 +2,13 @@ import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, json, updatedAt, uuidPk } from "./columns";
 
+/** notifications.template: a template key, its variables and the user's locale at notify time. */
+export type StoredTemplate = {
+  key: string;
+  vars: Record<string, string | number | boolean | null>;
+  locale: string;
+};
+
 export const NOTIFICATION_TYPES = [
   "payment_received",
   "campaign_status_changed",
@@ -79,6 +86,12 @@ export const notifications = sqliteTable(
     title: text("title").notNull(),
     body: text("body").notNull(),
     data: json("data").$type<Record<string, string>>(),
+    /**
+     * What pushes are rendered from, per device, at send time (templates/render.ts); null for
+     * free-text sends (admin test), which go out as title/body. title/body hold the rendering
+     * in the user's locale, which the in-app history shows.
+     */
+    template: json("template").$type<StoredTemplate>(),
     silent: integer("silent", { mode: "boolean" }).notNull().default(false),
     /** Domain event that caused it; (event_id, user_id) is unique so a replay adds nothing. */
     eventId: text("event_id"),

@@ -67,6 +67,43 @@ const OWN_KEYS = new Set(["notification_id", "type"]);
 
 export type ReservedKeyNotice = (key: string, renamedTo: string | null) => void;
 
+/**
+ * FCM refuses a message whose payload is over 4096 bytes (notification and data alike;
+ * "About FCM messages"), and a translation can be longer than the English. Our own keys and
+ * templates stay far below it (test/notifications/templates.test.ts renders every one with
+ * maximal data); this guard cuts title and body at a character boundary so user text that
+ * got in anyway is shortened, never refused for every device.
+ */
+export const PAYLOAD_BYTES = 4096;
+const utf8 = new TextEncoder();
+const bytes = (s: string) => utf8.encode(s).length;
+
+function cut(s: string, max: number): string {
+  if (bytes(s) <= max) return s;
+  let out = "";
+  let used = 0;
+  for (const ch of s) {
+    const n = bytes(ch);
+    if (used + n > max - 3) break;
+    out += ch;
+    used += n;
+  }
+  return `${out}…`;
+}
+
+export function payloadBytes(m: Pick<FcmMessage, "data" | "notification">): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(m.data)) n += bytes(k) + bytes(v);
+  return m.notification ? n + bytes(m.notification.title) + bytes(m.notification.body) : n;
+}
+
+function fitted(title: string, body: string, data: Record<string, string>): { title: string; body: string } {
+  const room = PAYLOAD_BYTES - payloadBytes({ data });
+  if (bytes(title) + bytes(body) <= room) return { title, body };
+  const shortTitle = cut(title, Math.max(Math.floor(room / 4), 0));
+  return { title: shortTitle, body: cut(body, Math.max(room - bytes(shortTitle), 0)) };
+}
+
 export function buildMessage(d: PendingDelivery, onReservedKey?: ReservedKeyNotice): FcmMessage {
   const data: Record<string, string> = {};
   const entries = Object.entries(d.data ?? {});
@@ -86,7 +123,7 @@ export function buildMessage(d: PendingDelivery, onReservedKey?: ReservedKeyNoti
   data.type = d.type;
   const collapseKey = collapseKeyFor(d.type, data);
   const message: FcmMessage = { token: d.token, data };
-  if (!d.silent) message.notification = { title: d.title, body: d.body };
+  if (!d.silent) message.notification = fitted(d.title, d.body, data);
 
   if (d.platform === "android") {
     message.android = {

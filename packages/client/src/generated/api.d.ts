@@ -907,7 +907,10 @@ export interface components {
             model?: string;
             os_version?: string;
             app_version?: string;
-            /** @example en-GB */
+            /**
+             * @description BCP 47 tag (`_` accepted), stored in canonical form. Its language picks the push templates (en, fr, de; others fall back to the user's locale, then en).
+             * @example fr-CA
+             */
             locale?: string;
             /** @example Europe/Paris */
             time_zone?: string;

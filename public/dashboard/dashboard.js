@@ -289,7 +289,8 @@ async function load(event) {
       getJson(`${API}/conversion-funnel?${q({ steps: $("steps").value, window: $("window").value })}`, token),
       getJson(`${API}/revenue?${q({ interval: $("interval").value })}`, token),
       getJson(`${API}/retention?${q({ cohort: $("cohort").value, periods: 8 })}`, token),
-      getJson(bySourcePath(range), token),
+      // Its own failure (e.g. a range past its documented payment limit) stays in its box.
+      getJson(bySourcePath(range), token).catch((err) => ({ failed: err.message })),
     ]);
     const currency = mainCurrency(revenue);
     loaded = { token, range, currency };
@@ -300,7 +301,7 @@ async function load(event) {
     renderRevenue(revenue, currency);
     renderBySource(bySource, currency, { el, money });
     // The model was switched while this load was in flight: fetch the one now selected.
-    if (bySource.model !== selectedModel()) reloadBySource();
+    if (!bySource.failed && bySource.model !== selectedModel()) reloadBySource();
     renderRetention(retention);
     renderActivity(behavior.activity_heatmap);
     status.textContent = `Loaded ${behavior.range.from.slice(0, 10)} – ${$("to").value}`;

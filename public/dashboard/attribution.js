@@ -14,6 +14,12 @@ export function bySourcePath(range) {
 export function renderBySource(report, currency, { el, money }) {
   const box = document.getElementById("by-source");
   box.replaceChildren();
+  if (report.failed) {
+    box.append(
+      el("p", { class: "empty", "data-testid": "by-source-error" }, `Could not load: ${report.failed}`),
+    );
+    return;
+  }
   const rows = report.by_source.filter((r) => r.currency === currency);
   if (rows.length === 0) {
     box.append(el("p", { class: "empty" }, "No captured payments in this range."));

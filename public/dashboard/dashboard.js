@@ -1,6 +1,6 @@
 // Analytics dashboard: plain modules and hand-written SVG, no CDN and no build step.
 // Every number drawn is also present as text (labels, cells or <title> tooltips).
-import { bySourcePath, onModelChange, renderBySource } from "./attribution.js";
+import { bySourcePath, onModelChange, renderBySource, selectedModel } from "./attribution.js";
 
 const API = "/api/v1/analytics";
 const SVG = "http://www.w3.org/2000/svg";
@@ -299,7 +299,8 @@ async function load(event) {
       getJson(`${API}/conversion-funnel?${q({ steps: $("steps").value, window: $("window").value })}`, token),
       getJson(`${API}/revenue?${q({ interval: $("interval").value })}`, token),
       getJson(`${API}/retention?${q({ cohort: $("cohort").value, periods: 8 })}`, token),
-      getJson(bySourcePath(range), token),
+      // Its own failure (e.g. a range past its documented payment limit) stays in its box.
+      getJson(bySourcePath(range), token).catch((err) => ({ failed: err.message })),
     ]);
     const currency = mainCurrency(revenue);
     loaded = { token, range, currency };
@@ -309,6 +310,8 @@ async function load(event) {
     renderFunnel(funnel);
     renderRevenue(revenue, currency);
     renderBySource(bySource, currency, { el, money });
+    // The model was switched while this load was in flight: fetch the one now selected.
+    if (!bySource.failed && bySource.model !== selectedModel()) reloadBySource();
     renderRetention(retention);
     renderActivity(behavior.activity_heatmap);
     status.textContent = `Loaded ${behavior.range.from.slice(0, 10)} – ${$("to").value}`;
@@ -322,11 +325,17 @@ async function load(event) {
 /** The last successful load: a model switch redraws revenue by source for the same range. */
 let loaded = null;
 
+/** Bumped per switch: a slower earlier response must not overwrite the model now selected. */
+let bySourceSeq = 0;
+
 async function reloadBySource() {
   if (!loaded) return;
   const status = $("status");
+  const seq = ++bySourceSeq;
   try {
-    renderBySource(await getJson(bySourcePath(loaded.range), loaded.token), loaded.currency, { el, money });
+    const report = await getJson(bySourcePath(loaded.range), loaded.token);
+    if (seq !== bySourceSeq) return;
+    renderBySource(report, loaded.currency, { el, money });
     status.className = "";
   } catch (err) {
     status.className = "error";

@@ -12,11 +12,16 @@ import { type JsonRow, NOT_ERASED } from "./store";
 export const UTM_MAX_CHARS = 100;
 /** Only resolves relative pages ("/pricing?utm_source=x"); never fetched. */
 const URL_BASE = "https://page.invalid/";
-const CONTROL = /\p{Cc}/u;
+/**
+ * Voids a value: control characters, a lone surrogate (JSON properties can carry one; it is not
+ * valid UTF-8 text in D1), line/paragraph separators and the bidi controls that reorder what the
+ * dashboard shows ("google\u202Eelgoog" would read as another source). Joiners stay (emoji).
+ */
+const CONTROL = /[\p{Cc}\p{Cs}\u2028\u2029\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 
 export type Touch = { source: string; medium: string | null; campaign: string | null };
 
-/** Trimmed, lower-case, at most UTM_MAX_CHARS code points; a control character voids the value. */
+/** Trimmed, lower-case, at most UTM_MAX_CHARS code points; a CONTROL character voids the value. */
 export function normaliseUtm(value: unknown): string | null {
   if (typeof value !== "string") return null;
   const trimmed = value.trim();

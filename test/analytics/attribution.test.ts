@@ -482,3 +482,31 @@ describe("retention", () => {
     expect(await sourcesOf(recent)).toEqual({ first: "new-ad", last: "new-ad" });
   });
 });
+
+describe("hostile UTM values", () => {
+  it("stores the event and no touch for a lone surrogate, and the report still reads", async () => {
+    const admin = await newCaller("admin");
+    const user = crypto.randomUUID();
+    const session = crypto.randomUUID();
+    const { result } = await ingest(
+      message([row({ at: freshMonday(), session, user, props: { utm_source: "\ud800evil" } })]),
+    );
+    expect(result.explicitAcks.length).toBe(1);
+    expect(await touches([user])).toEqual([]);
+    const n = await adb
+      .prepare("SELECT COUNT(*) AS n FROM analytics_events WHERE session_id = ?")
+      .bind(session)
+      .first<{ n: number }>();
+    expect(n?.n).toBe(1);
+    const res = await api("/api/v1/analytics/revenue/by-source", { headers: admin.headers });
+    expect(res.status).toBe(200);
+  });
+
+  it("voids bidi overrides and line separators, which would spoof the dashboard's source names", () => {
+    for (const bad of ["google\u202Eelgoog", "a\u2066b", "x\u2028y", "\u200Fads"]) {
+      expect(normaliseUtm(bad), JSON.stringify(bad)).toBeNull();
+    }
+    // Emoji with a joiner and accented letters are ordinary text.
+    expect(normaliseUtm("👩‍💻 Café")).toBe("👩‍💻 café");
+  });
+});

@@ -2,6 +2,7 @@ import { purgeExpiredAnalytics } from "./analytics/housekeeping";
 import { expireConnectTickets } from "./chat/housekeeping";
 import { retryEventSinks } from "./events/redeliver";
 import { releaseHeldPushes } from "./notifications/housekeeping";
+import { cancelLapsedSubscriptions } from "./payments/dunning-cancel";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { reconcilePayments } from "./payments/reconcile";
 import { reconcileSubscriptionClaims } from "./payments/reconcile-subscriptions";
@@ -29,6 +30,7 @@ export async function handleScheduled(
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],
         ["reconcile-payments", reconcilePayments],
+        ["cancel-lapsed-subscriptions", (d) => cancelLapsedSubscriptions(d)],
         ["expire-connect-tickets", expireConnectTickets],
       ];
   for (const [name, job] of jobs) {

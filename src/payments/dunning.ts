@@ -3,7 +3,7 @@ import type Stripe from "stripe";
 import { subscriptions } from "../db/schema";
 import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
-import { callStripe } from "./stripe-errors";
+import { isMissing, mapStripeError } from "./stripe-errors";
 import { ref } from "./stripe-objects";
 import type { SubscriptionRow } from "./subscription-sync";
 
@@ -37,7 +37,14 @@ export async function followDunning(
 
 async function startDunning(deps: Deps, row: SubscriptionRow, invoiceId: string | null) {
   if (!invoiceId) return;
-  const inv = await callStripe("invoice retrieve", () => deps.stripe.invoices.retrieve(invoiceId));
+  let inv: Stripe.Invoice;
+  try {
+    inv = await deps.stripe.invoices.retrieve(invoiceId);
+  } catch (err) {
+    // Deleted at Stripe (or never there): nothing to dun for; anything else is retried.
+    if (isMissing(err)) return;
+    throw mapStripeError(err, "invoice retrieve");
+  }
   // Paid (or voided) since: the event that brought us here is stale.
   if (inv.status !== "open") return;
   const t = Date.now();

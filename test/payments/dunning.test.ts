@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import {
 } from "../../src/db/schema";
 import { cancelLapsedSubscriptions } from "../../src/payments/dunning-cancel";
 import { derivedUuid } from "../../src/payments/ids";
+import { ConfigError, getConfig } from "../../src/platform/config";
 import { bodyOf } from "../helpers/body";
 import { testDeps } from "../helpers/deps";
 import { expectEnvelope, postJson } from "../helpers/http";
@@ -316,5 +318,17 @@ describe("dunning: the grace period", () => {
     expect(await churnOf(id)).toHaveLength(1);
     const { deliveries } = await pullWebhooks({ forObject: stripeId, type: "customer.subscription.deleted" });
     expect(deliveries).toHaveLength(1);
+  });
+});
+
+describe("dunning: configuration", () => {
+  it("DUNNING_GRACE_DAYS is a whole number of days from 1 to 90, APP_URL an http(s) URL", () => {
+    expect(getConfig(env)).toMatchObject({ DUNNING_GRACE_DAYS: 14, APP_URL: "http://localhost:8787" });
+    for (const bad of ["0", "91", "1.5", "two weeks"]) {
+      expect(() => getConfig({ ...env, DUNNING_GRACE_DAYS: bad })).toThrow(ConfigError);
+      expect(() => getConfig({ ...env, DUNNING_GRACE_DAYS: bad })).toThrow(/DUNNING_GRACE_DAYS/);
+    }
+    expect(() => getConfig({ ...env, APP_URL: "javascript:alert(1)" })).toThrow(/APP_URL/);
+    expect(getConfig({ ...env, DUNNING_GRACE_DAYS: "3" }).DUNNING_GRACE_DAYS).toBe(3);
   });
 });

@@ -3,6 +3,7 @@ import { expireConnectTickets, sweepTicketAttachments } from "./chat/housekeepin
 import { retryEventSinks } from "./events/redeliver";
 import { releaseDigests } from "./notifications/digest.service";
 import { releaseHeldPushes } from "./notifications/housekeeping";
+import { cancelLapsedSubscriptions } from "./payments/dunning-cancel";
 import { retryDeferredWebhooks } from "./payments/housekeeping";
 import { reconcilePayments } from "./payments/reconcile";
 import { reconcileSubscriptionClaims } from "./payments/reconcile-subscriptions";
@@ -31,6 +32,7 @@ export async function handleScheduled(
         ["retry-deferred-webhooks", retryDeferredWebhooks],
         ["reconcile-subscription-claims", (d) => reconcileSubscriptionClaims(d)],
         ["reconcile-payments", reconcilePayments],
+        ["cancel-lapsed-subscriptions", (d) => cancelLapsedSubscriptions(d)],
         ["expire-connect-tickets", expireConnectTickets],
         ["sweep-ticket-attachments", sweepTicketAttachments],
       ];

@@ -26,6 +26,16 @@ export const eventDataSchemas = {
     ...money,
     amount_refunded_total: z.number().int(),
   }),
+  /** A renewal failed and the subscription is past_due: once per invoice (src/payments/dunning.ts). */
+  "subscription.payment_failed": z.object({
+    subscription_id: id,
+    user_id: id,
+    invoice_id: id,
+    ...money,
+    plan: z.string().max(64),
+    grace_ends_at: z.number().int(),
+    update_url: z.url(),
+  }),
   "dispute.created": z.object({
     dispute_id: id,
     payment_id: id.nullable(),

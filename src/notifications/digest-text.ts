@@ -8,6 +8,7 @@ const NOUNS: Record<NotificationType, [one: string, many: string]> = {
   security_alert: ["security alert", "security alerts"],
   feature_flag_enabled: ["feature", "features"],
   merchant_application_approved: ["application update", "application updates"],
+  subscription_payment_failed: ["failed payment", "failed payments"],
 };
 
 /**

@@ -42,6 +42,23 @@ export async function plan(event: DomainEvent, deps: BaseDeps): Promise<Planned[
       }
       return out;
     }
+    case "subscription.payment_failed": {
+      // Not critical: the grace period is days, so quiet hours only delay the push to the
+      // morning, and a user who muted billing pushes still has the in-app notification.
+      const d = event.data;
+      return [
+        {
+          userIds: [d.user_id],
+          template: "subscription.payment_failed",
+          data: {
+            subscription_id: d.subscription_id,
+            invoice_id: d.invoice_id,
+            url: d.update_url,
+            grace_ends_at: new Date(d.grace_ends_at).toISOString(),
+          },
+        },
+      ];
+    }
     case "dispute.created": {
       // A dispute has a response deadline and money at stake: admins get it as a critical alert.
       const d = event.data;

@@ -257,6 +257,10 @@ export const subscriptionSchema = z
     cancel_at_period_end: z.boolean(),
     canceled_at: z.string().nullable(),
     ended_at: z.string().nullable(),
+    dunning_started_at: z.string().nullable().openapi({
+      description:
+        "When a renewal failed and dunning began (null unless past_due); the grace period counts from it",
+    }),
     created_at: z.string(),
   })
   .openapi("Subscription");
@@ -278,6 +282,23 @@ export const cancelSubscriptionBody = z
 
 export const subscriptionIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
+export const updatePaymentMethodBody = z
+  .object({
+    payment_method: paymentMethodId.openapi({ description: "A PaymentMethod (pm_…) from Stripe.js" }),
+  })
+  .strict()
+  .openapi("UpdatePaymentMethodRequest");
+
+export const updatePaymentMethodResponse = z
+  .object({
+    subscription: subscriptionSchema,
+    paid_invoice: z
+      .object({ invoice_id: z.string(), ...amountFields })
+      .nullable()
+      .openapi({ description: "The open invoice this request paid (null: nothing was due)" }),
+  })
+  .openapi("UpdatePaymentMethodResponse");
+
 // ---- the types services and views work with, so they never need zod (or hono) themselves
 
 export type CreateIntentInput = z.infer<typeof createIntentBody>;
@@ -292,3 +313,4 @@ export type RefundView = z.infer<typeof refundSchema>;
 export type DisputeView = z.infer<typeof disputeSchema>;
 export type PlanView = z.infer<typeof planSchema>;
 export type SubscriptionView = z.infer<typeof subscriptionSchema>;
+export type UpdatePaymentMethodView = z.infer<typeof updatePaymentMethodResponse>;

@@ -10,7 +10,11 @@ export const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "
 
 export type ClaimInput = Omit<
   SubscriptionRow,
-  "stripeSubscriptionId" | "stripeCustomerId" | "currentPeriodStart"
+  | "stripeSubscriptionId"
+  | "stripeCustomerId"
+  | "currentPeriodStart"
+  | "dunningStartedAt"
+  | "dunningCancelClaimedAt"
 > &
   Partial<Pick<SubscriptionRow, "currentPeriodStart">>;
 

@@ -2,11 +2,13 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
+import { updatePaymentMethod } from "./subscription-payment-method.service";
 import type {
   cancelSubscriptionRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
   plansRoute,
+  updatePaymentMethodRoute,
 } from "./subscriptions.routes";
 import {
   cancelSubscription,
@@ -32,4 +34,13 @@ export const cancelSubscriptionHandler: RouteHandler<typeof cancelSubscriptionRo
   const { id } = c.req.valid("param");
   const { at_period_end } = c.req.valid("json");
   return c.json(await cancelSubscription(c.var.deps, principalOf(c), id, at_period_end), 200);
+};
+
+export const updatePaymentMethodHandler: RouteHandler<typeof updatePaymentMethodRoute, AppEnv> = async (
+  c,
+) => {
+  const { id } = c.req.valid("param");
+  const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
+  const { payment_method } = c.req.valid("json");
+  return c.json(await updatePaymentMethod(c.var.deps, principalOf(c), id, payment_method, key), 200);
 };

@@ -9,6 +9,8 @@ import {
   subscriptionIdParam,
   subscriptionSchema,
   subscriptionsResponse,
+  updatePaymentMethodBody,
+  updatePaymentMethodResponse,
 } from "./schemas";
 import { STRIPE_ERRORS } from "./stripe-errors";
 
@@ -75,5 +77,27 @@ export const cancelSubscriptionRoute = createRoute({
   responses: {
     200: json(subscriptionSchema, "Updated subscription"),
     ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND"),
+  },
+});
+
+export const updatePaymentMethodRoute = createRoute({
+  method: "post",
+  path: "/subscriptions/{id}/payment-method",
+  operationId: "updateSubscriptionPaymentMethod",
+  tags,
+  security,
+  summary: "Set the payment method and pay the open invoice of a past_due subscription",
+  middleware: [...authedIdempotent.middleware],
+  request: {
+    params: subscriptionIdParam,
+    headers: idempotencyHeader,
+    body: jsonBody(updatePaymentMethodBody),
+  },
+  responses: {
+    200: json(updatePaymentMethodResponse, "Default updated; the open invoice paid if there was one"),
+    // PAYMENT_FAILED: the card was declined (nothing changed); CONFLICT: ended, still being set
+    // up, or the invoice was paid by a concurrent request; UNPROCESSABLE: free plan, or Stripe
+    // refused the method (spent, another customer's).
+    ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND", "PAYMENT_FAILED"),
   },
 });

@@ -125,6 +125,7 @@ export function subscriptionView(s: SubscriptionRow): SubscriptionView {
     cancel_at_period_end: s.cancelAtPeriodEnd,
     canceled_at: toIso(s.canceledAt),
     ended_at: toIso(s.endedAt),
+    dunning_started_at: toIso(s.dunningStartedAt),
     created_at: iso(s.createdAt),
   };
 }

@@ -50,6 +50,10 @@ const configSchema = z
     /** Payments/refunds unsettled this long are re-read from Stripe by the reconciler cron. */
     PAYMENT_RECONCILE_AFTER_MINUTES: z.coerce.number().int().positive().max(10_080).default(15),
     SUBSCRIPTION_RECONCILE_AFTER_MINUTES: z.coerce.number().int().positive().max(10_080).default(10),
+    /** Days a past_due subscription keeps its plan before the cron cancels it (docs/payments.md, "Dunning"). */
+    DUNNING_GRACE_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+    /** The web app's origin; notifications link into it (e.g. the page to update a payment method). */
+    APP_URL: z.url({ protocol: /^https?$/ }).default("http://localhost:8787"),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     // Abuse limits and retention (SECURITY.md, "Retention"); defaults apply when unset.
     ANALYTICS_SESSION_DAILY_BYTES: z.coerce.number().int().positive().default(1_048_576),

@@ -34,9 +34,11 @@ describe("preferences", () => {
     expect(res.status).toBe(200);
     const body = await bodyOf(res, "GET /notifications/preferences", 200);
     expect(body.quiet_hours).toBeNull();
-    expect(body.preferences).toHaveLength(6);
+    expect(body.preferences).toHaveLength(7);
     expect(body.preferences.every((p) => p.push && p.in_app)).toBe(true);
     expect(body.preferences.find((p) => p.type === "security_alert")?.critical).toBe(true);
+    // A failed renewal has days of grace: mutable, and held by quiet hours (docs/notifications.md).
+    expect(body.preferences.find((p) => p.type === "subscription_payment_failed")?.critical).toBe(false);
   });
 
   it("muting security_alert is a 422 that says why, and writes nothing", async () => {

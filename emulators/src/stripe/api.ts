@@ -11,6 +11,7 @@ import { expandPaths } from "./params";
 import { chargeRoutes, disputeRoutes } from "./resources/charges";
 import { customerRoutes } from "./resources/customers";
 import { eventRoutes } from "./resources/events";
+import { invoiceRoutes } from "./resources/invoices";
 import { paymentIntentRoutes } from "./resources/payment-intents";
 import { paymentMethodRoutes } from "./resources/payment-methods";
 import { priceRoutes } from "./resources/prices";
@@ -27,6 +28,7 @@ const ROUTES: Route[] = [
   ...refundRoutes,
   ...priceRoutes,
   ...subscriptionRoutes,
+  ...invoiceRoutes,
   ...eventRoutes,
 ];
 

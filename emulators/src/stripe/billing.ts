@@ -6,7 +6,7 @@ import { type Invoice, invoice, type Subscription } from "./objects-subscription
 
 type Ctx = Pick<ApiContext, "store" | "events">;
 
-export type ChargeOutcome = { paid: true } | { paid: false; reason: string };
+export type ChargeOutcome = { paid: true } | { paid: false; reason: string; code?: string; message?: string };
 
 /** Charges the subscription's (or the customer's default) card with the test card's behaviour. */
 export function attemptPayment(c: Ctx, sub: Subscription, forceFail = false): ChargeOutcome {
@@ -14,16 +14,20 @@ export function attemptPayment(c: Ctx, sub: Subscription, forceFail = false): Ch
   const cust = c.store.get<Customer>(sub.customer);
   const settings = cust?.invoice_settings as { default_payment_method?: string | null } | undefined;
   const pmId = sub.default_payment_method ?? settings?.default_payment_method ?? null;
+  return chargeMethod(c, pmId);
+}
+
+/** One charge of `pmId` (null: none to charge) with its test card's behaviour. */
+export function chargeMethod(c: Ctx, pmId: string | null): ChargeOutcome {
   if (!pmId) return { paid: false, reason: "no_payment_method" };
   const pm = c.store.get<PaymentMethod>(pmId);
   const outcome: CardOutcome = pm
     ? (cardByFingerprint(pm.card.fingerprint)?.outcome ?? { kind: "succeed" })
     : { kind: "succeed" };
   if (outcome.kind === "succeed") return { paid: true };
-  return {
-    paid: false,
-    reason: outcome.kind === "decline" ? outcome.declineCode : "authentication_required",
-  };
+  if (outcome.kind === "decline")
+    return { paid: false, reason: outcome.declineCode, code: outcome.code, message: outcome.message };
+  return { paid: false, reason: "authentication_required", code: "authentication_required" };
 }
 
 /** Issues the period's invoice (paid or open) and emits invoice.paid / invoice.payment_failed. */

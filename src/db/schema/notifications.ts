@@ -16,6 +16,7 @@ export const NOTIFICATION_TYPES = [
   "security_alert",
   "feature_flag_enabled",
   "merchant_application_approved",
+  "subscription_payment_failed",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

@@ -153,11 +153,15 @@ export const subscriptions = sqliteTable(
     cancelAtPeriodEnd: integer("cancel_at_period_end", { mode: "boolean" }).notNull().default(false),
     canceledAt: integer("canceled_at"),
     endedAt: integer("ended_at"),
+    // migrations/0016 (dunning): when the renewal failed, and the cron's cancel lease.
+    dunningStartedAt: integer("dunning_started_at"),
+    dunningCancelClaimedAt: integer("dunning_cancel_claimed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
   (t) => [
     index("subscriptions_user_idx").on(t.userId, t.createdAt),
+    index("subscriptions_dunning_idx").on(t.dunningStartedAt).where(sql`${t.dunningStartedAt} is not null`),
     index("subscriptions_status_idx").on(t.status),
     // migrations/0008: one live paid and one live free subscription per user; the claim row
     // written before Stripe is called holds the slot.

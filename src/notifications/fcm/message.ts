@@ -36,6 +36,7 @@ export const ANDROID_CHANNELS: Record<NotificationType, string> = {
   campaign_status_changed: "updates",
   feature_flag_enabled: "updates",
   merchant_application_approved: "updates",
+  subscription_payment_failed: "payments",
 };
 
 export class PayloadError extends Error {

@@ -17,6 +17,10 @@ export const DEFAULT_LOCALE: Locale = "en";
 export const TEMPLATES = {
   "payment.payer": { event: "payment.succeeded", type: "payment_received" },
   "payment.merchant": { event: "payment.succeeded", type: "payment_received" },
+  "subscription.payment_failed": {
+    event: "subscription.payment_failed",
+    type: "subscription_payment_failed",
+  },
   "dispute.admin": { event: "dispute.created", type: "security_alert" },
   "ticket.reply": { event: "ticket.replied", type: "support_ticket_response" },
   "campaign.status": { event: "campaign.status_changed", type: "campaign_status_changed" },

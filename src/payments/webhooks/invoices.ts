@@ -2,6 +2,7 @@ import type Stripe from "stripe";
 import { payments } from "../../db/schema";
 import { publish } from "../../events/publish";
 import type { Deps } from "../../platform/deps";
+import { followDunning } from "../dunning";
 import { derivedUuid } from "../ids";
 import { fromStripeTime, obj, ref, str } from "../stripe-objects";
 import { syncFromStripe } from "../subscription-sync";
@@ -23,7 +24,7 @@ function ourSubscriptionIdOf(inv: Stripe.Invoice): string | null {
  * A paid invoice is revenue: it becomes a `payments` row (source "subscription") with an
  * id derived from the invoice, so a replay inserts nothing, and publishes payment.succeeded.
  */
-async function recordInvoicePayment(deps: Deps, inv: Stripe.Invoice, userId: string, planId: string) {
+export async function recordInvoicePayment(deps: Deps, inv: Stripe.Invoice, userId: string, planId: string) {
   if (!inv.amount_paid || !inv.id) return;
   const id = await derivedUuid("invoice", inv.id);
   const paidAt = fromStripeTime(obj(inv.status_transitions)?.paid_at as number | undefined) ?? Date.now();
@@ -73,7 +74,7 @@ export const onInvoice: EventHandler = async (deps, event) => {
   // the invoice): another integration's invoices are ignored instead of re-parked forever.
   if (!row) return ourSubscriptionId ? deferred(subId) : ignored("invoice for a subscription not ours");
   const sub = await currentSubscription(deps, { id: subId } as Stripe.Subscription);
-  if (sub.items) await syncFromStripe(deps, row, sub, event.id);
+  if (sub.items) await followDunning(deps, await syncFromStripe(deps, row, sub, event.id), sub);
   if (event.type === "invoice.paid") await recordInvoicePayment(deps, inv, row.userId, row.planId);
   return processed;
 };

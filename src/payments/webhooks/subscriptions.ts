@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { subscriptions } from "../../db/schema";
 import type { Deps } from "../../platform/deps";
+import { followDunning } from "../dunning";
 import { isMissing, mapStripeError } from "../stripe-errors";
 import { type SubscriptionRow, syncFromStripe } from "../subscription-sync";
 import { deferred, type EventHandler, ignored, processed } from "./types";
@@ -40,6 +41,6 @@ export const onSubscription: EventHandler = async (deps, event) => {
   if (!row) return sub.metadata?.subscription_id ? deferred(sub.id) : ignored("subscription not ours");
   // A deletion is final and carried by the event itself; anything else is re-read.
   const current = event.type === "customer.subscription.deleted" ? sub : await currentSubscription(deps, sub);
-  await syncFromStripe(deps, row, current, event.id);
+  await followDunning(deps, await syncFromStripe(deps, row, current, event.id), current);
   return processed;
 };

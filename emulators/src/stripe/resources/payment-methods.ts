@@ -98,6 +98,8 @@ function attach({ store, events, params, ids }: ApiContext): PaymentMethod {
     });
   }
   if (before?.customer === customerId) return before;
+  // A method used once without a customer is spent: Stripe refuses to attach it afterwards.
+  if (before && store.get(usedMarker(id))) throw singleUseSpent();
   const attached = store.put(
     card ? paymentMethod(card, customerId) : { ...(before as PaymentMethod), customer: customerId },
   );

@@ -192,6 +192,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/subscriptions/{id}/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the payment method and pay the open invoice of a past_due subscription */
+        post: operations["updateSubscriptionPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/notifications/register-device": {
         parameters: {
             query?: never;
@@ -875,6 +892,8 @@ export interface components {
             cancel_at_period_end: boolean;
             canceled_at: string | null;
             ended_at: string | null;
+            /** @description When a renewal failed and dunning began (null unless past_due); the grace period counts from it */
+            dunning_started_at: string | null;
             created_at: string;
         };
         CreateSubscriptionRequest: {
@@ -886,6 +905,20 @@ export interface components {
         CancelSubscriptionRequest: {
             /** @default true */
             at_period_end?: boolean;
+        };
+        UpdatePaymentMethodResponse: {
+            subscription: components["schemas"]["Subscription"];
+            /** @description The open invoice this request paid (null: nothing was due) */
+            paid_invoice: {
+                invoice_id: string;
+                amount: number;
+                amount_decimal: string;
+                currency: string;
+            } | null;
+        };
+        UpdatePaymentMethodRequest: {
+            /** @description A PaymentMethod (pm_…) from Stripe.js */
+            payment_method: string;
         };
         Device: {
             id: string;
@@ -921,7 +954,7 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
                 push: boolean;
                 in_app: boolean;
                 /**
@@ -948,7 +981,7 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
                 push?: boolean;
                 in_app?: boolean;
                 /**
@@ -979,7 +1012,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             title: string;
             body: string;
             data: {
@@ -1018,7 +1051,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             /** @default Test notification */
             title?: string;
             /** @default This is a test notification. */
@@ -2573,6 +2606,158 @@ export interface operations {
             };
         };
     };
+    updateSubscriptionPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for the same key and body; 409 for a different body */
+                "idempotency-key"?: string;
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePaymentMethodRequest"];
+            };
+        };
+        responses: {
+            /** @description Default updated; the open invoice paid if there was one */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatePaymentMethodResponse"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYMENT_FAILED: The payment was declined */
+            402: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND: Not found (or not yours) */
+            404: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
+            409: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: The body is not application/json */
+            415: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNPROCESSABLE: Valid, but not allowed by the rules */
+            422: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RATE_LIMITED: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_FAILED: An upstream service (Stripe, Google) refused or failed */
+            502: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     registerDevice: {
         parameters: {
             query?: never;
@@ -2961,7 +3146,7 @@ export interface operations {
                 /** @description Opaque cursor from a previous page's next_cursor */
                 cursor?: string;
                 status?: "all" | "read" | "unread";
-                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             };
             header?: {
                 /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */

@@ -5,9 +5,15 @@ import type { BaseDeps } from "../platform/types";
  * Domain events: the spine of the platform (ARCHITECTURE.md, "One module per capability, one spine"). Each type has a zod schema for
  * its `data`; `publish()` validates before anything fans out.
  */
-// ISO 4217, as Stripe sends it; never empty, since notification templates format with it.
-const money = { amount: z.number().int(), currency: z.string().length(3) };
-const id = z.string().min(1).max(128);
+/**
+ * Not blank: notification templates say these values, and the renderer counts a blank as
+ * missing (templates/check.ts proves each placeholder against these schemas), so a blank
+ * accepted here would be an event whose notification can never be rendered.
+ */
+const nonBlank = (max: number) => z.string().max(max).regex(/\S/, "must not be blank");
+// ISO 4217, as Stripe sends it (three letters); templates format money with it.
+const money = { amount: z.number().int(), currency: z.string().regex(/^[A-Za-z]{3}$/, "must be ISO 4217") };
+const id = nonBlank(128);
 
 export const eventDataSchemas = {
   "payment.succeeded": z.object({ payment_id: id, user_id: id, merchant_id: id.nullable(), ...money }),
@@ -64,13 +70,13 @@ export const eventDataSchemas = {
     merchant_id: id,
     /** Users to notify; usually the merchant's staff. */
     user_ids: z.array(id).min(1).max(1000),
-    // Not empty: the status is what the notification says (templates/*.json).
-    from: z.string().min(1).max(64),
-    to: z.string().min(1).max(64),
+    // The status is what the notification says (templates/*.json).
+    from: nonBlank(64),
+    to: nonBlank(64),
     name: z.string().max(200).optional(),
   }),
   "feature_flag.enabled": z.object({
-    flag: z.string().min(1).max(128),
+    flag: nonBlank(128),
     user_ids: z.array(id).min(1).max(1000),
     merchant_id: id.optional(),
     description: z.string().max(500).optional(),

@@ -5,7 +5,7 @@ import { z } from "zod";
  * optional field, nulls every nullable one and makes strings as short as allowed; `maximal`
  * fills every field to its length limit with 3-byte characters (the worst case for payload
  * budgets). `samples` adds one variant per value of each enum field. Overrides replace
- * fields whose realistic values the schema does not say (a currency is any string).
+ * fields whose realistic values the schema does not say (a currency is any three letters).
  */
 type Data = Record<string, unknown>;
 type Overrides = Record<string, { min: unknown; max: unknown }>;
@@ -21,8 +21,11 @@ function unwrap(s: z.ZodType): z.ZodType {
 
 function value(s: z.ZodType, extreme: "min" | "max"): unknown {
   const inner = unwrap(s);
-  if (inner instanceof z.ZodString)
-    return extreme === "min" ? "a".repeat(inner.minLength ?? 0) : WIDE.repeat(inner.maxLength ?? 64);
+  if (inner instanceof z.ZodString) {
+    if (extreme === "max") return WIDE.repeat(inner.maxLength ?? 64);
+    // Empty when allowed; else the shortest non-blank string (a "not blank" pattern refuses "").
+    return inner.safeParse("").success ? "" : "a".repeat(Math.max(inner.minLength ?? 0, 1));
+  }
   if (inner instanceof z.ZodNumber) return extreme === "min" ? Math.max(inner.minValue ?? 0, 0) : 99_999_999;
   if (inner instanceof z.ZodBoolean) return extreme === "max";
   if (inner instanceof z.ZodEnum) return inner.options[0];

@@ -138,6 +138,27 @@ describe("localised pushes through the real queue and the FCM emulator", () => {
   });
 });
 
+describe("event data a template cannot say", () => {
+  it("a status, flag or id of only spaces is a 400 that stores nothing, not a 202 never notified", async () => {
+    const user = await newCaller("user");
+    const campaign = { campaign_id: "c_l10n", merchant_id: "m_l10n", user_ids: [user.sub], from: "draft" };
+    for (const [type, data] of [
+      ["campaign.status_changed", { ...campaign, to: "   " }],
+      ["campaign.status_changed", { ...campaign, to: "live", from: " " }],
+      ["campaign.status_changed", { ...campaign, to: "live", campaign_id: "  " }],
+      ["feature_flag.enabled", { flag: " ", user_ids: [user.sub] }],
+    ] as const) {
+      const { res, eventId } = await publishEvent(type, data);
+      expect(res.status, JSON.stringify(data)).toBe(400);
+      expect((await errorOf(res, 400)).error.code).toBe("VALIDATION_FAILED");
+      const row = await env.DB.prepare("select count(*) as n from domain_events where id = ?")
+        .bind(eventId)
+        .first<{ n: number }>();
+      expect(row?.n).toBe(0);
+    }
+  });
+});
+
 describe("device locale at registration", () => {
   it("is stored canonical; a tag that is not BCP 47 is a 400 and writes nothing", async () => {
     const user = await newCaller("user");
@@ -151,6 +172,14 @@ describe("device locale at registration", () => {
     );
     const err = await errorOf(res, 400);
     expect(JSON.stringify(err)).toContain("locale");
+    for (const locale of ["x".repeat(10_000), "en-", "fr\u0000"]) {
+      const bad = await postJson(
+        "/api/v1/notifications/register-device",
+        { token, platform: "web", locale },
+        user.headers,
+      );
+      expect((await errorOf(bad, 400)).error.code).toBe("VALIDATION_FAILED");
+    }
     const row = await env.DB.prepare("select count(*) as n from devices where token = ?")
       .bind(token)
       .first<{ n: number }>();

@@ -111,7 +111,7 @@ describe("template coverage: every notification type × every shipped locale", (
 describe("the placeholder validator (fixtures)", () => {
   const schema = z.object({
     amount: z.number().int(),
-    currency: z.string().length(3),
+    currency: z.string().regex(/^[a-z]{3}$/),
     label: z.string(),
     name: z.string().optional(),
     reason: z.string().nullable(),
@@ -137,6 +137,11 @@ describe("the placeholder validator (fixtures)", () => {
     expect(checkTemplate("{reason}", schema)[0]).toMatch(/not guaranteed/);
     // The schema allows "", which would leave a hole: a fallback is needed.
     expect(checkTemplate("{label}", schema)[0]).toMatch(/\{label\} is not guaranteed/);
+    // Blank counts as absent to the renderer, so a schema that lets "   " through guarantees nothing.
+    expect(checkTemplate("{label}", z.object({ label: z.string().min(1) }))[0]).toMatch(/not guaranteed/);
+    expect(
+      checkTemplate("{amount:money}", z.object({ amount: z.number().int(), currency: z.string().length(3) })),
+    ).toEqual(["{amount:money} needs a guaranteed currency"]);
     // A branch on one field does not guarantee another.
     expect(checkTemplate("{name?{reason}}", schema)[0]).toMatch(/\{reason\} is not guaranteed/);
     expect(checkTemplate("{name:money|-}", schema)).toEqual(["{name:money} needs a number"]);
@@ -156,6 +161,14 @@ describe("the placeholder validator (fixtures)", () => {
     expect(issues).toEqual(["unknown placeholder {business_name}"]);
   });
 
+  it("a value that looks like a placeholder is text: user data is never expanded again", () => {
+    const vars = { campaign_id: "c1", name: "{to}{{from}}{name|x}", from: "{from}", to: "live" };
+    expect(render("en", "campaign.status", vars)).toEqual({
+      title: "Campaign {to}{{from}}{name|x} is now live",
+      body: "Status changed from {from} to live.",
+    });
+  });
+
   it("a missing variable is an error at render time, never a blank", () => {
     expect(() => render("en", "campaign.status", { from: "draft", to: "live" })).toThrow(RenderError);
     expect(() => render("fr", "payment.payer", { amount: 100, occurred_at: 0 })).toThrow(/currency/);
@@ -168,6 +181,8 @@ describe("locale choice", () => {
     expect(matchLocale("FR")).toBe("fr");
     expect(matchLocale("de_AT")).toBe("de");
     expect(matchLocale("pt-BR")).toBeNull();
+    expect(matchLocale("zh-Hant-TW")).toBeNull();
+    expect(canonicalLocale("ZH-hant-tw")).toBe("zh-Hant-TW");
     expect(matchLocale(null)).toBeNull();
     expect(canonicalLocale("fr_ca")).toBe("fr-CA");
     expect(canonicalLocale("not a tag")).toBeNull();

@@ -17,11 +17,14 @@ type Field = { kind: Kind; required: boolean };
 const BUILTINS: Record<string, Field> = { occurred_at: { kind: "number", required: true } };
 
 function describe(schema: z.ZodType): Field {
-  // An empty string is as missing as undefined to the renderer (it would leave a hole).
-  const required = [undefined, null, ""].every((v) => !schema.safeParse(v).success);
   let inner: z.ZodType = schema;
   while (inner instanceof z.ZodOptional || inner instanceof z.ZodNullable)
     inner = inner.unwrap() as z.ZodType;
+  // An empty or blank string is as missing as undefined to the renderer (it would leave a
+  // hole), and `min(1)` or `length(3)` lets "   " through: try blanks of the lengths allowed.
+  const minLength = inner instanceof z.ZodString ? (inner.minLength ?? 0) : 0;
+  const blanks = ["", " ", "   ", " ".repeat(minLength)];
+  const required = [undefined, null, ...blanks].every((v) => !schema.safeParse(v).success);
   const kind: Kind =
     inner instanceof z.ZodString || inner instanceof z.ZodEnum
       ? "string"

@@ -1,8 +1,9 @@
-import { and, asc, eq, isNotNull, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, lte, sql } from "drizzle-orm";
 import type Stripe from "stripe";
 import { subscriptions } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { DAY_MS, endDunning } from "./dunning";
+import { leaseFree } from "./dunning-lease";
 import { callStripe, isMissing, mapStripeError } from "./stripe-errors";
 import { type SubscriptionRow, syncFromStripe } from "./subscription-sync";
 
@@ -15,8 +16,6 @@ import { type SubscriptionRow, syncFromStripe } from "./subscription-sync";
  * sync or the customer.subscription.deleted webhook lands first.
  */
 
-/** Longer than one run takes, shorter than the 5-minute cron interval. */
-export const CANCEL_LEASE_MS = 4 * 60_000;
 const BATCH = 50;
 
 export async function cancelLapsedSubscriptions(deps: Deps, now = Date.now()) {
@@ -45,12 +44,6 @@ export async function cancelLapsedSubscriptions(deps: Deps, now = Date.now()) {
   }
   return result;
 }
-
-const leaseFree = (now: number) =>
-  or(
-    isNull(subscriptions.dunningCancelClaimedAt),
-    lt(subscriptions.dunningCancelClaimedAt, now - CANCEL_LEASE_MS),
-  );
 
 async function cancelOne(deps: Deps, row: SubscriptionRow, now: number) {
   const [claimed] = await deps.db

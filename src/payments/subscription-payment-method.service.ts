@@ -7,6 +7,7 @@ import { toDecimalString } from "../platform/money";
 import type { Principal } from "../platform/types";
 import { ownerOrAdmin } from "./access";
 import { followDunning } from "./dunning";
+import { releaseCancelLease, takeCancelLease } from "./dunning-lease";
 import { derivedUuid } from "./ids";
 import type { UpdatePaymentMethodView } from "./schemas";
 import { callStripe, isCardError, mapStripeError } from "./stripe-errors";
@@ -58,8 +59,37 @@ export async function updatePaymentMethod(
   const before = await callStripe("subscription retrieve", () =>
     deps.stripe.subscriptions.retrieve(stripeId),
   );
+  // Ended at Stripe since our row was read (the grace-period cron just cancelled it): the same 409.
+  if (ENDED.includes(before.status))
+    throw new ApiError("CONFLICT", `This subscription is ${before.status}`, {
+      details: { code: "subscription_ended" },
+    });
   const openInvoice = before.status === "past_due" ? refOf(before.latest_invoice) : null;
-  const paid = openInvoice ? await payInvoice(deps, row, openInvoice, pm.id, keys) : null;
+  const target: Target = { stripeId, customer, pmId: pm.id };
+  if (!openInvoice) return setDefaults(deps, row, target, null, keys);
+  // The grace-period cron cancels a past_due subscription it has read from Stripe; paying
+  // while it does would bill a subscription it then cancels. Both take the same lease.
+  const leased = await takeCancelLease(deps, row.id);
+  try {
+    const paid = await payInvoice(deps, leased, openInvoice, pm.id, keys);
+    return await setDefaults(deps, leased, target, paid, keys);
+  } finally {
+    await releaseCancelLease(deps, leased);
+  }
+}
+
+type Target = { stripeId: string; customer: string; pmId: string };
+
+/** The method becomes both defaults; the row is synced, dunning followed, the payment recorded. */
+async function setDefaults(
+  deps: Deps,
+  row: SubscriptionRow,
+  { stripeId, customer, pmId }: Target,
+  paid: Stripe.Invoice | null,
+  keys: Keys,
+): Promise<UpdatePaymentMethodView> {
+  const { id } = row;
+  const pm = { id: pmId };
 
   await callStripe("subscription default", () =>
     deps.stripe.subscriptions.update(stripeId, { default_payment_method: pm.id }, keys("sub-default")),

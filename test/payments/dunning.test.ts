@@ -178,7 +178,9 @@ describe("dunning: POST /subscriptions/{id}/payment-method", () => {
       subscription_id: id,
       invoice_id: invoiceId,
     });
-    expect(await rowOf(id)).toEqual(before);
+    // Only the bookkeeping moved: the card update's lease was taken and given back.
+    const { updatedAt: _u, ...unchanged } = before;
+    expect(await rowOf(id)).toMatchObject({ ...unchanged, dunningCancelClaimedAt: null });
     const sub = await stripe.subscriptions.retrieve(stripeId);
     expect(sub).toMatchObject({ status: "past_due", default_payment_method: defaultBefore });
     expect(await invoicePayments(invoiceId)).toHaveLength(0);
@@ -318,6 +320,51 @@ describe("dunning: the grace period", () => {
     expect(await churnOf(id)).toHaveLength(1);
     const { deliveries } = await pullWebhooks({ forObject: stripeId, type: "customer.subscription.deleted" });
     expect(deliveries).toHaveLength(1);
+  });
+});
+
+describe("dunning: the cron and a card update", () => {
+  it("a card update while a cron run holds the cancel lease is a 409 and pays nothing", async () => {
+    const { user, id, stripeId, invoiceId } = await pastDue();
+    await lapse(id, { dunningCancelClaimedAt: Date.now() });
+    const res = await updateMethod(user, id, "pm_card_mastercard");
+    const err = await expectEnvelope(res, 409, "CONFLICT");
+    expect(err.error.details).toMatchObject({ code: "dunning_in_progress" });
+    expect(res.headers.get("Retry-After")).toBe("5");
+    expect((await stripe.invoices.retrieve(invoiceId)).status).toBe("open");
+    expect((await stripe.subscriptions.retrieve(stripeId)).status).toBe("past_due");
+    expect(await invoicePayments(invoiceId)).toHaveLength(0);
+  });
+
+  it("racing each other, either the invoice is paid or the subscription cancelled, never both", async () => {
+    for (let round = 0; round < 3; round++) {
+      const { user, id, stripeId, invoiceId } = await pastDue();
+      await lapse(id);
+      const [, res] = await Promise.all([
+        cancelLapsedSubscriptions(testDeps()),
+        updateMethod(user, id, "pm_card_mastercard"),
+      ]);
+      const invoice = await stripe.invoices.retrieve(invoiceId);
+      const sub = await stripe.subscriptions.retrieve(stripeId);
+      if (invoice.status === "paid") {
+        expect(res.status).toBe(200);
+        expect(sub.status).toBe("active");
+        expect(await invoicePayments(invoiceId)).toHaveLength(1);
+        expect(await churnOf(id)).toHaveLength(0);
+      } else {
+        // The lease was the cron's, or Stripe already says canceled: 409 either way.
+        const err = await expectEnvelope(res, 409, "CONFLICT");
+        expect(["dunning_in_progress", "subscription_ended"]).toContain(
+          (err.error.details as { code?: string }).code,
+        );
+        expect(sub.status).toBe("canceled");
+        expect(await invoicePayments(invoiceId)).toHaveLength(0);
+      }
+      // Whatever won, the row ends as Stripe has it, and a later run changes nothing.
+      await cancelLapsedSubscriptions(testDeps(), Date.now() + 5 * 60_000);
+      expect((await rowOf(id)).status).toBe(sub.status);
+      expect((await stripe.subscriptions.retrieve(stripeId)).status).toBe(sub.status);
+    }
   });
 });
 

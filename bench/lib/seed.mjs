@@ -21,7 +21,9 @@ export function d1File(which = "DB") {
     .filter((f) => {
       const db = new DatabaseSync(path.join(dir, f), { readOnly: true });
       try {
-        const hasPayments = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payments'").get();
+        const hasPayments = db
+          .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payments'")
+          .get();
         return which === "DB" ? Boolean(hasPayments) : !hasPayments;
       } finally {
         db.close();

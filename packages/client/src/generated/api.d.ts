@@ -1127,13 +1127,17 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
         D1Bookmark: string;
+        /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        D1AnalyticsBookmark: string;
     };
     requestBodies: never;
     headers: {
-        /** @description A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. */
+        /** @description A D1 bookmark (Sessions API) of DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
         D1Bookmark: string;
+        /** @description A D1 bookmark (Sessions API) of ANALYTICS_DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-analytics-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
+        D1AnalyticsBookmark: string;
     };
     pathItems: never;
 }
@@ -1143,7 +1147,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1218,7 +1222,7 @@ export interface operations {
             query?: never;
             header?: {
                 "stripe-signature"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1329,7 +1333,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1469,7 +1473,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1628,7 +1632,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1718,7 +1722,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1802,7 +1806,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -1890,7 +1894,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2040,7 +2044,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2116,7 +2120,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2194,7 +2198,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2344,7 +2348,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2484,7 +2488,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2572,7 +2576,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2638,7 +2642,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2712,7 +2716,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2776,7 +2780,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2871,7 +2875,7 @@ export interface operations {
                 type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2935,7 +2939,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3002,7 +3006,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3078,7 +3082,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3154,7 +3158,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3242,7 +3246,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3330,7 +3334,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3432,7 +3436,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3506,7 +3510,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3600,7 +3604,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3667,7 +3671,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3778,7 +3782,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3854,7 +3858,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3974,7 +3978,7 @@ export interface operations {
                 order?: "asc" | "desc";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4053,7 +4057,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4179,8 +4183,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4195,6 +4201,7 @@ export interface operations {
             202: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4205,6 +4212,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4215,6 +4223,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4225,6 +4234,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4235,6 +4245,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4245,6 +4256,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4255,6 +4267,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4265,6 +4278,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4283,8 +4297,10 @@ export interface operations {
                 tz?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4295,6 +4311,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4305,6 +4322,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4315,6 +4333,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4325,6 +4344,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4335,6 +4355,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4345,6 +4366,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4364,8 +4386,10 @@ export interface operations {
                 window?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4376,6 +4400,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4386,6 +4411,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4396,6 +4422,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4406,6 +4433,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4416,6 +4444,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4426,6 +4455,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4444,8 +4474,10 @@ export interface operations {
                 interval?: "day" | "week" | "month";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4456,6 +4488,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4466,6 +4499,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4476,6 +4510,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4486,6 +4521,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4496,6 +4532,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4506,6 +4543,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4525,8 +4563,10 @@ export interface operations {
                 periods?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4537,6 +4577,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4547,6 +4588,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4557,6 +4599,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4567,6 +4610,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4577,6 +4621,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4587,6 +4632,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4599,8 +4645,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path: {
                 id: string;
@@ -4613,6 +4661,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4623,6 +4672,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4633,6 +4683,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4643,6 +4694,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4653,6 +4705,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4663,6 +4716,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4681,8 +4735,10 @@ export interface operations {
                 format?: "ndjson" | "csv";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4693,6 +4749,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4704,6 +4761,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4714,6 +4772,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4724,6 +4783,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4734,6 +4794,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4744,6 +4805,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {

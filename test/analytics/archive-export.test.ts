@@ -348,6 +348,25 @@ describe("GET /analytics/export", () => {
     expect(text).toContain(`,${rows[0]?.occurredAt},`);
   });
 
+  it("neutralises a formula behind leading whitespace too (a spreadsheet that trims spaces on import runs it)", async () => {
+    const admin = await newCaller("admin");
+    const day = Math.floor(freshMonday() / DAY) + 11;
+    const hostile = [" =cmd|' /C calc'!A0", "   +1+1", " \t-2+3", "\n@SUM(A1:A9)", " \r\n=HYPERLINK(1)"];
+    const harmless = [" plain", "a=b", "1-2", "\nline"];
+    const pages = [...hostile, ...harmless];
+    const rows = pages.map((page, i) => ({
+      ...rowsOn(day, 1)[0],
+      id: crypto.randomUUID(),
+      page,
+      occurredAt: day * DAY + i * 1000,
+      receivedAt: day * DAY + i * 1000,
+    })) as EventRow[];
+    await insertEvents(db, rows);
+    const res = await get(`from=${iso(day * DAY)}&to=${iso((day + 1) * DAY)}&format=csv`, admin.token);
+    const table = parseCsv(await res.text()).slice(1);
+    expect(table.map((r) => r[4])).toEqual([...hostile.map((p) => `'${p}`), ...harmless]);
+  });
+
   it("refuses bad ranges and formats with 400, and non-admins with 403", async () => {
     const admin = await newCaller("admin");
     const t0 = Date.UTC(2001, 0, 1);

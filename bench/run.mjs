@@ -23,7 +23,7 @@ import {
 import { snapshotSources } from "./lib/snapshot.mjs";
 
 // rest last: its 600 warmed-up admin callers would otherwise widen every "all admins" fan-out in the others.
-const WORKLOADS = ["chat", "push", "reports", "rest"];
+const WORKLOADS = ["chat", "ingest", "push", "reports", "rest"];
 const { values: opt, positionals } = parseArgs({
   allowPositionals: true,
   options: {
@@ -67,7 +67,7 @@ function machine() {
 // ---- state: migrations and seed, reused when the previous run seeded the same scale ----
 const needs = {
   payments: selected.includes("rest") || selected.includes("reports"),
-  analytics: selected.includes("rest") || selected.includes("reports"),
+  analytics: selected.includes("rest") || selected.includes("reports") || selected.includes("ingest"),
   devices: selected.includes("push"),
 };
 const markerFile = path.join(STATE_DIR, "seed.json");
@@ -136,8 +136,20 @@ if (!reuse) {
 }
 
 // ---- servers ----
-const [platformPort, emulatorPort, baselinePort, referencePort, stubPort, i1, i2, i3, i4, i5] =
-  await Promise.all(Array.from({ length: 10 }, freePort));
+const [
+  platformPort,
+  emulatorPort,
+  baselinePort,
+  referencePort,
+  stubPort,
+  ingestPort,
+  i1,
+  i2,
+  i3,
+  i4,
+  i5,
+  i6,
+] = await Promise.all(Array.from({ length: 12 }, freePort));
 const vars = writeBenchEnv({ platformPort, emulatorPort });
 // Serve a copy of the sources, so edits made in the checkout meanwhile cannot reload the workers.
 const SRC = snapshotSources();
@@ -148,11 +160,16 @@ const withReference = selected.includes("chat");
 // the rest workload, on its own copy of the seeded state so two runtimes never share a file.
 const withStub = selected.includes("rest");
 const STUB_STATE = path.join(STATE_DIR, "..", ".state-stub");
-if (withStub) {
-  rmSync(STUB_STATE, { recursive: true, force: true });
-  cpSync(STATE_DIR, STUB_STATE, { recursive: true, filter: (src) => !src.includes(`${path.sep}snapshot`) });
-}
-const [emulators, platform, baseline, reference, stubbed] = await Promise.all([
+const withIngest = selected.includes("ingest");
+const INGEST_STATE = path.join(STATE_DIR, "..", ".state-ingest");
+const copyState = (to) => {
+  rmSync(to, { recursive: true, force: true });
+  cpSync(STATE_DIR, to, { recursive: true, filter: (src) => !src.includes(`${path.sep}snapshot`) });
+};
+if (withStub) copyState(STUB_STATE);
+// Its own copy: the ingest workload adds rows, which must not reach the other workloads' seed.
+if (withIngest) copyState(INGEST_STATE);
+const [emulators, platform, baseline, reference, stubbed, ingest] = await Promise.all([
   startWrangler({
     name: "emulators",
     cwd: path.join(SRC, "emulators"),
@@ -197,6 +214,16 @@ const [emulators, platform, baseline, reference, stubbed] = await Promise.all([
         readyPath: "/api/v1/health",
       })
     : null,
+  withIngest
+    ? startWrangler({
+        name: "platform-ingest",
+        cwd: SRC,
+        port: ingestPort,
+        inspectorPort: i6,
+        args: ["bench/ingest-direct/index.js", "--env-file", vars.platformEnv, "--persist-to", INGEST_STATE],
+        readyPath: "/api/v1/health",
+      })
+    : null,
 ]);
 log(`servers up after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
 
@@ -206,6 +233,7 @@ const ctx = {
   baseline,
   reference,
   stubbed,
+  ingest: ingest ? { ...ingest, state: INGEST_STATE } : null,
   only: opt.only ? new Set(opt.only.split(",")) : null,
   scale,
   runs,
@@ -245,7 +273,8 @@ for (const name of selected) {
   log(`workload ${name}`);
   try {
     const mod = await import(`./workloads/${name}.mjs`);
-    const profiler = opt.profile ? await startProfile(i2) : null;
+    // The ingest workload runs on its bench-only build: that is the worker to profile.
+    const profiler = opt.profile ? await startProfile(name === "ingest" ? i6 : i2) : null;
     const res = await mod.run(ctx);
     if (profiler) {
       const file = path.join(RESULTS_DIR, `${name}.cpuprofile`);

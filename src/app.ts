@@ -29,7 +29,12 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 /** Per-request services (unkey's init pattern), from the one deps factory. */
 const init = createMiddleware<AppEnv>(async function init(c, next) {
-  const deps = createDeps(c.env, { sinks, log: { request_id: c.var.requestId }, dbSession: c.var.dbSession });
+  const deps = createDeps(c.env, {
+    sinks,
+    log: { request_id: c.var.requestId },
+    dbSession: c.var.dbSession,
+    analyticsSession: c.var.analyticsSession,
+  });
   c.set("deps", deps);
   c.set("config", deps.config);
   c.set("db", deps.db);

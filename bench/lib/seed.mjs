@@ -13,9 +13,10 @@ import { STATE_DIR } from "./env.mjs";
  * The local file of one of the two databases: `DB` (payments, devices, ...) or `ANALYTICS_DB`
  * (raw events and rollups). Miniflare names the files by a hash, so each is found by whether it
  * has `payments` (DB's migrations still create the legacy analytics tables, for the one-off copy).
+ * `stateDir`: another --persist-to (a bench-only build runs on its own copy of the seeded state).
  */
-export function d1File(which = "DB") {
-  const dir = path.join(STATE_DIR, "v3/d1/miniflare-D1DatabaseObject");
+export function d1File(which = "DB", stateDir = STATE_DIR) {
+  const dir = path.join(stateDir, "v3/d1/miniflare-D1DatabaseObject");
   const files = readdirSync(dir)
     .filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
     .filter((f) => {

@@ -20,6 +20,7 @@ const ENTRIES = [
   "bench/baseline",
   "bench/reference",
   "bench/stub-limiter",
+  "bench/ingest-direct",
   "wrangler.toml",
   "package.json",
   "tsconfig.json",

@@ -272,7 +272,9 @@ export async function eraseUserEvents(
   userId: string,
   now = Date.now(),
 ) {
-  const sessions = sql`SELECT DISTINCT session_id FROM analytics_events WHERE user_id = ${userId}`;
+  // Also the sessions whose rows are only in the R2 archive now (archive.ts indexes them).
+  const sessions = sql`SELECT session_id FROM analytics_events WHERE user_id = ${userId}
+    UNION SELECT session_id FROM analytics_archived_sessions WHERE user_id = ${userId}`;
   const doomed = sql`SELECT occurred_at, event_type, page, element, bot FROM analytics_events WHERE user_id = ${userId}
     UNION ALL SELECT occurred_at, event_type, page, element, bot FROM analytics_events
     WHERE user_id IS NULL AND session_id IN (${sessions})`;
@@ -309,6 +311,7 @@ export async function eraseUserEvents(
     rows(sql`DELETE FROM analytics_daily WHERE events <= 0`),
     rows(sql`DELETE FROM analytics_activity WHERE events <= 0`),
     rows(sql`DELETE FROM analytics_user_days WHERE user_id = ${userId}`),
+    rows(sql`DELETE FROM analytics_archived_sessions WHERE user_id = ${userId}`),
   ]);
   const deleted = own.length + anonymous.length;
   deps.logger.info("analytics events erased", {

@@ -91,12 +91,20 @@ const csvLine = (e: ExportedEvent) =>
   `${COLUMNS.map((c) => csvField(c === "properties" ? (e.properties === null ? null : JSON.stringify(e.properties)) : e[c])).join(",")}\r\n`;
 
 /**
+ * Tab or CR first, or = + - @ after any leading whitespace: LibreOffice's "trim spaces" import
+ * option (and others that trim) would strip the spaces and then run what follows as a formula.
+ */
+const FORMULA = /^(?:[\t\r]|\s*[=+\-@])/;
+
+/**
  * RFC 4180: a field with a comma, a quote, CR or LF is quoted, quotes doubled; null is empty.
- * A field starting with = + - @ (a spreadsheet formula) is quoted too, but not altered: the
- * export is data, and altering it would break round trips; SECURITY.md says to open it as text.
+ * A text field a spreadsheet would run as a formula (FORMULA) gets the OWASP
+ * CSV-injection treatment: a leading `'` inside a quoted field, so it opens as text.
+ * Numbers (the timestamps) are never formulas and stay numbers, negative ones included.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return "";
-  const s = String(value);
-  return /[",\r\n]/.test(s) || /^[=+\-@\t]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  if (typeof value === "number") return String(value);
+  const s = FORMULA.test(value) ? `'${value}` : value;
+  return s !== value || /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }

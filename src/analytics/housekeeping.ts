@@ -34,7 +34,10 @@ export async function purgeExpiredAnalytics(
       .bind(cutoff)
       .first<{ at: number | null }>();
     if (oldest?.at == null) break;
-    total += await archiveDay(db, deps.env.ANALYTICS_ARCHIVE, Math.floor(oldest.at / DAY_MS), cutoff);
+    const deleted = await archiveDay(db, deps.env.ANALYTICS_ARCHIVE, Math.floor(oldest.at / DAY_MS), cutoff);
+    // 0: another run holds that day (archive.ts, lease); it stays the oldest, so stop here.
+    if (deleted === 0) break;
+    total += deleted;
   }
   await purgeRollups(db, cutoff);
   return total;

@@ -5,8 +5,9 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
  * Tables that exist only in ANALYTICS_DB (migrations-analytics/, hand-written). Kept out of
  * schema/index.ts on purpose: drizzle-kit generates migrations/ for DB from that index, and
  * these must never be created there. The analytics tables both databases share the shape of
- * (schema/analytics.ts) stay in the index until DB's copies are dropped. analytics_erasures and
- * analytics_dead_letters are only ever touched by static SQL (store.ts, consumer.ts).
+ * (schema/analytics.ts) stay in the index until DB's copies are dropped. analytics_erasures,
+ * analytics_dead_letters, analytics_archived_sessions and analytics_archive_leases are only ever
+ * touched by static SQL (store.ts, consumer.ts, archive.ts, archive-upload.ts, events.service.ts).
  */
 
 /** Bytes accepted per UTC day per budget key (`s:<session>`, `ip:<addr>`, `global`). */

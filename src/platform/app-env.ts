@@ -12,6 +12,8 @@ export type AppEnv = {
     deps: Deps;
     /** The request's D1 session under /api/v1 (platform/d1-session.ts); `deps.db` runs on it. */
     dbSession?: D1DatabaseSession;
+    /** The same for ANALYTICS_DB, with its own bookmark header; `deps.analyticsDb` runs on it. */
+    analyticsSession?: D1DatabaseSession;
     config: Config;
     db: Db;
     logger: Logger;

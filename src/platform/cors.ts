@@ -2,12 +2,13 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
 import { getConfig } from "./config";
-import { BOOKMARK_HEADER } from "./d1-session";
+import { ANALYTICS_BOOKMARK_HEADER, BOOKMARK_HEADER } from "./d1-session";
 
-// x-d1-bookmark: a browser client reads its own writes across replicas (platform/d1-session.ts).
-const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", BOOKMARK_HEADER];
+// The bookmarks: a browser client reads its own writes across replicas (platform/d1-session.ts).
+const BOOKMARKS = [BOOKMARK_HEADER, ANALYTICS_BOOKMARK_HEADER];
+const ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", ...BOOKMARKS];
 const ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-const EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", BOOKMARK_HEADER];
+const EXPOSE_HEADERS = ["X-Request-Id", "Retry-After", ...BOOKMARKS];
 
 function allowedOrigin(origin: string, env: Env): string | null {
   const allowed = getConfig(env).corsOrigins;

@@ -16,14 +16,22 @@ import { ApiError } from "./errors";
 export const BOOKMARK_HEADER = "x-d1-bookmark";
 
 /**
+ * ANALYTICS_DB is a second database with its own bookmarks, so it has its own header. A bookmark
+ * names a point in one database's history and says nothing about another's, and the two look
+ * alike, so they must never share a header: x-d1-bookmark is always DB's, this one always
+ * ANALYTICS_DB's (reports, export, erasure, the ingest budget), each validated the same way.
+ */
+export const ANALYTICS_BOOKMARK_HEADER = "x-d1-analytics-bookmark";
+
+/**
  * D1 bookmarks look like `00000085-0000024c-00004c6d-8e61117bf38d7adb71b934ebbf891683` (Time
  * Travel docs): 59 characters. The bound keeps an anonymous header from costing anything.
  */
 export const MAX_BOOKMARK_CHARS = 128;
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
-const invalid = (message: string) =>
+const invalid = (header: string, message: string) =>
   new ApiError("VALIDATION_FAILED", "Request validation failed", {
-    details: [{ path: `header.${BOOKMARK_HEADER}`, message }],
+    details: [{ path: `header.${header}`, message }],
   });
 
 /**
@@ -35,25 +43,34 @@ const invalid = (message: string) =>
 export function sessionStart(
   method: string,
   header: string | undefined,
+  name = BOOKMARK_HEADER,
 ): D1SessionBookmark | D1SessionConstraint {
   const value = header?.trim() ?? "";
-  if (value.length > MAX_BOOKMARK_CHARS) throw invalid(`Longer than ${MAX_BOOKMARK_CHARS} characters`);
+  if (value.length > MAX_BOOKMARK_CHARS) throw invalid(name, `Longer than ${MAX_BOOKMARK_CHARS} characters`);
   // Only a bookmark: a client may not name a constraint, or any caller could pin its reads to
   // the primary for free and undo what replicas are for.
   if (value !== "" && !BOOKMARK.test(value)) {
-    throw invalid("Not a D1 bookmark; send back the value of a previous response's x-d1-bookmark");
+    throw invalid(name, `Not a D1 bookmark; send back the value of a previous response's ${name}`);
   }
   // The primary is at least as new as any bookmark, so a write ignores the client's.
   if (method !== "GET" && method !== "HEAD") return "first-primary";
   return value || "first-unconstrained";
 }
 
-/** Opens the request's session for the deps factory (app.ts `init`) and returns its bookmark. */
+/** Opens the request's sessions, one per database, for the deps factory (app.ts `init`), and returns their bookmarks. */
 export const d1Session = createMiddleware<AppEnv>(async function d1Session(c, next) {
-  const session = c.env.DB.withSession(sessionStart(c.req.method, c.req.header(BOOKMARK_HEADER)));
+  const method = c.req.method;
+  const session = c.env.DB.withSession(sessionStart(method, c.req.header(BOOKMARK_HEADER)));
+  const analytics = c.env.ANALYTICS_DB.withSession(
+    sessionStart(method, c.req.header(ANALYTICS_BOOKMARK_HEADER), ANALYTICS_BOOKMARK_HEADER),
+  );
   c.set("dbSession", session);
+  c.set("analyticsSession", analytics);
   await next();
-  // Also on errors: a write may have committed before a later step failed.
+  // Also on errors: a write may have committed before a later step failed. A session no query
+  // ran on has no bookmark, so a request that never touched a database answers without its header.
   const bookmark = session.getBookmark();
   if (bookmark) c.res.headers.set(BOOKMARK_HEADER, bookmark);
+  const analyticsBookmark = analytics.getBookmark();
+  if (analyticsBookmark) c.res.headers.set(ANALYTICS_BOOKMARK_HEADER, analyticsBookmark);
 });

@@ -24,6 +24,8 @@ export type DepsOptions = {
   log?: Record<string, unknown>;
   /** The request's D1 session (platform/d1-session.ts); without one, `db` is the binding's primary. */
   dbSession?: D1DatabaseSession;
+  /** The request's ANALYTICS_DB session; without one, `analyticsDb` is that binding's primary. */
+  analyticsSession?: D1DatabaseSession;
 };
 
 /** Config and the drizzle client are cached per isolate (config.ts, db/client.ts); the rest is cheap. */
@@ -32,7 +34,7 @@ export function createDeps(env: Env, opts: DepsOptions): Deps {
   return {
     env,
     db: opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB),
-    analyticsDb: dbFor(env.ANALYTICS_DB),
+    analyticsDb: opts.analyticsSession ? dbForSession(opts.analyticsSession) : dbFor(env.ANALYTICS_DB),
     config,
     logger: createLogger(opts.log ?? {}, config.LOG_LEVEL),
     get stripe() {

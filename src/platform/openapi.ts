@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { BOOKMARK_HEADER, MAX_BOOKMARK_CHARS } from "./d1-session";
+import { ANALYTICS_BOOKMARK_HEADER, BOOKMARK_HEADER, MAX_BOOKMARK_CHARS } from "./d1-session";
 import { ERROR_STATUS, type ErrorCode } from "./errors";
 
 /** The one error envelope, as the OpenAPI document describes it (see errors.ts). */
@@ -83,11 +83,6 @@ type Operation = {
   responses?: Record<string, { description: string; content?: unknown; headers?: Record<string, unknown> }>;
 };
 
-const operationsOf = (doc: { paths?: unknown }): Operation[] =>
-  Object.values((doc.paths ?? {}) as Record<string, Record<string, Operation>>).flatMap((ops) =>
-    Object.values(ops),
-  );
-
 /**
  * Adds the body errors to every operation that takes a body, merging into existing statuses.
  * The envelope's content is the operation's own 500 (errorResponses always documents INTERNAL),
@@ -112,40 +107,57 @@ export function withBodyErrors<D extends { paths?: unknown }>(doc: D): D {
   return doc;
 }
 
-const BOOKMARK_DESCRIPTION =
-  "A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back " +
-  `as the ${BOOKMARK_HEADER} request header on a later read to see at least that state, even from a replica.`;
+const bookmarkDescription = (database: string, header: string) =>
+  `A D1 bookmark (Sessions API) of ${database}: the newest state of that database this request saw or ` +
+  `wrote. Send it back as the ${header} request header on a later read to see at least that state, even ` +
+  "from a replica. Never send it in the other database's header.";
+
+const bookmarkParameter = (database: string, header: string) => ({
+  name: header,
+  in: "header",
+  required: false,
+  description:
+    `The ${header} of an earlier response (${database} only). Reads then see at least that state; writes ` +
+    `always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED.`,
+  schema: { type: "string", maxLength: MAX_BOOKMARK_CHARS },
+});
 
 /**
- * Every operation runs in a D1 session (d1-session.ts), so each accepts the bookmark header
- * and each answer may carry one: documented once here, as shared components.
+ * Every operation runs in D1 sessions (d1-session.ts): all accept DB's bookmark header and may
+ * answer one; the analytics operations, the ones that read or write ANALYTICS_DB, also take and
+ * return its own. Documented once here, as shared components.
  */
 export function withBookmarkHeader<D extends { paths?: unknown; components?: unknown }>(doc: D): D {
   const components = (doc.components ?? {}) as Record<string, Record<string, unknown> | undefined>;
   doc.components = components;
   components.headers = {
     ...components.headers,
-    D1Bookmark: { description: BOOKMARK_DESCRIPTION, schema: { type: "string" } },
+    D1Bookmark: { description: bookmarkDescription("DB", BOOKMARK_HEADER), schema: { type: "string" } },
+    D1AnalyticsBookmark: {
+      description: bookmarkDescription("ANALYTICS_DB", ANALYTICS_BOOKMARK_HEADER),
+      schema: { type: "string" },
+    },
   };
   components.parameters = {
     ...components.parameters,
-    D1Bookmark: {
-      name: BOOKMARK_HEADER,
-      in: "header",
-      required: false,
-      description:
-        `The ${BOOKMARK_HEADER} of an earlier response. Reads then see at least that state; writes always ` +
-        `use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED.`,
-      schema: { type: "string", maxLength: MAX_BOOKMARK_CHARS },
-    },
+    D1Bookmark: bookmarkParameter("DB", BOOKMARK_HEADER),
+    D1AnalyticsBookmark: bookmarkParameter("ANALYTICS_DB", ANALYTICS_BOOKMARK_HEADER),
   };
-  for (const op of operationsOf(doc)) {
-    op.parameters = [...(op.parameters ?? []), { $ref: "#/components/parameters/D1Bookmark" }];
-    for (const response of Object.values(op.responses ?? {})) {
-      response.headers = {
-        ...response.headers,
-        [BOOKMARK_HEADER]: { $ref: "#/components/headers/D1Bookmark" },
-      };
+  const db = ["D1Bookmark", BOOKMARK_HEADER] as const;
+  const analytics = ["D1AnalyticsBookmark", ANALYTICS_BOOKMARK_HEADER] as const;
+  const paths = (doc.paths ?? {}) as Record<string, Record<string, Operation>>;
+  for (const [path, ops] of Object.entries(paths)) {
+    const kinds = path.includes("/analytics/") ? [db, analytics] : [db];
+    for (const op of Object.values(ops)) {
+      op.parameters = [
+        ...(op.parameters ?? []),
+        ...kinds.map(([k]) => ({ $ref: `#/components/parameters/${k}` })),
+      ];
+      for (const response of Object.values(op.responses ?? {})) {
+        const headers = { ...response.headers };
+        for (const [k, header] of kinds) headers[header] = { $ref: `#/components/headers/${k}` };
+        response.headers = headers;
+      }
     }
   }
   return doc;

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { archiveDay, archivedEvents, archiveKey } from "../../src/analytics/archive";
+import { MIN_PART_BYTES } from "../../src/analytics/archive-upload";
 import { EVENT_PAGE_ROWS, type ExportedEvent } from "../../src/analytics/event-pages";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { newCaller } from "../helpers/auth";
@@ -48,7 +49,7 @@ describe("raw-event archive (R2, gzip NDJSON, one object per day)", () => {
     expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(rows.length);
     expect(await inD1(day)).toBe(0);
     const head = await bucket.head(archiveKey(day));
-    expect(head?.customMetadata).toMatchObject({ format: "ndjson", events: String(rows.length) });
+    expect(head?.customMetadata).toMatchObject({ format: "ndjson" });
     const back = await archived(day);
     expect(back.map((e) => e.id).sort()).toEqual(rows.map((r) => r.id).sort());
     const first = back.find((e) => e.id === rows[3]?.id);
@@ -125,36 +126,141 @@ function parseCsv(text: string): string[][] {
 }
 
 describe("two archive runs of one day at once", () => {
-  it("the run whose read of the object is stale does not overwrite it (conditional put), so no row is lost", async () => {
+  it("in parallel, exactly one claims the day: the object holds every row once and D1 none", async () => {
+    const day = Math.floor(freshMonday() / DAY) + 3;
+    const rows = rowsOn(day, 40);
+    await insertEvents(db, rows);
+    const results = await Promise.all([
+      archiveDay(db, bucket, day, (day + 1) * DAY),
+      archiveDay(db, bucket, day, (day + 1) * DAY),
+    ]);
+    expect(results.sort((a, b) => a - b)).toEqual([0, 40]);
+    const ids = (await archived(day)).map((e) => e.id).sort();
+    expect(ids).toEqual(rows.map((r) => r.id).sort());
+    expect(await inD1(day)).toBe(0);
+  });
+
+  it("a run that finds the day claimed writes and deletes nothing; the holder takes rows that arrived meanwhile", async () => {
     const day = Math.floor(freshMonday() / DAY) + 3;
     const first = rowsOn(day, 40);
     await insertEvents(db, first);
-    // Run B reads the (absent) object, then waits; run A archives and deletes the 40 rows.
+    // Run B claims the day, then waits while reading the (absent) object.
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const stale: Parameters<typeof archiveDay>[1] = {
+    let reading = () => {};
+    const claimed = new Promise<void>((resolve) => {
+      reading = resolve;
+    });
+    const slow: Parameters<typeof archiveDay>[1] = {
       get: async (key) => {
-        const object = await bucket.get(key);
+        reading();
         await gate;
-        return object;
+        return bucket.get(key);
       },
-      put: (key, value, options) => bucket.put(key, value, options),
+      createMultipartUpload: (key, options) => bucket.createMultipartUpload(key, options),
     };
-    const runB = archiveDay(db, stale, day, (day + 1) * DAY);
-    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(40);
-    // A row that arrives meanwhile: B would write an object holding only it.
-    const late = rowsOn(day, 1, { id: crypto.randomUUID(), occurredAt: day * DAY + 500_000 });
+    const runB = archiveDay(db, slow, day, (day + 1) * DAY);
+    await claimed;
+    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(0);
+    expect(await bucket.head(archiveKey(day))).toBeNull();
+    const late = rowsOn(day, 1, { occurredAt: day * DAY + 500_000 });
     await insertEvents(db, late);
     release();
-    expect(await runB).toBe(0);
-    const ids = (await archived(day)).map((e) => e.id).sort();
-    expect(ids).toEqual(first.map((r) => r.id).sort());
-    // The late row is still in D1, for the next run.
-    expect(await inD1(day)).toBe(1);
-    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(1);
-    expect((await archived(day)).length).toBe(41);
+    expect(await runB).toBe(41);
+    expect((await archived(day)).map((e) => e.id).sort()).toEqual(
+      [...first, ...late].map((r) => r.id).sort(),
+    );
+    expect(await inD1(day)).toBe(0);
+    // The lease is gone with the run: the next one may claim the day again.
+    const lease = await env.ANALYTICS_DB.prepare("SELECT 1 FROM analytics_archive_leases WHERE day = ?")
+      .bind(day)
+      .first();
+    expect(lease).toBeNull();
+  });
+});
+
+describe("a day larger than one multipart part", () => {
+  // Random (incompressible) properties, so the gzip of the day passes R2's 5 MiB minimum part.
+  const bulky = (day: number, n: number) =>
+    rowsOn(day, n).map((r) => {
+      const noise = crypto.getRandomValues(new Uint8Array(3000));
+      return { ...r, properties: { noise: btoa(String.fromCharCode(...noise)) } };
+    });
+
+  it("is uploaded in parts, one part held at a time, and round-trips", async () => {
+    const day = Math.floor(freshMonday() / DAY) + 6;
+    const rows = bulky(day, 2400);
+    await insertEvents(db, rows);
+    const uploaded: number[] = [];
+    const counting: Parameters<typeof archiveDay>[1] = {
+      get: (key) => bucket.get(key),
+      createMultipartUpload: async (key, options) => {
+        const upload = await bucket.createMultipartUpload(key, options);
+        return Object.assign(Object.create(upload) as R2MultipartUpload, {
+          uploadPart: (n: number, value: Uint8Array) => {
+            uploaded.push(value.byteLength);
+            return upload.uploadPart(n, value);
+          },
+          complete: (parts: R2UploadedPart[]) => upload.complete(parts),
+          abort: () => upload.abort(),
+        });
+      },
+    };
+    expect(await archiveDay(db, counting, day, (day + 1) * DAY, { partBytes: MIN_PART_BYTES })).toBe(
+      rows.length,
+    );
+    expect(uploaded.length).toBeGreaterThan(1);
+    expect(uploaded.slice(0, -1).every((b) => b === MIN_PART_BYTES)).toBe(true);
+    expect(uploaded.at(-1)).toBeLessThanOrEqual(MIN_PART_BYTES);
+    expect(await inD1(day)).toBe(0);
+    const back = await archived(day);
+    expect(back.map((e) => e.id).sort()).toEqual(rows.map((r) => r.id).sort());
+    expect(back.find((e) => e.id === rows[7]?.id)?.properties).toEqual(rows[7]?.properties);
+  });
+
+  it("a failure mid-upload aborts the upload, writes no object and leaves every D1 row", async () => {
+    const day = Math.floor(freshMonday() / DAY) + 7;
+    const rows = bulky(day, 2400);
+    await insertEvents(db, rows);
+    let aborted = false;
+    const failing: Parameters<typeof archiveDay>[1] = {
+      get: (key) => bucket.get(key),
+      createMultipartUpload: async (key, options) => {
+        const upload = await bucket.createMultipartUpload(key, options);
+        return Object.assign(Object.create(upload) as R2MultipartUpload, {
+          uploadPart: (n: number, value: Uint8Array) =>
+            n === 2 ? Promise.reject(new Error("R2 unavailable")) : upload.uploadPart(n, value),
+          complete: (parts: R2UploadedPart[]) => upload.complete(parts),
+          abort: async () => {
+            aborted = true;
+            await upload.abort();
+          },
+        });
+      },
+    };
+    await expect(
+      archiveDay(db, failing, day, (day + 1) * DAY, { partBytes: MIN_PART_BYTES }),
+    ).rejects.toThrow("R2 unavailable");
+    expect(aborted).toBe(true);
+    expect(await bucket.head(archiveKey(day))).toBeNull();
+    expect(await inD1(day)).toBe(rows.length);
+    // The next run (the lease was released) archives the day whole.
+    expect(await archiveDay(db, bucket, day, (day + 1) * DAY, { partBytes: MIN_PART_BYTES })).toBe(
+      rows.length,
+    );
+    expect(await inD1(day)).toBe(0);
+  });
+
+  it("refuses a part size below R2's minimum before touching anything", async () => {
+    const day = Math.floor(freshMonday() / DAY) + 8;
+    await insertEvents(db, rowsOn(day, 3));
+    await expect(archiveDay(db, bucket, day, (day + 1) * DAY, { partBytes: 1024 })).rejects.toThrow(
+      RangeError,
+    );
+    expect(await inD1(day)).toBe(3);
+    expect(await bucket.head(archiveKey(day))).toBeNull();
   });
 });
 
@@ -214,7 +320,51 @@ describe("GET /analytics/export", () => {
     const formula = parseCsv(
       await (await get(`from=${iso(day * DAY)}&to=${iso((day + 1) * DAY)}&format=csv`, admin.token)).text(),
     );
-    expect(formula.slice(1).map((r) => r[4])).toContain("=HYPERLINK(1)");
+    expect(formula.slice(1).map((r) => r[4])).toContain("'=HYPERLINK(1)");
+  });
+
+  it("neutralises spreadsheet formulas in text fields (OWASP CSV injection), and numbers stay numbers", async () => {
+    const admin = await newCaller("admin");
+    const day = Math.floor(freshMonday() / DAY) + 9;
+    const hostile = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1", "\r=1", '="x",y'];
+    const rows = hostile.map((page, i) => ({
+      ...rowsOn(day, 1)[0],
+      id: crypto.randomUUID(),
+      page,
+      element: i === 0 ? "-" : "plain",
+      occurredAt: day * DAY + i * 1000,
+      receivedAt: day * DAY + i * 1000,
+    })) as EventRow[];
+    await insertEvents(db, rows);
+    const res = await get(`from=${iso(day * DAY)}&to=${iso((day + 1) * DAY)}&format=csv`, admin.token);
+    const text = await res.text();
+    const table = parseCsv(text).slice(1);
+    expect(table.map((r) => r[4])).toEqual(hostile.map((p) => `'${p}`));
+    expect(table.map((r) => r[5])).toEqual(["'-", ...hostile.slice(1).map(() => "plain")]);
+    // Every neutralised field is quoted, so no cell starts with a formula character unquoted.
+    for (const line of text.split("\r\n").slice(1, -1)) expect(line.split(",")[4]).toMatch(/^"'/);
+    // Timestamps are bare integers, never prefixed or quoted.
+    expect(table.map((r) => r[8])).toEqual(rows.map((r) => String(r.occurredAt)));
+    expect(text).toContain(`,${rows[0]?.occurredAt},`);
+  });
+
+  it("neutralises a formula behind leading whitespace too (a spreadsheet that trims spaces on import runs it)", async () => {
+    const admin = await newCaller("admin");
+    const day = Math.floor(freshMonday() / DAY) + 11;
+    const hostile = [" =cmd|' /C calc'!A0", "   +1+1", " \t-2+3", "\n@SUM(A1:A9)", " \r\n=HYPERLINK(1)"];
+    const harmless = [" plain", "a=b", "1-2", "\nline"];
+    const pages = [...hostile, ...harmless];
+    const rows = pages.map((page, i) => ({
+      ...rowsOn(day, 1)[0],
+      id: crypto.randomUUID(),
+      page,
+      occurredAt: day * DAY + i * 1000,
+      receivedAt: day * DAY + i * 1000,
+    })) as EventRow[];
+    await insertEvents(db, rows);
+    const res = await get(`from=${iso(day * DAY)}&to=${iso((day + 1) * DAY)}&format=csv`, admin.token);
+    const table = parseCsv(await res.text()).slice(1);
+    expect(table.map((r) => r[4])).toEqual([...hostile.map((p) => `'${p}`), ...harmless]);
   });
 
   it("refuses bad ranges and formats with 400, and non-admins with 403", async () => {
@@ -274,5 +424,55 @@ describe("erasure reaches the archive", () => {
     await insertEvents(db, rowsOn(day, 1, { page: "/late" }));
     await archiveDay(db, bucket, day, (day + 1) * DAY);
     expect((await archived(day)).map((e) => e.user_id)).not.toContain(gone);
+  });
+
+  it("an anonymous session only in the archive is erased with the user who used it: tombstone, export, re-merge", async () => {
+    const { eraseUserEvents } = await import("../../src/analytics/events.service");
+    const { exportEvents } = await import("../../src/analytics/export.service");
+    const { testDeps } = await import("../helpers/deps");
+    const deps = testDeps();
+    const day = Math.floor(freshMonday() / DAY) + 10;
+    const user = crypto.randomUUID();
+    const session = `s-${crypto.randomUUID()}`;
+    // The pre-login part of the visit (anonymous), then the signed-in part, same session.
+    const before = rowsOn(day, 3, { userId: null, sessionId: session });
+    const after = rowsOn(day, 2, { userId: user, sessionId: session, occurredAt: day * DAY + 60_000 });
+    const others = rowsOn(day, 4, { userId: null, sessionId: `s-${crypto.randomUUID()}` });
+    await insertEvents(db, [...before, ...after, ...others]);
+    await archiveDay(db, bucket, day, (day + 1) * DAY);
+    expect(await inD1(day)).toBe(0);
+    const indexed = await env.ANALYTICS_DB.prepare(
+      "SELECT session_id FROM analytics_archived_sessions WHERE user_id = ?",
+    )
+      .bind(user)
+      .all<{ session_id: string }>();
+    expect(indexed.results).toEqual([{ session_id: session }]);
+
+    await eraseUserEvents(deps, admin, user, (day + 2) * DAY);
+    const tomb = await env.ANALYTICS_DB.prepare("SELECT 1 AS n FROM analytics_erasures WHERE subject = ?")
+      .bind(`s:${session}`)
+      .first();
+    expect(tomb).not.toBeNull();
+    // The index row that linked them goes with the erasure; the tombstone keeps covering.
+    const left = await env.ANALYTICS_DB.prepare(
+      "SELECT COUNT(*) AS n FROM analytics_archived_sessions WHERE user_id = ?",
+    )
+      .bind(user)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+    const text = await new Response(
+      exportEvents(deps, { from: day * DAY, to: (day + 1) * DAY, format: "ndjson" }),
+    ).text();
+    const exported = text
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as ExportedEvent);
+    expect(exported.map((e) => e.id).sort()).toEqual(others.map((r) => r.id).sort());
+    // A rewrite of the day (a late row) drops the session's events from the object itself.
+    await insertEvents(db, rowsOn(day, 1, { page: "/late", sessionId: "s-late", userId: null }));
+    expect(await archiveDay(db, bucket, day, (day + 1) * DAY)).toBe(1);
+    const objectSessions = (await archived(day)).map((e) => e.session_id);
+    expect(objectSessions).not.toContain(session);
+    expect(objectSessions).toHaveLength(others.length + 1);
   });
 });

@@ -1253,13 +1253,17 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
         D1Bookmark: string;
+        /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        D1AnalyticsBookmark: string;
     };
     requestBodies: never;
     headers: {
-        /** @description A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. */
+        /** @description A D1 bookmark (Sessions API) of DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
         D1Bookmark: string;
+        /** @description A D1 bookmark (Sessions API) of ANALYTICS_DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-analytics-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
+        D1AnalyticsBookmark: string;
     };
     pathItems: never;
 }
@@ -1269,7 +1273,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1344,7 +1348,7 @@ export interface operations {
             query?: never;
             header?: {
                 "stripe-signature"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1455,7 +1459,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1595,7 +1599,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1754,7 +1758,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1844,7 +1848,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1928,7 +1932,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2016,7 +2020,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2166,7 +2170,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2242,7 +2246,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2320,7 +2324,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2470,7 +2474,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2762,7 +2766,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2850,7 +2854,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2916,7 +2920,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2990,7 +2994,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3054,7 +3058,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3149,7 +3153,7 @@ export interface operations {
                 type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3213,7 +3217,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3280,7 +3284,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3356,7 +3360,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3432,7 +3436,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3520,7 +3524,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3608,7 +3612,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3710,7 +3714,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3784,7 +3788,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3878,7 +3882,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3945,7 +3949,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4056,7 +4060,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4226,7 +4230,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4346,7 +4350,7 @@ export interface operations {
                 order?: "asc" | "desc";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4655,7 +4659,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4781,8 +4785,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4797,6 +4803,7 @@ export interface operations {
             202: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4807,6 +4814,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4817,6 +4825,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4827,6 +4836,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4837,6 +4847,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4847,6 +4858,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4857,6 +4869,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4867,6 +4880,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4887,8 +4901,10 @@ export interface operations {
                 tz?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4899,6 +4915,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4909,6 +4926,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4919,6 +4937,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4929,6 +4948,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4939,6 +4959,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4949,6 +4970,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4970,8 +4992,10 @@ export interface operations {
                 window?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4982,6 +5006,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4992,6 +5017,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5002,6 +5028,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5012,6 +5039,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5022,6 +5050,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5032,6 +5061,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5052,8 +5082,10 @@ export interface operations {
                 interval?: "day" | "week" | "month";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -5064,6 +5096,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5074,6 +5107,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5084,6 +5118,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5094,6 +5129,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5104,6 +5140,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5114,6 +5151,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5216,8 +5254,10 @@ export interface operations {
                 periods?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -5228,6 +5268,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5238,6 +5279,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5248,6 +5290,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5258,6 +5301,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5268,6 +5312,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5278,6 +5323,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5290,8 +5336,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path: {
                 id: string;
@@ -5304,6 +5352,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5314,6 +5363,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5324,6 +5374,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5334,6 +5385,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5344,6 +5396,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5354,6 +5407,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5372,8 +5426,10 @@ export interface operations {
                 format?: "ndjson" | "csv";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -5384,6 +5440,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5395,6 +5452,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5405,6 +5463,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5415,6 +5474,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5425,6 +5485,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5435,6 +5496,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -6,6 +6,7 @@
 //   messages' rows straight to ANALYTICS_DB inside the request (insertJsonRows, the consumer's
 //   own statements): the direct path as it was before the queue, side by side with the queued
 //   path (any other request), in one process on one database.
+import { touchStatements } from "../../src/analytics/attribution";
 import { insertJsonRows } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import platform from "../../src/index";
@@ -30,12 +31,13 @@ function benchEnv(env, direct) {
     const db = dbFor(env.ANALYTICS_DB);
     const writer = {
       send: async (body) => {
-        await insertJsonRows(db, body.rows);
+        await insertJsonRows(db, body.rows, touchStatements);
       },
       sendBatch: async (messages) => {
         await insertJsonRows(
           db,
           messages.flatMap((m) => m.body.rows),
+          touchStatements,
         );
       },
     };

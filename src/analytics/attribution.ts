@@ -106,6 +106,9 @@ export function touchStatements(d1: D1Client, chunk: JsonRow[]): D1PreparedState
   const sessions = new Set<string>();
   for (const r of chunk) {
     if (r.type === "payment_completed") continue; // server-recorded: no page, no campaign
+    // A crawler following tagged links is not a campaign reaching anyone, and an anonymous
+    // session's touch would be credited to whoever later signs in on it (review of item 6).
+    if (r.bot === 1) continue;
     if (r.user !== null) sessions.add(r.session);
     const touch = touchOf(r.page, propsOf(r.props));
     if (!touch) continue;

@@ -199,6 +199,25 @@ describe("first and last touch", () => {
     ]);
   });
 
+  it("takes no touch from a bot-flagged event, so a crawler on tagged links is credited to nobody", async () => {
+    const user = crypto.randomUUID();
+    const t0 = freshMonday();
+    const crawl = crypto.randomUUID();
+    const human = crypto.randomUUID();
+    // The crawler's anonymous session, then a person signing in on it with an untagged visit: if
+    // the crawler's tags had become a session touch, the user would inherit them.
+    await ingest(
+      message([{ ...row({ at: t0 + HOUR, session: crawl, page: "/?utm_source=spamcrawler" }), bot: 1 }]),
+    );
+    await ingest(message([row({ at: t0 + 2 * HOUR, session: crawl, user, page: "/pricing" })]));
+    await ingest(message([row({ at: t0 + 3 * HOUR, session: human, user, page: "/?utm_source=google" })]));
+    const t = await touches([user]);
+    expect(t.map(({ model, source }) => ({ model, source }))).toEqual([
+      { model: "first", source: "google" },
+      { model: "last", source: "google" },
+    ]);
+  });
+
   it("gives an anonymous session its own touches, which the user who signs in on it inherits, in either order", async () => {
     const t0 = freshMonday();
     for (const order of ["anonymous first", "signed-in first"] as const) {

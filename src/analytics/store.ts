@@ -15,7 +15,7 @@ export const ACTIVITY_BUCKET_MS = 15 * 60_000;
 
 /*
  * Each statement reads the whole chunk from one JSON array parameter (json_each), so a
- * batch costs a fixed number of statements whatever its size, instead of one multi-row INSERT per
+ * batch costs a fixed number of statements per chunk whatever its size, instead of one multi-row INSERT per
  * 10 rows plus one upsert per ≤ 50 rollup keys, each built by drizzle per request. The
  * rollups aggregate in SQL with the same rules the reports assume:
  *   sessions: server-recorded payment_completed excluded; first/last time, events,
@@ -45,8 +45,13 @@ const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>
  */
 const BOT_OF = `MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
   WHERE s.session_id = value->>'session'), 0))`;
-const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1)`;
-// The batch's sessions that are flagged: a human session's events are never scanned.
+/*
+ * Only a chunk carrying a row the message flags can leave human rows in a flagged session:
+ * every other row of a flagged session is stored flagged (BOT_OF), and each batch is one
+ * transaction. So after every batch no flagged session has a human row, the steps below run only
+ * for chunks with a flagged row (statementsFor), and look only at those rows' sessions.
+ */
+const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1) WHERE value->>'bot' = 1`;
 const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
   WHERE s.session_id IN (${BATCH_SESSIONS}) AND s.bot = 1`;
 /*
@@ -142,15 +147,17 @@ const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day, bot)
   FROM json_each(?1) WHERE value->>'user' IS NOT NULL AND ${NOT_ERASED}
   ON CONFLICT DO NOTHING`;
 
-// Order matters: the session flag first, then the moves of stored rows, then the new rows.
-const STATEMENTS = [
-  UPSERT_SESSIONS,
-  ...RECLASSIFY,
-  UPSERT_DAILY,
-  UPSERT_ACTIVITY,
-  INSERT_USER_DAYS,
-  INSERT_EVENTS,
-];
+const INSERT_NEW = [UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS, INSERT_EVENTS];
+
+/**
+ * The statements for one chunk, in order: the session flag first, then the moves of stored rows
+ * (only when the chunk flags a row: five statements for human traffic, twelve for bots), then the
+ * new rows. Exported for the test that pins the human path's cost.
+ */
+export function statementsFor(chunk: readonly JsonRow[]): readonly string[] {
+  const flags = chunk.some((r) => r.bot === 1);
+  return flags ? [UPSERT_SESSIONS, ...RECLASSIFY, ...INSERT_NEW] : [UPSERT_SESSIONS, ...INSERT_NEW];
+}
 
 /** One event as the D1 statements (and the ingest queue's messages) carry it. */
 export type JsonRow = ReturnType<typeof toJsonRow>;
@@ -189,8 +196,9 @@ export async function insertJsonRows(db: Db, rows: JsonRow[]): Promise<string[]>
   const statements: D1PreparedStatement[] = [];
   const eventInserts = new Set<number>();
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const payload = JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT));
-    for (const q of STATEMENTS) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+    const payload = JSON.stringify(chunk);
+    for (const q of statementsFor(chunk)) {
       if (q === INSERT_EVENTS) eventInserts.add(statements.length);
       statements.push(d1.prepare(q).bind(payload));
     }

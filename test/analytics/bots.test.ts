@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BURST_MIN_EVENTS } from "../../src/analytics/bots";
 import { type AeBinding, AeWriter } from "../../src/analytics/engine";
 import type { IngestMessage } from "../../src/analytics/ingest-queue";
-import { type JsonRow, toJsonRow } from "../../src/analytics/store";
+import { type JsonRow, ROWS_PER_STATEMENT, statementsFor, toJsonRow } from "../../src/analytics/store";
 import { newCaller, tokenFor } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
@@ -339,5 +339,70 @@ describe("bot flags in the ingest consumer", () => {
     expect(sessions.map((s) => flagged.get(s))).toEqual([1, 0, 1, 0]);
     const total = r.daily.reduce<number>((n, d) => n + (d as { events: number }).events, 0);
     expect(total).toBe(4 * 3 * 4);
+  });
+
+  it("human chunks cost the five statements of before; the moves run only in a chunk that flags a row", () => {
+    const human = [row("h", 1, 0, null, "/a"), row("h", 2, 0, null, "/b")];
+    const human5 = statementsFor(human);
+    expect(human5).toHaveLength(5);
+    expect(human5.some((q) => q.startsWith("UPDATE analytics_events"))).toBe(false);
+    const flagging = statementsFor([...human, row("b", 3, 1, null, "/a")]);
+    expect(flagging).toHaveLength(12);
+    expect(flagging.filter((q) => q.startsWith("UPDATE analytics_events"))).toHaveLength(1);
+  });
+
+  it("a human-only batch for a session flagged earlier stores its rows flagged, with no reclassification step", async () => {
+    const at = freshMonday() + 9 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const u = crypto.randomUUID();
+    const s = `bot-${crypto.randomUUID()}`;
+    await consume([{ v: 1, rows: [row(s, at, 0, u, "/a")] }]);
+    await consume([{ v: 1, rows: [row(s, at + MIN, 1, null, "/a")] }]);
+    // Later requests of the session come without the signal (a browser User-Agent, no burst).
+    const later: IngestMessage = {
+      v: 1,
+      rows: [row(s, at + 2 * MIN, 0, u, "/b"), row(s, at + 3 * MIN, 0, u, "/c")],
+    };
+    expect(statementsFor(later.rows)).toHaveLength(5);
+    await consume([later]);
+    await consume([later]);
+    const flags = await all<{ bot: number }>("SELECT bot FROM analytics_events WHERE session_id = ?", s);
+    expect(flags.map((f) => f.bot)).toEqual([1, 1, 1, 1]);
+    const r = await rollupsOf(day, [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("a flag in a later chunk of one consumer batch reaches the human rows an earlier chunk wrote", async () => {
+    const at = freshMonday() + 11 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const u = crypto.randomUUID();
+    const [s, filler] = [`bot-${crypto.randomUUID()}`, `human-${crypto.randomUUID()}`];
+    // Chunk 1: s's human rows, padded to a full chunk; chunk 2: s's flagged row and more human rows.
+    const first = [row(s, at, 0, u, "/a"), row(s, at + 1, 0, u, "/b")];
+    const pad = Array.from({ length: ROWS_PER_STATEMENT - first.length }, (_, i) =>
+      row(filler, at + 2 * MIN + i, 0, null, "/f"),
+    );
+    const second = [row(s, at + MIN, 1, null, "/a"), row(filler, at + 3 * MIN, 0, null, "/f")];
+    expect(statementsFor([...first, ...pad])).toHaveLength(5);
+    const message: IngestMessage = { v: 1, rows: [...first, ...pad, ...second] };
+    await consume([message]);
+    await consume([message]);
+    const flags = await all<{ session_id: string; bot: number; n: number }>(
+      "SELECT session_id, bot, COUNT(*) AS n FROM analytics_events WHERE session_id IN (?, ?) GROUP BY 1, 2 ORDER BY n",
+      s,
+      filler,
+    );
+    expect(flags).toEqual([
+      { session_id: s, bot: 1, n: 3 },
+      { session_id: filler, bot: 0, n: pad.length + 1 },
+    ]);
+    const r = await rollupsOf(day, [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
   });
 });

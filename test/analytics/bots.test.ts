@@ -405,4 +405,45 @@ describe("bot flags in the ingest consumer", () => {
     expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
     expect(r.userDays).toEqual(r.userDaysRebuilt);
   });
+
+  it("erasure removes a user's bot rows too, and the rollups of the bot split equal a rebuild", async () => {
+    const at = freshMonday() + 13 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const [gone, stays] = [crypto.randomUUID(), crypto.randomUUID()];
+    const [botS, humanS, shared] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await consume([
+      {
+        v: 1,
+        rows: [
+          row(botS, at, 1, gone, "/a"),
+          row(botS, at + 1, 0, null, "/a"), // anonymous, pre-login part of the same bot visit
+          row(humanS, at + 2, 0, gone, "/b"),
+          row(shared, at + 3, 1, stays, "/c"), // a bot session `stays` shares with `gone`
+          row(shared, at + 4, 0, gone, "/c"),
+        ],
+      },
+    ]);
+    const res = await api(`/api/v1/analytics/users/${gone}`, { method: "DELETE", headers: admin.headers });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user_id: gone, deleted: 4 });
+    const left = await all<{ session_id: string; bot: number }>(
+      "SELECT session_id, bot FROM analytics_events WHERE session_id IN (?, ?, ?)",
+      botS,
+      humanS,
+      shared,
+    );
+    expect(left).toEqual([{ session_id: shared, bot: 1 }]);
+    const sessions = await all<{ session_id: string; bot: number; events: number }>(
+      "SELECT session_id, bot, events FROM analytics_sessions WHERE session_id IN (?, ?, ?)",
+      botS,
+      humanS,
+      shared,
+    );
+    expect(sessions).toEqual([{ session_id: shared, bot: 1, events: 1 }]);
+    const r = await rollupsOf(day, [gone, stays]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: stays, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
 });

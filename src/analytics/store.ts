@@ -43,8 +43,10 @@ const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>
  * upsert runs first and takes MAX(bot), so a flag in this batch reaches every row of the
  * session written by the statements after it.
  */
-const BOT_OF = `MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
-  WHERE s.session_id = value->>'session'), 0))`;
+// A server-recorded payment is Stripe's truth, never bot traffic, whatever client names its session.
+const BOT_OF = `CASE WHEN value->>'type' = 'payment_completed' THEN 0 ELSE
+  MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
+  WHERE s.session_id = value->>'session'), 0)) END`;
 /*
  * Only a chunk carrying a row the message flags can leave human rows in a flagged session:
  * every other row of a flagged session is stored flagged (BOT_OF), and each batch is one
@@ -54,13 +56,14 @@ const BOT_OF = `MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM anal
 const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1) WHERE value->>'bot' = 1`;
 const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
   WHERE s.session_id IN (${BATCH_SESSIONS}) AND s.bot = 1`;
+const CLIENT_ROW = "event_type <> 'payment_completed'";
 /*
  * Stored human rows of a session this batch (or an earlier one) flagged: a session flagged by a
  * later batch flags its earlier events too. Their rollup counts move from bot = 0 to bot = 1,
  * then the rows are updated, so a second pass (a redelivery) finds nothing left to move.
  */
 const MOVED = `moved AS (SELECT e.occurred_at, e.event_type, e.page, e.element, e.user_id
-  FROM analytics_events e WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 0)`;
+  FROM analytics_events e WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 0 AND ${CLIENT_ROW})`;
 const NOW_BOT = `SELECT e.user_id, e.occurred_at FROM analytics_events e
   WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 1`;
 const MOVE_DAILY = `WITH ${MOVED}
@@ -84,7 +87,7 @@ const MOVE_USER_DAYS = `WITH ${MOVED}
   SELECT DISTINCT user_id, occurred_at / ${DAY_MS}, 1 FROM moved WHERE user_id IS NOT NULL
   ON CONFLICT DO NOTHING`;
 const FLAG_EVENTS = `UPDATE analytics_events SET bot = 1
-  WHERE session_id IN (${FLAGGED_SESSIONS}) AND bot = 0`;
+  WHERE session_id IN (${FLAGGED_SESSIONS}) AND bot = 0 AND ${CLIENT_ROW}`;
 // A human user-day stays while another human event of that user and day does.
 const DROP_USER_DAYS = `DELETE FROM analytics_user_days AS d
   WHERE d.bot = 0 AND (d.user_id, d.day) IN (SELECT user_id, occurred_at / ${DAY_MS} FROM (${NOW_BOT}) WHERE user_id IS NOT NULL)

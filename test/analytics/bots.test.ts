@@ -3,11 +3,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BURST_MIN_EVENTS } from "../../src/analytics/bots";
 import { type AeBinding, AeWriter } from "../../src/analytics/engine";
 import type { IngestMessage } from "../../src/analytics/ingest-queue";
-import { type JsonRow, ROWS_PER_STATEMENT, statementsFor, toJsonRow } from "../../src/analytics/store";
+import {
+  insertEvents,
+  type JsonRow,
+  ROWS_PER_STATEMENT,
+  statementsFor,
+  toJsonRow,
+} from "../../src/analytics/store";
 import { newCaller, tokenFor } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
-import { consumeQueue, DAY, freshMonday, getReport, iso, MIN } from "./helpers";
+import { db as analyticsDrizzle, consumeQueue, DAY, freshMonday, getReport, iso, MIN } from "./helpers";
 
 const adb = env.ANALYTICS_DB;
 const all = async <T>(q: string, ...args: unknown[]) =>
@@ -445,5 +451,32 @@ describe("bot flags in the ingest consumer", () => {
     expect(r.activity).toEqual(r.activityRebuilt);
     expect(r.userDays).toEqual([{ user_id: stays, bot: 1 }]);
     expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("a server-recorded payment is never bot traffic, even in a session a bot names (before or after it)", async () => {
+    const at = freshMonday() + 15 * 3_600_000;
+    const u = crypto.randomUUID();
+    const payment = (id: string) => ({
+      id: `evt:${id}`,
+      eventType: "payment_completed" as const,
+      userId: u,
+      sessionId: `server:${id}`,
+      occurredAt: at + 5 * MIN,
+      receivedAt: at + 5 * MIN,
+    });
+    const [early, late] = [`pay_${crypto.randomUUID()}`, `pay_${crypto.randomUUID()}`];
+    // A client that knows a payment id sends bot traffic under its synthetic session id.
+    await consume([{ v: 1, rows: [row(`server:${early}`, at, 1, null, "/x")] }]);
+    await insertEvents(analyticsDrizzle, [payment(early), payment(late)]);
+    await consume([{ v: 1, rows: [row(`server:${late}`, at + 6 * MIN, 1, null, "/x")] }]);
+    const stored = await all<{ session_id: string; bot: number }>(
+      "SELECT session_id, bot FROM analytics_events WHERE event_type = 'payment_completed' AND session_id IN (?, ?)",
+      `server:${early}`,
+      `server:${late}`,
+    );
+    expect(stored.map((r) => r.bot)).toEqual([0, 0]);
+    const r = await rollupsOf(Math.floor(at / DAY), [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 0 }]);
   });
 });

@@ -479,4 +479,27 @@ describe("bot flags in the ingest consumer", () => {
     expect(r.daily).toEqual(r.dailyRebuilt);
     expect(r.userDays).toEqual([{ user_id: u, bot: 0 }]);
   });
+
+  it("the export carries the bot flag, so an operator can tell the bots from the people", async () => {
+    const at = Math.floor((Date.now() - 3 * DAY) / MIN) * MIN + 17;
+    const [botS, humanS] = [crypto.randomUUID(), crypto.randomUUID()];
+    await consume([{ v: 1, rows: [row(botS, at, 1, null, "/x"), row(humanS, at, 0, null, "/x")] }]);
+    const range = `from=${iso(at)}&to=${iso(at + 1)}`;
+    const ndjson = await api(`/api/v1/analytics/export?${range}`, { headers: admin.headers });
+    expect(ndjson.status).toBe(200);
+    const lines = (await ndjson.text())
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { session_id: string; bot: number });
+    const mine = lines.filter((l) => l.session_id === botS || l.session_id === humanS);
+    expect(new Map(mine.map((l) => [l.session_id, l.bot]))).toEqual(
+      new Map([
+        [botS, 1],
+        [humanS, 0],
+      ]),
+    );
+    const csv = await api(`/api/v1/analytics/export?${range}&format=csv`, { headers: admin.headers });
+    const [header] = (await csv.text()).split("\r\n");
+    expect(header?.split(",").at(-1)).toBe("bot");
+  });
 });

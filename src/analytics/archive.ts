@@ -33,13 +33,19 @@ export async function* archivedEvents(
   for await (const chunk of text) {
     const lines = (rest + chunk).split("\n");
     rest = lines.pop() ?? "";
-    const events = lines.filter((l) => l !== "").map((l) => JSON.parse(l) as ExportedEvent);
+    const events = lines.filter((l) => l !== "").map(parseLine);
     if (events.length > 0) yield events;
   }
-  if (rest !== "") yield [JSON.parse(rest) as ExportedEvent];
+  if (rest !== "") yield [parseLine(rest)];
 }
 
 /** The tombstone that may cover an event (store.ts, NOT_ERASED): its user, or its session if anonymous. */
+// Lines archived before bot filtering have no `bot`: they were counted as human.
+const parseLine = (line: string): ExportedEvent => ({
+  bot: 0,
+  ...(JSON.parse(line) as Omit<ExportedEvent, "bot">),
+});
+
 const subjectOf = (e: ExportedEvent) => (e.user_id !== null ? `u:${e.user_id}` : `s:${e.session_id}`);
 
 /**

@@ -12,6 +12,8 @@ export type ExportedEvent = {
   properties: unknown;
   occurred_at: number;
   received_at: number;
+  /** 1 when classified as bot traffic (docs/analytics.md, "Bot filtering"); 0 in older archive lines. */
+  bot: 0 | 1;
 };
 
 /** Rows per D1 read: one page is a bounded piece of memory, whatever the range holds. */
@@ -32,7 +34,7 @@ export async function* eventPages(
   let after = null as { at: number; id: string } | null;
   for (;;) {
     const stmt = db.$client.prepare(
-      `SELECT id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at
+      `SELECT id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at, bot
        FROM analytics_events
        WHERE occurred_at >= ?1 AND occurred_at < ?2 AND (?3 IS NULL OR (occurred_at, id) > (?3, ?4))
        ORDER BY occurred_at, id LIMIT ?5`,

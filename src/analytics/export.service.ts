@@ -19,6 +19,7 @@ const COLUMNS = [
   "properties",
   "occurred_at",
   "received_at",
+  "bot",
 ] as const;
 
 export const EXPORT_CONTENT_TYPES = {

@@ -15,7 +15,7 @@ export const ACTIVITY_BUCKET_MS = 15 * 60_000;
 
 /*
  * Each statement reads the whole chunk from one JSON array parameter (json_each), so a
- * batch costs a fixed number of statements whatever its size, instead of one multi-row INSERT per
+ * batch costs a fixed number of statements per chunk whatever its size, instead of one multi-row INSERT per
  * 10 rows plus one upsert per ≤ 50 rollup keys, each built by drizzle per request. The
  * rollups aggregate in SQL with the same rules the reports assume:
  *   sessions: server-recorded payment_completed excluded; first/last time, events,
@@ -43,19 +43,27 @@ const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>
  * upsert runs first and takes MAX(bot), so a flag in this batch reaches every row of the
  * session written by the statements after it.
  */
-const BOT_OF = `MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
-  WHERE s.session_id = value->>'session'), 0))`;
-const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1)`;
-// The batch's sessions that are flagged: a human session's events are never scanned.
+// A server-recorded payment is Stripe's truth, never bot traffic, whatever client names its session.
+const BOT_OF = `CASE WHEN value->>'type' = 'payment_completed' THEN 0 ELSE
+  MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
+  WHERE s.session_id = value->>'session'), 0)) END`;
+/*
+ * Only a chunk carrying a row the message flags can leave human rows in a flagged session:
+ * every other row of a flagged session is stored flagged (BOT_OF), and each batch is one
+ * transaction. So after every batch no flagged session has a human row, the steps below run only
+ * for chunks with a flagged row (statementsFor), and look only at those rows' sessions.
+ */
+const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1) WHERE value->>'bot' = 1`;
 const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
   WHERE s.session_id IN (${BATCH_SESSIONS}) AND s.bot = 1`;
+const CLIENT_ROW = "event_type <> 'payment_completed'";
 /*
  * Stored human rows of a session this batch (or an earlier one) flagged: a session flagged by a
  * later batch flags its earlier events too. Their rollup counts move from bot = 0 to bot = 1,
  * then the rows are updated, so a second pass (a redelivery) finds nothing left to move.
  */
 const MOVED = `moved AS (SELECT e.occurred_at, e.event_type, e.page, e.element, e.user_id
-  FROM analytics_events e WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 0)`;
+  FROM analytics_events e WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 0 AND ${CLIENT_ROW})`;
 const NOW_BOT = `SELECT e.user_id, e.occurred_at FROM analytics_events e
   WHERE e.session_id IN (${FLAGGED_SESSIONS}) AND e.bot = 1`;
 const MOVE_DAILY = `WITH ${MOVED}
@@ -79,7 +87,7 @@ const MOVE_USER_DAYS = `WITH ${MOVED}
   SELECT DISTINCT user_id, occurred_at / ${DAY_MS}, 1 FROM moved WHERE user_id IS NOT NULL
   ON CONFLICT DO NOTHING`;
 const FLAG_EVENTS = `UPDATE analytics_events SET bot = 1
-  WHERE session_id IN (${FLAGGED_SESSIONS}) AND bot = 0`;
+  WHERE session_id IN (${FLAGGED_SESSIONS}) AND bot = 0 AND ${CLIENT_ROW}`;
 // A human user-day stays while another human event of that user and day does.
 const DROP_USER_DAYS = `DELETE FROM analytics_user_days AS d
   WHERE d.bot = 0 AND (d.user_id, d.day) IN (SELECT user_id, occurred_at / ${DAY_MS} FROM (${NOW_BOT}) WHERE user_id IS NOT NULL)
@@ -142,15 +150,17 @@ const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day, bot)
   FROM json_each(?1) WHERE value->>'user' IS NOT NULL AND ${NOT_ERASED}
   ON CONFLICT DO NOTHING`;
 
-// Order matters: the session flag first, then the moves of stored rows, then the new rows.
-const STATEMENTS = [
-  UPSERT_SESSIONS,
-  ...RECLASSIFY,
-  UPSERT_DAILY,
-  UPSERT_ACTIVITY,
-  INSERT_USER_DAYS,
-  INSERT_EVENTS,
-];
+const INSERT_NEW = [UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS, INSERT_EVENTS];
+
+/**
+ * The statements for one chunk, in order: the session flag first, then the moves of stored rows
+ * (only when the chunk flags a row: five statements for human traffic, twelve for bots), then the
+ * new rows. Exported for the test that pins the human path's cost.
+ */
+export function statementsFor(chunk: readonly JsonRow[]): readonly string[] {
+  const flags = chunk.some((r) => r.bot === 1);
+  return flags ? [UPSERT_SESSIONS, ...RECLASSIFY, ...INSERT_NEW] : [UPSERT_SESSIONS, ...INSERT_NEW];
+}
 
 /** One event as the D1 statements (and the ingest queue's messages) carry it. */
 export type JsonRow = ReturnType<typeof toJsonRow>;
@@ -198,7 +208,7 @@ export async function insertJsonRows(
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     const payload = JSON.stringify(chunk);
-    for (const q of STATEMENTS) {
+    for (const q of statementsFor(chunk)) {
       if (q === INSERT_EVENTS) eventInserts.add(statements.length);
       statements.push(d1.prepare(q).bind(payload));
     }

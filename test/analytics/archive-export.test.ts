@@ -64,6 +64,7 @@ describe("raw-event archive (R2, gzip NDJSON, one object per day)", () => {
       properties: { i: 3 },
       occurred_at: day * DAY + 3000,
       received_at: day * DAY + 3000,
+      bot: 0,
     });
   });
 
@@ -310,6 +311,7 @@ describe("GET /analytics/export", () => {
       "properties",
       "occurred_at",
       "received_at",
+      "bot",
     ]);
     // The 10:00 row is outside [00:00, 01:00).
     expect(table.slice(1)).toHaveLength(3);

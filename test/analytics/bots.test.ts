@@ -3,11 +3,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BURST_MIN_EVENTS } from "../../src/analytics/bots";
 import { type AeBinding, AeWriter } from "../../src/analytics/engine";
 import type { IngestMessage } from "../../src/analytics/ingest-queue";
-import { type JsonRow, toJsonRow } from "../../src/analytics/store";
+import {
+  insertEvents,
+  type JsonRow,
+  ROWS_PER_STATEMENT,
+  statementsFor,
+  toJsonRow,
+} from "../../src/analytics/store";
 import { newCaller, tokenFor } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
-import { consumeQueue, DAY, freshMonday, getReport, iso, MIN } from "./helpers";
+import { db as analyticsDrizzle, consumeQueue, DAY, freshMonday, getReport, iso, MIN } from "./helpers";
 
 const adb = env.ANALYTICS_DB;
 const all = async <T>(q: string, ...args: unknown[]) =>
@@ -339,5 +345,161 @@ describe("bot flags in the ingest consumer", () => {
     expect(sessions.map((s) => flagged.get(s))).toEqual([1, 0, 1, 0]);
     const total = r.daily.reduce<number>((n, d) => n + (d as { events: number }).events, 0);
     expect(total).toBe(4 * 3 * 4);
+  });
+
+  it("human chunks cost the five statements of before; the moves run only in a chunk that flags a row", () => {
+    const human = [row("h", 1, 0, null, "/a"), row("h", 2, 0, null, "/b")];
+    const human5 = statementsFor(human);
+    expect(human5).toHaveLength(5);
+    expect(human5.some((q) => q.startsWith("UPDATE analytics_events"))).toBe(false);
+    const flagging = statementsFor([...human, row("b", 3, 1, null, "/a")]);
+    expect(flagging).toHaveLength(12);
+    expect(flagging.filter((q) => q.startsWith("UPDATE analytics_events"))).toHaveLength(1);
+  });
+
+  it("a human-only batch for a session flagged earlier stores its rows flagged, with no reclassification step", async () => {
+    const at = freshMonday() + 9 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const u = crypto.randomUUID();
+    const s = `bot-${crypto.randomUUID()}`;
+    await consume([{ v: 1, rows: [row(s, at, 0, u, "/a")] }]);
+    await consume([{ v: 1, rows: [row(s, at + MIN, 1, null, "/a")] }]);
+    // Later requests of the session come without the signal (a browser User-Agent, no burst).
+    const later: IngestMessage = {
+      v: 1,
+      rows: [row(s, at + 2 * MIN, 0, u, "/b"), row(s, at + 3 * MIN, 0, u, "/c")],
+    };
+    expect(statementsFor(later.rows)).toHaveLength(5);
+    await consume([later]);
+    await consume([later]);
+    const flags = await all<{ bot: number }>("SELECT bot FROM analytics_events WHERE session_id = ?", s);
+    expect(flags.map((f) => f.bot)).toEqual([1, 1, 1, 1]);
+    const r = await rollupsOf(day, [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("a flag in a later chunk of one consumer batch reaches the human rows an earlier chunk wrote", async () => {
+    const at = freshMonday() + 11 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const u = crypto.randomUUID();
+    const [s, filler] = [`bot-${crypto.randomUUID()}`, `human-${crypto.randomUUID()}`];
+    // Chunk 1: s's human rows, padded to a full chunk; chunk 2: s's flagged row and more human rows.
+    const first = [row(s, at, 0, u, "/a"), row(s, at + 1, 0, u, "/b")];
+    const pad = Array.from({ length: ROWS_PER_STATEMENT - first.length }, (_, i) =>
+      row(filler, at + 2 * MIN + i, 0, null, "/f"),
+    );
+    const second = [row(s, at + MIN, 1, null, "/a"), row(filler, at + 3 * MIN, 0, null, "/f")];
+    expect(statementsFor([...first, ...pad])).toHaveLength(5);
+    const message: IngestMessage = { v: 1, rows: [...first, ...pad, ...second] };
+    await consume([message]);
+    await consume([message]);
+    const flags = await all<{ session_id: string; bot: number; n: number }>(
+      "SELECT session_id, bot, COUNT(*) AS n FROM analytics_events WHERE session_id IN (?, ?) GROUP BY 1, 2 ORDER BY n",
+      s,
+      filler,
+    );
+    expect(flags).toEqual([
+      { session_id: s, bot: 1, n: 3 },
+      { session_id: filler, bot: 0, n: pad.length + 1 },
+    ]);
+    const r = await rollupsOf(day, [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("erasure removes a user's bot rows too, and the rollups of the bot split equal a rebuild", async () => {
+    const at = freshMonday() + 13 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const [gone, stays] = [crypto.randomUUID(), crypto.randomUUID()];
+    const [botS, humanS, shared] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await consume([
+      {
+        v: 1,
+        rows: [
+          row(botS, at, 1, gone, "/a"),
+          row(botS, at + 1, 0, null, "/a"), // anonymous, pre-login part of the same bot visit
+          row(humanS, at + 2, 0, gone, "/b"),
+          row(shared, at + 3, 1, stays, "/c"), // a bot session `stays` shares with `gone`
+          row(shared, at + 4, 0, gone, "/c"),
+        ],
+      },
+    ]);
+    const res = await api(`/api/v1/analytics/users/${gone}`, { method: "DELETE", headers: admin.headers });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user_id: gone, deleted: 4 });
+    const left = await all<{ session_id: string; bot: number }>(
+      "SELECT session_id, bot FROM analytics_events WHERE session_id IN (?, ?, ?)",
+      botS,
+      humanS,
+      shared,
+    );
+    expect(left).toEqual([{ session_id: shared, bot: 1 }]);
+    const sessions = await all<{ session_id: string; bot: number; events: number }>(
+      "SELECT session_id, bot, events FROM analytics_sessions WHERE session_id IN (?, ?, ?)",
+      botS,
+      humanS,
+      shared,
+    );
+    expect(sessions).toEqual([{ session_id: shared, bot: 1, events: 1 }]);
+    const r = await rollupsOf(day, [gone, stays]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: stays, bot: 1 }]);
+    expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("a server-recorded payment is never bot traffic, even in a session a bot names (before or after it)", async () => {
+    const at = freshMonday() + 15 * 3_600_000;
+    const u = crypto.randomUUID();
+    const payment = (id: string) => ({
+      id: `evt:${id}`,
+      eventType: "payment_completed" as const,
+      userId: u,
+      sessionId: `server:${id}`,
+      occurredAt: at + 5 * MIN,
+      receivedAt: at + 5 * MIN,
+    });
+    const [early, late] = [`pay_${crypto.randomUUID()}`, `pay_${crypto.randomUUID()}`];
+    // A client that knows a payment id sends bot traffic under its synthetic session id.
+    await consume([{ v: 1, rows: [row(`server:${early}`, at, 1, null, "/x")] }]);
+    await insertEvents(analyticsDrizzle, [payment(early), payment(late)]);
+    await consume([{ v: 1, rows: [row(`server:${late}`, at + 6 * MIN, 1, null, "/x")] }]);
+    const stored = await all<{ session_id: string; bot: number }>(
+      "SELECT session_id, bot FROM analytics_events WHERE event_type = 'payment_completed' AND session_id IN (?, ?)",
+      `server:${early}`,
+      `server:${late}`,
+    );
+    expect(stored.map((r) => r.bot)).toEqual([0, 0]);
+    const r = await rollupsOf(Math.floor(at / DAY), [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 0 }]);
+  });
+
+  it("the export carries the bot flag, so an operator can tell the bots from the people", async () => {
+    const at = Math.floor((Date.now() - 3 * DAY) / MIN) * MIN + 17;
+    const [botS, humanS] = [crypto.randomUUID(), crypto.randomUUID()];
+    await consume([{ v: 1, rows: [row(botS, at, 1, null, "/x"), row(humanS, at, 0, null, "/x")] }]);
+    const range = `from=${iso(at)}&to=${iso(at + 1)}`;
+    const ndjson = await api(`/api/v1/analytics/export?${range}`, { headers: admin.headers });
+    expect(ndjson.status).toBe(200);
+    const lines = (await ndjson.text())
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { session_id: string; bot: number });
+    const mine = lines.filter((l) => l.session_id === botS || l.session_id === humanS);
+    expect(new Map(mine.map((l) => [l.session_id, l.bot]))).toEqual(
+      new Map([
+        [botS, 1],
+        [humanS, 0],
+      ]),
+    );
+    const csv = await api(`/api/v1/analytics/export?${range}&format=csv`, { headers: admin.headers });
+    const [header] = (await csv.text()).split("\r\n");
+    expect(header?.split(",").at(-1)).toBe("bot");
   });
 });

@@ -19,4 +19,5 @@ export const paymentsRouter = createRouter()
   .openapi(sr.plansRoute, sh.plansHandler)
   .openapi(sr.createSubscriptionRoute, sh.createSubscriptionHandler)
   .openapi(sr.listSubscriptionsRoute, sh.listSubscriptionsHandler)
-  .openapi(sr.cancelSubscriptionRoute, sh.cancelSubscriptionHandler);
+  .openapi(sr.cancelSubscriptionRoute, sh.cancelSubscriptionHandler)
+  .openapi(sr.changeSubscriptionRoute, sh.changeSubscriptionHandler);

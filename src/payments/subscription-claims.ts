@@ -8,11 +8,20 @@ import type { SubscriptionRow } from "./subscription-sync";
 /** Statuses that hold the user's slot (migrations/0008, index subscriptions_one_live). */
 export const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
 
+/** Plan-change columns (migrations/0015) start empty on a new subscription. */
+type ChangeColumns =
+  | "changeId"
+  | "pendingPlanId"
+  | "pendingProration"
+  | "pendingEffectiveAt"
+  | "changeRequestedAt"
+  | "stripeScheduleId";
+
 export type ClaimInput = Omit<
   SubscriptionRow,
-  "stripeSubscriptionId" | "stripeCustomerId" | "currentPeriodStart"
+  "stripeSubscriptionId" | "stripeCustomerId" | "currentPeriodStart" | ChangeColumns
 > &
-  Partial<Pick<SubscriptionRow, "currentPeriodStart">>;
+  Partial<Pick<SubscriptionRow, "currentPeriodStart" | ChangeColumns>>;
 
 /**
  * Writes our row before Stripe is called: the partial unique index makes it the one live

@@ -2,8 +2,10 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
+import { changeSubscription } from "./subscription-change.service";
 import type {
   cancelSubscriptionRoute,
+  changeSubscriptionRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
   plansRoute,
@@ -32,4 +34,10 @@ export const cancelSubscriptionHandler: RouteHandler<typeof cancelSubscriptionRo
   const { id } = c.req.valid("param");
   const { at_period_end } = c.req.valid("json");
   return c.json(await cancelSubscription(c.var.deps, principalOf(c), id, at_period_end), 200);
+};
+
+export const changeSubscriptionHandler: RouteHandler<typeof changeSubscriptionRoute, AppEnv> = async (c) => {
+  const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
+  const { id } = c.req.valid("param");
+  return c.json(await changeSubscription(c.var.deps, principalOf(c), id, c.req.valid("json"), key), 200);
 };

@@ -11,10 +11,12 @@ import { expandPaths } from "./params";
 import { chargeRoutes, disputeRoutes } from "./resources/charges";
 import { customerRoutes } from "./resources/customers";
 import { eventRoutes } from "./resources/events";
+import { invoiceRoutes } from "./resources/invoices";
 import { paymentIntentRoutes } from "./resources/payment-intents";
 import { paymentMethodRoutes } from "./resources/payment-methods";
 import { priceRoutes } from "./resources/prices";
 import { refundRoutes } from "./resources/refunds";
+import { subscriptionScheduleRoutes } from "./resources/subscription-schedules";
 import { subscriptionRoutes } from "./resources/subscriptions";
 import type { Store } from "./store";
 
@@ -27,6 +29,8 @@ const ROUTES: Route[] = [
   ...refundRoutes,
   ...priceRoutes,
   ...subscriptionRoutes,
+  ...subscriptionScheduleRoutes,
+  ...invoiceRoutes,
   ...eventRoutes,
 ];
 

@@ -4,6 +4,7 @@ import { publish } from "../../events/publish";
 import type { Deps } from "../../platform/deps";
 import { derivedUuid } from "../ids";
 import { fromStripeTime, obj, ref, str } from "../stripe-objects";
+import { settleChange } from "../subscription-change.service";
 import { syncFromStripe } from "../subscription-sync";
 import { currentSubscription, subscriptionRow } from "./subscriptions";
 import { deferred, type EventHandler, ignored, processed } from "./types";
@@ -73,7 +74,7 @@ export const onInvoice: EventHandler = async (deps, event) => {
   // the invoice): another integration's invoices are ignored instead of re-parked forever.
   if (!row) return ourSubscriptionId ? deferred(subId) : ignored("invoice for a subscription not ours");
   const sub = await currentSubscription(deps, { id: subId } as Stripe.Subscription);
-  if (sub.items) await syncFromStripe(deps, row, sub, event.id);
+  if (sub.items) await settleChange(deps, await syncFromStripe(deps, row, sub, event.id));
   if (event.type === "invoice.paid") await recordInvoicePayment(deps, inv, row.userId, row.planId);
   return processed;
 };

@@ -3,6 +3,7 @@ import type Stripe from "stripe";
 import { subscriptions } from "../../db/schema";
 import type { Deps } from "../../platform/deps";
 import { isMissing, mapStripeError } from "../stripe-errors";
+import { settleChange } from "../subscription-change.service";
 import { type SubscriptionRow, syncFromStripe } from "../subscription-sync";
 import { deferred, type EventHandler, ignored, processed } from "./types";
 
@@ -40,6 +41,6 @@ export const onSubscription: EventHandler = async (deps, event) => {
   if (!row) return sub.metadata?.subscription_id ? deferred(sub.id) : ignored("subscription not ours");
   // A deletion is final and carried by the event itself; anything else is re-read.
   const current = event.type === "customer.subscription.deleted" ? sub : await currentSubscription(deps, sub);
-  await syncFromStripe(deps, row, current, event.id);
+  await settleChange(deps, await syncFromStripe(deps, row, current, event.id));
   return processed;
 };

@@ -8,6 +8,7 @@ import { newId, nowSeconds } from "../ids";
 import { addInterval, subscriptionItem } from "../objects-billing";
 import { type Subscription, subscription } from "../objects-subscriptions";
 import { allowOnly, applyMetadata, bool, int, list, nullableStr, oneOf, requiredStr, str } from "../params";
+import { changeItemPrice, PRORATION_BEHAVIORS } from "../proration";
 import type { Store } from "../store";
 import { getCustomer } from "./customers";
 import { attachedPaymentMethod } from "./payment-methods";
@@ -38,6 +39,25 @@ const UPDATE_FIELDS = [
   "cancellation_details",
   "off_session",
 ];
+
+/**
+ * payment_behavior on an update: `pending_if_incomplete` (pending updates) is not modelled, so
+ * it is refused rather than silently treated as another behaviour.
+ */
+function updatePaymentBehavior(params: Params) {
+  const v = oneOf(params, "payment_behavior", [
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+  ]);
+  if (v === "pending_if_incomplete")
+    throw invalidParam(
+      "payment_behavior",
+      "The emulator does not model pending updates (pending_if_incomplete).",
+    );
+  return v ?? "allow_incomplete";
+}
 
 export function getSubscription(store: Store, id: string): Subscription {
   const found = store.get<Subscription>(id);
@@ -136,7 +156,8 @@ export const subscriptionRoutes: Route[] = [
     return page(items, params, "/v1/subscriptions");
   }),
   route("GET", "/v1/subscriptions/:id", ({ store, ids }) => getSubscription(store, ids[0] ?? "")),
-  route("POST", "/v1/subscriptions/:id", ({ store, events, params, ids }) => {
+  route("POST", "/v1/subscriptions/:id", (c) => {
+    const { store, events, params, ids } = c;
     allowOnly(params, UPDATE_FIELDS);
     const before = getSubscription(store, ids[0] ?? "");
     const onlyNotes = Object.keys(params).every(
@@ -166,30 +187,25 @@ export const subscriptionRoutes: Route[] = [
       after.default_payment_method = pmId
         ? attachedPaymentMethod(store, pmId, before.customer, "default_payment_method").id
         : null;
+    const proration = oneOf(params, "proration_behavior", PRORATION_BEHAVIORS) ?? "create_prorations";
+    const paymentBehavior = updatePaymentBehavior(params);
     const spec = firstItem(params);
     if (spec) {
       const current = before.items.data[0];
       if (!current) throw noSuch("subscription_item", spec.id ?? "");
       if (spec.id && spec.id !== current.id) throw noSuch("subscription_item", spec.id, "items[0][id]");
-      // Plan change in place; proration is not modelled.
       const price = spec.price ? activePrice(store, spec.price, "items[0][price]") : current.price;
-      after.items = {
-        ...before.items,
-        data: [
-          {
-            ...current,
-            price,
-            plan: {
-              ...current.plan,
-              id: price.id,
-              amount: price.unit_amount,
-              interval: price.recurring.interval,
-              interval_count: price.recurring.interval_count,
-            },
-            quantity: spec.quantity,
-          },
-        ],
-      };
+      if (price.currency !== current.price.currency)
+        throw invalidParam("items[0][price]", "The price's currency must match the subscription's currency.");
+      const moved = changeItemPrice(
+        c,
+        { ...after, items: before.items },
+        current,
+        { price, quantity: spec.quantity },
+        proration,
+        paymentBehavior === "error_if_incomplete",
+      );
+      Object.assign(after, moved);
     }
     store.put(after);
     const prev = changed(before, after);

@@ -2,10 +2,11 @@ import { eq } from "drizzle-orm";
 import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { payments, subscriptions } from "../../src/db/schema";
+import { STALE_CHANGE_MS } from "../../src/payments/subscription-change.service";
 import { getReport } from "../analytics/helpers";
 import { bodyOf } from "../helpers/body";
 import { expectEnvelope, postJson } from "../helpers/http";
-import { advanceSubscription, emulatorRequests, stripeClient } from "../helpers/stripe";
+import { advanceSubscription, emulatorRequests, injectFault, stripeClient } from "../helpers/stripe";
 import {
   changePlan,
   db,
@@ -317,5 +318,42 @@ describe("POST /subscriptions/:id/change", () => {
       params: Stripe.SubscriptionUpdateParams;
     }>;
     expect(updates[0]?.params.proration_behavior).toBe("always_invoice");
+  });
+
+  it("an upgrade whose Stripe outcome is unknown holds its claim; a later request, once the claim is stale, completes it once", async () => {
+    const user = await newCaller("user");
+    const { sub, stripeId } = await subscribed(user, "basic_monthly");
+    const body = { plan: "pro_monthly", proration: "now" };
+    await injectFault({
+      path_prefix: `/v1/subscriptions/${stripeId}`,
+      method: "POST",
+      status: 500,
+      count: 2,
+    });
+    const lost = await changePlan(user, sub.subscription_id, body);
+    expect(lost.status).toBeGreaterThanOrEqual(500);
+    const held = await subscriptionRow(sub.subscription_id);
+    expect(held).toMatchObject({
+      planId: "basic_monthly",
+      pendingPlanId: "pro_monthly",
+      pendingProration: "now",
+    });
+    const blocked = await expectEnvelope(await changePlan(user, sub.subscription_id, body), 409, "CONFLICT");
+    expect(blocked.error.details).toMatchObject({ reason: "change_pending" });
+
+    // Once stale, the next request takes the claim over and completes the change.
+    await db()
+      .update(subscriptions)
+      .set({ changeRequestedAt: Date.now() - STALE_CHANGE_MS - 1000 })
+      .where(eq(subscriptions.id, sub.subscription_id));
+    const done = await bodyOf(
+      await changePlan(user, sub.subscription_id, body),
+      "POST /subscriptions/:id/change",
+      200,
+    );
+    expect(done).toMatchObject({ plan: "pro_monthly", amount: 2900, pending_change: null });
+    expect((await stripeWrites(stripeId)).updates).toHaveLength(1);
+    await deliverAllFor(stripeId);
+    expect((await movementsOf(sub.subscription_id)).filter((m) => m.kind === "expansion")).toHaveLength(1);
   });
 });

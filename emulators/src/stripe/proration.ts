@@ -1,10 +1,10 @@
 import { attemptPayment } from "./billing";
 import type { ApiContext } from "./context";
-import { StripeError } from "./errors";
+import { subscriptionCardDeclined } from "./errors";
 import { newId, nowSeconds } from "./ids";
 import { addInterval, type Price, planOf, type SubscriptionItem } from "./objects-billing";
 import type { Customer } from "./objects-payments";
-import { type Invoice, invoice, type Subscription } from "./objects-subscriptions";
+import { type Invoice, invoice, type Line, lineObjects, type Subscription } from "./objects-subscriptions";
 import type { StripeObject } from "./store";
 
 /**
@@ -23,16 +23,6 @@ export const PRORATION_BEHAVIORS = ["always_invoice", "create_prorations", "none
 export type ProrationBehavior = (typeof PRORATION_BEHAVIORS)[number];
 
 type Ctx = Pick<ApiContext, "store" | "events">;
-
-export type Line = {
-  amount: number;
-  description: string;
-  price: Price;
-  quantity: number;
-  itemId: string;
-  proration: boolean;
-  period: { start: number; end: number };
-};
 
 export function changeItemPrice(
   c: Ctx,
@@ -167,44 +157,6 @@ export function takePendingLines(c: Ctx, sub: Subscription, invoiceId: string): 
   });
 }
 
-export function lineObjects(invoiceId: string, subId: string, lines: Line[]): StripeObject[] {
-  return lines.map((l) => ({
-    id: newId("il"),
-    object: "line_item",
-    amount: l.amount,
-    currency: l.price.currency,
-    description: l.description,
-    discount_amounts: [],
-    discountable: !l.proration,
-    discounts: [],
-    invoice: invoiceId,
-    livemode: false,
-    metadata: {},
-    parent: {
-      invoice_item_details: null,
-      subscription_item_details: {
-        invoice_item: null,
-        proration: l.proration,
-        proration_details: { credited_items: null },
-        subscription: subId,
-        subscription_item: l.itemId,
-      },
-      type: "subscription_item_details",
-    },
-    period: l.period,
-    pretax_credit_amounts: [],
-    pricing: {
-      price_details: { price: l.price.id, product: l.price.product },
-      type: "price_details",
-      unit_amount_decimal: String(l.price.unit_amount),
-    },
-    quantity: l.quantity,
-    quantity_decimal: String(l.quantity),
-    subtotal: l.amount,
-    taxes: [],
-  }));
-}
-
 /** An invoice whose lines are `lines`, with the totals and balance Stripe derives from them. */
 export function invoiceWithLines(
   base: Invoice,
@@ -246,13 +198,7 @@ function invoiceNow(
   const outcome = total + balance > 0 ? attemptPayment(c, sub) : ({ paid: true } as const);
   if (!outcome.paid && errorIfIncomplete) {
     // Stripe's error_if_incomplete: a 402 and nothing changed (no invoice, no new price).
-    throw new StripeError({
-      status: 402,
-      type: "card_error",
-      code: "card_declined",
-      declineCode: outcome.reason,
-      message: "Your card was declined.",
-    });
+    throw subscriptionCardDeclined(outcome.reason);
   }
   const base = invoice({
     sub,

@@ -1,7 +1,7 @@
 import { attemptPayment, issueInvoice } from "../billing";
 import type { Route } from "../context";
 import { route } from "../context";
-import { invalidParam, missingParam, noSuch, StripeError } from "../errors";
+import { invalidParam, missingParam, noSuch, StripeError, subscriptionCardDeclined } from "../errors";
 import { changed } from "../events";
 import type { Params } from "../form";
 import { newId, nowSeconds } from "../ids";
@@ -125,13 +125,7 @@ export const subscriptionRoutes: Route[] = [
         ? ({ paid: false, reason: "default_incomplete" } as const)
         : attemptPayment(c, sub);
     if (!outcome.paid && behavior === "error_if_incomplete") {
-      throw new StripeError({
-        status: 402,
-        type: "card_error",
-        code: "card_declined",
-        declineCode: outcome.reason,
-        message: "Your card was declined.",
-      });
+      throw subscriptionCardDeclined(outcome.reason);
     }
     sub = { ...sub, status: outcome.paid ? "active" : "incomplete" };
     store.put(sub);

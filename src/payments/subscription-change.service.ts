@@ -309,3 +309,45 @@ export async function settleChange(deps: Deps, row: SubscriptionRow): Promise<vo
       ),
     );
 }
+
+/**
+ * Before a cancel at period end: Stripe refuses `cancel_at_period_end` on a subscription a
+ * schedule manages ("updating any cancelation behavior directly is not allowed"), and the
+ * schedule's next phase would otherwise still start. So the schedule is released first (the
+ * subscription stays as it is; key per schedule, so a retry replays it) and a change pending
+ * at the period end is withdrawn. An immediate change in flight keeps its claim. Returns the
+ * row as it is now.
+ */
+export async function withdrawScheduledChange(
+  deps: Deps,
+  row: SubscriptionRow,
+  stripeId: string,
+): Promise<SubscriptionRow> {
+  if (row.stripeScheduleId === null && row.pendingProration !== "next_period") return row;
+  const sub = await callStripe("subscription retrieve", () => deps.stripe.subscriptions.retrieve(stripeId));
+  const scheduleId = typeof sub.schedule === "string" ? sub.schedule : (sub.schedule?.id ?? null);
+  if (scheduleId !== null) {
+    await callStripe("schedule release", () =>
+      deps.stripe.subscriptionSchedules.release(
+        scheduleId,
+        {},
+        { idempotencyKey: `sched-release:${scheduleId}` },
+      ),
+    );
+  }
+  const laterChange = row.changeId !== null && row.pendingProration === "next_period";
+  await deps.db
+    .update(subscriptions)
+    .set({
+      ...(laterChange ? CLEARED : {}),
+      stripeScheduleId: null,
+      updatedAt: Math.max(Date.now(), row.updatedAt + 1),
+    })
+    .where(
+      and(
+        eq(subscriptions.id, row.id),
+        row.changeId === null ? isNull(subscriptions.changeId) : eq(subscriptions.changeId, row.changeId),
+      ),
+    );
+  return load(deps, row.id);
+}

@@ -150,4 +150,27 @@ describe("stripe emulator: subscription schedules", () => {
     expect((await stripe.subscriptions.retrieve(sub.id)).schedule).toBeNull();
     expect((await stripeFailure(stripe.subscriptionSchedules.release(sched.id))).statusCode).toBe(400);
   });
+
+  it("a scheduled subscription refuses cancel_at_period_end until released; cancelling it cancels the schedule", async () => {
+    const sub = await subscribe();
+    const sched = await stripe.subscriptionSchedules.create({ from_subscription: sub.id });
+    const refused = await stripeFailure(stripe.subscriptions.update(sub.id, { cancel_at_period_end: true }));
+    expect(refused).toMatchObject({ type: "StripeInvalidRequestError", statusCode: 400 });
+    expect(refused.message).toContain(`managed by the subscription schedule \`${sched.id}\``);
+    expect((await stripe.subscriptions.retrieve(sub.id)).cancel_at_period_end).toBe(false);
+
+    await stripe.subscriptionSchedules.release(sched.id);
+    const later = await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true });
+    expect(later).toMatchObject({ cancel_at_period_end: true, schedule: null });
+
+    const other = await subscribe();
+    const second = await stripe.subscriptionSchedules.create({ from_subscription: other.id });
+    await stripe.subscriptions.cancel(other.id);
+    expect(await stripe.subscriptionSchedules.retrieve(second.id)).toMatchObject({
+      status: "canceled",
+      current_phase: null,
+    });
+    const types = (await pullWebhooks({ forObject: second.id })).deliveries.map((d) => d.type);
+    expect(types).toContain("subscription_schedule.canceled");
+  });
 });

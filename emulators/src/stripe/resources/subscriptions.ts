@@ -1,5 +1,5 @@
 import { attemptPayment, issueInvoice } from "../billing";
-import type { Route } from "../context";
+import type { ApiContext, Route } from "../context";
 import { route } from "../context";
 import { invalidParam, missingParam, noSuch, StripeError, subscriptionCardDeclined } from "../errors";
 import { changed } from "../events";
@@ -9,7 +9,7 @@ import { addInterval, subscriptionItem } from "../objects-billing";
 import { type Subscription, subscription } from "../objects-subscriptions";
 import { allowOnly, applyMetadata, bool, int, list, nullableStr, oneOf, requiredStr, str } from "../params";
 import { changeItemPrice, PRORATION_BEHAVIORS } from "../proration";
-import type { Store } from "../store";
+import type { Store, StripeObject } from "../store";
 import { getCustomer } from "./customers";
 import { attachedPaymentMethod } from "./payment-methods";
 import { activePrice, page } from "./prices";
@@ -84,6 +84,24 @@ function firstItem(params: Params): { id?: string; price?: string; quantity: num
   if (typeof raw.id === "string") out.id = raw.id;
   if (typeof raw.price === "string") out.price = raw.price;
   return out;
+}
+
+/**
+ * Cancelling a subscription cancels the open schedule that manages it (its phases never
+ * start); the schedule keeps naming the subscription. Here rather than in
+ * subscription-schedules.ts, which imports this module.
+ */
+function cancelSchedule(c: Pick<ApiContext, "store" | "events">, id: string): void {
+  const before = c.store.get<StripeObject & { status: string }>(id);
+  if (before?.object !== "subscription_schedule") return;
+  if (before.status !== "not_started" && before.status !== "active") return;
+  const after = c.store.put({
+    ...before,
+    status: "canceled",
+    canceled_at: nowSeconds(),
+    current_phase: null,
+  });
+  c.events.emit("subscription_schedule.canceled", after, changed(before, after));
 }
 
 export const subscriptionRoutes: Route[] = [
@@ -166,6 +184,14 @@ export const subscriptionRoutes: Route[] = [
     }
     const after: Subscription = { ...before, metadata: applyMetadata(before.metadata, params) };
     const cancelAtEnd = bool(params, "cancel_at_period_end");
+    // Stripe: a schedule owns the subscription's end; its cancellation is set on the schedule.
+    if (cancelAtEnd !== undefined && typeof before.schedule === "string") {
+      throw new StripeError({
+        status: 400,
+        type: "invalid_request_error",
+        message: `The subscription is managed by the subscription schedule \`${before.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+      });
+    }
     if (cancelAtEnd !== undefined) {
       after.cancel_at_period_end = cancelAtEnd;
       after.cancel_at = cancelAtEnd ? (before.items.data[0]?.current_period_end ?? null) : null;
@@ -226,6 +252,8 @@ export const subscriptionRoutes: Route[] = [
       cancellation_details: { comment: null, feedback: null, reason: "cancellation_requested" },
     };
     store.put(after);
+    // Cancelling the subscription cancels the schedule that manages it (its phases never start).
+    if (typeof before.schedule === "string") cancelSchedule({ store, events }, before.schedule);
     events.emit("customer.subscription.deleted", after, changed(before, after));
     return after;
   }),

@@ -68,6 +68,26 @@ describe("a pending plan change, then a cancel", () => {
     ]);
   });
 
+  it("two parallel cancels at period end: no 5xx, the schedule released once, the cancel set", async () => {
+    const { user, sub, stripeId, scheduleId } = await pendingDowngrade();
+    const answers = await Promise.all([
+      cancel(user, sub.subscription_id, true),
+      cancel(user, sub.subscription_id, true),
+    ]);
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses.every((s) => s === 200 || s === 409)).toBe(true);
+    expect(statuses).toContain(200);
+    expect(await stripe.subscriptions.retrieve(stripeId)).toMatchObject({
+      cancel_at_period_end: true,
+      schedule: null,
+    });
+    expect((await stripe.subscriptionSchedules.retrieve(scheduleId)).status).toBe("released");
+    expect(await subscriptionRow(sub.subscription_id)).toMatchObject({
+      changeId: null,
+      cancelAtPeriodEnd: true,
+    });
+  });
+
   it("cancel now ends the subscription and its schedule; the pending change is gone", async () => {
     const { user, sub, stripeId, scheduleId } = await pendingDowngrade();
     const body = await bodyOf(

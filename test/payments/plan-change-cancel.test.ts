@@ -2,7 +2,7 @@ import type Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { bodyOf } from "../helpers/body";
 import { expectEnvelope, postJson } from "../helpers/http";
-import { advanceSubscription, stripeClient } from "../helpers/stripe";
+import { advanceSubscription, injectFault, stripeClient } from "../helpers/stripe";
 import { changePlan, deliverAllFor, movementsOf, newCaller, subscribed, subscriptionRow } from "./helpers";
 
 const stripe = stripeClient();
@@ -86,6 +86,33 @@ describe("a pending plan change, then a cancel", () => {
       changeId: null,
       cancelAtPeriodEnd: true,
     });
+  });
+
+  it("a cancel that fails after the release: an error, no pending change left, and the retry sets the cancel", async () => {
+    const { user, sub, stripeId, scheduleId } = await pendingDowngrade();
+    await injectFault({
+      path_prefix: `/v1/subscriptions/${stripeId}`,
+      method: "POST",
+      body_contains: "cancel_at_period_end",
+      status: 500,
+      count: 2, // the SDK's one retry too
+    });
+    const failed = await cancel(user, sub.subscription_id, true);
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    const err = await expectEnvelope(failed, failed.status);
+    expect(err.error.code).toMatch(/^UPSTREAM_/);
+    expect((await stripe.subscriptionSchedules.retrieve(scheduleId)).status).toBe("released");
+    expect(await subscriptionRow(sub.subscription_id)).toMatchObject({
+      changeId: null,
+      cancelAtPeriodEnd: false,
+    });
+
+    const retried = await cancel(user, sub.subscription_id, true);
+    expect(await bodyOf(retried, "POST /subscriptions/:id/cancel", 200)).toMatchObject({
+      cancel_at_period_end: true,
+      pending_change: null,
+    });
+    expect((await stripe.subscriptions.retrieve(stripeId)).cancel_at_period_end).toBe(true);
   });
 
   it("cancel now ends the subscription and its schedule; the pending change is gone", async () => {

@@ -20,4 +20,5 @@ export const paymentsRouter = createRouter()
   .openapi(sr.createSubscriptionRoute, sh.createSubscriptionHandler)
   .openapi(sr.listSubscriptionsRoute, sh.listSubscriptionsHandler)
   .openapi(sr.cancelSubscriptionRoute, sh.cancelSubscriptionHandler)
-  .openapi(sr.updatePaymentMethodRoute, sh.updatePaymentMethodHandler);
+  .openapi(sr.updatePaymentMethodRoute, sh.updatePaymentMethodHandler)
+  .openapi(sr.changeSubscriptionRoute, sh.changeSubscriptionHandler);

@@ -262,6 +262,14 @@ export const subscriptionSchema = z
         "When a renewal failed and dunning began (null unless past_due); the grace period counts from it",
     }),
     created_at: z.string(),
+    pending_change: z
+      .object({
+        plan: z.string(),
+        proration: z.enum(["now", "next_period"]),
+        effective_at: z.string().nullable().openapi({ description: "When the new plan takes effect" }),
+      })
+      .nullable()
+      .openapi({ description: "A plan change not yet in effect (POST /subscriptions/{id}/change)" }),
   })
   .openapi("Subscription");
 
@@ -279,6 +287,17 @@ export const cancelSubscriptionBody = z
   .object({ at_period_end: z.boolean().default(true) })
   .strict()
   .openapi("CancelSubscriptionRequest");
+
+export const changeSubscriptionBody = z
+  .object({
+    plan: z.enum(PLAN_IDS),
+    proration: z.enum(["now", "next_period"]).openapi({
+      description:
+        "now: an upgrade is prorated and charged immediately (a downgrade is refused, 422); next_period: the plan changes at the period end, nothing is charged now",
+    }),
+  })
+  .strict()
+  .openapi("ChangeSubscriptionRequest");
 
 export const subscriptionIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -307,6 +326,7 @@ export type HistoryQuery = z.infer<typeof historyQuery>;
 export type RefundInput = z.infer<typeof refundBody>;
 export type DisputesQuery = z.infer<typeof disputesQuery>;
 export type CreateSubscriptionInput = z.infer<typeof createSubscriptionBody>;
+export type ChangeSubscriptionInput = z.infer<typeof changeSubscriptionBody>;
 export type PaymentView = z.infer<typeof paymentSchema>;
 export type ReceiptView = z.infer<typeof receiptSchema>;
 export type RefundView = z.infer<typeof refundSchema>;

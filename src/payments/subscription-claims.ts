@@ -8,6 +8,15 @@ import type { SubscriptionRow } from "./subscription-sync";
 /** Statuses that hold the user's slot (migrations/0008, index subscriptions_one_live). */
 export const LIVE = ["active", "trialing", "past_due", "incomplete", "unpaid", "paused"];
 
+/** Plan-change columns (migrations/0015) start empty on a new subscription. */
+type ChangeColumns =
+  | "changeId"
+  | "pendingPlanId"
+  | "pendingProration"
+  | "pendingEffectiveAt"
+  | "changeRequestedAt"
+  | "stripeScheduleId";
+
 export type ClaimInput = Omit<
   SubscriptionRow,
   | "stripeSubscriptionId"
@@ -15,8 +24,9 @@ export type ClaimInput = Omit<
   | "currentPeriodStart"
   | "dunningStartedAt"
   | "dunningCancelClaimedAt"
+  | ChangeColumns
 > &
-  Partial<Pick<SubscriptionRow, "currentPeriodStart">>;
+  Partial<Pick<SubscriptionRow, "currentPeriodStart" | ChangeColumns>>;
 
 /**
  * Writes our row before Stripe is called: the partial unique index makes it the one live

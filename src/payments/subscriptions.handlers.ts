@@ -2,11 +2,13 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../platform/app-env";
 import { principalOf } from "../platform/auth";
 import { IDEMPOTENCY_HEADER, idempotencyKeyOf } from "../platform/idempotency";
+import { changeSubscription } from "./subscription-change.service";
 import { updatePaymentMethod } from "./subscription-payment-method.service";
 import type {
   cancelSubscriptionRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
+  changeSubscriptionRoute,
   plansRoute,
   updatePaymentMethodRoute,
 } from "./subscriptions.routes";
@@ -43,4 +45,10 @@ export const updatePaymentMethodHandler: RouteHandler<typeof updatePaymentMethod
   const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
   const { payment_method } = c.req.valid("json");
   return c.json(await updatePaymentMethod(c.var.deps, principalOf(c), id, payment_method, key), 200);
+};
+
+export const changeSubscriptionHandler: RouteHandler<typeof changeSubscriptionRoute, AppEnv> = async (c) => {
+  const key = idempotencyKeyOf(c.req.header(IDEMPOTENCY_HEADER));
+  const { id } = c.req.valid("param");
+  return c.json(await changeSubscription(c.var.deps, principalOf(c), id, c.req.valid("json"), key), 200);
 };

@@ -3,6 +3,7 @@ import { errorResponses, json, jsonBody, security } from "../platform/openapi";
 import { authed, authedIdempotent, payerIdempotent } from "./middleware";
 import {
   cancelSubscriptionBody,
+  changeSubscriptionBody,
   createSubscriptionBody,
   idempotencyHeader,
   plansResponse,
@@ -98,6 +99,27 @@ export const updatePaymentMethodRoute = createRoute({
     // PAYMENT_FAILED: the card was declined (nothing changed); CONFLICT: ended, still being set
     // up, or the invoice was paid by a concurrent request; UNPROCESSABLE: free plan, or Stripe
     // refused the method (spent, another customer's).
+    ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND", "PAYMENT_FAILED"),
+  },
+});
+
+export const changeSubscriptionRoute = createRoute({
+  method: "post",
+  path: "/subscriptions/{id}/change",
+  operationId: "changeSubscriptionPlan",
+  tags,
+  security,
+  summary: "Change plan: an upgrade now (prorated), or any change at the period end",
+  middleware: [...authedIdempotent.middleware],
+  request: {
+    params: subscriptionIdParam,
+    headers: idempotencyHeader,
+    body: jsonBody(changeSubscriptionBody),
+  },
+  responses: {
+    200: json(subscriptionSchema, "Subscription, with the pending change if it is not yet in effect"),
+    // CONFLICT: same plan, ended, not active, set to cancel, a change already pending, or still being
+    // set up (with Retry-After); UNPROCESSABLE: to free, or a downgrade asked for now.
     ...errorResponses(...authedIdempotent.errors, ...STRIPE_ERRORS, "NOT_FOUND", "PAYMENT_FAILED"),
   },
 });

@@ -12,6 +12,7 @@ import { forgetPrice, priceIdFor } from "./plan-prices";
 import { PLANS, planById } from "./plans";
 import type { CreateSubscriptionInput } from "./schemas";
 import { callStripe, isCardError, isInactivePrice, mapStripeError } from "./stripe-errors";
+import { withdrawScheduledChange } from "./subscription-change.service";
 import { claimSlot, releaseClaim, stripeRefused, takeClaim } from "./subscription-claims";
 import { applySubscription, ENDED, type SubscriptionRow, syncFromStripe } from "./subscription-sync";
 import { planView, subscriptionView } from "./views";
@@ -186,12 +187,13 @@ export async function cancelSubscription(deps: Deps, principal: Principal, id: s
       : { status: "canceled", canceledAt: t, endedAt: t, cancelAtPeriodEnd: false };
     return subscriptionView(await applySubscription(deps, row, next, `sub.cancel:${id}`));
   }
+  const current = atPeriodEnd ? await withdrawScheduledChange(deps, row, stripeId) : row;
   const sub = await callStripe("subscription cancel", () =>
     atPeriodEnd
       ? deps.stripe.subscriptions.update(stripeId, { cancel_at_period_end: true })
       : deps.stripe.subscriptions.cancel(stripeId),
   );
   return subscriptionView(
-    await syncFromStripe(deps, row, sub, `sub.cancel:${id}:${atPeriodEnd ? "later" : "now"}`),
+    await syncFromStripe(deps, current, sub, `sub.cancel:${id}:${atPeriodEnd ? "later" : "now"}`),
   );
 }

@@ -10,7 +10,7 @@ import type {
   RefundView,
   SubscriptionView,
 } from "./schemas";
-import { mrrOf, type SubscriptionRow } from "./subscription-sync";
+import { ENDED, mrrOf, type SubscriptionRow } from "./subscription-sync";
 
 export type PaymentRow = typeof payments.$inferSelect;
 export type RefundRow = typeof refunds.$inferSelect;
@@ -109,6 +109,16 @@ export function planView(p: Plan): PlanView {
   };
 }
 
+/** The open plan change, if any (subscription-change.service.ts); none once the subscription ended. */
+export function pendingChangeOf(row: SubscriptionRow): SubscriptionView["pending_change"] {
+  if (row.pendingPlanId === null || ENDED.includes(row.status)) return null;
+  return {
+    plan: row.pendingPlanId,
+    proration: row.pendingProration ?? "next_period",
+    effective_at: row.pendingEffectiveAt === null ? null : new Date(row.pendingEffectiveAt).toISOString(),
+  };
+}
+
 export function subscriptionView(s: SubscriptionRow): SubscriptionView {
   return {
     subscription_id: s.id,
@@ -127,5 +137,6 @@ export function subscriptionView(s: SubscriptionRow): SubscriptionView {
     ended_at: toIso(s.endedAt),
     dunning_started_at: toIso(s.dunningStartedAt),
     created_at: iso(s.createdAt),
+    pending_change: pendingChangeOf(s),
   };
 }

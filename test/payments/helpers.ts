@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { dbFor } from "../../src/db/client";
-import { payments } from "../../src/db/schema";
+import { mrrMovements, payments, subscriptions } from "../../src/db/schema";
 import { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
 import { api, postJson } from "../helpers/http";
@@ -61,3 +61,31 @@ export async function deliverAllFor(objectId: string, type?: string) {
 
 export const get = (path: string, caller: { headers: Record<string, string> }) =>
   api(path, { headers: caller.headers });
+
+/** A paid subscription through the API (pm_card_visa), with its creation webhooks delivered. */
+export async function subscribed(caller: Caller, plan = "pro_monthly") {
+  const res = await postJson(
+    "/api/v1/subscriptions",
+    { plan, payment_method: "pm_card_visa" },
+    caller.headers,
+  );
+  const sub = await bodyOf(res, "POST /subscriptions", 201);
+  const row = await db().select().from(subscriptions).where(eq(subscriptions.id, sub.subscription_id)).get();
+  const stripeId = row?.stripeSubscriptionId;
+  if (!stripeId) throw new Error("subscription has no Stripe id");
+  await deliverAllFor(stripeId);
+  return { sub, stripeId };
+}
+
+export const changePlan = (
+  caller: Caller,
+  id: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) => postJson(`/api/v1/subscriptions/${id}/change`, body, { ...caller.headers, ...headers });
+
+export const subscriptionRow = async (id: string) =>
+  db().select().from(subscriptions).where(eq(subscriptions.id, id)).get();
+
+export const movementsOf = (subscriptionId: string) =>
+  db().select().from(mrrMovements).where(eq(mrrMovements.subscriptionId, subscriptionId));

@@ -108,6 +108,13 @@ export const TABLE: Record<string, Row> = {
     body: () => ({ at_period_end: true }),
     expect: ownerOrAdmin(200),
   },
+  // The fixture is a free subscription, which changes plan by subscribing (422) — for its owner
+  // and admins only; everyone else gets the same 404 as a missing id.
+  "POST /api/v1/subscriptions/{id}/change": {
+    setup: async (c) => ({ id: await createSubscription(c.user) }),
+    body: () => ({ plan: "pro_monthly", proration: "now" }),
+    expect: ownerOrAdmin(422),
+  },
 
   // ---- notifications
   "POST /api/v1/notifications/register-device": {

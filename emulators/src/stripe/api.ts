@@ -16,6 +16,7 @@ import { paymentIntentRoutes } from "./resources/payment-intents";
 import { paymentMethodRoutes } from "./resources/payment-methods";
 import { priceRoutes } from "./resources/prices";
 import { refundRoutes } from "./resources/refunds";
+import { subscriptionScheduleRoutes } from "./resources/subscription-schedules";
 import { subscriptionRoutes } from "./resources/subscriptions";
 import type { Store } from "./store";
 
@@ -28,6 +29,7 @@ const ROUTES: Route[] = [
   ...refundRoutes,
   ...priceRoutes,
   ...subscriptionRoutes,
+  ...subscriptionScheduleRoutes,
   ...invoiceRoutes,
   ...eventRoutes,
 ];

@@ -1,14 +1,16 @@
-import { attemptPayment, issueInvoice } from "./billing";
+import { attemptPayment } from "./billing";
 import type { ApiContext } from "./context";
 import { invalidParam, noSuch, StripeError } from "./errors";
 import { changed } from "./events";
 import { nowSeconds } from "./ids";
-import { addInterval } from "./objects-billing";
+import { addInterval, planOf } from "./objects-billing";
 import { type Charge, DISPUTE_REASONS, type Dispute, dispute } from "./objects-charges";
 import { balanceTransaction } from "./objects-payments";
 import type { Subscription } from "./objects-subscriptions";
+import { issueCycleInvoice } from "./proration";
 import { getCharge } from "./resources/charges";
 import { getIntent } from "./resources/payment-intents";
+import { enterPhase } from "./resources/subscription-schedules";
 import { getSubscription } from "./resources/subscriptions";
 
 /** What Stripe does on its own (card networks, billing clocks), triggered by tests. */
@@ -104,6 +106,18 @@ export function appealDispute(c: Ctx, id: string): Dispute {
   return after;
 }
 
+function endAtPeriodEnd(c: Ctx, before: Subscription, end: number): Subscription {
+  const after: Subscription = {
+    ...before,
+    status: "canceled",
+    ended_at: end,
+    canceled_at: before.canceled_at ?? nowSeconds(),
+  };
+  c.store.put(after);
+  c.events.emit("customer.subscription.deleted", after, changed(before, after));
+  return after;
+}
+
 /**
  * Ends the current period: a subscription set to cancel at period end is deleted; otherwise
  * the next period starts with a new invoice, paid (active) or failed (past_due).
@@ -119,26 +133,27 @@ export function advanceSubscription(c: Ctx, id: string, opts: { fail?: boolean }
   }
   const item = before.items.data[0];
   if (!item) throw noSuch("subscription_item", id);
-  if (before.cancel_at_period_end) {
-    const after: Subscription = {
-      ...before,
-      status: "canceled",
-      ended_at: item.current_period_end,
-      canceled_at: before.canceled_at ?? nowSeconds(),
-    };
-    c.store.put(after);
-    c.events.emit("customer.subscription.deleted", after, changed(before, after));
-    return after;
-  }
+  if (before.cancel_at_period_end) return endAtPeriodEnd(c, before, item.current_period_end);
   const start = item.current_period_end;
-  const end = addInterval(start, item.price.recurring.interval);
-  const nextItem = { ...item, current_period_start: start, current_period_end: end };
+  // A subscription schedule's next phase sets the new period's price (a change at period end).
+  const phase = enterPhase(c, before, start);
+  if (phase && "cancel" in phase)
+    return endAtPeriodEnd(c, getSubscription(c.store, id), item.current_period_end);
+  const current = getSubscription(c.store, id);
+  const price = phase ? phase.price : item.price;
+  const end = addInterval(start, price.recurring.interval);
+  const nextItem = {
+    ...item,
+    ...(phase ? { price, plan: planOf(price), quantity: phase.quantity } : {}),
+    current_period_start: start,
+    current_period_end: end,
+  };
   const draft: Subscription = {
-    ...before,
+    ...current,
     items: { ...before.items, data: [nextItem] },
   };
   const outcome = attemptPayment(c, draft, opts.fail === true);
-  const inv = issueInvoice(c, draft, nextItem, "subscription_cycle", outcome.paid);
+  const inv = issueCycleInvoice(c, draft, nextItem, outcome.paid);
   const after: Subscription = {
     ...draft,
     status: outcome.paid ? "active" : "past_due",

@@ -91,6 +91,16 @@ export const unexpectedState = (message: string, extra?: Record<string, unknown>
     ...(extra ? { extra } : {}),
   });
 
+/** A subscription invoice that `error_if_incomplete` refuses to leave unpaid. */
+export const subscriptionCardDeclined = (declineCode: string) =>
+  new StripeError({
+    status: 402,
+    type: "card_error",
+    code: "card_declined",
+    declineCode,
+    message: "Your card was declined.",
+  });
+
 export const unrecognizedUrl = (method: string, path: string) =>
   new StripeError({
     status: 404,

@@ -1,5 +1,5 @@
 import { newId, nowSeconds, randomChars } from "./ids";
-import type { SubscriptionItem } from "./objects-billing";
+import type { Price, SubscriptionItem } from "./objects-billing";
 import type { Metadata } from "./objects-payments";
 import type { StripeObject } from "./store";
 
@@ -91,6 +91,56 @@ export function subscription(p: {
   };
 }
 
+/** One invoice line as the billing code computes it (objects below add Stripe's fields). */
+export type Line = {
+  amount: number;
+  description: string;
+  price: Price;
+  quantity: number;
+  itemId: string;
+  proration: boolean;
+  period: { start: number; end: number };
+};
+
+/** Invoice line items, shaped like fixtures3.json's `line_item`. */
+export function lineObjects(invoiceId: string, subId: string, lines: Line[]): StripeObject[] {
+  return lines.map((l) => ({
+    id: newId("il"),
+    object: "line_item",
+    amount: l.amount,
+    currency: l.price.currency,
+    description: l.description,
+    discount_amounts: [],
+    discountable: !l.proration,
+    discounts: [],
+    invoice: invoiceId,
+    livemode: false,
+    metadata: {},
+    parent: {
+      invoice_item_details: null,
+      subscription_item_details: {
+        invoice_item: null,
+        proration: l.proration,
+        proration_details: { credited_items: null },
+        subscription: subId,
+        subscription_item: l.itemId,
+      },
+      type: "subscription_item_details",
+    },
+    period: l.period,
+    pretax_credit_amounts: [],
+    pricing: {
+      price_details: { price: l.price.id, product: l.price.product },
+      type: "price_details",
+      unit_amount_decimal: String(l.price.unit_amount),
+    },
+    quantity: l.quantity,
+    quantity_decimal: String(l.quantity),
+    subtotal: l.amount,
+    taxes: [],
+  }));
+}
+
 export type Invoice = StripeObject & {
   status: string;
   amount_due: number;
@@ -157,43 +207,17 @@ export function invoice(p: {
     latest_revision: null,
     lines: {
       object: "list",
-      data: [
+      data: lineObjects(id, p.sub.id, [
         {
-          id: newId("il"),
-          object: "line_item",
           amount,
-          currency: p.item.price.currency,
           description: `${p.item.quantity} × ${String(p.item.price.nickname ?? p.item.price.id)}`,
-          discount_amounts: [],
-          discountable: true,
-          discounts: [],
-          invoice: id,
-          livemode: false,
-          metadata: {},
-          parent: {
-            invoice_item_details: null,
-            subscription_item_details: {
-              invoice_item: null,
-              proration: false,
-              proration_details: { credited_items: null },
-              subscription: p.sub.id,
-              subscription_item: p.item.id,
-            },
-            type: "subscription_item_details",
-          },
-          period,
-          pretax_credit_amounts: [],
-          pricing: {
-            price_details: { price: p.item.price.id, product: p.item.price.product },
-            type: "price_details",
-            unit_amount_decimal: String(p.item.price.unit_amount),
-          },
+          price: p.item.price,
           quantity: p.item.quantity,
-          quantity_decimal: String(p.item.quantity),
-          subtotal: amount,
-          taxes: [],
+          itemId: p.item.id,
+          proration: false,
+          period,
         },
-      ],
+      ]),
       has_more: false,
       total_count: 1,
       url: `/v1/invoices/${id}/lines`,

@@ -158,6 +158,13 @@ export const subscriptions = sqliteTable(
     dunningCancelClaimedAt: integer("dunning_cancel_claimed_at"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
+    // migrations/0015: the open plan change (subscription-change.service.ts); change_id is its claim.
+    changeId: text("change_id"),
+    pendingPlanId: text("pending_plan_id"),
+    pendingProration: text("pending_proration", { enum: ["now", "next_period"] }),
+    pendingEffectiveAt: integer("pending_effective_at"),
+    changeRequestedAt: integer("change_requested_at"),
+    stripeScheduleId: text("stripe_schedule_id"),
   },
   (t) => [
     index("subscriptions_user_idx").on(t.userId, t.createdAt),

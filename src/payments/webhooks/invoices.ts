@@ -5,6 +5,7 @@ import type { Deps } from "../../platform/deps";
 import { followDunning } from "../dunning";
 import { derivedUuid } from "../ids";
 import { fromStripeTime, obj, ref, str } from "../stripe-objects";
+import { settleChange } from "../subscription-change.service";
 import { syncFromStripe } from "../subscription-sync";
 import { currentSubscription, subscriptionRow } from "./subscriptions";
 import { deferred, type EventHandler, ignored, processed } from "./types";
@@ -74,7 +75,11 @@ export const onInvoice: EventHandler = async (deps, event) => {
   // the invoice): another integration's invoices are ignored instead of re-parked forever.
   if (!row) return ourSubscriptionId ? deferred(subId) : ignored("invoice for a subscription not ours");
   const sub = await currentSubscription(deps, { id: subId } as Stripe.Subscription);
-  if (sub.items) await followDunning(deps, await syncFromStripe(deps, row, sub, event.id), sub);
+  if (sub.items) {
+    const synced = await syncFromStripe(deps, row, sub, event.id);
+    await settleChange(deps, synced);
+    await followDunning(deps, synced, sub);
+  }
   if (event.type === "invoice.paid") await recordInvoicePayment(deps, inv, row.userId, row.planId);
   return processed;
 };

@@ -4,6 +4,7 @@ import { subscriptions } from "../../db/schema";
 import type { Deps } from "../../platform/deps";
 import { followDunning } from "../dunning";
 import { isMissing, mapStripeError } from "../stripe-errors";
+import { settleChange } from "../subscription-change.service";
 import { type SubscriptionRow, syncFromStripe } from "../subscription-sync";
 import { deferred, type EventHandler, ignored, processed } from "./types";
 
@@ -41,6 +42,8 @@ export const onSubscription: EventHandler = async (deps, event) => {
   if (!row) return sub.metadata?.subscription_id ? deferred(sub.id) : ignored("subscription not ours");
   // A deletion is final and carried by the event itself; anything else is re-read.
   const current = event.type === "customer.subscription.deleted" ? sub : await currentSubscription(deps, sub);
-  await followDunning(deps, await syncFromStripe(deps, row, current, event.id), current);
+  const synced = await syncFromStripe(deps, row, current, event.id);
+  await settleChange(deps, synced);
+  await followDunning(deps, synced, current);
   return processed;
 };

@@ -1,14 +1,15 @@
 import { attemptPayment, issueInvoice } from "../billing";
-import type { Route } from "../context";
+import type { ApiContext, Route } from "../context";
 import { route } from "../context";
-import { invalidParam, missingParam, noSuch, StripeError } from "../errors";
+import { invalidParam, missingParam, noSuch, StripeError, subscriptionCardDeclined } from "../errors";
 import { changed } from "../events";
 import type { Params } from "../form";
 import { newId, nowSeconds } from "../ids";
 import { addInterval, subscriptionItem } from "../objects-billing";
 import { type Subscription, subscription } from "../objects-subscriptions";
 import { allowOnly, applyMetadata, bool, int, list, nullableStr, oneOf, requiredStr, str } from "../params";
-import type { Store } from "../store";
+import { changeItemPrice, PRORATION_BEHAVIORS } from "../proration";
+import type { Store, StripeObject } from "../store";
 import { getCustomer } from "./customers";
 import { attachedPaymentMethod } from "./payment-methods";
 import { activePrice, page } from "./prices";
@@ -39,6 +40,25 @@ const UPDATE_FIELDS = [
   "off_session",
 ];
 
+/**
+ * payment_behavior on an update: `pending_if_incomplete` (pending updates) is not modelled, so
+ * it is refused rather than silently treated as another behaviour.
+ */
+function updatePaymentBehavior(params: Params) {
+  const v = oneOf(params, "payment_behavior", [
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+  ]);
+  if (v === "pending_if_incomplete")
+    throw invalidParam(
+      "payment_behavior",
+      "The emulator does not model pending updates (pending_if_incomplete).",
+    );
+  return v ?? "allow_incomplete";
+}
+
 export function getSubscription(store: Store, id: string): Subscription {
   const found = store.get<Subscription>(id);
   if (found?.object !== "subscription") throw noSuch("subscription", id);
@@ -64,6 +84,24 @@ function firstItem(params: Params): { id?: string; price?: string; quantity: num
   if (typeof raw.id === "string") out.id = raw.id;
   if (typeof raw.price === "string") out.price = raw.price;
   return out;
+}
+
+/**
+ * Cancelling a subscription cancels the open schedule that manages it (its phases never
+ * start); the schedule keeps naming the subscription. Here rather than in
+ * subscription-schedules.ts, which imports this module.
+ */
+function cancelSchedule(c: Pick<ApiContext, "store" | "events">, id: string): void {
+  const before = c.store.get<StripeObject & { status: string }>(id);
+  if (before?.object !== "subscription_schedule") return;
+  if (before.status !== "not_started" && before.status !== "active") return;
+  const after = c.store.put({
+    ...before,
+    status: "canceled",
+    canceled_at: nowSeconds(),
+    current_phase: null,
+  });
+  c.events.emit("subscription_schedule.canceled", after, changed(before, after));
 }
 
 export const subscriptionRoutes: Route[] = [
@@ -105,13 +143,7 @@ export const subscriptionRoutes: Route[] = [
         ? ({ paid: false, reason: "default_incomplete" } as const)
         : attemptPayment(c, sub);
     if (!outcome.paid && behavior === "error_if_incomplete") {
-      throw new StripeError({
-        status: 402,
-        type: "card_error",
-        code: "card_declined",
-        declineCode: outcome.reason,
-        message: "Your card was declined.",
-      });
+      throw subscriptionCardDeclined(outcome.reason);
     }
     sub = { ...sub, status: outcome.paid ? "active" : "incomplete" };
     store.put(sub);
@@ -136,7 +168,8 @@ export const subscriptionRoutes: Route[] = [
     return page(items, params, "/v1/subscriptions");
   }),
   route("GET", "/v1/subscriptions/:id", ({ store, ids }) => getSubscription(store, ids[0] ?? "")),
-  route("POST", "/v1/subscriptions/:id", ({ store, events, params, ids }) => {
+  route("POST", "/v1/subscriptions/:id", (c) => {
+    const { store, events, params, ids } = c;
     allowOnly(params, UPDATE_FIELDS);
     const before = getSubscription(store, ids[0] ?? "");
     const onlyNotes = Object.keys(params).every(
@@ -151,6 +184,14 @@ export const subscriptionRoutes: Route[] = [
     }
     const after: Subscription = { ...before, metadata: applyMetadata(before.metadata, params) };
     const cancelAtEnd = bool(params, "cancel_at_period_end");
+    // Stripe: a schedule owns the subscription's end; its cancellation is set on the schedule.
+    if (cancelAtEnd !== undefined && typeof before.schedule === "string") {
+      throw new StripeError({
+        status: 400,
+        type: "invalid_request_error",
+        message: `The subscription is managed by the subscription schedule \`${before.schedule}\`, and updating any cancelation behavior directly is not allowed. Please update the schedule instead.`,
+      });
+    }
     if (cancelAtEnd !== undefined) {
       after.cancel_at_period_end = cancelAtEnd;
       after.cancel_at = cancelAtEnd ? (before.items.data[0]?.current_period_end ?? null) : null;
@@ -166,30 +207,25 @@ export const subscriptionRoutes: Route[] = [
       after.default_payment_method = pmId
         ? attachedPaymentMethod(store, pmId, before.customer, "default_payment_method").id
         : null;
+    const proration = oneOf(params, "proration_behavior", PRORATION_BEHAVIORS) ?? "create_prorations";
+    const paymentBehavior = updatePaymentBehavior(params);
     const spec = firstItem(params);
     if (spec) {
       const current = before.items.data[0];
       if (!current) throw noSuch("subscription_item", spec.id ?? "");
       if (spec.id && spec.id !== current.id) throw noSuch("subscription_item", spec.id, "items[0][id]");
-      // Plan change in place; proration is not modelled.
       const price = spec.price ? activePrice(store, spec.price, "items[0][price]") : current.price;
-      after.items = {
-        ...before.items,
-        data: [
-          {
-            ...current,
-            price,
-            plan: {
-              ...current.plan,
-              id: price.id,
-              amount: price.unit_amount,
-              interval: price.recurring.interval,
-              interval_count: price.recurring.interval_count,
-            },
-            quantity: spec.quantity,
-          },
-        ],
-      };
+      if (price.currency !== current.price.currency)
+        throw invalidParam("items[0][price]", "The price's currency must match the subscription's currency.");
+      const moved = changeItemPrice(
+        c,
+        { ...after, items: before.items },
+        current,
+        { price, quantity: spec.quantity },
+        proration,
+        paymentBehavior === "error_if_incomplete",
+      );
+      Object.assign(after, moved);
     }
     store.put(after);
     const prev = changed(before, after);
@@ -216,6 +252,8 @@ export const subscriptionRoutes: Route[] = [
       cancellation_details: { comment: null, feedback: null, reason: "cancellation_requested" },
     };
     store.put(after);
+    // Cancelling the subscription cancels the schedule that manages it (its phases never start).
+    if (typeof before.schedule === "string") cancelSchedule({ store, events }, before.schedule);
     events.emit("customer.subscription.deleted", after, changed(before, after));
     return after;
   }),

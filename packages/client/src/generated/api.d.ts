@@ -192,7 +192,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/subscriptions/{id}/payment-method": {
+    "/api/v1/subscriptions/{id}/change": {
         parameters: {
             query?: never;
             header?: never;
@@ -201,8 +201,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set the payment method and pay the open invoice of a past_due subscription */
-        post: operations["updateSubscriptionPaymentMethod"];
+        /** Change plan: an upgrade now (prorated), or any change at the period end */
+        post: operations["changeSubscriptionPlan"];
         delete?: never;
         options?: never;
         head?: never;
@@ -270,7 +270,7 @@ export interface paths {
         /** Per-type, per-channel preferences and quiet hours */
         get: operations["getNotificationPreferences"];
         put?: never;
-        /** Update preferences (partial, incl. per-type digests); security_alert cannot be muted or digested */
+        /** Update preferences (partial); security_alert cannot be muted */
         post: operations["updateNotificationPreferences"];
         delete?: never;
         options?: never;
@@ -475,8 +475,7 @@ export interface paths {
         get: operations["getTicket"];
         put?: never;
         post?: never;
-        /** Erase a ticket (admin): its room, its history and its attachments (files are deleted from storage by the cron) */
-        delete: operations["deleteTicket"];
+        delete?: never;
         options?: never;
         head?: never;
         /** Change a ticket's status (admin). Closing closes its sockets with code 4000. */
@@ -492,43 +491,6 @@ export interface paths {
         };
         /** Message history from D1, keyset-paginated by seq */
         get: operations["listTicketMessages"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/support/tickets/{id}/attachments": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Upload a file into a ticket (owner or admin); send its id in a message frame's attachment_ids
-         * @description The raw bytes are the body (no multipart); the name is `?filename=`. The type is sniffed from the bytes: png, jpeg, gif, webp, pdf or UTF-8 text, at most 10 MB. A declared Content-Type other than application/octet-stream must agree with the bytes.
-         */
-        post: operations["uploadTicketAttachment"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/support/tickets/{id}/attachments/{attachment_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Stream an attachment to a participant (owner or admin); everyone else gets 404 */
-        get: operations["downloadTicketAttachment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -617,23 +579,6 @@ export interface paths {
         };
         /** Gross, refunds and net per period; by source and campaign; MRR, ARR and movements */
         get: operations["getRevenueReport"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/analytics/revenue/by-source": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Captured revenue by UTM source and campaign, first-touch or last-touch */
-        get: operations["getRevenueBySourceReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -892,9 +837,15 @@ export interface components {
             cancel_at_period_end: boolean;
             canceled_at: string | null;
             ended_at: string | null;
-            /** @description When a renewal failed and dunning began (null unless past_due); the grace period counts from it */
-            dunning_started_at: string | null;
             created_at: string;
+            /** @description A plan change not yet in effect (POST /subscriptions/{id}/change) */
+            pending_change: {
+                plan: string;
+                /** @enum {string} */
+                proration: "now" | "next_period";
+                /** @description When the new plan takes effect */
+                effective_at: string | null;
+            } | null;
         };
         CreateSubscriptionRequest: {
             /** @enum {string} */
@@ -906,19 +857,14 @@ export interface components {
             /** @default true */
             at_period_end?: boolean;
         };
-        UpdatePaymentMethodResponse: {
-            subscription: components["schemas"]["Subscription"];
-            /** @description The open invoice this request paid (null: nothing was due) */
-            paid_invoice: {
-                invoice_id: string;
-                amount: number;
-                amount_decimal: string;
-                currency: string;
-            } | null;
-        };
-        UpdatePaymentMethodRequest: {
-            /** @description A PaymentMethod (pm_…) from Stripe.js */
-            payment_method: string;
+        ChangeSubscriptionRequest: {
+            /** @enum {string} */
+            plan: "free" | "basic_monthly" | "pro_monthly" | "pro_yearly" | "business_monthly";
+            /**
+             * @description now: an upgrade is prorated and charged immediately (a downgrade is refused, 422); next_period: the plan changes at the period end, nothing is charged now
+             * @enum {string}
+             */
+            proration: "now" | "next_period";
         };
         Device: {
             id: string;
@@ -940,10 +886,7 @@ export interface components {
             model?: string;
             os_version?: string;
             app_version?: string;
-            /**
-             * @description BCP 47 tag (`_` accepted), stored in canonical form. Its language picks the push templates (en, fr, de; others fall back to the user's locale, then en).
-             * @example fr-CA
-             */
+            /** @example en-GB */
             locale?: string;
             /** @example Europe/Paris */
             time_zone?: string;
@@ -954,15 +897,9 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
                 push: boolean;
                 in_app: boolean;
-                /**
-                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
-                 * @example hourly
-                 * @enum {string}
-                 */
-                delivery: "instant" | "hourly" | "daily";
                 critical: boolean;
             }[];
             quiet_hours: components["schemas"]["QuietHours"];
@@ -981,15 +918,9 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
                 push?: boolean;
                 in_app?: boolean;
-                /**
-                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
-                 * @example hourly
-                 * @enum {string}
-                 */
-                delivery?: "instant" | "hourly" | "daily";
             }[];
             /** @description null removes quiet hours */
             quiet_hours?: {
@@ -1012,7 +943,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
             title: string;
             body: string;
             data: {
@@ -1051,7 +982,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
             /** @default Test notification */
             title?: string;
             /** @default This is a test notification. */
@@ -1165,36 +1096,16 @@ export interface components {
             sender_id: string;
             sender_role: string;
             body: string;
-            attachments: components["schemas"]["MessageAttachment"][];
+            attachments: {
+                /** Format: uri */
+                url: string;
+                name: string;
+                content_type: string;
+                size: number;
+            }[];
             client_id: string | null;
             /** @description When someone other than the sender read it */
             read_at: string | null;
-            created_at: string;
-        };
-        MessageAttachment: {
-            /** @description https link, or the download path of an uploaded file */
-            url: string;
-            name: string;
-            content_type: string;
-            size: number;
-            /**
-             * Format: uuid
-             * @description Uploaded files only
-             */
-            id?: string;
-        };
-        TicketAttachment: {
-            /** Format: uuid */
-            id: string;
-            /** Format: uuid */
-            ticket_id: string;
-            uploader_id: string;
-            name: string;
-            /** @enum {string} */
-            content_type: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain";
-            size: number;
-            sha256: string;
-            download_path: string;
             created_at: string;
         };
         AnalyticsIngestResult: {
@@ -1235,9 +1146,6 @@ export interface components {
         RevenueReport: {
             [key: string]: unknown;
         };
-        RevenueBySourceReport: {
-            [key: string]: unknown;
-        };
         RetentionReport: {
             [key: string]: unknown;
         };
@@ -1253,17 +1161,13 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
         D1Bookmark: string;
-        /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-        D1AnalyticsBookmark: string;
     };
     requestBodies: never;
     headers: {
-        /** @description A D1 bookmark (Sessions API) of DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
+        /** @description A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. */
         D1Bookmark: string;
-        /** @description A D1 bookmark (Sessions API) of ANALYTICS_DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-analytics-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
-        D1AnalyticsBookmark: string;
     };
     pathItems: never;
 }
@@ -1273,7 +1177,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1348,7 +1252,7 @@ export interface operations {
             query?: never;
             header?: {
                 "stripe-signature"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1459,7 +1363,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1599,7 +1503,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1758,7 +1662,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1848,7 +1752,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1932,7 +1836,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2020,7 +1924,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2170,7 +2074,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2246,7 +2150,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2324,7 +2228,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2474,7 +2378,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2610,7 +2514,7 @@ export interface operations {
             };
         };
     };
-    updateSubscriptionPaymentMethod: {
+    changeSubscriptionPlan: {
         parameters: {
             query?: never;
             header?: {
@@ -2626,18 +2530,18 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["UpdatePaymentMethodRequest"];
+                "application/json": components["schemas"]["ChangeSubscriptionRequest"];
             };
         };
         responses: {
-            /** @description Default updated; the open invoice paid if there was one */
+            /** @description Subscription, with the pending change if it is not yet in effect */
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UpdatePaymentMethodResponse"];
+                    "application/json": components["schemas"]["Subscription"];
                 };
             };
             /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
@@ -2766,7 +2670,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2854,7 +2758,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2920,7 +2824,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2994,7 +2898,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3058,7 +2962,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3150,10 +3054,10 @@ export interface operations {
                 /** @description Opaque cursor from a previous page's next_cursor */
                 cursor?: string;
                 status?: "all" | "read" | "unread";
-                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
+                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3217,7 +3121,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3284,7 +3188,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3360,7 +3264,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3436,7 +3340,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3524,7 +3428,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3612,7 +3516,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3714,7 +3618,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3788,7 +3692,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3882,7 +3786,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3949,7 +3853,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4060,7 +3964,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4132,105 +4036,11 @@ export interface operations {
             };
         };
     };
-    deleteTicket: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Erased */
-            204: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description FORBIDDEN: Authenticated but not allowed */
-            403: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description NOT_FOUND: Not found (or not yours) */
-            404: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
-            503: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
     updateTicket: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4350,7 +4160,7 @@ export interface operations {
                 order?: "asc" | "desc";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4425,241 +4235,11 @@ export interface operations {
             };
         };
     };
-    uploadTicketAttachment: {
-        parameters: {
-            query: {
-                /** @description Shown and used when saving; its extension must match the content */
-                filename: string;
-            };
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-            };
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        /** @description The file's bytes */
-        requestBody: {
-            content: {
-                "image/png": string;
-                "image/jpeg": string;
-                "image/gif": string;
-                "image/webp": string;
-                "application/pdf": string;
-                "text/plain": string;
-                "application/octet-stream": string;
-            };
-        };
-        responses: {
-            /** @description Stored; ready to send */
-            201: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TicketAttachment"];
-                };
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description NOT_FOUND: Not found (or not yours) */
-            404: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description CONFLICT: Conflicts with the resource's current state */
-            409: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNSUPPORTED_MEDIA_TYPE: The body is not application/json */
-            415: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNPROCESSABLE: Valid, but not allowed by the rules */
-            422: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description RATE_LIMITED: Too many requests; see Retry-After */
-            429: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
-            503: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    downloadTicketAttachment: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-            };
-            path: {
-                id: string;
-                attachment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The bytes, with the sniffed Content-Type, Content-Disposition (inline for images), nosniff and a sandboxing Content-Security-Policy */
-            200: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "image/png": string;
-                    "image/jpeg": string;
-                    "image/gif": string;
-                    "image/webp": string;
-                    "application/pdf": string;
-                    "text/plain": string;
-                };
-            };
-            /** @description If-None-Match matched the ETag (the file's SHA-256) */
-            304: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description NOT_FOUND: Not found (or not yours) */
-            404: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
     createConnectTicket: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4785,10 +4365,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4803,7 +4381,6 @@ export interface operations {
             202: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4814,7 +4391,6 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4825,7 +4401,6 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4836,7 +4411,6 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4847,7 +4421,6 @@ export interface operations {
             415: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4858,7 +4431,6 @@ export interface operations {
             429: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4869,7 +4441,6 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4880,7 +4451,6 @@ export interface operations {
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4896,279 +4466,7 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
-                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
-                include_bots?: "true" | "false";
                 tz?: string;
-            };
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Report */
-            200: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["UserBehaviorReport"];
-                };
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description FORBIDDEN: Authenticated but not allowed */
-            403: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    getConversionFunnelReport: {
-        parameters: {
-            query: {
-                /** @description Start (inclusive); default: `to` minus 30 days */
-                from?: string;
-                /** @description End (exclusive); default: now */
-                to?: string;
-                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
-                include_bots?: "true" | "false";
-                steps: string;
-                window?: string;
-            };
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Report */
-            200: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ConversionFunnelReport"];
-                };
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description FORBIDDEN: Authenticated but not allowed */
-            403: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    getRevenueReport: {
-        parameters: {
-            query?: {
-                /** @description Start (inclusive); default: `to` minus 30 days */
-                from?: string;
-                /** @description End (exclusive); default: now */
-                to?: string;
-                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
-                include_bots?: "true" | "false";
-                interval?: "day" | "week" | "month";
-            };
-            header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Report */
-            200: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RevenueReport"];
-                };
-            };
-            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
-            400: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
-            401: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description FORBIDDEN: Authenticated but not allowed */
-            403: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
-            413: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-            /** @description INTERNAL: Internal error */
-            500: {
-                headers: {
-                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorEnvelope"];
-                };
-            };
-        };
-    };
-    getRevenueBySourceReport: {
-        parameters: {
-            query?: {
-                /** @description Start (inclusive); default: `to` minus 30 days */
-                from?: string;
-                /** @description End (exclusive); default: now */
-                to?: string;
-                /** @description Credit each payment to the user's first or last UTM touch before it */
-                model?: "first_touch" | "last_touch";
             };
             header?: {
                 /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
@@ -5186,7 +4484,168 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RevenueBySourceReport"];
+                    "application/json": components["schemas"]["UserBehaviorReport"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getConversionFunnelReport: {
+        parameters: {
+            query: {
+                /** @description Start (inclusive); default: `to` minus 30 days */
+                from?: string;
+                /** @description End (exclusive); default: now */
+                to?: string;
+                steps: string;
+                window?: string;
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Report */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversionFunnelReport"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getRevenueReport: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default: `to` minus 30 days */
+                from?: string;
+                /** @description End (exclusive); default: now */
+                to?: string;
+                interval?: "day" | "week" | "month";
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Report */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueReport"];
                 };
             };
             /** @description VALIDATION_FAILED: The request failed validation; details name each path */
@@ -5248,16 +4707,12 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
-                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
-                include_bots?: "true" | "false";
                 cohort?: "week" | "month";
                 periods?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -5268,7 +4723,6 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5279,7 +4733,6 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5290,7 +4743,6 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5301,7 +4753,6 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5312,7 +4763,6 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5323,7 +4773,6 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5336,10 +4785,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path: {
                 id: string;
@@ -5352,7 +4799,6 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5363,7 +4809,6 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5374,7 +4819,6 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5385,7 +4829,6 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5396,7 +4839,6 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5407,7 +4849,6 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5426,10 +4867,8 @@ export interface operations {
                 format?: "ndjson" | "csv";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
-                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
-                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -5440,7 +4879,6 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5452,7 +4890,6 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5463,7 +4900,6 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5474,7 +4910,6 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5485,7 +4920,6 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5496,7 +4930,6 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
-                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -109,8 +109,9 @@ export async function uploadAttachment(
     try {
       await deps.env.ATTACHMENTS.delete(objectKey(ticketId, row.id));
     } catch (err) {
-      // Only an orphan if the sweep has already removed the row; the log names the key to delete.
-      deps.logger.error("attachment of an erased ticket not deleted", {
+      // Not an orphan: the sweep keeps a row until it is older than pendingStaleMs, and deletes
+      // its object on every run until then.
+      deps.logger.warn("attachment of an erased ticket left to the sweep", {
         key: objectKey(ticketId, row.id),
         err,
       });
@@ -254,34 +255,42 @@ const SWEEP_MAX_ROUNDS = 20;
  * older than pendingStaleMs, are deleted from R2, then their rows. At least once and idempotent:
  * deleting a missing key succeeds, so a sweep that died between the two steps redoes the first
  * and finishes the second; a failing R2 delete leaves the rows for the next run.
+ * A row younger than pendingStaleMs may belong to an upload still writing its object (the ticket
+ * was erased mid-upload): its object is deleted now, but its row is kept until it is stale, so a
+ * put that lands after this run is deleted by a later one instead of being left without a row.
  */
 export async function sweepAttachments(deps: Deps, at = now()): Promise<{ deleted: number }> {
   const d1 = deps.env.DB;
+  const cutoff = at - ATTACHMENT_LIMITS.pendingStaleMs;
   // Stale uploads first become `deleting`, so a very late mark-ready cannot flip them back.
   await d1
     .prepare(
       "UPDATE chat_attachments SET status = 'deleting', updated_at = ?1 WHERE status = 'pending' AND updated_at < ?2",
     )
-    .bind(at, at - ATTACHMENT_LIMITS.pendingStaleMs)
+    .bind(at, cutoff)
     .run();
   let deleted = 0;
+  let after = "";
   for (let round = 0; round < SWEEP_MAX_ROUNDS; round++) {
     const { results } = await d1
       .prepare(
-        "SELECT id, ticket_id FROM chat_attachments WHERE status = 'deleting' ORDER BY updated_at LIMIT ?1",
+        "SELECT id, ticket_id, created_at FROM chat_attachments WHERE status = 'deleting' AND id > ?1 ORDER BY id LIMIT ?2",
       )
-      .bind(SWEEP_BATCH)
-      .all<{ id: string; ticket_id: string }>();
+      .bind(after, SWEEP_BATCH)
+      .all<{ id: string; ticket_id: string; created_at: number }>();
     if (results.length === 0) break;
+    after = results[results.length - 1]?.id ?? after;
     await deps.env.ATTACHMENTS.delete(results.map((r) => objectKey(r.ticket_id, r.id)));
-    const ids = results.map((r) => r.id);
-    const gone = await d1
-      .prepare(
-        `DELETE FROM chat_attachments WHERE status = 'deleting' AND id IN (${ids.map((_, i) => `?${i + 1}`).join(", ")})`,
-      )
-      .bind(...ids)
-      .run();
-    deleted += gone.meta.changes ?? 0;
+    const ids = results.filter((r) => r.created_at < cutoff).map((r) => r.id);
+    if (ids.length > 0) {
+      const gone = await d1
+        .prepare(
+          `DELETE FROM chat_attachments WHERE status = 'deleting' AND id IN (${ids.map((_, i) => `?${i + 1}`).join(", ")})`,
+        )
+        .bind(...ids)
+        .run();
+      deleted += gone.meta.changes ?? 0;
+    }
     if (results.length < SWEEP_BATCH) break;
   }
   return { deleted };

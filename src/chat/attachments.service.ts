@@ -1,5 +1,5 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { chatAttachments } from "../db/schema";
+import { chatAttachments, supportTickets } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { ApiError, notFound } from "../platform/errors";
 import { newId, now } from "../platform/ids";
@@ -157,8 +157,9 @@ const hex = (buf: ArrayBuffer) =>
 /**
  * The budget check and the insert are one statement, so parallel uploads cannot both pass a
  * check made before either wrote (D1 runs one statement at a time). Pending rows count: an
- * upload in flight holds its share. The ticket must still exist, so an erase that committed
- * first leaves nothing to sweep.
+ * upload in flight holds its share. The ticket must still exist and be open, checked here again
+ * because the body was read after the first check: an erase that committed first leaves nothing
+ * to sweep, and a close is not followed by a new file.
  */
 async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
   const inserted = await db.$client
@@ -166,7 +167,7 @@ async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
       `INSERT INTO chat_attachments
          (id, ticket_id, uploader_id, name, content_type, size, sha256, status, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8
-       WHERE EXISTS (SELECT 1 FROM support_tickets WHERE id = ?2)
+       WHERE EXISTS (SELECT 1 FROM support_tickets WHERE id = ?2 AND status <> 'closed')
          AND (SELECT count(*) FROM chat_attachments WHERE ticket_id = ?2) < ?9
          AND (SELECT coalesce(sum(size), 0) FROM chat_attachments WHERE ticket_id = ?2) + ?6 <= ?10
        RETURNING id`,
@@ -185,6 +186,14 @@ async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
     )
     .first<{ id: string }>();
   if (inserted) return;
+  // Why not: the ticket may have been erased or closed while the body was read.
+  const [ticket] = await db
+    .select({ status: supportTickets.status })
+    .from(supportTickets)
+    .where(eq(supportTickets.id, r.ticketId))
+    .limit(1);
+  if (!ticket) throw notFound("Ticket");
+  if (ticket.status === "closed") throw new ApiError("CONFLICT", "Ticket is closed");
   throw new ApiError(
     "CONFLICT",
     `This ticket's attachment budget (${ATTACHMENT_LIMITS.perTicketFiles} files, ` +

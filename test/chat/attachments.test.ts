@@ -368,6 +368,35 @@ describe("chat attachments", () => {
     );
   });
 
+  it("an upload whose body is still arriving when the ticket is closed or erased stores nothing", async () => {
+    const owner = await newCaller("user");
+    const admin = await newCaller("admin");
+    for (const end of ["close", "erase"] as const) {
+      const { id: ticketId } = await openTicket(owner);
+      // The body is held open: the upload has passed its ticket check and is reading bytes.
+      let feed!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
+      feed.enqueue(PNG.subarray(0, 16));
+      const pending = upload(owner, ticketId, body, { type: "image/png" });
+      await new Promise((r) => setTimeout(r, 200));
+      const change =
+        end === "close"
+          ? await api(`/api/v1/support/tickets/${ticketId}`, {
+              method: "PATCH",
+              headers: admin.headers,
+              body: JSON.stringify({ status: "closed" }),
+            })
+          : await api(`/api/v1/support/tickets/${ticketId}`, { method: "DELETE", headers: admin.headers });
+      expect(change.status).toBe(end === "close" ? 200 : 204);
+      feed.enqueue(PNG.subarray(16));
+      feed.close();
+      const res = await pending;
+      if (end === "close") await expectEnvelope(res, 409, "CONFLICT");
+      else await expectEnvelope(res, 404, "NOT_FOUND");
+      expect(await rowsOf(ticketId)).toEqual([]);
+    }
+  });
+
   it("an upload whose put lands after the erase and the sweep leaves no object without a row", async () => {
     const owner = await newCaller("user");
     const admin = await newCaller("admin");

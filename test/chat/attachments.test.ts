@@ -374,10 +374,10 @@ describe("chat attachments", () => {
     for (const end of ["close", "erase"] as const) {
       const { id: ticketId } = await openTicket(owner);
       // The body is held open: the upload has passed its ticket check and is reading bytes.
-      let feed!: ReadableStreamDefaultController<Uint8Array>;
-      const body = new ReadableStream<Uint8Array>({ start: (c) => void (feed = c) });
-      feed.enqueue(PNG.subarray(0, 16));
-      const pending = upload(owner, ticketId, body, { type: "image/png" });
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      const feed = writable.getWriter();
+      void feed.write(PNG.subarray(0, 16));
+      const pending = upload(owner, ticketId, readable, { type: "image/png" });
       await new Promise((r) => setTimeout(r, 200));
       const change =
         end === "close"
@@ -388,8 +388,9 @@ describe("chat attachments", () => {
             })
           : await api(`/api/v1/support/tickets/${ticketId}`, { method: "DELETE", headers: admin.headers });
       expect(change.status).toBe(end === "close" ? 200 : 204);
-      feed.enqueue(PNG.subarray(16));
-      feed.close();
+      // Not awaited: an upload that refused before reading never drains them.
+      void feed.write(PNG.subarray(16));
+      void feed.close();
       const res = await pending;
       if (end === "close") await expectEnvelope(res, 409, "CONFLICT");
       else await expectEnvelope(res, 404, "NOT_FOUND");

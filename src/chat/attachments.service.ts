@@ -1,5 +1,5 @@
 import { and, eq, inArray } from "drizzle-orm";
-import { chatAttachments } from "../db/schema";
+import { chatAttachments, supportTickets } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { ApiError, notFound } from "../platform/errors";
 import { newId, now } from "../platform/ids";
@@ -109,8 +109,9 @@ export async function uploadAttachment(
     try {
       await deps.env.ATTACHMENTS.delete(objectKey(ticketId, row.id));
     } catch (err) {
-      // Only an orphan if the sweep has already removed the row; the log names the key to delete.
-      deps.logger.error("attachment of an erased ticket not deleted", {
+      // Not an orphan: the sweep keeps a row until it is older than pendingStaleMs, and deletes
+      // its object on every run until then.
+      deps.logger.warn("attachment of an erased ticket left to the sweep", {
         key: objectKey(ticketId, row.id),
         err,
       });
@@ -156,8 +157,9 @@ const hex = (buf: ArrayBuffer) =>
 /**
  * The budget check and the insert are one statement, so parallel uploads cannot both pass a
  * check made before either wrote (D1 runs one statement at a time). Pending rows count: an
- * upload in flight holds its share. The ticket must still exist, so an erase that committed
- * first leaves nothing to sweep.
+ * upload in flight holds its share. The ticket must still exist and be open, checked here again
+ * because the body was read after the first check: an erase that committed first leaves nothing
+ * to sweep, and a close is not followed by a new file.
  */
 async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
   const inserted = await db.$client
@@ -165,7 +167,7 @@ async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
       `INSERT INTO chat_attachments
          (id, ticket_id, uploader_id, name, content_type, size, sha256, status, created_at, updated_at)
        SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?8
-       WHERE EXISTS (SELECT 1 FROM support_tickets WHERE id = ?2)
+       WHERE EXISTS (SELECT 1 FROM support_tickets WHERE id = ?2 AND status <> 'closed')
          AND (SELECT count(*) FROM chat_attachments WHERE ticket_id = ?2) < ?9
          AND (SELECT coalesce(sum(size), 0) FROM chat_attachments WHERE ticket_id = ?2) + ?6 <= ?10
        RETURNING id`,
@@ -184,6 +186,14 @@ async function insertWithinBudget(db: Db, r: AttachmentRow): Promise<void> {
     )
     .first<{ id: string }>();
   if (inserted) return;
+  // Why not: the ticket may have been erased or closed while the body was read.
+  const [ticket] = await db
+    .select({ status: supportTickets.status })
+    .from(supportTickets)
+    .where(eq(supportTickets.id, r.ticketId))
+    .limit(1);
+  if (!ticket) throw notFound("Ticket");
+  if (ticket.status === "closed") throw new ApiError("CONFLICT", "Ticket is closed");
   throw new ApiError(
     "CONFLICT",
     `This ticket's attachment budget (${ATTACHMENT_LIMITS.perTicketFiles} files, ` +
@@ -254,34 +264,42 @@ const SWEEP_MAX_ROUNDS = 20;
  * older than pendingStaleMs, are deleted from R2, then their rows. At least once and idempotent:
  * deleting a missing key succeeds, so a sweep that died between the two steps redoes the first
  * and finishes the second; a failing R2 delete leaves the rows for the next run.
+ * A row younger than pendingStaleMs may belong to an upload still writing its object (the ticket
+ * was erased mid-upload): its object is deleted now, but its row is kept until it is stale, so a
+ * put that lands after this run is deleted by a later one instead of being left without a row.
  */
 export async function sweepAttachments(deps: Deps, at = now()): Promise<{ deleted: number }> {
   const d1 = deps.env.DB;
+  const cutoff = at - ATTACHMENT_LIMITS.pendingStaleMs;
   // Stale uploads first become `deleting`, so a very late mark-ready cannot flip them back.
   await d1
     .prepare(
       "UPDATE chat_attachments SET status = 'deleting', updated_at = ?1 WHERE status = 'pending' AND updated_at < ?2",
     )
-    .bind(at, at - ATTACHMENT_LIMITS.pendingStaleMs)
+    .bind(at, cutoff)
     .run();
   let deleted = 0;
+  let after = "";
   for (let round = 0; round < SWEEP_MAX_ROUNDS; round++) {
     const { results } = await d1
       .prepare(
-        "SELECT id, ticket_id FROM chat_attachments WHERE status = 'deleting' ORDER BY updated_at LIMIT ?1",
+        "SELECT id, ticket_id, created_at FROM chat_attachments WHERE status = 'deleting' AND id > ?1 ORDER BY id LIMIT ?2",
       )
-      .bind(SWEEP_BATCH)
-      .all<{ id: string; ticket_id: string }>();
+      .bind(after, SWEEP_BATCH)
+      .all<{ id: string; ticket_id: string; created_at: number }>();
     if (results.length === 0) break;
+    after = results[results.length - 1]?.id ?? after;
     await deps.env.ATTACHMENTS.delete(results.map((r) => objectKey(r.ticket_id, r.id)));
-    const ids = results.map((r) => r.id);
-    const gone = await d1
-      .prepare(
-        `DELETE FROM chat_attachments WHERE status = 'deleting' AND id IN (${ids.map((_, i) => `?${i + 1}`).join(", ")})`,
-      )
-      .bind(...ids)
-      .run();
-    deleted += gone.meta.changes ?? 0;
+    const ids = results.filter((r) => r.created_at < cutoff).map((r) => r.id);
+    if (ids.length > 0) {
+      const gone = await d1
+        .prepare(
+          `DELETE FROM chat_attachments WHERE status = 'deleting' AND id IN (${ids.map((_, i) => `?${i + 1}`).join(", ")})`,
+        )
+        .bind(...ids)
+        .run();
+      deleted += gone.meta.changes ?? 0;
+    }
     if (results.length < SWEEP_BATCH) break;
   }
   return { deleted };

@@ -58,9 +58,12 @@ export function isAllowedType(t: string): t is AttachmentType {
   return Object.hasOwn(ATTACHMENT_TYPES, t);
 }
 
-// Control characters, path separators and the characters Windows refuses in a name.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
-const BAD_NAME_CHARS = /[\u0000-\u001f\u007f/\\:*?"<>|]/;
+// Control characters (C0 and C1), path separators, the characters Windows refuses in a name, and
+// the invisible ones that change how a name reads: bidi overrides and isolates ("invoice\u202Etxt.png"
+// shows as "invoicegnp.txt"), zero-width characters, the BOM and the line/paragraph separators.
+const BAD_NAME_CHARS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point.
+  /[\u0000-\u001f\u007f-\u009f/\\:*?"<>|\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/;
 
 /**
  * A filename that can be shown and saved safely: 1–255 characters (NFC), no path or control

@@ -237,7 +237,10 @@ describe("chat attachments", () => {
     const mismatch = await upload(owner, ticketId, PDF, { type: "image/png", filename: "x.png" });
     const body = await expectEnvelope(mismatch, 422, "UNPROCESSABLE");
     expect(body.error.message).toContain("application/pdf");
-    for (const filename of ["../etc/x.png", "x.html", ".png", "a\u0000.png", "shot.pdf"]) {
+    // Bidi overrides and invisible characters spoof the shown name: "invoice\u202Etxt.png" (a
+    // png) reads as "invoicegnp.txt"; C1 controls and line separators break the line it is on.
+    const spoofs = ["invoice\u202Etxt.png", "a\u2066b.png", "a\u200Bb.png", "a\u0085.png", "a\u2028.png"];
+    for (const filename of ["../etc/x.png", "x.html", ".png", "a\u0000.png", "shot.pdf", ...spoofs]) {
       await expectEnvelope(
         await upload(owner, ticketId, PNG, { type: "image/png", filename }),
         422,
@@ -346,11 +349,15 @@ describe("chat attachments", () => {
     // A sweep that died after the R2 delete: one object already gone, its row still there.
     await env.ATTACHMENTS.delete(objectKey(ticketId, b.id));
 
-    const first = await sweepAttachments(testDeps());
+    // The objects go at once; rows younger than the stale window stay (an upload may still be writing).
+    await sweepAttachments(testDeps());
+    expect(await env.ATTACHMENTS.head(objectKey(ticketId, a.id))).toBeNull();
+    expect((await rowsOf(ticketId)).map((r) => r.status)).toEqual(["deleting", "deleting"]);
+    const later = Date.now() + ATTACHMENT_LIMITS.pendingStaleMs + 1000;
+    const first = await sweepAttachments(testDeps(), later);
     expect(first.deleted).toBeGreaterThanOrEqual(2);
     expect(await rowsOf(ticketId)).toEqual([]);
-    expect(await env.ATTACHMENTS.head(objectKey(ticketId, a.id))).toBeNull();
-    const rerun = await sweepAttachments(testDeps());
+    const rerun = await sweepAttachments(testDeps(), later);
     expect(await rowsOf(ticketId)).toEqual([]);
     expect(rerun.deleted).toBe(0);
     // The same DELETE again is a 404: nothing is left to erase.
@@ -359,6 +366,56 @@ describe("chat attachments", () => {
       404,
       "NOT_FOUND",
     );
+  });
+
+  it("an upload whose body is still arriving when the ticket is closed or erased stores nothing", async () => {
+    const owner = await newCaller("user");
+    const admin = await newCaller("admin");
+    for (const end of ["close", "erase"] as const) {
+      const { id: ticketId } = await openTicket(owner);
+      // The body is held open: the upload has passed its ticket check and is reading bytes.
+      const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+      const feed = writable.getWriter();
+      void feed.write(PNG.subarray(0, 16));
+      const pending = upload(owner, ticketId, readable, { type: "image/png" });
+      await new Promise((r) => setTimeout(r, 200));
+      const change =
+        end === "close"
+          ? await api(`/api/v1/support/tickets/${ticketId}`, {
+              method: "PATCH",
+              headers: admin.headers,
+              body: JSON.stringify({ status: "closed" }),
+            })
+          : await api(`/api/v1/support/tickets/${ticketId}`, { method: "DELETE", headers: admin.headers });
+      expect(change.status).toBe(end === "close" ? 200 : 204);
+      // Not awaited: an upload that refused before reading never drains them.
+      void feed.write(PNG.subarray(16));
+      void feed.close();
+      const res = await pending;
+      if (end === "close") await expectEnvelope(res, 409, "CONFLICT");
+      else await expectEnvelope(res, 404, "NOT_FOUND");
+      expect(await rowsOf(ticketId)).toEqual([]);
+    }
+  });
+
+  it("an upload whose put lands after the erase and the sweep leaves no object without a row", async () => {
+    const owner = await newCaller("user");
+    const admin = await newCaller("admin");
+    const { id: ticketId } = await openTicket(owner);
+    // An upload between its pending row and its R2 put when the ticket is erased.
+    const inFlight = await seedRow(ticketId, "pending", PNG.length);
+    const del = await api(`/api/v1/support/tickets/${ticketId}`, {
+      method: "DELETE",
+      headers: admin.headers,
+    });
+    expect(del.status).toBe(204);
+    await sweepAttachments(testDeps());
+    // The put lands now, and the upload's own clean-up delete fails (or the Worker died).
+    await env.ATTACHMENTS.put(objectKey(ticketId, inFlight), PNG);
+    expect((await rowsOf(ticketId)).map((r) => r.id)).toEqual([inFlight]);
+    await sweepAttachments(testDeps(), Date.now() + ATTACHMENT_LIMITS.pendingStaleMs + 1000);
+    expect(await env.ATTACHMENTS.head(objectKey(ticketId, inFlight))).toBeNull();
+    expect(await rowsOf(ticketId)).toEqual([]);
   });
 
   it("sweeps an upload that crashed between its row and its object, but not a fresh one", async () => {

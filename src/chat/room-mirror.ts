@@ -172,45 +172,74 @@ async function mirrorMessages(store: RoomStore, meta: RoomMeta, deps: Deps): Pro
 }
 
 /**
+ * Whether an outbox row touches only messages at or below the mirror cursor (a read receipt up
+ * to there, an event for a mirrored or vanished message): such a row owes nothing to a message
+ * D1 is refusing, so that message must not hold it back.
+ */
+function settled(item: OutboxItem, cursor: number): boolean {
+  if (item.kind === "read") return (JSON.parse(item.ref) as ReadRef).up_to <= cursor;
+  return (item.message?.seq ?? 0) <= cursor;
+}
+
+/** Applies outbox rows in order: consecutive message/read rows as one D1 batch, `replied` rows one by one. */
+async function applyItems(
+  items: OutboxItem[],
+  store: RoomStore,
+  meta: RoomMeta,
+  deps: Deps,
+): Promise<number | null> {
+  let i = 0;
+  while (i < items.length) {
+    let j = i;
+    while (j < items.length && items[j]?.kind !== "replied") j++;
+    if (j > i) {
+      const run = items.slice(i, j);
+      const last = run[run.length - 1];
+      try {
+        await mirrorRun(run, meta, deps.env.DB);
+        if (last) store.outboxDoneThrough(last.id);
+      } catch {
+        // The batch is one transaction, so nothing of it landed: redo it row by row.
+        const failed = await applyEach(run, store, meta, deps);
+        if (failed !== null) return failed;
+      }
+      i = j;
+      continue;
+    }
+    const failed = await applyEach([items[i] as OutboxItem], store, meta, deps);
+    if (failed !== null) return failed;
+    i++;
+  }
+  return null;
+}
+
+/**
  * Drains everything the room owes D1 and the event publisher: first the messages above the
  * mirror cursor, then the outbox (read receipts and `replied` events) in order, and round again
  * while either has work. Messages go first so a read receipt never reaches D1 before a message
  * it marks that was stored before it (a message stored later carries its own read_at in the
- * insert). Consecutive read rows go to D1 as one batch; a `replied` row waits for the run before
- * it, then publishes. Every step is idempotent (insert by id ON CONFLICT(id) DO NOTHING,
- * conditional updates, events keyed by id), so a crash between a D1 write and the cursor or
- * outbox update only repeats harmless work. Returns the failing attempt count, or null once done.
+ * insert). When a message fails, the outbox prefix that touches only mirrored messages still goes
+ * (a message D1 refuses for good must not stop the receipts and replies before it). Consecutive
+ * read rows go to D1 as one batch; a `replied` row waits for the run before it, then publishes.
+ * Every step is idempotent (insert by id ON CONFLICT(id) DO NOTHING, conditional updates, events
+ * keyed by id), so a crash between a D1 write and the cursor or outbox update only repeats
+ * harmless work. Returns the failing attempt count, or null once done.
  */
 export async function drainOutbox(store: RoomStore, meta: RoomMeta, deps: Deps): Promise<number | null> {
   for (;;) {
     const failedMessage = await mirrorMessages(store, meta, deps);
-    if (failedMessage !== null) return failedMessage;
     const items = store.outboxWithMessages(BATCH_ROWS);
+    if (failedMessage !== null) {
+      const cursor = store.mirroredSeq();
+      const ready = items.findIndex((item) => !settled(item, cursor));
+      const failed = await applyItems(ready < 0 ? items : items.slice(0, ready), store, meta, deps);
+      return failed ?? failedMessage;
+    }
     if (items.length === 0) {
       if (store.unmirrored(1).length === 0) return null;
       continue;
     }
-    let i = 0;
-    while (i < items.length) {
-      let j = i;
-      while (j < items.length && items[j]?.kind !== "replied") j++;
-      if (j > i) {
-        const run = items.slice(i, j);
-        const last = run[run.length - 1];
-        try {
-          await mirrorRun(run, meta, deps.env.DB);
-          if (last) store.outboxDoneThrough(last.id);
-        } catch {
-          // The batch is one transaction, so nothing of it landed: redo it row by row.
-          const failed = await applyEach(run, store, meta, deps);
-          if (failed !== null) return failed;
-        }
-        i = j;
-        continue;
-      }
-      const failed = await applyEach([items[i] as OutboxItem], store, meta, deps);
-      if (failed !== null) return failed;
-      i++;
-    }
+    const failed = await applyItems(items, store, meta, deps);
+    if (failed !== null) return failed;
   }
 }

@@ -265,6 +265,11 @@ export class TicketRoom extends DurableObject<Env> {
     await this.closeRoom(reason);
     if (this.mirrorTimer !== null) clearTimeout(this.mirrorTimer);
     this.mirrorTimer = null;
+    // A drain in flight holds messages and outbox rows it read before the erase and would write
+    // them to D1 (and move the cursor, re-arm the alarm) after the caller's D1 delete: let it
+    // finish first. Nothing starts another: the sockets are closed, the timer cleared, and the
+    // erase below follows the last check synchronously.
+    while (this.flushing) await this.flushing.catch(() => undefined);
     this.store.erase();
     this.alarmArmed = false;
     await this.ctx.storage.deleteAlarm();

@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { RoomStore } from "../../src/chat/room-store";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
@@ -164,5 +165,78 @@ describe("D1 mirror", () => {
     expect(none).toBeNull();
     o.close();
     a.close();
+  });
+
+  it("an erase during a drain waits for it: nothing the drain read is written after, no cursor or alarm left", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    // A squatter on seq 3: the batch fails and the drain goes message by message, with awaits
+    // between D1 writes that an erase can land in.
+    await env.DB.prepare(
+      "INSERT INTO chat_messages (id, ticket_id, seq, sender_id, sender_role, body, created_at) VALUES (?, ?, 3, 'x', 'user', 'squatter', 0)",
+    )
+      .bind(crypto.randomUUID(), id)
+      .run();
+    const o = await join(owner, id);
+    o.close();
+    await runInDurableObject(roomStub(id), async (instance: TicketRoom) => {
+      const room = instance as unknown as { store: RoomStore; flush(): Promise<void> };
+      for (const n of [1, 2, 3])
+        room.store.append({
+          id: `erase-race-${id}-${n}`,
+          client_id: `c${n}`,
+          sender_id: owner.sub,
+          sender_role: "user",
+          body: `message ${n}`,
+          attachments: "[]",
+          created_at: Date.now(),
+        });
+      const inFlight = room.flush();
+      await instance.eraseRoom("ticket deleted");
+      // What eraseTicket does next, once the room has answered.
+      await env.DB.prepare("DELETE FROM chat_messages WHERE ticket_id = ?").bind(id).run();
+      await inFlight;
+    });
+    expect(await mirrored(id)).toEqual([]);
+    expect(await cursor(id)).toEqual({ mirrored: 0, attempts: 0 });
+    expect(await runInDurableObject(roomStub(id), (_: TicketRoom, s) => s.storage.getAlarm())).toBeNull();
+  });
+
+  it("a message D1 refuses holds back only what depends on it: the reply before it is still published", async () => {
+    const owner = await newCaller("user");
+    const admin = await newCaller("admin");
+    const { id } = await openTicket(owner);
+    await env.DB.prepare(
+      "INSERT INTO chat_messages (id, ticket_id, seq, sender_id, sender_role, body, created_at) VALUES (?, ?, 2, 'x', 'user', 'squatter', 0)",
+    )
+      .bind(crypto.randomUUID(), id)
+      .run();
+    const a = await join(admin, id);
+    a.close();
+    const ids = [1, 2].map((n) => `held-${id}-${n}`);
+    await runInDurableObject(roomStub(id), async (instance: TicketRoom) => {
+      const room = instance as unknown as { store: RoomStore; flush(): Promise<void> };
+      for (const [n, mid] of ids.entries())
+        room.store.append(
+          {
+            id: mid,
+            client_id: `c${n}`,
+            sender_id: admin.sub,
+            sender_role: "admin",
+            body: `reply ${n}`,
+            attachments: "[]",
+            created_at: Date.now(),
+          },
+          ["replied"],
+        );
+      await room.flush();
+    });
+    const published = (mid: string) =>
+      env.DB.prepare("SELECT id FROM domain_events WHERE id = ?").bind(`ticket.replied:${mid}`).first();
+    expect(await cursor(id)).toEqual({ mirrored: 1, attempts: 1 });
+    // Message 1 is in D1, so its event owes nothing to message 2; message 2's waits for it.
+    expect(await published(ids[0] as string)).not.toBeNull();
+    expect(await published(ids[1] as string)).toBeNull();
+    expect(await outbox(id)).toEqual([{ kind: "replied", attempts: 0 }]);
   });
 });

@@ -6,9 +6,9 @@ import { changeSubscription } from "./subscription-change.service";
 import { updatePaymentMethod } from "./subscription-payment-method.service";
 import type {
   cancelSubscriptionRoute,
+  changeSubscriptionRoute,
   createSubscriptionRoute,
   listSubscriptionsRoute,
-  changeSubscriptionRoute,
   plansRoute,
   updatePaymentMethodRoute,
 } from "./subscriptions.routes";

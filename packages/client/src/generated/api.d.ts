@@ -192,6 +192,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/subscriptions/{id}/payment-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Set the payment method and pay the open invoice of a past_due subscription */
+        post: operations["updateSubscriptionPaymentMethod"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/subscriptions/{id}/change": {
         parameters: {
             query?: never;
@@ -270,7 +287,7 @@ export interface paths {
         /** Per-type, per-channel preferences and quiet hours */
         get: operations["getNotificationPreferences"];
         put?: never;
-        /** Update preferences (partial); security_alert cannot be muted */
+        /** Update preferences (partial, incl. per-type digests); security_alert cannot be muted or digested */
         post: operations["updateNotificationPreferences"];
         delete?: never;
         options?: never;
@@ -475,7 +492,8 @@ export interface paths {
         get: operations["getTicket"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** Erase a ticket (admin): its room, its history and its attachments (files are deleted from storage by the cron) */
+        delete: operations["deleteTicket"];
         options?: never;
         head?: never;
         /** Change a ticket's status (admin). Closing closes its sockets with code 4000. */
@@ -491,6 +509,43 @@ export interface paths {
         };
         /** Message history from D1, keyset-paginated by seq */
         get: operations["listTicketMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/tickets/{id}/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a file into a ticket (owner or admin); send its id in a message frame's attachment_ids
+         * @description The raw bytes are the body (no multipart); the name is `?filename=`. The type is sniffed from the bytes: png, jpeg, gif, webp, pdf or UTF-8 text, at most 10 MB. A declared Content-Type other than application/octet-stream must agree with the bytes.
+         */
+        post: operations["uploadTicketAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/support/tickets/{id}/attachments/{attachment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stream an attachment to a participant (owner or admin); everyone else gets 404 */
+        get: operations["downloadTicketAttachment"];
         put?: never;
         post?: never;
         delete?: never;
@@ -579,6 +634,23 @@ export interface paths {
         };
         /** Gross, refunds and net per period; by source and campaign; MRR, ARR and movements */
         get: operations["getRevenueReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/revenue/by-source": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Captured revenue by UTM source and campaign, first-touch or last-touch */
+        get: operations["getRevenueBySourceReport"];
         put?: never;
         post?: never;
         delete?: never;
@@ -837,6 +909,8 @@ export interface components {
             cancel_at_period_end: boolean;
             canceled_at: string | null;
             ended_at: string | null;
+            /** @description When a renewal failed and dunning began (null unless past_due); the grace period counts from it */
+            dunning_started_at: string | null;
             created_at: string;
             /** @description A plan change not yet in effect (POST /subscriptions/{id}/change) */
             pending_change: {
@@ -856,6 +930,20 @@ export interface components {
         CancelSubscriptionRequest: {
             /** @default true */
             at_period_end?: boolean;
+        };
+        UpdatePaymentMethodResponse: {
+            subscription: components["schemas"]["Subscription"];
+            /** @description The open invoice this request paid (null: nothing was due) */
+            paid_invoice: {
+                invoice_id: string;
+                amount: number;
+                amount_decimal: string;
+                currency: string;
+            } | null;
+        };
+        UpdatePaymentMethodRequest: {
+            /** @description A PaymentMethod (pm_…) from Stripe.js */
+            payment_method: string;
         };
         ChangeSubscriptionRequest: {
             /** @enum {string} */
@@ -886,7 +974,10 @@ export interface components {
             model?: string;
             os_version?: string;
             app_version?: string;
-            /** @example en-GB */
+            /**
+             * @description BCP 47 tag (`_` accepted), stored in canonical form. Its language picks the push templates (en, fr, de; others fall back to the user's locale, then en).
+             * @example fr-CA
+             */
             locale?: string;
             /** @example Europe/Paris */
             time_zone?: string;
@@ -897,9 +988,15 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
                 push: boolean;
                 in_app: boolean;
+                /**
+                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
+                 * @example hourly
+                 * @enum {string}
+                 */
+                delivery: "instant" | "hourly" | "daily";
                 critical: boolean;
             }[];
             quiet_hours: components["schemas"]["QuietHours"];
@@ -918,9 +1015,15 @@ export interface components {
                  * @example payment_received
                  * @enum {string}
                  */
-                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
                 push?: boolean;
                 in_app?: boolean;
+                /**
+                 * @description instant: each push on its own; hourly/daily: one summary push per local clock hour or calendar day (critical types: always instant)
+                 * @example hourly
+                 * @enum {string}
+                 */
+                delivery?: "instant" | "hourly" | "daily";
             }[];
             /** @description null removes quiet hours */
             quiet_hours?: {
@@ -943,7 +1046,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             title: string;
             body: string;
             data: {
@@ -982,7 +1085,7 @@ export interface components {
              * @example payment_received
              * @enum {string}
              */
-            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+            type: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             /** @default Test notification */
             title?: string;
             /** @default This is a test notification. */
@@ -1096,16 +1199,36 @@ export interface components {
             sender_id: string;
             sender_role: string;
             body: string;
-            attachments: {
-                /** Format: uri */
-                url: string;
-                name: string;
-                content_type: string;
-                size: number;
-            }[];
+            attachments: components["schemas"]["MessageAttachment"][];
             client_id: string | null;
             /** @description When someone other than the sender read it */
             read_at: string | null;
+            created_at: string;
+        };
+        MessageAttachment: {
+            /** @description https link, or the download path of an uploaded file */
+            url: string;
+            name: string;
+            content_type: string;
+            size: number;
+            /**
+             * Format: uuid
+             * @description Uploaded files only
+             */
+            id?: string;
+        };
+        TicketAttachment: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            ticket_id: string;
+            uploader_id: string;
+            name: string;
+            /** @enum {string} */
+            content_type: "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "application/pdf" | "text/plain";
+            size: number;
+            sha256: string;
+            download_path: string;
             created_at: string;
         };
         AnalyticsIngestResult: {
@@ -1146,6 +1269,9 @@ export interface components {
         RevenueReport: {
             [key: string]: unknown;
         };
+        RevenueBySourceReport: {
+            [key: string]: unknown;
+        };
         RetentionReport: {
             [key: string]: unknown;
         };
@@ -1161,13 +1287,17 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
         D1Bookmark: string;
+        /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+        D1AnalyticsBookmark: string;
     };
     requestBodies: never;
     headers: {
-        /** @description A D1 bookmark (Sessions API): the newest database state this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. */
+        /** @description A D1 bookmark (Sessions API) of DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
         D1Bookmark: string;
+        /** @description A D1 bookmark (Sessions API) of ANALYTICS_DB: the newest state of that database this request saw or wrote. Send it back as the x-d1-analytics-bookmark request header on a later read to see at least that state, even from a replica. Never send it in the other database's header. */
+        D1AnalyticsBookmark: string;
     };
     pathItems: never;
 }
@@ -1177,7 +1307,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1252,7 +1382,7 @@ export interface operations {
             query?: never;
             header?: {
                 "stripe-signature"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1363,7 +1493,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1503,7 +1633,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1662,7 +1792,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1752,7 +1882,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -1836,7 +1966,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -1924,7 +2054,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2074,7 +2204,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2150,7 +2280,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2228,7 +2358,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2378,7 +2508,7 @@ export interface operations {
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2514,13 +2644,165 @@ export interface operations {
             };
         };
     };
+    updateSubscriptionPaymentMethod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Replays the first response for the same key and body; 409 for a different body */
+                "idempotency-key"?: string;
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdatePaymentMethodRequest"];
+            };
+        };
+        responses: {
+            /** @description Default updated; the open invoice paid if there was one */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UpdatePaymentMethodResponse"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYMENT_FAILED: The payment was declined */
+            402: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND: Not found (or not yours) */
+            404: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
+            409: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: The body is not application/json */
+            415: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNPROCESSABLE: Valid, but not allowed by the rules */
+            422: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RATE_LIMITED: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_FAILED: An upstream service (Stripe, Google) refused or failed */
+            502: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     changeSubscriptionPlan: {
         parameters: {
             query?: never;
             header?: {
                 /** @description Replays the first response for the same key and body; 409 for a different body */
                 "idempotency-key"?: string;
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2670,7 +2952,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2758,7 +3040,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2824,7 +3106,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -2898,7 +3180,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -2962,7 +3244,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3054,10 +3336,10 @@ export interface operations {
                 /** @description Opaque cursor from a previous page's next_cursor */
                 cursor?: string;
                 status?: "all" | "read" | "unread";
-                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved";
+                type?: "payment_received" | "campaign_status_changed" | "support_ticket_response" | "security_alert" | "feature_flag_enabled" | "merchant_application_approved" | "subscription_payment_failed";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3121,7 +3403,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3188,7 +3470,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3264,7 +3546,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -3340,7 +3622,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3428,7 +3710,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3516,7 +3798,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3618,7 +3900,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3692,7 +3974,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3786,7 +4068,7 @@ export interface operations {
                 cursor?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3853,7 +4135,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -3964,7 +4246,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4036,11 +4318,105 @@ export interface operations {
             };
         };
     };
+    deleteTicket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Erased */
+            204: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND: Not found (or not yours) */
+            404: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     updateTicket: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4160,7 +4536,7 @@ export interface operations {
                 order?: "asc" | "desc";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path: {
@@ -4235,11 +4611,241 @@ export interface operations {
             };
         };
     };
+    uploadTicketAttachment: {
+        parameters: {
+            query: {
+                /** @description Shown and used when saving; its extension must match the content */
+                filename: string;
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The file's bytes */
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/jpeg": string;
+                "image/gif": string;
+                "image/webp": string;
+                "application/pdf": string;
+                "text/plain": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Stored; ready to send */
+            201: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketAttachment"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path; BAD_REQUEST: The request is malformed */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND: Not found (or not yours) */
+            404: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the resource's current state */
+            409: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNSUPPORTED_MEDIA_TYPE: The body is not application/json */
+            415: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNPROCESSABLE: Valid, but not allowed by the rules */
+            422: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RATE_LIMITED: Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    downloadTicketAttachment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+            };
+            path: {
+                id: string;
+                attachment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes, with the sniffed Content-Type, Content-Disposition (inline for images), nosniff and a sandboxing Content-Security-Policy */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "image/jpeg": string;
+                    "image/gif": string;
+                    "image/webp": string;
+                    "application/pdf": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description If-None-Match matched the ETag (the file's SHA-256) */
+            304: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NOT_FOUND: Not found (or not yours) */
+            404: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     createConnectTicket: {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
             };
             path?: never;
@@ -4365,8 +4971,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4381,6 +4989,7 @@ export interface operations {
             202: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4391,6 +5000,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4401,6 +5011,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4411,6 +5022,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4421,6 +5033,7 @@ export interface operations {
             415: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4431,6 +5044,7 @@ export interface operations {
             429: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4441,6 +5055,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4451,6 +5066,7 @@ export interface operations {
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4466,11 +5082,15 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 tz?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4481,6 +5101,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4491,6 +5112,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4501,6 +5123,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4511,6 +5134,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4521,6 +5145,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4531,6 +5156,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4546,12 +5172,16 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 steps: string;
                 window?: string;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4562,6 +5192,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4572,6 +5203,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4582,6 +5214,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4592,6 +5225,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4602,6 +5236,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4612,6 +5247,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4627,11 +5263,15 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 interval?: "day" | "week" | "month";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4642,6 +5282,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4652,6 +5293,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4662,6 +5304,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4672,6 +5315,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4682,6 +5326,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4692,6 +5337,98 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getRevenueBySourceReport: {
+        parameters: {
+            query?: {
+                /** @description Start (inclusive); default: `to` minus 30 days */
+                from?: string;
+                /** @description End (exclusive); default: now */
+                to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
+                /** @description Credit each payment to the user's first or last UTM touch before it */
+                model?: "first_touch" | "last_touch";
+            };
+            header?: {
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Report */
+            200: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevenueBySourceReport"];
+                };
+            };
+            /** @description VALIDATION_FAILED: The request failed validation; details name each path */
+            400: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UNAUTHENTICATED: Missing or invalid bearer token */
+            401: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description FORBIDDEN: Authenticated but not allowed */
+            403: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PAYLOAD_TOO_LARGE: The request body is too large */
+            413: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description INTERNAL: Internal error */
+            500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4707,12 +5444,16 @@ export interface operations {
                 from?: string;
                 /** @description End (exclusive); default: now */
                 to?: string;
+                /** @description Include events classified as bots (User-Agent or zero-duration burst); default false */
+                include_bots?: "true" | "false";
                 cohort?: "week" | "month";
                 periods?: number;
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4723,6 +5464,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4733,6 +5475,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4743,6 +5486,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4753,6 +5497,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4763,6 +5508,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4773,6 +5519,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4785,8 +5532,10 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path: {
                 id: string;
@@ -4799,6 +5548,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4809,6 +5559,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4819,6 +5570,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4829,6 +5581,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4839,6 +5592,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4849,6 +5603,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4867,8 +5622,10 @@ export interface operations {
                 format?: "ndjson" | "csv";
             };
             header?: {
-                /** @description The x-d1-bookmark of an earlier response. Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                /** @description The x-d1-bookmark of an earlier response (DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
                 "x-d1-bookmark"?: components["parameters"]["D1Bookmark"];
+                /** @description The x-d1-analytics-bookmark of an earlier response (ANALYTICS_DB only). Reads then see at least that state; writes always use the primary. A value that is not a D1 bookmark is a 400 VALIDATION_FAILED. */
+                "x-d1-analytics-bookmark"?: components["parameters"]["D1AnalyticsBookmark"];
             };
             path?: never;
             cookie?: never;
@@ -4879,6 +5636,7 @@ export interface operations {
             200: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4890,6 +5648,7 @@ export interface operations {
             400: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4900,6 +5659,7 @@ export interface operations {
             401: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4910,6 +5670,7 @@ export interface operations {
             403: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4920,6 +5681,7 @@ export interface operations {
             413: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4930,6 +5692,7 @@ export interface operations {
             500: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
                 };
                 content: {

@@ -125,11 +125,10 @@ async function claimWindow(
  */
 async function pushSummary(deps: Deps, d: DigestRow): Promise<void> {
   const eventId = `digest:${d.id}`;
-  const text = digestSummary(d.type, d.itemCount);
   const result = await notify(deps, {
     userIds: [d.userId],
     type: d.type,
-    ...text,
+    localized: (locale) => digestSummary(d.type, d.itemCount, locale),
     data: {
       digest_id: d.id,
       digest: d.mode,

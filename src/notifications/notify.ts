@@ -17,12 +17,15 @@ export type NotifyDeps = { env: Pick<Env, "PUSH_QUEUE">; db: Db; logger: Logger 
 export type TemplateRef = { key: TemplateKey; vars: Vars };
 
 /**
- * Either a template, rendered per user (history) and per device (push) in their locale, or
- * free text sent as is to everyone (admin test sends).
+ * Either a template, rendered per user (history) and per device (push) in their locale; or text
+ * written per user in their locale (a digest's summary: its wording depends on a count, which
+ * the template syntax cannot branch on); or free text sent as is to everyone (admin test sends).
  */
 type Content =
-  | { template: TemplateRef; title?: undefined; body?: undefined }
-  | { template?: undefined; title: string; body: string };
+  | { template: TemplateRef; title?: undefined; body?: undefined; localized?: undefined }
+  | { template?: undefined; title?: undefined; body?: undefined; localized: (locale: string) => Text }
+  | { template?: undefined; title: string; body: string; localized?: undefined };
+type Text = { title: string; body: string };
 
 export type NotifyInput = Content & {
   userIds: string[];
@@ -96,6 +99,7 @@ async function devicesOf(db: Db, userIds: string[]) {
  * variables and that locale for the consumer.
  */
 function content(deps: NotifyDeps, input: NotifyInput, user: UserLocale | undefined) {
+  if (input.localized) return { ...input.localized(user?.locale ?? "en"), template: null };
   if (!input.template) return { title: input.title, body: input.body, template: null };
   const { key, vars } = input.template;
   const text = renderSafely(user?.locale ?? "en", key, vars, user?.timeZone, (msg, f) =>

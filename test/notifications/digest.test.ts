@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { releaseDigests } from "../../src/notifications/digest.service";
+import { digestSummary } from "../../src/notifications/digest-text";
 import { digestWindow } from "../../src/notifications/digest-window";
+import { NOTIFICATION_TYPES } from "../../src/notifications/types";
 import { bodyOf, errorOf } from "../helpers/body";
 import { testDeps } from "../helpers/deps";
 import { sentMessages } from "../helpers/google";
@@ -191,6 +193,43 @@ describe("digest release", () => {
     await releaseDigests(testDeps(), Date.now() + HOUR);
     expect(await digestsOf(user.sub)).toHaveLength(1);
     expect(await sentMessages(token)).toHaveLength(1);
+  });
+
+  it("the summary is written in the user's locale: French for a fr-CA device, German for de, English otherwise", async () => {
+    const user = await newCaller("user");
+    const token = `ok-${uid()}`;
+    const res = await postJson(
+      "/api/v1/notifications/register-device",
+      { token, platform: "android", locale: "fr-CA" },
+      user.headers,
+    );
+    expect(res.status).toBe(201);
+    expect(
+      (await setPrefs(user, { preferences: [{ type: "campaign_status_changed", delivery: "hourly" }] }))
+        .status,
+    ).toBe(200);
+    await item(user);
+    await item(user);
+    await releaseDigests(testDeps(), Date.now() + HOUR);
+    const [d] = await digestsOf(user.sub);
+    await summarySent(user, d);
+    const sent = await sentMessages(token);
+    expect(sent[0]?.message.notification).toEqual({
+      title: "2 nouvelles mises à jour de campagne",
+      body: "Ouvrez l’application pour tout voir.",
+    });
+    // The wording itself, for every type in every shipped locale: singular and plural differ.
+    for (const type of NOTIFICATION_TYPES) {
+      for (const locale of ["en", "fr", "de", "pt-BR"]) {
+        const one = digestSummary(type, 1, locale);
+        const many = digestSummary(type, 5, locale);
+        expect(one.title.startsWith("1 ")).toBe(true);
+        expect(many.title.startsWith("5 ")).toBe(true);
+        expect(one.title).not.toBe(many.title.replace("5", "1"));
+      }
+    }
+    expect(digestSummary("security_alert", 2, "de-AT").title).toBe("2 neue Sicherheitshinweise");
+    expect(digestSummary("payment_received", 1, "pt-BR").title).toBe("1 new payment");
   });
 
   it("two release runs in parallel push one summary", async () => {

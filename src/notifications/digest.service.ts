@@ -187,6 +187,10 @@ export async function releaseDigests(deps: Deps, at: number = now()): Promise<Di
     .from(notifications)
     .where(and(isNotNull(notifications.digest), isNull(notifications.digestId)))
     .groupBy(notifications.userId, notifications.type, notifications.digest)
+    // Oldest waiting first: a group whose earliest item is oldest is the likeliest to be due, so
+    // a backlog of more than one run's groups drains in age order instead of an arbitrary one
+    // (review: unordered, 500 not-yet-due groups could crowd out the due ones run after run).
+    .orderBy(min(notifications.createdAt))
     .limit(MAX_GROUPS_PER_RUN);
   const zones = await digestTimeZones(deps.db, [...new Set(groups.map((g) => g.userId))]);
   const token = crypto.randomUUID();

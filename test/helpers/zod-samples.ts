@@ -30,6 +30,9 @@ function value(s: z.ZodType, extreme: "min" | "max"): unknown {
   if (inner instanceof z.ZodBoolean) return extreme === "max";
   if (inner instanceof z.ZodEnum) return inner.options[0];
   if (inner instanceof z.ZodArray) return [value(inner.element as z.ZodType, extreme)];
+  // A link (the dunning notice's update URL): not rendered by any template, but carried in data.
+  if (inner instanceof z.ZodURL)
+    return extreme === "min" ? "https://a.example/" : `https://example.com/${"a".repeat(1000)}`;
   throw new Error(`no sample for ${inner.constructor.name}`);
 }
 

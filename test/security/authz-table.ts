@@ -1,3 +1,4 @@
+import { api } from "../helpers/http";
 import { signPayload } from "../helpers/stripe";
 import {
   type CallerName,
@@ -115,6 +116,12 @@ export const TABLE: Record<string, Row> = {
     body: () => ({ plan: "pro_monthly", proration: "now" }),
     expect: ownerOrAdmin(422),
   },
+  // A free subscription has no invoice to pay or card to keep: 422 for its owner and admins.
+  "POST /api/v1/subscriptions/{id}/payment-method": {
+    setup: async (c) => ({ id: await createSubscription(c.user) }),
+    body: () => ({ payment_method: "pm_card_visa" }),
+    expect: ownerOrAdmin(422),
+  },
 
   // ---- notifications
   "POST /api/v1/notifications/register-device": {
@@ -182,6 +189,28 @@ export const TABLE: Record<string, Row> = {
     expect: adminOnly(200),
   },
   "GET /api/v1/support/tickets/{id}/messages": { setup: ticket, expect: ownerOrAdmin(200) },
+  // Erasing a ticket is an admin's; every other caller is refused before the ticket is looked up.
+  "DELETE /api/v1/support/tickets/{id}": { setup: ticket, expect: adminOnly(204) },
+  "POST /api/v1/support/tickets/{id}/attachments": {
+    setup: ticket,
+    query: "?filename=note.txt",
+    raw: async () => ({ body: "the receipt number is 42", headers: { "content-type": "text/plain" } }),
+    expect: ownerOrAdmin(201),
+  },
+  "GET /api/v1/support/tickets/{id}/attachments/{attachment_id}": {
+    setup: async (c) => {
+      const id = await createTicket(c.user);
+      const res = await api(`/api/v1/support/tickets/${id}/attachments?filename=note.txt`, {
+        method: "POST",
+        headers: { ...c.user.headers, "content-type": "text/plain" },
+        body: "the receipt number is 42",
+      });
+      if (res.status !== 201) throw new Error(`attachment upload answered ${res.status}`);
+      const { id: attachment_id } = (await res.json()) as { id: string };
+      return { id, attachment_id };
+    },
+    expect: ownerOrAdmin(200),
+  },
   "POST /api/v1/realtime/tickets": {
     setup: ticket,
     body: (p) => ({ path: `/ws/support/${p.id}` }),

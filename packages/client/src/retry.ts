@@ -61,7 +61,7 @@ function abortable(sleep: (ms: number) => Promise<void>, ms: number, signal: Abo
  */
 const IDEMPOTENT_POSTS = [
   /^\/api\/v1\/payments\/(create-intent|confirm|[^/]+\/refund)$/,
-  /^\/api\/v1\/subscriptions(\/[^/]+\/cancel)?$/,
+  /^\/api\/v1\/subscriptions(\/[^/]+\/(cancel|change|payment-method))?$/,
 ];
 
 /** Whether a POST to this pathname replays its first answer for the same Idempotency-Key. */

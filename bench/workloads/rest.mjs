@@ -205,11 +205,13 @@ export async function run(ctx) {
     const rs = results[c.key];
     figures.push(...latencyFigures(c.label, rs, bare, c.target));
     if (c.events) {
+      // Events the platform answered 202 for, with the production abuse limits on (one loopback
+      // client is mostly refused with 429): not the ingest figure. The end-to-end one, first POST
+      // to rows visible in ANALYTICS_DB against the 20k target, is the ingest workload's.
       figures.push({
-        label: `${c.label}: events ingested/s`,
+        label: `${c.label}: events accepted/s (abuse limits on)`,
         unit: "events/s",
         values: rs.map((x) => (x.rps * c.events * (x.requests - x.non2xx)) / Math.max(1, x.requests)),
-        target: { metric: "value", op: ">=", value: 20_000, text: "≥ 20k events/s" },
       });
     }
   }

@@ -31,13 +31,13 @@ function benchEnv(env, direct) {
     const db = dbFor(env.ANALYTICS_DB);
     const writer = {
       send: async (body) => {
-        await insertJsonRows(db, body.rows, touchStatements);
+        await insertJsonRows(db, body.rows, { more: touchStatements });
       },
       sendBatch: async (messages) => {
         await insertJsonRows(
           db,
           messages.flatMap((m) => m.body.rows),
-          touchStatements,
+          { more: touchStatements },
         );
       },
     };

@@ -36,6 +36,13 @@ function touchFrom(get: (key: string) => unknown): Touch | null {
 }
 
 function pageQuery(page: string): URLSearchParams | null {
+  // Most pages carry no UTM tag, and new URL() per event showed in the ingest profile. Exact
+  // shortcuts: no "?" means no query; a utm_* key is spelled "utm" in the query unless escaped
+  // ("%75tm_source"), once the tabs and newlines the URL parser drops are removed.
+  const at = page.indexOf("?");
+  if (at < 0) return null;
+  const query = page.slice(at).replace(/[\t\n\r]/g, "");
+  if (!query.includes("utm") && !query.includes("%")) return null;
   try {
     return new URL(page, URL_BASE).searchParams;
   } catch {

@@ -47,7 +47,9 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
   }
   if (good.length === 0) return;
   try {
-    await insertJsonRows(deps.analyticsDb, uniqueRows(good.flatMap((g) => g.body.rows)), touchStatements);
+    await insertJsonRows(deps.analyticsDb, uniqueRows(good.flatMap((g) => g.body.rows)), {
+      more: touchStatements,
+    });
     for (const g of good) g.msg.ack();
     return;
   } catch (err) {
@@ -58,7 +60,7 @@ export async function handleAnalyticsBatch(batch: MessageBatch, deps: ConsumerDe
   }
   for (const { msg, body } of good) {
     try {
-      await insertJsonRows(deps.analyticsDb, uniqueRows(body.rows), touchStatements);
+      await insertJsonRows(deps.analyticsDb, uniqueRows(body.rows), { more: touchStatements });
       msg.ack();
     } catch (err) {
       deps.logger.warn("analytics message write failed", { id: msg.id, attempts: msg.attempts, err });

@@ -96,14 +96,15 @@ async function enqueueWithinLimits(
   const limiter = deps.env.ANALYTICS_SESSION_RATE_LIMITER;
   for (const session of sessions) await enforceLimit(limiter, `ingest-session:${session}`);
   const jsonRows = rows.map(toJsonRow);
-  const messages = packMessages(jsonRows);
+  const sizes = jsonRows.map(jsonBytes);
+  const messages = packMessages(jsonRows, sizes);
   if (!messages) {
     throw new ApiError("PAYLOAD_TOO_LARGE", `The accepted events exceed one queue batch; split the batch`, {
       details: { limit: "queue_send_batch_bytes", max_bytes: MAX_SEND_BATCH_BYTES },
     });
   }
   const day = Math.floor(receivedAt / DAY_MS);
-  const takes = budgetTakes(deps.config, jsonRows, clientIp);
+  const takes = budgetTakes(deps.config, jsonRows, sizes, clientIp);
   try {
     await takeBudgets(deps.analyticsDb, takes, day);
   } catch (err) {
@@ -137,11 +138,16 @@ async function enqueueWithinLimits(
 }
 
 /** A row's size is its queued JSON form: what the request costs the queue and the database. */
-function budgetTakes(config: Deps["config"], rows: JsonRow[], clientIp: string): BudgetTake[] {
+function budgetTakes(
+  config: Deps["config"],
+  rows: JsonRow[],
+  sizes: number[],
+  clientIp: string,
+): BudgetTake[] {
   const perSession = new Map<string, number>();
   let total = 0;
-  for (const r of rows) {
-    const bytes = jsonBytes(r);
+  for (const [i, r] of rows.entries()) {
+    const bytes = sizes[i] ?? jsonBytes(r);
     perSession.set(r.session, (perSession.get(r.session) ?? 0) + bytes);
     total += bytes;
   }

@@ -35,20 +35,28 @@ export const ingestMessageSchema = z.object({ v: z.literal(1), rows: z.array(jso
 export type IngestMessage = z.infer<typeof ingestMessageSchema>;
 
 const encoder = new TextEncoder();
-export const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).byteLength;
+/** Reused by jsonBytes: encodeInto counts UTF-8 bytes without a new array per row. */
+let scratch = new Uint8Array(16 * 1024);
+export function jsonBytes(value: unknown): number {
+  const text = JSON.stringify(value);
+  // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+  if (scratch.length < text.length * 3) scratch = new Uint8Array(text.length * 3);
+  return encoder.encodeInto(text, scratch).written;
+}
 
 /**
  * Packs rows into messages of at most MAX_MESSAGE_BYTES each, in order. Returns null when they
- * do not fit one sendBatch (the caller answers 413: the client splits the batch).
+ * do not fit one sendBatch (the caller answers 413: the client splits the batch). `sizes` are
+ * the rows' jsonBytes when the caller already has them (ingest counts them for the budgets too).
  */
-export function packMessages(rows: JsonRow[]): IngestMessage[] | null {
+export function packMessages(rows: JsonRow[], sizes: number[] = rows.map(jsonBytes)): IngestMessage[] | null {
   const messages: IngestMessage[] = [];
   const envelope = jsonBytes({ v: 1, rows: [] });
   let current: JsonRow[] = [];
   let size = envelope;
   let total = 0;
-  for (const row of rows) {
-    const bytes = jsonBytes(row) + 1; // the comma between rows
+  for (const [i, row] of rows.entries()) {
+    const bytes = (sizes[i] ?? jsonBytes(row)) + 1; // the comma between rows
     if (envelope + bytes > MAX_MESSAGE_BYTES) return null;
     if (current.length > 0 && size + bytes > MAX_MESSAGE_BYTES) {
       messages.push({ v: 1, rows: current });

@@ -14,49 +14,81 @@ export const DAY_MS = 86_400_000;
 export const ACTIVITY_BUCKET_MS = 15 * 60_000;
 
 /*
- * Each statement reads the whole chunk from one JSON array parameter (json_each), so a
- * batch costs a fixed number of statements per chunk whatever its size, instead of one multi-row INSERT per
- * 10 rows plus one upsert per ≤ 50 rollup keys, each built by drizzle per request. The
- * rollups aggregate in SQL with the same rules the reports assume:
+ * A batch stages its rows once, then every statement reads the stage. Each chunk of rows travels
+ * as ONE JSON array parameter (json_each) into analytics_ingest_stage (migrations-analytics/0004);
+ * the rollups and the insert then read typed columns. Before, each of five statements per chunk
+ * carried the whole chunk again: a 10,000-event consumer batch sent the D1 binding 12 MB of JSON
+ * for 2.5 MB of events, and its serialisation was the largest frame of the ingest profile
+ * (BENCHMARKS.md, "Ingest"). The stage lives only inside the batch: D1 runs a batch as one
+ * transaction on a single writer, the batch starts and ends by emptying it, and a failed batch
+ * rolls it back with everything else, so no other write ever sees a staged row.
+ * The rollups aggregate with the same rules the reports assume:
  *   sessions: server-recorded payment_completed excluded; first/last time, events,
  *             page views, interactions (button_click, feature_used);
  *   daily:    UTC day × type × page × element ("" for absent, NULLs never conflict);
  *   activity: 15-minute buckets;
  *   user days: signed-in users only.
  * Times are epoch ms ≥ 0, so SQLite's integer division equals Math.floor.
- * The rollups run BEFORE the insert in the same batch (one transaction) and count only rows
- * whose id is not stored yet, so a redelivered queue message or a retried server-side sink
- * (keyed by the domain event id) counts nothing twice: rollups follow the rows actually inserted.
- * Every statement also skips rows an erasure tombstone covers (analytics_erasures: the user,
- * or for anonymous rows the session, erased at or after the event happened or was received):
- * checked inside the write itself, so an erasure that committed first always wins over a late
- * write of the same events (a queued batch, a retried payment sink).
+ * `keep` is decided when a row is staged, before anything of the batch is written: the id is not
+ * stored yet and no erasure covers it. Rollups count only kept rows, so a redelivered queue
+ * message or a retried server-side sink (keyed by the domain event id) counts nothing twice.
+ * `erased`: an erasure tombstone covers the row (analytics_erasures: the user, or for anonymous
+ * rows the session, erased at or after the event happened or was received). It is checked inside
+ * the write itself, so an erasure that committed first always wins over a late write of the same
+ * events (a queued batch, a retried payment sink).
  */
 export const NOT_ERASED = `NOT EXISTS (SELECT 1 FROM analytics_erasures x
   WHERE x.erased_at >= MIN(value->>'at', value->>'received')
     AND (x.subject = 'u:' || (value->>'user') OR (value->>'user' IS NULL AND x.subject = 's:' || (value->>'session'))))`;
-const KEEP = `NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = value->>'id') AND ${NOT_ERASED}`;
+
+const STAGE = "analytics_ingest_stage";
+const CLEAR_STAGE = `DELETE FROM ${STAGE}`;
+// A server-recorded payment is Stripe's truth, never bot traffic, whatever client names its session.
+// Two rows with one id (two messages carrying one event): the first staged wins.
+const STAGE_CHUNK = `INSERT INTO ${STAGE}
+  (id, type, user_id, session_id, page, element, source, props, at, received, bot, keep, erased)
+  SELECT id, type, user_id, session_id, page, element, source, props, at, received, bot,
+    NOT erased AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = j.id), erased
+  FROM (SELECT value->>'id' AS id, value->>'type' AS type, value->>'user' AS user_id,
+      value->>'session' AS session_id, value->>'page' AS page, value->>'element' AS element,
+      value->>'source' AS source, value->>'props' AS props, value->>'at' AS at,
+      value->>'received' AS received,
+      CASE WHEN value->>'type' = 'payment_completed' THEN 0 ELSE COALESCE(value->>'bot', 0) END AS bot,
+      NOT ${NOT_ERASED} AS erased
+    FROM json_each(?1)) j WHERE true
+  ON CONFLICT DO NOTHING`;
 
 /*
  * Bot filtering (bots.ts, docs/analytics.md "Bot filtering"): a row is bot traffic when its
  * message says so (ingest classified it) or when its session is already flagged. The session
- * upsert runs first and takes MAX(bot), so a flag in this batch reaches every row of the
- * session written by the statements after it.
+ * upsert runs first and takes MAX(bot); FLAG_STAGED then flags every staged client row of a
+ * flagged session, so the statements after it read the final flag from the stage.
  */
-// A server-recorded payment is Stripe's truth, never bot traffic, whatever client names its session.
-const BOT_OF = `CASE WHEN value->>'type' = 'payment_completed' THEN 0 ELSE
-  MAX(COALESCE(value->>'bot', 0), COALESCE((SELECT s.bot FROM analytics_sessions s
-  WHERE s.session_id = value->>'session'), 0)) END`;
-/*
- * Only a chunk carrying a row the message flags can leave human rows in a flagged session:
- * every other row of a flagged session is stored flagged (BOT_OF), and each batch is one
- * transaction. So after every batch no flagged session has a human row, the steps below run only
- * for chunks with a flagged row (statementsFor), and look only at those rows' sessions.
- */
-const BATCH_SESSIONS = `SELECT value->>'session' FROM json_each(?1) WHERE value->>'bot' = 1`;
-const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
-  WHERE s.session_id IN (${BATCH_SESSIONS}) AND s.bot = 1`;
+const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
+  (session_id, first_at, last_at, events, page_views, interactions, bot)
+  SELECT session_id, MIN(at), MAX(at), COUNT(*), SUM(type = 'page_view'),
+    SUM(type IN ('button_click', 'feature_used')), MAX(bot)
+  FROM ${STAGE} WHERE keep AND type <> 'payment_completed'
+  GROUP BY session_id
+  ON CONFLICT (session_id) DO UPDATE SET
+    first_at = MIN(analytics_sessions.first_at, excluded.first_at),
+    last_at = MAX(analytics_sessions.last_at, excluded.last_at),
+    events = analytics_sessions.events + excluded.events,
+    page_views = analytics_sessions.page_views + excluded.page_views,
+    interactions = analytics_sessions.interactions + excluded.interactions,
+    bot = MAX(analytics_sessions.bot, excluded.bot)`;
 const CLIENT_ROW = "event_type <> 'payment_completed'";
+const FLAG_STAGED = `UPDATE ${STAGE} SET bot = 1 WHERE bot = 0 AND type <> 'payment_completed'
+  AND EXISTS (SELECT 1 FROM analytics_sessions s WHERE s.session_id = ${STAGE}.session_id AND s.bot = 1)`;
+
+/*
+ * Only a batch carrying a row the message flags can leave human rows in a flagged session:
+ * every other row of a flagged session is stored flagged (FLAG_STAGED), and each batch is one
+ * transaction. So after every batch no flagged session has a human row, the steps below run only
+ * for batches with a flagged row (statementsFor), and look only at those rows' sessions.
+ */
+const FLAGGED_SESSIONS = `SELECT s.session_id FROM analytics_sessions s
+  WHERE s.session_id IN (SELECT session_id FROM ${STAGE} WHERE bot = 1) AND s.bot = 1`;
 /*
  * Stored human rows of a session this batch (or an earlier one) flagged: a session flagged by a
  * later batch flags its earlier events too. Their rollup counts move from bot = 0 to bot = 1,
@@ -108,58 +140,48 @@ const RECLASSIFY = [
   DROP_EMPTY_ACTIVITY,
 ];
 
-const INSERT_EVENTS = `INSERT INTO analytics_events
-  (id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at, bot)
-  SELECT value->>'id', value->>'type', value->>'user', value->>'session', value->>'page',
-    value->>'element', value->>'source', value->>'props', value->>'at', value->>'received', ${BOT_OF}
-  FROM json_each(?1) WHERE ${NOT_ERASED}
-  ON CONFLICT DO NOTHING
-  RETURNING id`;
-
-const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
-  (session_id, first_at, last_at, events, page_views, interactions, bot)
-  SELECT value->>'session', MIN(value->>'at'), MAX(value->>'at'), COUNT(*),
-    SUM(value->>'type' = 'page_view'), SUM(value->>'type' IN ('button_click', 'feature_used')),
-    MAX(COALESCE(value->>'bot', 0))
-  FROM json_each(?1) WHERE value->>'type' <> 'payment_completed' AND ${KEEP}
-  GROUP BY value->>'session'
-  ON CONFLICT (session_id) DO UPDATE SET
-    first_at = MIN(analytics_sessions.first_at, excluded.first_at),
-    last_at = MAX(analytics_sessions.last_at, excluded.last_at),
-    events = analytics_sessions.events + excluded.events,
-    page_views = analytics_sessions.page_views + excluded.page_views,
-    interactions = analytics_sessions.interactions + excluded.interactions,
-    bot = MAX(analytics_sessions.bot, excluded.bot)`;
-
 const UPSERT_DAILY = `INSERT INTO analytics_daily (day, event_type, page, element, bot, events)
-  SELECT value->>'at' / ${DAY_MS}, value->>'type', COALESCE(value->>'page', ''),
-    COALESCE(value->>'element', ''), ${BOT_OF}, COUNT(*)
-  FROM json_each(?1) WHERE ${KEEP}
+  SELECT at / ${DAY_MS}, type, COALESCE(page, ''), COALESCE(element, ''), bot, COUNT(*)
+  FROM ${STAGE} WHERE keep
   GROUP BY 1, 2, 3, 4, 5
   ON CONFLICT (day, event_type, page, element, bot) DO UPDATE SET
     events = analytics_daily.events + excluded.events`;
 
 const UPSERT_ACTIVITY = `INSERT INTO analytics_activity (bucket, bot, events)
-  SELECT value->>'at' / ${ACTIVITY_BUCKET_MS}, ${BOT_OF}, COUNT(*)
-  FROM json_each(?1) WHERE ${KEEP}
+  SELECT at / ${ACTIVITY_BUCKET_MS}, bot, COUNT(*) FROM ${STAGE} WHERE keep
   GROUP BY 1, 2
   ON CONFLICT (bucket, bot) DO UPDATE SET events = analytics_activity.events + excluded.events`;
 
 const INSERT_USER_DAYS = `INSERT INTO analytics_user_days (user_id, day, bot)
-  SELECT DISTINCT value->>'user', value->>'at' / ${DAY_MS}, ${BOT_OF}
-  FROM json_each(?1) WHERE value->>'user' IS NOT NULL AND ${NOT_ERASED}
+  SELECT DISTINCT user_id, at / ${DAY_MS}, bot FROM ${STAGE} WHERE user_id IS NOT NULL AND NOT erased
   ON CONFLICT DO NOTHING`;
 
-const INSERT_NEW = [UPSERT_DAILY, UPSERT_ACTIVITY, INSERT_USER_DAYS, INSERT_EVENTS];
+const INSERT_EVENTS = `INSERT INTO analytics_events
+  (id, event_type, user_id, session_id, page, element, source, properties, occurred_at, received_at, bot)
+  SELECT id, type, user_id, session_id, page, element, source, props, at, received, bot
+  FROM ${STAGE} WHERE keep
+  ON CONFLICT DO NOTHING`;
+// Only callers that need the ids get them back: 10,000 ids per consumer batch were the second
+// largest cost of its D1 round trip (the response's JSON), and the consumer never reads them.
+const INSERT_EVENTS_RETURNING = `${INSERT_EVENTS} RETURNING id`;
 
 /**
- * The statements for one chunk, in order: the session flag first, then the moves of stored rows
- * (only when the chunk flags a row: five statements for human traffic, twelve for bots), then the
- * new rows. Exported for the test that pins the human path's cost.
+ * The statements after the staging of a batch's chunks, in order: the session upsert and flag
+ * first, then the moves of stored rows (only when a row of the batch is flagged: seven more),
+ * then the new rows. Exported for the test that pins the human path's cost.
  */
-export function statementsFor(chunk: readonly JsonRow[]): readonly string[] {
-  const flags = chunk.some((r) => r.bot === 1);
-  return flags ? [UPSERT_SESSIONS, ...RECLASSIFY, ...INSERT_NEW] : [UPSERT_SESSIONS, ...INSERT_NEW];
+export function statementsFor(rows: readonly JsonRow[], ids = false): readonly string[] {
+  const insert = ids ? INSERT_EVENTS_RETURNING : INSERT_EVENTS;
+  const flags = rows.some((r) => r.bot === 1);
+  return [
+    UPSERT_SESSIONS,
+    FLAG_STAGED,
+    ...(flags ? RECLASSIFY : []),
+    UPSERT_DAILY,
+    UPSERT_ACTIVITY,
+    INSERT_USER_DAYS,
+    insert,
+  ];
 }
 
 /** One event as the D1 statements (and the ingest queue's messages) carry it. */
@@ -189,33 +211,39 @@ export function toJsonRow(r: EventRow) {
  * erasure covers.
  */
 export async function insertEvents(db: Db, rows: EventRow[]): Promise<string[]> {
-  return insertJsonRows(db, rows.map(toJsonRow));
+  return (await insertJsonRows(db, rows.map(toJsonRow), { ids: true })).ids;
 }
 
+type InsertOptions = {
+  /** Statements per chunk after the batch's events, in the same batch (the consumer's UTM touches). */
+  more?: (d1: D1Client, chunk: JsonRow[]) => D1PreparedStatement[];
+  /** Return the inserted ids (else `ids` is empty and D1 sends none back). */
+  ids?: boolean;
+};
+
 /**
- * insertEvents for rows already in their JSON form (the ingest consumer's messages). `more`
- * adds statements per chunk after its events, in the same batch (the consumer's UTM touches).
+ * insertEvents for rows already in their JSON form (the ingest consumer's messages): the chunks
+ * staged, the statements of `statementsFor`, the `more` of each chunk, the stage emptied.
  */
 export async function insertJsonRows(
   db: Db,
   rows: JsonRow[],
-  more?: (d1: D1Client, chunk: JsonRow[]) => D1PreparedStatement[],
-): Promise<string[]> {
-  if (rows.length === 0) return [];
+  { more, ids = false }: InsertOptions = {},
+): Promise<{ ids: string[] }> {
+  if (rows.length === 0) return { ids: [] };
   const d1 = db.$client;
-  const statements: D1PreparedStatement[] = [];
-  const eventInserts = new Set<number>();
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    const payload = JSON.stringify(chunk);
-    for (const q of statementsFor(chunk)) {
-      if (q === INSERT_EVENTS) eventInserts.add(statements.length);
-      statements.push(d1.prepare(q).bind(payload));
-    }
-    if (more) statements.push(...more(d1, chunk));
-  }
+  const chunks: JsonRow[][] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
+    chunks.push(rows.slice(i, i + ROWS_PER_STATEMENT));
+  // Emptied first as well: a stage row left by anything else would make a new row look staged.
+  const statements: D1PreparedStatement[] = [d1.prepare(CLEAR_STAGE)];
+  for (const chunk of chunks) statements.push(d1.prepare(STAGE_CHUNK).bind(JSON.stringify(chunk)));
+  const insertAt = statements.length + statementsFor(rows).length - 1;
+  for (const q of statementsFor(rows, ids)) statements.push(d1.prepare(q));
+  if (more) for (const chunk of chunks) statements.push(...more(d1, chunk));
+  statements.push(d1.prepare(CLEAR_STAGE));
   const results = await d1.batch<{ id: string }>(statements);
-  return results.flatMap((r, i) => (eventInserts.has(i) ? r.results.map((x) => x.id) : []));
+  return { ids: ids ? (results[insertAt]?.results ?? []).map((x) => x.id) : [] };
 }
 
 export function toAePoint(r: EventRow): AePoint {

@@ -6,8 +6,9 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
  * schema/index.ts on purpose: drizzle-kit generates migrations/ for DB from that index, and
  * these must never be created there. The analytics tables both databases share the shape of
  * (schema/analytics.ts) stay in the index until DB's copies are dropped. analytics_erasures,
- * analytics_dead_letters, analytics_archived_sessions and analytics_archive_leases are only ever
- * touched by static SQL (store.ts, consumer.ts, archive.ts, archive-upload.ts, events.service.ts).
+ * analytics_dead_letters, analytics_archived_sessions, analytics_archive_leases and
+ * analytics_ingest_stage are only ever touched by static SQL (store.ts, consumer.ts, archive.ts,
+ * archive-upload.ts, events.service.ts).
  */
 
 /** Bytes accepted per UTC day per budget key (`s:<session>`, `ip:<addr>`, `global`). */

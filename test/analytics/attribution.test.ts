@@ -77,6 +77,16 @@ describe("UTM parsing at ingest", () => {
       medium: "cpc",
       campaign: null,
     });
+    // The parser's shortcut (no "?", no "utm" and no "%") never hides a key the URL parser reads:
+    // an escaped key, or one split by the tab and newline it drops.
+    expect(touchOf("/p?%75tm_source=Esc", null)).toEqual({ source: "esc", medium: null, campaign: null });
+    expect(touchOf("/p?u\ttm_source=Tab&utm_med\nium=x", null)).toEqual({
+      source: "tab",
+      medium: "x",
+      campaign: null,
+    });
+    expect(touchOf("/plain/page", null)).toBeNull();
+    expect(touchOf("/p?ref=home", null)).toBeNull();
     // No source, no touch; a page that is not a URL, a control character, a number: ignored.
     expect(touchOf("/?utm_medium=cpc&utm_campaign=x", null)).toBeNull();
     expect(touchOf("http://[not-a-url/?utm_source=x", null)).toBeNull();

@@ -347,13 +347,16 @@ describe("bot flags in the ingest consumer", () => {
     expect(total).toBe(4 * 3 * 4);
   });
 
-  it("human chunks cost the five statements of before; the moves run only in a chunk that flags a row", () => {
+  it("a human batch costs six statements after its staging; the seven moves run only in a batch that flags a row", () => {
     const human = [row("h", 1, 0, null, "/a"), row("h", 2, 0, null, "/b")];
-    const human5 = statementsFor(human);
-    expect(human5).toHaveLength(5);
-    expect(human5.some((q) => q.startsWith("UPDATE analytics_events"))).toBe(false);
+    const human6 = statementsFor(human);
+    expect(human6).toHaveLength(6);
+    expect(human6.some((q) => q.startsWith("UPDATE analytics_events"))).toBe(false);
+    // Only the callers that read the inserted ids get D1 to send them back.
+    expect(human6.some((q) => q.includes("RETURNING"))).toBe(false);
+    expect(statementsFor(human, true).at(-1)).toMatch(/RETURNING id$/);
     const flagging = statementsFor([...human, row("b", 3, 1, null, "/a")]);
-    expect(flagging).toHaveLength(12);
+    expect(flagging).toHaveLength(13);
     expect(flagging.filter((q) => q.startsWith("UPDATE analytics_events"))).toHaveLength(1);
   });
 
@@ -369,7 +372,7 @@ describe("bot flags in the ingest consumer", () => {
       v: 1,
       rows: [row(s, at + 2 * MIN, 0, u, "/b"), row(s, at + 3 * MIN, 0, u, "/c")],
     };
-    expect(statementsFor(later.rows)).toHaveLength(5);
+    expect(statementsFor(later.rows)).toHaveLength(6);
     await consume([later]);
     await consume([later]);
     const flags = await all<{ bot: number }>("SELECT bot FROM analytics_events WHERE session_id = ?", s);
@@ -392,7 +395,7 @@ describe("bot flags in the ingest consumer", () => {
       row(filler, at + 2 * MIN + i, 0, null, "/f"),
     );
     const second = [row(s, at + MIN, 1, null, "/a"), row(filler, at + 3 * MIN, 0, null, "/f")];
-    expect(statementsFor([...first, ...pad])).toHaveLength(5);
+    expect(statementsFor([...first, ...pad])).toHaveLength(6);
     const message: IngestMessage = { v: 1, rows: [...first, ...pad, ...second] };
     await consume([message]);
     await consume([message]);

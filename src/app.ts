@@ -37,7 +37,6 @@ const init = createMiddleware<AppEnv>(async function init(c, next) {
   });
   c.set("deps", deps);
   c.set("config", deps.config);
-  c.set("db", deps.db);
   c.set("logger", deps.logger);
   await next();
 });

@@ -4,7 +4,7 @@ import type { EventSink } from "../events/types";
 import { stripeClient } from "../payments/stripe-client";
 import { getConfig } from "./config";
 import { createLogger } from "./logger";
-import type { BaseDeps } from "./types";
+import type { BaseDeps, Db } from "./types";
 
 /**
  * What every service takes, wherever it runs: the HTTP init middleware, the queue consumers,
@@ -28,13 +28,25 @@ export type DepsOptions = {
   analyticsSession?: D1DatabaseSession;
 };
 
-/** Config and the drizzle client are cached per isolate (config.ts, db/client.ts); the rest is cheap. */
+/**
+ * Config and the primary's drizzle client are cached per isolate (config.ts, db/client.ts). A
+ * session's client is built per request, so each database's is built on first use: an ingest
+ * request never touches DB, and building both showed in the ingest profile (BENCHMARKS.md).
+ */
 export function createDeps(env: Env, opts: DepsOptions): Deps {
   const config = getConfig(env);
+  let db: Db | undefined;
+  let analyticsDb: Db | undefined;
   return {
     env,
-    db: opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB),
-    analyticsDb: opts.analyticsSession ? dbForSession(opts.analyticsSession) : dbFor(env.ANALYTICS_DB),
+    get db() {
+      db ??= opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB);
+      return db;
+    },
+    get analyticsDb() {
+      analyticsDb ??= opts.analyticsSession ? dbForSession(opts.analyticsSession) : dbFor(env.ANALYTICS_DB);
+      return analyticsDb;
+    },
     config,
     logger: createLogger(opts.log ?? {}, config.LOG_LEVEL),
     get stripe() {

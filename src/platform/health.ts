@@ -29,7 +29,7 @@ export const healthRouter = createRouter().openapi(route, async (c) => {
   const started = performance.now();
   let ok = true;
   try {
-    await c.var.db.run(sql`select 1`);
+    await c.var.deps.db.run(sql`select 1`);
   } catch (err) {
     ok = false;
     c.var.logger.error("health: d1 unreachable", { err });

@@ -62,7 +62,7 @@ export function idempotency(opts: Options = {}) {
     const userId = c.var.principal?.userId;
     if (key === null || userId === undefined) return next();
 
-    const db = c.var.db;
+    const db = c.var.deps.db;
     // The concrete path, not the route pattern: `/payments/A/refund` and `/payments/B/refund`
     // are different requests, and a key reused across them must never replay A's answer for B.
     const route = `${c.req.method} ${c.req.path}`;

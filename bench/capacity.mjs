@@ -81,10 +81,12 @@ function options() {
 /** Per-second load at 1× of every limited resource, for one layout. */
 function model(a, target) {
   const messages = a.rooms * a["room-clients"] * a["msg-rate"] + a["busy-room-clients"] * a["msg-rate"];
-  // The room mirror coalesces: one D1 batch per room per 200 ms at most (docs/chat-protocol.md).
+  // The room mirror coalesces (docs/chat-protocol.md): one D1 batch per room per 200 ms at most,
+  // and one a second once a 200 ms window collects two writes or more (a busy room).
+  const roomBatches = (rate) => (rate * 0.2 >= 2 ? 1 : Math.min(5, rate));
   const mirrorBatches =
-    a.rooms * Math.min(5, a["room-clients"] * a["msg-rate"]) +
-    Math.min(5, a["busy-room-clients"] * a["msg-rate"]);
+    a.rooms * roomBatches(a["room-clients"] * a["msg-rate"]) +
+    roomBatches(a["busy-room-clients"] * a["msg-rate"]);
   // A mirrored message is its row; a staff reply adds ticket.replied's event and 3 sink deliveries.
   const chatMs = mirrorBatches * a["query-ms"] + messages * (1 + 4 * a["reply-share"]) * a["row-ms"];
   // create-intent: ~6 statements (lookup, customer, insert, deferred drain, reload) + its event rows.
@@ -192,7 +194,14 @@ function paths(a) {
     ["POST /analytics/events, direct (today)", "event", a["ingest-eps"], 5 / a["ingest-batch"], 1, r],
     ["analytics ingest via Queue (target)", "event", a["ingest-eps"], 5 / 5000, 1, a["batched-row-ms"]],
     ["analytics reports (read)", "request", a["report-rps"], "1 batch", 0, a["report-ms"]],
-    ["chat message, mirrored to D1", "message", messages, "≤ 5 batches/s per room", replyRows, null],
+    [
+      "chat message, mirrored to D1",
+      "message",
+      messages,
+      "≤ 5 batches/s per quiet room, 1 per busy room",
+      replyRows,
+      null,
+    ],
     ["push send (fan-out, claim, outcome)", "send", a["push-sends"], 2 / 50, 3, 3 * r + (2 / 50) * q],
   ];
 }

@@ -104,19 +104,25 @@ function childPids(pid) {
 
 /** The workerd process under a wrangler server (the runtime whose memory we report). */
 export function workerdPid(server) {
+  return workerdPids(server)[0] ?? null;
+}
+
+/** Every workerd process under a wrangler server, nearest first (wrangler may start more than one). */
+export function workerdPids(server) {
+  const found = [];
   const queue = [server.pid];
   while (queue.length) {
     const pid = queue.shift();
     for (const c of childPids(pid)) {
       try {
-        if (readFileSync(`/proc/${c}/comm`, "utf8").trim() === "workerd") return c;
+        if (readFileSync(`/proc/${c}/comm`, "utf8").trim() === "workerd") found.push(c);
       } catch {
         // gone
       }
       queue.push(c);
     }
   }
-  return null;
+  return found;
 }
 
 /** Resident set size in MiB (Linux /proc). */

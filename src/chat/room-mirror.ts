@@ -11,9 +11,18 @@ export function retryDelayMs(attempts: number): number {
 /**
  * How long a room collects writes before mirroring them to D1 in one batch: the bound on how far
  * the REST history lags the live room while the instance stays up (the safety-net alarm,
- * retryDelayMs(1), bounds it after an eviction).
+ * retryDelayMs(1), bounds it after an eviction). A quiet room waits MIRROR_COALESCE_MS; a room
+ * whose last window collected MIRROR_BUSY_WRITES or more waits MIRROR_BUSY_COALESCE_MS, so a
+ * busy room costs D1 one batch a second instead of five. Under 50 rooms × 10 msg/s the drains
+ * (a D1 batch and a cursor write each) were as many commits as the messages (BENCHMARKS.md).
  */
 export const MIRROR_COALESCE_MS = 200;
+export const MIRROR_BUSY_COALESCE_MS = 1_000;
+export const MIRROR_BUSY_WRITES = 2;
+
+/** The wait before the next drain, from how many writes the last window collected. */
+export const mirrorWindowMs = (lastWindowWrites: number) =>
+  lastWindowWrites >= MIRROR_BUSY_WRITES ? MIRROR_BUSY_COALESCE_MS : MIRROR_COALESCE_MS;
 
 /** Outbox rows read (and mirrored in one D1 batch) per round. */
 const BATCH_ROWS = 50;

@@ -62,7 +62,8 @@ const STAGE_CHUNK = `INSERT INTO ${STAGE}
  * Bot filtering (bots.ts, docs/analytics.md "Bot filtering"): a row is bot traffic when its
  * message says so (ingest classified it) or when its session is already flagged. The session
  * upsert runs first and takes MAX(bot); FLAG_STAGED then flags every staged client row of a
- * flagged session, so the statements after it read the final flag from the stage.
+ * flagged session (after the moves below, which read the message flags), so the statements
+ * after it read the final flag from the stage.
  */
 const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
   (session_id, first_at, last_at, events, page_views, interactions, bot)
@@ -166,17 +167,21 @@ const INSERT_EVENTS = `INSERT INTO analytics_events
 const INSERT_EVENTS_RETURNING = `${INSERT_EVENTS} RETURNING id`;
 
 /**
- * The statements after the staging of a batch's chunks, in order: the session upsert and flag
- * first, then the moves of stored rows (only when a row of the batch is flagged: seven more),
- * then the new rows. Exported for the test that pins the human path's cost.
+ * The statements after the staging of a batch's chunks, in order: the session upsert first, then
+ * the moves of stored rows (only when a row of the batch is flagged: seven more), the flag of
+ * the staged rows, then the new rows. Exported for the test that pins the human path's cost.
  */
 export function statementsFor(rows: readonly JsonRow[], ids = false): readonly string[] {
   const insert = ids ? INSERT_EVENTS_RETURNING : INSERT_EVENTS;
   const flags = rows.some((r) => r.bot === 1);
+  // The moves before FLAG_STAGED: until then a staged row has bot = 1 only when its message
+  // flags it, so FLAGGED_SESSIONS names only those sessions. After it, every session flagged
+  // earlier that this batch carries would be named too, and each of the seven moves would
+  // re-read all of its stored rows (none of them left to move) whenever any row is flagged.
   return [
     UPSERT_SESSIONS,
-    FLAG_STAGED,
     ...(flags ? RECLASSIFY : []),
+    FLAG_STAGED,
     UPSERT_DAILY,
     UPSERT_ACTIVITY,
     INSERT_USER_DAYS,

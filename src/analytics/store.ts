@@ -5,10 +5,38 @@ import type { AePoint } from "./engine";
 export type EventRow = typeof analyticsEvents.$inferInsert;
 
 /**
- * Rows per JSON parameter. A consumer batch (≤ 100 messages of ≤ 100 events) is split so one
- * parameter stays far below D1's 2 MB value limit even with 4 KiB of properties per event.
+ * Rows per JSON parameter, at most: a consumer batch (≤ 100 messages of ≤ 100 events) is split
+ * into chunks, each staged by one statement.
  */
 export const ROWS_PER_STATEMENT = 250;
+/**
+ * And bytes per JSON parameter, at most: D1 refuses a string over 2,000,000 bytes. 250 rows are
+ * not always below it: a row's JSON carries its properties as escaped text (each quote twice as
+ * long) and spells a control character of the page in six bytes, so a row a client may send is
+ * up to about 13 KB and 250 of them 3.2 MB. Half the limit, so a chunk is never near it.
+ */
+export const MAX_PARAMETER_BYTES = 1_000_000;
+const utf8 = new TextEncoder();
+
+/** The chunks of `rows` and their JSON: ≤ ROWS_PER_STATEMENT rows and ≤ MAX_PARAMETER_BYTES each. */
+function chunksOf(rows: JsonRow[]): Array<{ rows: JsonRow[]; json: string }> {
+  const out: Array<{ rows: JsonRow[]; json: string }> = [];
+  const add = (chunk: JsonRow[]) => {
+    const json = JSON.stringify(chunk);
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit: only a large chunk is measured.
+    const tooBig =
+      json.length * 3 > MAX_PARAMETER_BYTES && utf8.encode(json).byteLength > MAX_PARAMETER_BYTES;
+    if (!tooBig || chunk.length === 1) {
+      out.push({ rows: chunk, json });
+      return;
+    }
+    const half = Math.ceil(chunk.length / 2);
+    add(chunk.slice(0, half));
+    add(chunk.slice(half));
+  };
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) add(rows.slice(i, i + ROWS_PER_STATEMENT));
+  return out;
+}
 
 export const DAY_MS = 86_400_000;
 export const ACTIVITY_BUCKET_MS = 15 * 60_000;
@@ -62,7 +90,8 @@ const STAGE_CHUNK = `INSERT INTO ${STAGE}
  * Bot filtering (bots.ts, docs/analytics.md "Bot filtering"): a row is bot traffic when its
  * message says so (ingest classified it) or when its session is already flagged. The session
  * upsert runs first and takes MAX(bot); FLAG_STAGED then flags every staged client row of a
- * flagged session, so the statements after it read the final flag from the stage.
+ * flagged session (after the moves below, which read the message flags), so the statements
+ * after it read the final flag from the stage.
  */
 const UPSERT_SESSIONS = `INSERT INTO analytics_sessions
   (session_id, first_at, last_at, events, page_views, interactions, bot)
@@ -166,17 +195,21 @@ const INSERT_EVENTS = `INSERT INTO analytics_events
 const INSERT_EVENTS_RETURNING = `${INSERT_EVENTS} RETURNING id`;
 
 /**
- * The statements after the staging of a batch's chunks, in order: the session upsert and flag
- * first, then the moves of stored rows (only when a row of the batch is flagged: seven more),
- * then the new rows. Exported for the test that pins the human path's cost.
+ * The statements after the staging of a batch's chunks, in order: the session upsert first, then
+ * the moves of stored rows (only when a row of the batch is flagged: seven more), the flag of
+ * the staged rows, then the new rows. Exported for the test that pins the human path's cost.
  */
 export function statementsFor(rows: readonly JsonRow[], ids = false): readonly string[] {
   const insert = ids ? INSERT_EVENTS_RETURNING : INSERT_EVENTS;
   const flags = rows.some((r) => r.bot === 1);
+  // The moves before FLAG_STAGED: until then a staged row has bot = 1 only when its message
+  // flags it, so FLAGGED_SESSIONS names only those sessions. After it, every session flagged
+  // earlier that this batch carries would be named too, and each of the seven moves would
+  // re-read all of its stored rows (none of them left to move) whenever any row is flagged.
   return [
     UPSERT_SESSIONS,
-    FLAG_STAGED,
     ...(flags ? RECLASSIFY : []),
+    FLAG_STAGED,
     UPSERT_DAILY,
     UPSERT_ACTIVITY,
     INSERT_USER_DAYS,
@@ -232,15 +265,13 @@ export async function insertJsonRows(
 ): Promise<{ ids: string[] }> {
   if (rows.length === 0) return { ids: [] };
   const d1 = db.$client;
-  const chunks: JsonRow[][] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
-    chunks.push(rows.slice(i, i + ROWS_PER_STATEMENT));
+  const chunks = chunksOf(rows);
   // Emptied first as well: a stage row left by anything else would make a new row look staged.
   const statements: D1PreparedStatement[] = [d1.prepare(CLEAR_STAGE)];
-  for (const chunk of chunks) statements.push(d1.prepare(STAGE_CHUNK).bind(JSON.stringify(chunk)));
+  for (const chunk of chunks) statements.push(d1.prepare(STAGE_CHUNK).bind(chunk.json));
   const insertAt = statements.length + statementsFor(rows).length - 1;
   for (const q of statementsFor(rows, ids)) statements.push(d1.prepare(q));
-  if (more) for (const chunk of chunks) statements.push(...more(d1, chunk));
+  if (more) for (const chunk of chunks) statements.push(...more(d1, chunk.rows));
   statements.push(d1.prepare(CLEAR_STAGE));
   const results = await d1.batch<{ id: string }>(statements);
   return { ids: ids ? (results[insertAt]?.results ?? []).map((x) => x.id) : [] };

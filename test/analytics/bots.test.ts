@@ -5,11 +5,13 @@ import { type AeBinding, AeWriter } from "../../src/analytics/engine";
 import type { IngestMessage } from "../../src/analytics/ingest-queue";
 import {
   insertEvents,
+  insertJsonRows,
   type JsonRow,
   ROWS_PER_STATEMENT,
   statementsFor,
   toJsonRow,
 } from "../../src/analytics/store";
+import type { D1Client, Db } from "../../src/platform/types";
 import { newCaller, tokenFor } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
 import { api, expectEnvelope, postJson } from "../helpers/http";
@@ -413,6 +415,46 @@ describe("bot flags in the ingest consumer", () => {
     expect(r.activity).toEqual(r.activityRebuilt);
     expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
     expect(r.userDays).toEqual(r.userDaysRebuilt);
+  });
+
+  it("a batch that flags one session does not re-read the stored rows of another flagged session it carries", async () => {
+    const at = freshMonday() + 17 * 3_600_000;
+    const day = Math.floor(at / DAY);
+    const u = crypto.randomUUID();
+    // A session flagged earlier, with a history; its later rows come without the signal.
+    const s = `bot-${crypto.randomUUID()}`;
+    const history = [
+      row(s, at, 1, u, "/h"),
+      ...Array.from({ length: 1000 }, (_, i) => row(s, at + 1 + i, 0, u, "/h")),
+    ];
+    await consume([{ v: 1, rows: history }]);
+    // Same consumer batch: s's human-looking row, and a row of another session its message flags.
+    let rowsRead = 0;
+    const counting: D1Client = {
+      prepare: (q) => adb.prepare(q),
+      batch: async <T>(statements: D1PreparedStatement[]) => {
+        const results = await adb.batch<T>(statements);
+        for (const r of results) rowsRead += r.meta.rows_read;
+        return results;
+      },
+    };
+    const x = `bot-${crypto.randomUUID()}`;
+    await insertJsonRows({ $client: counting } as unknown as Db, [
+      row(s, at + 2 * MIN, 0, u, "/h"),
+      row(x, at + 3 * MIN, 1, null, "/x"),
+    ]);
+    // Only x's stored rows are candidates for a move; s has none left to move.
+    expect(rowsRead).toBeLessThan(history.length);
+    const flags = await all<{ bot: number; n: number }>(
+      "SELECT bot, COUNT(*) AS n FROM analytics_events WHERE session_id IN (?, ?) GROUP BY bot",
+      s,
+      x,
+    );
+    expect(flags).toEqual([{ bot: 1, n: history.length + 2 }]);
+    const r = await rollupsOf(day, [u]);
+    expect(r.daily).toEqual(r.dailyRebuilt);
+    expect(r.activity).toEqual(r.activityRebuilt);
+    expect(r.userDays).toEqual([{ user_id: u, bot: 1 }]);
   });
 
   it("erasure removes a user's bot rows too, and the rollups of the bot split equal a rebuild", async () => {

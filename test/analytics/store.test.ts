@@ -1,7 +1,10 @@
+import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { MAX_PROPERTIES_BYTES } from "../../src/analytics/schemas";
 import { type EventRow, insertEvents, ROWS_PER_STATEMENT } from "../../src/analytics/store";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
+import type { D1Client, Db } from "../../src/platform/types";
 import { DAY, db, MIN } from "./helpers";
 
 // Integer literals: D1 binds JS numbers as REAL, and REAL division would not floor.
@@ -115,6 +118,48 @@ describe("insertEvents keeps the rollups equal to a rebuild from the raw rows", 
     const byId = new Map(stored.map((r) => [r.id, r.properties]));
     expect(byId.get(withProps.id)).toBe(JSON.stringify(withProps.properties));
     expect(byId.get(without.id)).toBeNull();
+  });
+
+  it("never binds a value over D1's 2 MB string limit, even for a full chunk of the largest rows a client may send", async () => {
+    // D1 refuses a string or BLOB over 2,000,000 bytes; a local D1 does not, so the test
+    // measures what is bound. Each row is within the ingest limits, but its JSON doubles
+    // every quote of the properties text and spells each control character in six bytes.
+    const quotes = '"'.repeat((MAX_PROPERTIES_BYTES - 8) / 2);
+    const base = ownWeek();
+    const tag = crypto.randomUUID().slice(0, 8);
+    const big = rows(ROWS_PER_STATEMENT, base, tag).map((r) => ({
+      ...r,
+      page: `/${"\u0001".repeat(511)}`,
+      element: "\u0001".repeat(256),
+      properties: { q: quotes },
+    }));
+    expect(new TextEncoder().encode(JSON.stringify(big[0]?.properties)).byteLength).toBeLessThanOrEqual(
+      MAX_PROPERTIES_BYTES,
+    );
+    const bound: number[] = [];
+    const real = env.ANALYTICS_DB;
+    const measuring: D1Client = {
+      prepare: (q) => {
+        const statement = real.prepare(q);
+        const bind = statement.bind.bind(statement);
+        return Object.assign(statement, {
+          bind: (...values: unknown[]) => {
+            for (const v of values)
+              if (typeof v === "string") bound.push(new TextEncoder().encode(v).byteLength);
+            return bind(...values);
+          },
+        });
+      },
+      batch: (statements) => real.batch(statements),
+    };
+    const ids = await insertEvents({ $client: measuring } as unknown as Db, big);
+    expect(ids).toHaveLength(big.length);
+    expect(Math.max(...bound)).toBeLessThanOrEqual(2_000_000);
+    const daily = await db.all<{ events: number }>(
+      sql`SELECT SUM(events) AS events FROM analytics_daily WHERE day >= ${base / DAY} AND day < ${base / DAY + 7}
+        AND page LIKE ${`/${"\u0001"}%`}`,
+    );
+    expect(daily[0]?.events).toBe(big.length);
   });
 
   it("ignores a replayed id without failing the batch", async () => {

@@ -85,13 +85,20 @@ const UPSERT = (model: "first" | "last") => `ON CONFLICT (scope, actor, model) D
     source = excluded.source, medium = excluded.medium, campaign = excluded.campaign
   WHERE ${better(model)}`;
 
+/*
+ * A session flagged as a bot is a crawler's whatever a later row of it looks like: the ingest
+ * statements run before these (same batch), so analytics_sessions already holds this batch's flag.
+ */
+const NOT_BOT_SESSION = (session: string) =>
+  `NOT EXISTS (SELECT 1 FROM analytics_sessions b WHERE b.session_id = ${session} AND b.bot = 1)`;
+
 // A signed-in event's touch is its user's; an anonymous one is its session's. NOT_ERASED reads
 // the same keys as the event rows (user, session, at, received), so an erased visit stays erased.
 const TOUCHES = (model: "first" | "last") => `INSERT INTO analytics_touches ${COLUMNS}
   SELECT CASE WHEN value->>'user' IS NULL THEN 'session' ELSE 'user' END,
     COALESCE(value->>'user', value->>'session'), '${model}', value->>'at', value->>'id',
     value->>'session', value->>'source', value->>'medium', value->>'campaign'
-  FROM json_each(?1) WHERE ${NOT_ERASED}
+  FROM json_each(?1) WHERE ${NOT_ERASED} AND ${NOT_BOT_SESSION("value->>'session'")}
   ${UPSERT(model)}`;
 
 // A session's anonymous touches count for every user who signed in on it, whichever arrived
@@ -105,6 +112,7 @@ const INHERIT = (model: "first" | "last") => `INSERT INTO analytics_touches ${CO
   JOIN analytics_touches t ON t.scope = 'session' AND t.actor = l.session_id AND t.model = '${model}'
   WHERE NOT EXISTS (SELECT 1 FROM analytics_erasures x
     WHERE x.subject = 'u:' || l.user_id AND x.erased_at >= t.occurred_at)
+    AND ${NOT_BOT_SESSION("l.session_id")}
   ${UPSERT(model)}`;
 
 /** The touch statements for one chunk of event rows (none when it carries no touch or link). */

@@ -228,6 +228,17 @@ describe("first and last touch", () => {
     ]);
   });
 
+  it("takes no touch from a later, unflagged-looking event of a session flagged earlier (review finding)", async () => {
+    const t0 = freshMonday();
+    const [crawl, user] = [crypto.randomUUID(), crypto.randomUUID()];
+    await ingest(message([{ ...row({ at: t0 + HOUR, session: crawl, page: "/a" }), bot: 1 }]));
+    // The same session later, without the signal that flagged it: its rows are stored as bot
+    // traffic, so their tags are a crawler's too, for the session and for a user signing in on it.
+    await ingest(message([row({ at: t0 + 2 * HOUR, session: crawl, page: "/?utm_source=spamcrawler" })]));
+    await ingest(message([row({ at: t0 + 3 * HOUR, session: crawl, user, page: "/?utm_source=spam2" })]));
+    expect(await touches([crawl, user])).toEqual([]);
+  });
+
   it("gives an anonymous session its own touches, which the user who signs in on it inherits, in either order", async () => {
     const t0 = freshMonday();
     for (const order of ["anonymous first", "signed-in first"] as const) {

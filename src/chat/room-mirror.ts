@@ -12,17 +12,25 @@ export function retryDelayMs(attempts: number): number {
  * How long a room collects writes before mirroring them to D1 in one batch: the bound on how far
  * the REST history lags the live room while the instance stays up (the safety-net alarm,
  * retryDelayMs(1), bounds it after an eviction). A quiet room waits MIRROR_COALESCE_MS; a room
- * whose last window collected MIRROR_BUSY_WRITES or more waits MIRROR_BUSY_COALESCE_MS, so a
- * busy room costs D1 one batch a second instead of five. Under 50 rooms × 10 msg/s the drains
- * (a D1 batch and a cursor write each) were as many commits as the messages (BENCHMARKS.md).
+ * whose last window collected MIRROR_BUSY_WRITES or more and closed less than
+ * MIRROR_BUSY_COALESCE_MS ago waits MIRROR_BUSY_COALESCE_MS, so a busy room costs D1 one batch
+ * a second instead of five. Under 50 rooms × 10 msg/s the drains (a D1 batch and a cursor write
+ * each) were as many commits as the messages (BENCHMARKS.md).
  */
 export const MIRROR_COALESCE_MS = 200;
 export const MIRROR_BUSY_COALESCE_MS = 1_000;
 export const MIRROR_BUSY_WRITES = 2;
 
-/** The wait before the next drain, from how many writes the last window collected. */
-export const mirrorWindowMs = (lastWindowWrites: number) =>
-  lastWindowWrites >= MIRROR_BUSY_WRITES ? MIRROR_BUSY_COALESCE_MS : MIRROR_COALESCE_MS;
+/**
+ * The wait before the next drain, from how many writes the last window collected and how long
+ * ago it closed: a room is busy only while its traffic goes on, so a window that closed
+ * MIRROR_BUSY_COALESCE_MS or more before this write makes it quiet again (without this, one
+ * burst, or a message and the read receipt it draws, kept every later message on the long window).
+ */
+export const mirrorWindowMs = (lastWindowWrites: number, sinceLastWindowMs: number) =>
+  lastWindowWrites >= MIRROR_BUSY_WRITES && sinceLastWindowMs < MIRROR_BUSY_COALESCE_MS
+    ? MIRROR_BUSY_COALESCE_MS
+    : MIRROR_COALESCE_MS;
 
 /** Outbox rows read (and mirrored in one D1 batch) per round. */
 const BATCH_ROWS = 50;

@@ -38,9 +38,10 @@ export class TicketRoom extends DurableObject<Env> {
   private flushAgain = false;
   /** The pending coalesced drain, if any (in memory only: the safety-net alarm is the durable backstop). */
   private mirrorTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Writes since the pending timer started, and how many the previous window collected. */
+  /** Writes since the pending timer started; how many the previous window collected, and when it closed. */
   private windowWrites = 0;
   private lastWindowWrites = 0;
+  private lastWindowAt = 0;
   /** Built on first use and kept for the instance's life (a new drizzle per drain showed in profiles). */
   private depsCache: Deps | null = null;
   /**
@@ -351,22 +352,24 @@ export class TicketRoom extends DurableObject<Env> {
    * until it fires rides in the same drain (one D1 batch instead of one round trip per message;
    * at 10 msg/s per room the per-message round trips saturated the CPU, bench/notes/chat.md).
    * Acks and delivery never wait for it; only the REST history lags, by at most the window
-   * (mirrorWindowMs: longer for a busy room) plus the drain. If the instance is evicted or
-   * hibernates first, the timer is gone but the writes are stored and the alarm armed with the
-   * first of them drains them.
+   * (mirrorWindowMs: longer while the room stays busy) plus the drain. If the instance is
+   * evicted or hibernates first, the timer is gone but the writes are stored and the alarm armed
+   * with the first of them drains them.
    */
   private scheduleMirror(): void {
     this.windowWrites++;
     if (this.mirrorTimer !== null) return;
+    const windowMs = mirrorWindowMs(this.lastWindowWrites, Date.now() - this.lastWindowAt);
     this.mirrorTimer = setTimeout(() => {
       this.mirrorTimer = null;
       this.lastWindowWrites = this.windowWrites;
+      this.lastWindowAt = Date.now();
       this.windowWrites = 0;
       this.flush().catch((err: unknown) => {
         // The rows stay in the outbox; the armed alarm retries them.
         this.deps().logger.error("chat outbox: coalesced drain failed", { err });
       });
-    }, mirrorWindowMs(this.lastWindowWrites));
+    }, windowMs);
   }
 
   /** One drain at a time; a request arriving mid-drain makes it go round once more. */

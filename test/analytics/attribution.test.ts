@@ -239,6 +239,25 @@ describe("first and last touch", () => {
     expect(await touches([crawl, user])).toEqual([]);
   });
 
+  it("a session's human-looking touch depends on whether its flag arrived before it (documented order dependence)", async () => {
+    const t0 = freshMonday();
+    const kept: Record<string, Record<string, string>> = {};
+    for (const order of ["touch first", "flag first", "one batch"] as const) {
+      const session = crypto.randomUUID();
+      const tagged = message([row({ at: t0 + HOUR, session, page: "/?utm_source=google" })]);
+      const flag = message([{ ...row({ at: t0 + 2 * HOUR, session, page: "/a" }), bot: 1 }]);
+      if (order === "one batch") await ingest(tagged, flag);
+      else for (const m of order === "touch first" ? [tagged, flag] : [flag, tagged]) await ingest(m);
+      kept[order] = await sourcesOf(session);
+    }
+    // The same two messages, the same final bot flag on every event, but not the same touches.
+    expect(kept).toEqual({
+      "touch first": { first: "google", last: "google" },
+      "flag first": {},
+      "one batch": {},
+    });
+  });
+
   it("gives an anonymous session its own touches, which the user who signs in on it inherits, in either order", async () => {
     const t0 = freshMonday();
     for (const order of ["anonymous first", "signed-in first"] as const) {

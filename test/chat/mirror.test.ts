@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { MIRROR_BUSY_COALESCE_MS, MIRROR_COALESCE_MS } from "../../src/chat/room-mirror";
 import type { RoomStore } from "../../src/chat/room-store";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
@@ -200,6 +201,46 @@ describe("D1 mirror", () => {
     expect(await mirrored(id)).toEqual([]);
     expect(await cursor(id)).toEqual({ mirrored: 0, attempts: 0 });
     expect(await runInDurableObject(roomStub(id), (_: TicketRoom, s) => s.storage.getAlarm())).toBeNull();
+  });
+
+  it("a room quiet for longer than a busy window mirrors its next write on the quiet window again", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    const o = await join(owner, id);
+    o.close();
+    type Room = { store: RoomStore; scheduleMirror(): void };
+    // A busy window: two writes ride one timer, which drains them.
+    await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
+      const room = instance as unknown as Room;
+      for (const n of [1, 2]) {
+        room.store.append({
+          id: `busy-${id}-${n}`,
+          client_id: `c${n}`,
+          sender_id: owner.sub,
+          sender_role: "user",
+          body: `message ${n}`,
+          attachments: "[]",
+          created_at: Date.now(),
+        });
+        room.scheduleMirror();
+      }
+    });
+    await eventually(
+      async () => ((await mirrored(id)).length === 2 ? true : null),
+      "the busy window drained",
+    );
+    // Then nothing for longer than a busy window: the room is quiet, whatever its last window held.
+    await new Promise((r) => setTimeout(r, MIRROR_BUSY_COALESCE_MS + 200));
+    const windowMs = await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
+      const spy = vi.spyOn(globalThis, "setTimeout");
+      try {
+        (instance as unknown as Room).scheduleMirror();
+        return spy.mock.calls[0]?.[1];
+      } finally {
+        spy.mockRestore();
+      }
+    });
+    expect(windowMs).toBe(MIRROR_COALESCE_MS);
   });
 
   it("a message D1 refuses holds back only what depends on it: the reply before it is still published", async () => {

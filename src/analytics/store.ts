@@ -269,8 +269,9 @@ export async function insertJsonRows(
   // Emptied first as well: a stage row left by anything else would make a new row look staged.
   const statements: D1PreparedStatement[] = [d1.prepare(CLEAR_STAGE)];
   for (const chunk of chunks) statements.push(d1.prepare(STAGE_CHUNK).bind(chunk.json));
-  const insertAt = statements.length + statementsFor(rows).length - 1;
   for (const q of statementsFor(rows, ids)) statements.push(d1.prepare(q));
+  // The events insert is the last of statementsFor's.
+  const insertAt = statements.length - 1;
   if (more) for (const chunk of chunks) statements.push(...more(d1, chunk.rows));
   statements.push(d1.prepare(CLEAR_STAGE));
   const results = await d1.batch<{ id: string }>(statements);

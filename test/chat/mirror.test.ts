@@ -31,6 +31,17 @@ const cursor = (ticketId: string) =>
     return { mirrored: Number(get("mirrored_seq") ?? -1), attempts: Number(get("mirror_attempts") ?? 0) };
   });
 
+/** Message n of the ticket's owner, as the room's store takes it (written straight in, no socket). */
+const ownerMessage = (id: string, n: number, ownerId: string) => ({
+  id,
+  client_id: `c${n}`,
+  sender_id: ownerId,
+  sender_role: "user",
+  body: `message ${n}`,
+  attachments: "[]",
+  created_at: Date.now(),
+});
+
 describe("D1 mirror", () => {
   it("mirrors every message and read receipt to D1", async () => {
     const owner = await newCaller("user");
@@ -182,16 +193,7 @@ describe("D1 mirror", () => {
     o.close();
     await runInDurableObject(roomStub(id), async (instance: TicketRoom) => {
       const room = instance as unknown as { store: RoomStore; flush(): Promise<void> };
-      for (const n of [1, 2, 3])
-        room.store.append({
-          id: `erase-race-${id}-${n}`,
-          client_id: `c${n}`,
-          sender_id: owner.sub,
-          sender_role: "user",
-          body: `message ${n}`,
-          attachments: "[]",
-          created_at: Date.now(),
-        });
+      for (const n of [1, 2, 3]) room.store.append(ownerMessage(`erase-race-${id}-${n}`, n, owner.sub));
       const inFlight = room.flush();
       await instance.eraseRoom("ticket deleted");
       // What eraseTicket does next, once the room has answered.
@@ -213,15 +215,7 @@ describe("D1 mirror", () => {
     await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
       const room = instance as unknown as Room;
       for (const n of [1, 2]) {
-        room.store.append({
-          id: `busy-${id}-${n}`,
-          client_id: `c${n}`,
-          sender_id: owner.sub,
-          sender_role: "user",
-          body: `message ${n}`,
-          attachments: "[]",
-          created_at: Date.now(),
-        });
+        room.store.append(ownerMessage(`busy-${id}-${n}`, n, owner.sub));
         room.scheduleMirror();
       }
     });

@@ -162,6 +162,32 @@ describe("insertEvents keeps the rollups equal to a rebuild from the raw rows", 
     expect(daily[0]?.events).toBe(big.length);
   });
 
+  it("stores each field exactly as sent, whatever it escapes (the stage reads each row as JSONB)", async () => {
+    const base = ownWeek();
+    const tag = crypto.randomUUID().slice(0, 8);
+    const tricky = 'quote " back \\ slash / tab \t nl \n é 中文 🧪 \u0001 \u2028 1e400 -0';
+    const sent = rows(3, base, tag).map((r, i) => ({
+      ...r,
+      page: `/${tag}/${tricky}/${i}`,
+      element: tricky,
+      properties: { s: tricky, n: 9007199254740991, f: 0.1, deep: [{ k: tricky }], [tricky]: null },
+    }));
+    await insertEvents(db, sent);
+    const stored = await db.all<{ id: string; page: string; element: string; properties: string }>(
+      sql`SELECT id, page, element, properties FROM analytics_events WHERE id IN (${sql.join(
+        sent.map((r) => sql`${r.id}`),
+        sql`, `,
+      )})`,
+    );
+    expect(stored).toHaveLength(sent.length);
+    for (const r of sent) {
+      const got = stored.find((x) => x.id === r.id);
+      expect(got?.page).toBe(r.page);
+      expect(got?.element).toBe(tricky);
+      expect(got?.properties).toBe(JSON.stringify(r.properties));
+    }
+  });
+
   it("ignores a replayed id without failing the batch", async () => {
     const [row] = rows(1, ownWeek(), crypto.randomUUID().slice(0, 8));
     if (!row) throw new Error("one row expected");

@@ -1,11 +1,17 @@
 // Bench-only build of the platform (never deployed; `npm run bench -- ingest`). The same Worker,
-// Durable Objects, queue consumer and ingest validation, with two changes so the bench measures
-// the pipeline and not the abuse limits of one loopback client:
-// - the ingest rate limiters always allow and the daily byte budgets are effectively unlimited;
-// - a request with `x-bench-ingest: direct` gets an ANALYTICS_QUEUE whose sendBatch writes the
-//   messages' rows straight to ANALYTICS_DB inside the request (insertJsonRows, the consumer's
-//   own statements): the direct path as it was before the queue, side by side with the queued
-//   path (any other request), in one process on one database.
+// Durable Objects, queue consumer and ingest validation, with changes so the bench measures the
+// pipeline and not the abuse limits of one loopback client:
+// - the ingest rate limiters always allow and the daily byte budgets are effectively unlimited
+//   (the budget statement still runs: it is part of the production path);
+// - `x-bench-ingest: direct` gets an ANALYTICS_QUEUE whose sendBatch writes the messages' rows
+//   straight to ANALYTICS_DB inside the request (insertJsonRows, the consumer's own statements):
+//   the direct path as it was before the queue, side by side with the queued path.
+// And three decomposition sides (`npm run bench -- ingest --only queued,no-budget,ack-only,post-only`),
+// each removing one more part of the queued path, so its parts' costs are measured, not guessed:
+// - `no-budget`: the budget upsert (src/analytics/budget.ts) answers at once without D1;
+// - `ack-only`: no budget, and the consumer acks the request's messages without writing them
+//   (it knows them by their sessions' prefix, `bench-ingest-ack-only-`);
+// - `post-only`: no budget and no queue: sendBatch resolves at once.
 import { touchStatements } from "../../src/analytics/attribution";
 import { insertJsonRows } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
@@ -15,12 +21,31 @@ export { LiveChannel, TicketRoom } from "../../src/index";
 
 const allow = { limit: async () => ({ success: true }) };
 const UNLIMITED = String(2 ** 50);
+const ACK_ONLY_PREFIX = "bench-ingest-ack-only-";
+const MODES = new Set(["queued", "direct", "no-budget", "ack-only", "post-only"]);
+
+/** ANALYTICS_DB whose budget statements (take, refund) succeed without reaching D1. */
+function withoutBudget(d1) {
+  const done = { success: true, meta: {}, results: [] };
+  const noop = { bind: () => noop, run: async () => done, all: async () => done };
+  const wrap = (target) =>
+    new Proxy(target, {
+      get(t, key) {
+        if (key === "prepare") return (q) => (q.includes("analytics_ingest_budget") ? noop : t.prepare(q));
+        if (key === "withSession") return (...args) => wrap(t.withSession(...args));
+        const value = t[key];
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    });
+  return wrap(d1);
+}
+
 // One wrapped env per real env and mode: config and clients are cached per env object.
 const wrapped = new WeakMap();
-function benchEnv(env, direct) {
+function benchEnv(env, mode) {
   let w = wrapped.get(env);
   if (!w) {
-    const common = {
+    const queued = {
       ...env,
       ANALYTICS_IP_RATE_LIMITER: allow,
       ANALYTICS_SESSION_RATE_LIMITER: allow,
@@ -29,7 +54,7 @@ function benchEnv(env, direct) {
       ANALYTICS_GLOBAL_DAILY_BYTES: UNLIMITED,
     };
     const db = dbFor(env.ANALYTICS_DB);
-    const writer = {
+    const direct = {
       send: async (body) => {
         await insertJsonRows(db, body.rows, { more: touchStatements });
       },
@@ -41,15 +66,47 @@ function benchEnv(env, direct) {
         );
       },
     };
-    w = { queued: common, direct: { ...common, ANALYTICS_QUEUE: writer } };
+    const noBudget = { ...queued, ANALYTICS_DB: withoutBudget(env.ANALYTICS_DB) };
+    const nowhere = { send: async () => {}, sendBatch: async () => {} };
+    w = {
+      queued,
+      direct: { ...queued, ANALYTICS_QUEUE: direct },
+      "no-budget": noBudget,
+      "ack-only": noBudget,
+      "post-only": { ...noBudget, ANALYTICS_QUEUE: nowhere },
+    };
     wrapped.set(env, w);
   }
-  return direct ? w.direct : w.queued;
+  return w[mode];
 }
 
+const modeOf = (req) => {
+  const mode = req.headers.get("x-bench-ingest") ?? "queued";
+  return MODES.has(mode) ? mode : "queued";
+};
+const ackOnly = (msg) => msg.body?.rows?.[0]?.session?.startsWith(ACK_ONLY_PREFIX) === true;
+
 export default {
-  fetch: (req, env, ctx) =>
-    platform.fetch(req, benchEnv(env, req.headers.get("x-bench-ingest") === "direct"), ctx),
-  queue: (batch, env, ctx) => platform.queue(batch, benchEnv(env, false), ctx),
-  scheduled: (event, env, ctx) => platform.scheduled(event, benchEnv(env, false), ctx),
+  fetch: (req, env, ctx) => platform.fetch(req, benchEnv(env, modeOf(req)), ctx),
+  queue: async (batch, env, ctx) => {
+    const rest = batch.messages.filter((m) => !ackOnly(m));
+    for (const m of batch.messages) if (ackOnly(m)) m.ack();
+    if (rest.length === 0) return;
+    // The platform's consumer sees only the other messages (a batch can straddle two sides).
+    const view =
+      rest.length === batch.messages.length
+        ? batch
+        : {
+            queue: batch.queue,
+            messages: rest,
+            ackAll: () => {
+              for (const m of rest) m.ack();
+            },
+            retryAll: (options) => {
+              for (const m of rest) m.retry(options);
+            },
+          };
+    await platform.queue(view, benchEnv(env, "queued"), ctx);
+  },
+  scheduled: (event, env, ctx) => platform.scheduled(event, benchEnv(env, "queued"), ctx),
 };

@@ -5,6 +5,9 @@
 // - queued: the production path, POST → sendBatch → analytics-ingest queue → consumer → D1 batch;
 // - direct: the same validation, the rows written straight to ANALYTICS_DB inside the request
 //   (`x-bench-ingest: direct`), as before the queue.
+// `--only` picks sides; besides these two, the decomposition sides of bench/ingest-direct
+// (no-budget, ack-only, post-only) each remove one more part of the queued path. ack-only and
+// post-only never write rows, so their figure is the accepted (202) rate, not rows visible.
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { DatabaseSync } from "node:sqlite";
@@ -17,6 +20,9 @@ const CONNECTIONS = 10;
 const TARGET = 20_000;
 const DRAIN_TIMEOUT_MS = 180_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const SIDES = ["queued", "direct", "no-budget", "ack-only", "post-only"];
+/** Sides whose rows never reach ANALYTICS_DB. */
+const NOT_WRITTEN = new Set(["ack-only", "post-only"]);
 
 /** Request bodies whose sessions all start with `prefix`, so the count is one index range. */
 export function ingestBodies(prefix, n) {
@@ -44,7 +50,7 @@ async function oneRun(ctx, db, side, posts) {
     method: "POST",
     headers: {
       "content-type": "application/json",
-      ...(side === "direct" ? { "x-bench-ingest": "direct" } : {}),
+      ...(side === "queued" ? {} : { "x-bench-ingest": side }),
     },
     bodies: ingestBodies(prefix, posts),
     connections: CONNECTIONS,
@@ -53,7 +59,7 @@ async function oneRun(ctx, db, side, posts) {
   });
   const posted = Date.now();
   const expected = (res.statuses[202] ?? 0) * EVENTS_PER_POST;
-  let n = visible();
+  let n = NOT_WRITTEN.has(side) ? expected : visible();
   while (n < expected && Date.now() - t0 < DRAIN_TIMEOUT_MS) {
     await sleep(25);
     n = visible();
@@ -90,11 +96,13 @@ export async function run(ctx) {
     };
   }
   const db = new DatabaseSync(d1File("ANALYTICS_DB", ctx.ingest.state), { readOnly: true });
-  const R = { queued: [], direct: [] };
+  const sides = ctx.only ? SIDES.filter((s) => ctx.only.has(s)) : ["queued", "direct"];
+  if (sides.length === 0) throw new Error(`--only names no ingest side; one of ${SIDES}`);
+  const R = Object.fromEntries(sides.map((s) => [s, []]));
   try {
     for (let r = 0; r < runs; r++) {
-      // Interleaved, the order alternating, so drift and the growing table hit both sides alike.
-      for (const side of r % 2 ? ["queued", "direct"] : ["direct", "queued"]) {
+      // Interleaved, the order alternating, so drift and the growing table hit all sides alike.
+      for (const side of r % 2 ? [...sides].reverse() : sides) {
         log(`ingest: run ${r + 1}/${runs}, ${side}, ${posts * EVENTS_PER_POST} events`);
         R[side].push(await oneRun(ctx, db, side, posts));
       }
@@ -103,7 +111,7 @@ export async function run(ctx) {
     db.close();
   }
   const notes = [];
-  for (const side of ["queued", "direct"]) {
+  for (const side of sides) {
     for (const x of R[side]) {
       if (!x.complete || Object.keys(x.statuses).some((s) => s !== "202"))
         notes.push(
@@ -130,14 +138,38 @@ export function ingestFigures(R) {
     loads: R[side].map((x) => x.load),
     ...extra,
   });
-  return [
-    fig("queued: first POST → rows visible in ANALYTICS_DB", "queued", (x) => x.eventsPerS, {
-      target,
-      baseline: R.direct.map((x) => x.eventsPerS),
-    }),
-    fig("direct (bench-only): first POST → rows visible", "direct", (x) => x.eventsPerS, { target }),
-    fig("queued: accepted (202) rate during the POSTs", "queued", (x) => x.acceptPerS),
-    fig("queued: drain after the last 202", "queued", (x) => x.drainMs, { unit: "ms" }),
-    fig("POST p99, queued", "queued", (x) => x.p99, { unit: "ms", baseline: R.direct.map((x) => x.p99) }),
-  ];
+  const figures = [];
+  if (R.queued) {
+    figures.push(
+      fig("queued: first POST → rows visible in ANALYTICS_DB", "queued", (x) => x.eventsPerS, {
+        target,
+        ...(R.direct ? { baseline: R.direct.map((x) => x.eventsPerS) } : {}),
+      }),
+    );
+  }
+  if (R.direct) {
+    figures.push(
+      fig("direct (bench-only): first POST → rows visible", "direct", (x) => x.eventsPerS, { target }),
+    );
+  }
+  // The decomposition: no target, each is the queued path with parts removed.
+  const parts = {
+    "no-budget": "no-budget (bench-only: budget upsert skipped): first POST → rows visible",
+    "ack-only": "ack-only (bench-only: no budget, consumer acks without writing): accepted (202) rate",
+    "post-only": "post-only (bench-only: no budget, no queue): accepted (202) rate",
+  };
+  for (const [side, label] of Object.entries(parts)) {
+    if (R[side]) figures.push(fig(label, side, (x) => (NOT_WRITTEN.has(side) ? x.acceptPerS : x.eventsPerS)));
+  }
+  if (R.queued) {
+    figures.push(
+      fig("queued: accepted (202) rate during the POSTs", "queued", (x) => x.acceptPerS),
+      fig("queued: drain after the last 202", "queued", (x) => x.drainMs, { unit: "ms" }),
+      fig("POST p99, queued", "queued", (x) => x.p99, {
+        unit: "ms",
+        ...(R.direct ? { baseline: R.direct.map((x) => x.p99) } : {}),
+      }),
+    );
+  }
+  return figures;
 }

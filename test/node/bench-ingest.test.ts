@@ -40,6 +40,27 @@ describe("bench ingest workload", () => {
     expect(slow[0] && judge(slow[0]).verdict).toBe("MISS");
   });
 
+  it("reports the decomposition sides without a target, the unwritten ones by their accepted rate", () => {
+    const run = (eventsPerS: number, acceptPerS: number) => ({
+      eventsPerS,
+      acceptPerS,
+      drainMs: 1,
+      p99: 1,
+      load: 0.5,
+    });
+    const figures = ingestFigures({
+      "no-budget": [run(12_000, 13_000), run(12_500, 13_500), run(13_000, 14_000)],
+      "ack-only": [run(0, 21_000), run(0, 22_000), run(0, 23_000)],
+      "post-only": [run(0, 26_000), run(0, 27_000), run(0, 28_000)],
+    });
+    expect(figures.map((f) => [f.label.split(" ")[0], f.values])).toEqual([
+      ["no-budget", [12_000, 12_500, 13_000]],
+      ["ack-only", [21_000, 22_000, 23_000]],
+      ["post-only", [26_000, 27_000, 28_000]],
+    ]);
+    for (const f of figures) expect(judge(f).verdict).toBe("");
+  });
+
   it("finds ANALYTICS_DB's local file apart from DB's (the one with payments)", () => {
     const state = mkdtempSync(path.join(os.tmpdir(), "bench-state-"));
     const dir = path.join(state, "v3/d1/miniflare-D1DatabaseObject");

@@ -98,6 +98,7 @@ export default {
         ? batch
         : {
             queue: batch.queue,
+            metadata: batch.metadata,
             messages: rest,
             ackAll: () => {
               for (const m of rest) m.ack();

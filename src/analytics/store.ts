@@ -75,11 +75,12 @@ export const CLEAR_STAGE = `DELETE FROM ${STAGE}`;
 // Two rows with one id (two messages carrying one event): the first staged wins.
 // Each row object is converted to JSONB once (`r`, MATERIALIZED so the planner cannot inline
 // it back): on json_each's text `value` every ->> re-parses the object, about 15 times per row,
-// and that parse was half of a consumer batch's SQLite time (`node bench/ingest-sql.mjs`:
-// staging 9.4 -> 3.7 µs per event). jsonb() needs SQLite 3.45 (2024); a runtime without it fails
-// the batch, and the consumer retries the messages (consumer.ts), it never drops them.
-export const STAGE_CHUNK = `WITH r AS MATERIALIZED (SELECT jsonb(value) AS value FROM json_each(?1))
-  INSERT INTO ${STAGE}
+// and that parse was half of a consumer batch's SQLite time (`npm exec -- node
+// bench/ingest-sql.mjs`: staging 8.4 -> 3.9 µs per event). jsonb() needs SQLite 3.45, and
+// workerd's function allowlist has refused it on Durable Object SQLite before (workerd#4784);
+// D1's documentation does not list it. So the text form stays, and insertJsonRows falls back to
+// it when the database refuses a function (stageFormFor).
+const STAGE_SELECT = `INSERT INTO ${STAGE}
   (id, type, user_id, session_id, page, element, source, props, at, received, bot, keep, erased)
   SELECT id, type, user_id, session_id, page, element, source, props, at, received, bot,
     NOT erased AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = j.id), erased
@@ -91,6 +92,17 @@ export const STAGE_CHUNK = `WITH r AS MATERIALIZED (SELECT jsonb(value) AS value
       NOT ${NOT_ERASED} AS erased
     FROM r) j WHERE true
   ON CONFLICT DO NOTHING`;
+export const STAGE_CHUNK = `WITH r AS MATERIALIZED (SELECT jsonb(value) AS value FROM json_each(?1))
+  ${STAGE_SELECT}`;
+/** The same statement on json_each's text values: what a database without jsonb() runs. */
+export const STAGE_CHUNK_TEXT = STAGE_SELECT.replace("FROM r) j", "FROM json_each(?1)) j");
+
+/*
+ * Whether this isolate's ANALYTICS_DB refused the JSONB form. Module state is safe here: a
+ * boolean, no I/O object crosses requests; a new isolate probes again with one failed batch.
+ */
+let jsonbRefused = false;
+const REFUSED_FUNCTION = /not authorized to use function|no such function/i;
 
 /*
  * Bot filtering (bots.ts, docs/analytics.md "Bot filtering"): a row is bot traffic when its
@@ -270,11 +282,29 @@ export async function insertJsonRows(
   { more, ids = false }: InsertOptions = {},
 ): Promise<{ ids: string[] }> {
   if (rows.length === 0) return { ids: [] };
+  if (jsonbRefused) return insertStaged(db, rows, STAGE_CHUNK_TEXT, { more, ids });
+  try {
+    return await insertStaged(db, rows, STAGE_CHUNK, { more, ids });
+  } catch (err) {
+    // A batch is one transaction: the failed one wrote nothing, so running it again is safe.
+    if (!(err instanceof Error) || !REFUSED_FUNCTION.test(err.message)) throw err;
+    const result = await insertStaged(db, rows, STAGE_CHUNK_TEXT, { more, ids });
+    jsonbRefused = true;
+    return result;
+  }
+}
+
+async function insertStaged(
+  db: Db,
+  rows: JsonRow[],
+  stage: string,
+  { more, ids = false }: InsertOptions,
+): Promise<{ ids: string[] }> {
   const d1 = db.$client;
   const chunks = chunksOf(rows);
   // Emptied first as well: a stage row left by anything else would make a new row look staged.
   const statements: D1PreparedStatement[] = [d1.prepare(CLEAR_STAGE)];
-  for (const chunk of chunks) statements.push(d1.prepare(STAGE_CHUNK).bind(chunk.json));
+  for (const chunk of chunks) statements.push(d1.prepare(stage).bind(chunk.json));
   for (const q of statementsFor(rows, ids)) statements.push(d1.prepare(q));
   // The events insert is the last of statementsFor's.
   const insertAt = statements.length - 1;

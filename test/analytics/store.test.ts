@@ -162,30 +162,48 @@ describe("insertEvents keeps the rollups equal to a rebuild from the raw rows", 
     expect(daily[0]?.events).toBe(big.length);
   });
 
-  it("stores each field exactly as sent, whatever it escapes (the stage reads each row as JSONB)", async () => {
-    const base = ownWeek();
-    const tag = crypto.randomUUID().slice(0, 8);
+  it("stores every column exactly as sent, whatever it escapes (the stage reads each row as JSONB)", async () => {
     const tricky = 'quote " back \\ slash / tab \t nl \n é 中文 🧪 \u0001 \u2028 1e400 -0';
-    const sent = rows(3, base, tag).map((r, i) => ({
-      ...r,
-      page: `/${tag}/${tricky}/${i}`,
+    const at = ownWeek() + Math.floor(Math.random() * 1e6);
+    const sent: EventRow[] = TYPES.map((eventType, i) => ({
+      id: `rt-${crypto.randomUUID()}`,
+      eventType,
+      userId: i % 2 ? `u-${tricky}` : null,
+      sessionId: `s-${crypto.randomUUID()}-${tricky}`,
+      page: `/p/${tricky}/${i}`,
       element: tricky,
+      source: `src-${tricky}`,
       properties: { s: tricky, n: 9007199254740991, f: 0.1, deep: [{ k: tricky }], [tricky]: null },
+      occurredAt: at + i,
+      receivedAt: at + i + 1,
+      bot: (i % 2) as 0 | 1,
     }));
     await insertEvents(db, sent);
-    const stored = await db.all<{ id: string; page: string; element: string; properties: string }>(
-      sql`SELECT id, page, element, properties FROM analytics_events WHERE id IN (${sql.join(
-        sent.map((r) => sql`${r.id}`),
-        sql`, `,
-      )})`,
+    const stored = await db.all<Record<string, unknown>>(
+      sql`SELECT id, event_type, user_id, session_id, page, element, source, properties,
+        occurred_at, typeof(occurred_at) AS at_type, received_at, bot
+        FROM analytics_events WHERE id IN (${sql.join(
+          sent.map((r) => sql`${r.id}`),
+          sql`, `,
+        )}) ORDER BY occurred_at`,
     );
-    expect(stored).toHaveLength(sent.length);
-    for (const r of sent) {
-      const got = stored.find((x) => x.id === r.id);
-      expect(got?.page).toBe(r.page);
-      expect(got?.element).toBe(tricky);
-      expect(got?.properties).toBe(JSON.stringify(r.properties));
-    }
+    expect(stored).toEqual(
+      sent.map((r) => ({
+        id: r.id,
+        event_type: r.eventType,
+        user_id: r.userId,
+        session_id: r.sessionId,
+        page: r.page,
+        element: r.element,
+        source: r.source,
+        properties: JSON.stringify(r.properties),
+        occurred_at: r.occurredAt,
+        at_type: "integer",
+        received_at: r.receivedAt,
+        // A server-recorded payment is never bot traffic (store.ts).
+        bot: r.eventType === "payment_completed" ? 0 : r.bot,
+      })),
+    );
   });
 
   it("ignores a replayed id without failing the batch", async () => {

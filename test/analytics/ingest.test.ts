@@ -100,6 +100,31 @@ describe("POST /analytics/events", () => {
     expect(rows.map((r) => r.eventType).sort()).toEqual(["feature_used", "page_view"]);
   });
 
+  it("rejects an event whose text holds an unpaired surrogate, and keeps one with an emoji", async () => {
+    const session = crypto.randomUUID();
+    // Built from code units so no test output ever carries the lone surrogate itself.
+    const lone = `/x${String.fromCharCode(0xd800)}y`;
+    const res = await postJson("/api/v1/analytics/events", {
+      events: [
+        { event_type: "page_view", session_id: session, page: lone },
+        { event_type: "page_view", session_id: session, element: String.fromCharCode(0xdfff) },
+        { event_type: "page_view", session_id: session, page: "/🧪" },
+      ],
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as {
+      accepted: number;
+      errors: Array<{ index: number; code: string; path: string }>;
+    };
+    expect(body.accepted).toBe(1);
+    expect(body.errors.map((e) => [e.index, e.code, e.path])).toEqual([
+      [0, "INVALID_EVENT", "page"],
+      [1, "INVALID_EVENT", "element"],
+    ]);
+    const rows = await rowsOf([session], 1);
+    expect(rows.map((r) => r.page)).toEqual(["/🧪"]);
+  });
+
   it("stores every event of a full batch of 100, beyond the AE per-invocation budget", async () => {
     const s = crypto.randomUUID();
     const events = Array.from({ length: 100 }, (_, i) => ({

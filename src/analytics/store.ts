@@ -98,11 +98,15 @@ export const STAGE_CHUNK = `WITH r AS MATERIALIZED (SELECT jsonb(value) AS value
 export const STAGE_CHUNK_TEXT = STAGE_SELECT.replace("FROM r) j", "FROM json_each(?1)) j");
 
 /*
- * Whether this isolate's ANALYTICS_DB refused the JSONB form. Module state is safe here: a
- * boolean, no I/O object crosses requests; a new isolate probes again with one failed batch.
+ * The database clients of this isolate that refused the JSONB form (per client, so a test's
+ * refusing stand-in never changes the real binding's form). Module state is safe here: nothing
+ * is done with a client across requests but this lookup; a new isolate probes again, at the
+ * cost of one failed batch.
  */
-let jsonbRefused = false;
-const REFUSED_FUNCTION = /not authorized to use function|no such function/i;
+const jsonbRefused = new WeakSet<D1Client>();
+// Only a refusal naming jsonb: any other failed function fails the text form too, and matching
+// it would run every such batch twice (and switch the form for nothing).
+const JSONB_REFUSED = /(not authorized to use function|no such function):\s*jsonb\b/i;
 
 /*
  * Bot filtering (bots.ts, docs/analytics.md "Bot filtering"): a row is bot traffic when its
@@ -282,14 +286,15 @@ export async function insertJsonRows(
   { more, ids = false }: InsertOptions = {},
 ): Promise<{ ids: string[] }> {
   if (rows.length === 0) return { ids: [] };
-  if (jsonbRefused) return insertStaged(db, rows, STAGE_CHUNK_TEXT, { more, ids });
+  if (jsonbRefused.has(db.$client)) return insertStaged(db, rows, STAGE_CHUNK_TEXT, { more, ids });
   try {
     return await insertStaged(db, rows, STAGE_CHUNK, { more, ids });
   } catch (err) {
-    // A batch is one transaction: the failed one wrote nothing, so running it again is safe.
-    if (!(err instanceof Error) || !REFUSED_FUNCTION.test(err.message)) throw err;
+    // A batch is one transaction and a refused function fails it before anything is written,
+    // so running it again is safe (and a re-run row would be skipped as already stored).
+    if (!(err instanceof Error) || !JSONB_REFUSED.test(err.message)) throw err;
     const result = await insertStaged(db, rows, STAGE_CHUNK_TEXT, { more, ids });
-    jsonbRefused = true;
+    jsonbRefused.add(db.$client);
     return result;
   }
 }
@@ -315,7 +320,8 @@ async function insertStaged(
 }
 
 export function toAePoint(r: EventRow): AePoint {
-  const props = r.properties ?? {};
+  // Revenue fields come from the server's payment events only, never a client's properties.
+  const props = r.eventType === "payment_completed" ? (r.properties ?? {}) : {};
   return {
     eventType: r.eventType,
     userId: r.userId ?? null,

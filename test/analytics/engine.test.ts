@@ -6,6 +6,7 @@ import {
   type AePoint,
   AeWriter,
 } from "../../src/analytics/engine";
+import { toAePoint } from "../../src/analytics/store";
 
 class RecordingAe implements AeBinding {
   points: AnalyticsEngineDataPoint[] = [];
@@ -85,5 +86,24 @@ describe("AeWriter", () => {
       rolledUp: 0,
       dropped: 1,
     });
+  });
+});
+
+describe("toAePoint", () => {
+  const row = (eventType: AePoint["eventType"]) => ({
+    id: "e1",
+    eventType,
+    userId: null,
+    sessionId: "s1",
+    page: "/checkout",
+    properties: { currency: "usd", amount: 4200 },
+    occurredAt: 1_700_000_000_000,
+    receivedAt: 1_700_000_000_000,
+  });
+
+  it("takes currency and amount from the server's payment events only (docs/analytics.md, blob8 and double2)", () => {
+    expect(toAePoint(row("payment_completed"))).toMatchObject({ currency: "usd", amount: 4200 });
+    // A client may put anything in its properties: a page view must not look like revenue in AE.
+    expect(toAePoint(row("page_view"))).toMatchObject({ currency: null, amount: null });
   });
 });

@@ -1,4 +1,5 @@
-// Its own file, so its own isolate: the fallback it proves is remembered per isolate.
+// The fallback is remembered per database client, so these stand-ins never change the form the
+// real binding uses in other tests.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { handleAnalyticsBatch } from "../../src/analytics/consumer";
@@ -7,22 +8,40 @@ import { dbFor } from "../../src/db/client";
 import type { D1Client } from "../../src/platform/types";
 import { testDeps } from "../helpers/deps";
 
+/** The error workerd#4784 reports for a function its allowlist refuses. */
+const REFUSAL = "D1_ERROR: not authorized to use function: jsonb: SQLITE_AUTH";
+
 /**
- * ANALYTICS_DB as a runtime whose function allowlist refuses jsonb() (workerd#4784 reported
- * that for Durable Object SQLite): the JSONB staging form calls sqlite_version() beside it,
- * which the local D1 really refuses ("not authorized to use function"), so the refusal is the
- * runtime's own error, not a made-up one. Counts the statements of each form it was given.
+ * ANALYTICS_DB as a runtime whose function allowlist refuses jsonb(): a batch holding the JSONB
+ * staging statement fails with that runtime's error before anything runs (as a refused function
+ * fails at prepare time); every other batch reaches the local D1. `failWith` swaps the error, to
+ * show an unrelated failure is not taken for a refusal. Counts the statements of each form.
  */
-function refusingJsonb() {
+function refusingJsonb(failWith = REFUSAL) {
   const real = env.ANALYTICS_DB;
-  const seen = { jsonb: 0, text: 0 };
+  const seen = { jsonb: 0, text: 0, batches: 0 };
+  const jsonbStatements = new WeakSet<D1PreparedStatement>();
   const client: D1Client = {
     prepare: (q) => {
-      if (q === STAGE_CHUNK) seen.jsonb++;
+      const statement = real.prepare(q);
       if (q === STAGE_CHUNK_TEXT) seen.text++;
-      return real.prepare(q.replace("jsonb(value)", "jsonb(value || sqlite_version())"));
+      if (q !== STAGE_CHUNK) return statement;
+      seen.jsonb++;
+      // bind() returns a new statement: that one is what the batch carries.
+      const bind = statement.bind.bind(statement);
+      return Object.assign(statement, {
+        bind: (...values: unknown[]) => {
+          const bound = bind(...values);
+          jsonbStatements.add(bound);
+          return bound;
+        },
+      });
     },
-    batch: (statements) => real.batch(statements),
+    batch: async (statements) => {
+      seen.batches++;
+      if (statements.some((st) => jsonbStatements.has(st))) throw new Error(failWith);
+      return real.batch(statements);
+    },
   };
   return { client: client as unknown as D1Database, seen };
 }
@@ -67,12 +86,12 @@ describe("ingest staging on a database that refuses jsonb()", () => {
     const calls: string[] = [];
     await handleAnalyticsBatch(batchOf(first, calls), deps);
     expect(calls).toEqual(["ack"]);
-    expect(seen).toEqual({ jsonb: 1, text: 1 });
+    expect(seen).toEqual({ jsonb: 1, text: 1, batches: 2 });
 
     const second = [row(`fb-${crypto.randomUUID()}`, at)];
     await handleAnalyticsBatch(batchOf(second, calls), deps);
     expect(calls).toEqual(["ack", "ack"]);
-    expect(seen).toEqual({ jsonb: 1, text: 2 });
+    expect(seen).toEqual({ jsonb: 1, text: 2, batches: 3 });
 
     const ids = [...first, ...second].map((r) => r.id);
     const { results } = await env.ANALYTICS_DB.prepare(
@@ -81,5 +100,22 @@ describe("ingest staging on a database that refuses jsonb()", () => {
       .bind(JSON.stringify(ids))
       .all<{ id: string; page: string; source: string }>();
     expect(results).toEqual([...ids].sort().map((id) => ({ id, page: "/fallback", source: "web" })));
+  });
+
+  it("does not take another failure for a refusal: the batch fails once and is retried", async () => {
+    const { client, seen } = refusingJsonb("D1_ERROR: no such function: not_jsonb: SQLITE_ERROR");
+    const calls: string[] = [];
+    const id = `fb-${crypto.randomUUID()}`;
+    await handleAnalyticsBatch(batchOf([row(id, Date.UTC(2042, 0, 4))], calls), {
+      ...testDeps(),
+      analyticsDb: dbFor(client),
+    });
+    // The whole batch, then the message on its own: both JSONB, neither re-run as text.
+    expect(calls).toEqual(["retry"]);
+    expect(seen).toEqual({ jsonb: 2, text: 0, batches: 2 });
+    const stored = await env.ANALYTICS_DB.prepare("SELECT COUNT(*) AS n FROM analytics_events WHERE id = ?")
+      .bind(id)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
   });
 });

@@ -11,7 +11,8 @@
 // - `no-budget`: the budget upsert (src/analytics/budget.ts) answers at once without D1;
 // - `ack-only`: no budget, and the consumer acks the request's messages without writing them
 //   (it knows them by their sessions' prefix, `bench-ingest-ack-only-`);
-// - `post-only`: no budget and no queue: sendBatch resolves at once.
+// - `post-only`: no budget and no queue: sendBatch resolves at once;
+// and `ack-only-budget`, ack-only with the real budget, which isolates the budget's cost.
 import { touchStatements } from "../../src/analytics/attribution";
 import { insertJsonRows } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
@@ -22,7 +23,7 @@ export { LiveChannel, TicketRoom } from "../../src/index";
 const allow = { limit: async () => ({ success: true }) };
 const UNLIMITED = String(2 ** 50);
 const ACK_ONLY_PREFIX = "bench-ingest-ack-only-";
-const MODES = new Set(["queued", "direct", "no-budget", "ack-only", "post-only"]);
+const MODES = new Set(["queued", "direct", "no-budget", "ack-only", "ack-only-budget", "post-only"]);
 
 /** ANALYTICS_DB whose budget statements (take, refund) succeed without reaching D1. */
 function withoutBudget(d1) {
@@ -73,6 +74,9 @@ function benchEnv(env, mode) {
       direct: { ...queued, ANALYTICS_QUEUE: direct },
       "no-budget": noBudget,
       "ack-only": noBudget,
+      // The budget's cost alone: the real budget, the consumer acking without writing (its
+      // sessions' prefix, bench-ingest-ack-only-budget-, starts with the ack-only one).
+      "ack-only-budget": queued,
       "post-only": { ...noBudget, ANALYTICS_QUEUE: nowhere },
     };
     wrapped.set(env, w);

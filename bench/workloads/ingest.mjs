@@ -6,8 +6,9 @@
 // - direct: the same validation, the rows written straight to ANALYTICS_DB inside the request
 //   (`x-bench-ingest: direct`), as before the queue.
 // `--only` picks sides; besides these two, the decomposition sides of bench/ingest-direct
-// (no-budget, ack-only, post-only) each remove one more part of the queued path. ack-only and
-// post-only never write rows, so their figure is the accepted (202) rate, not rows visible.
+// (no-budget, ack-only, post-only) each remove one more part of the queued path, and
+// ack-only-budget is ack-only with the budget back (the budget's cost alone). The ack-only sides
+// and post-only never write rows, so their figure is the accepted (202) rate, not rows visible.
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { DatabaseSync } from "node:sqlite";
@@ -20,9 +21,9 @@ const CONNECTIONS = 10;
 const TARGET = 20_000;
 const DRAIN_TIMEOUT_MS = 180_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const SIDES = ["queued", "direct", "no-budget", "ack-only", "post-only"];
+const SIDES = ["queued", "direct", "no-budget", "ack-only", "ack-only-budget", "post-only"];
 /** Sides whose rows never reach ANALYTICS_DB. */
-const NOT_WRITTEN = new Set(["ack-only", "post-only"]);
+const NOT_WRITTEN = new Set(["ack-only", "ack-only-budget", "post-only"]);
 
 /** Request bodies whose sessions all start with `prefix`, so the count is one index range. */
 export function ingestBodies(prefix, n) {
@@ -156,6 +157,8 @@ export function ingestFigures(R) {
   const parts = {
     "no-budget": "no-budget (bench-only: budget upsert skipped): first POST → rows visible",
     "ack-only": "ack-only (bench-only: no budget, consumer acks without writing): accepted (202) rate",
+    "ack-only-budget":
+      "ack-only-budget (bench-only: budget, consumer acks without writing): accepted (202) rate",
     "post-only": "post-only (bench-only: no budget, no queue): accepted (202) rate",
   };
   for (const [side, label] of Object.entries(parts)) {

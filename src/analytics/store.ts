@@ -79,7 +79,7 @@ export const CLEAR_STAGE = `DELETE FROM ${STAGE}`;
 // bench/ingest-sql.mjs`: staging 8.4 -> 3.9 µs per event). jsonb() needs SQLite 3.45, and
 // workerd's function allowlist has refused it on Durable Object SQLite before (workerd#4784);
 // D1's documentation does not list it. So the text form stays, and insertJsonRows falls back to
-// it when the database refuses a function.
+// it when the database refuses jsonb() (a new binding object probes again: one failed batch).
 const STAGE_SELECT = `INSERT INTO ${STAGE}
   (id, type, user_id, session_id, page, element, source, props, at, received, bot, keep, erased)
   SELECT id, type, user_id, session_id, page, element, source, props, at, received, bot,

@@ -1,9 +1,11 @@
 // The ingest consumer's SQLite cost per event, step by step, outside workerd (node:sqlite): the
 // statements of one consumer batch (src/analytics/store.ts, 10,000 events as 100 POSTs of the
-// bench's ingest workload) on a database made from migrations-analytics with SEEDED events. The
-// staging statement runs in two forms, interleaved batch by batch: JSONB (each row converted once)
-// and `text` (STAGE_CHUNK_TEXT, json_each's text `value`, where each ->> re-parses the row's
-// object: the form before, and the fallback for a database that refuses jsonb()). Each batch rolls back, so every batch meets the same table.
+// bench's ingest workload) on a database made from migrations-analytics and seeded as the bench
+// seeds it (bench/lib/seed.mjs, rollups rebuilt). The staging statement runs in two forms,
+// interleaved batch by batch: JSONB (each row converted once) and `text` (STAGE_CHUNK_TEXT,
+// json_each's text `value`, where each ->> re-parses the row's object: the form before, and the
+// fallback for a database that refuses jsonb()). Each batch rolls back, so every batch meets the
+// same table.
 // `npm exec -- node bench/ingest-sql.mjs [--seeded 1000000] [--batches 9]`: prints the median
 // µs per event of each step, with min and max. Compare steps and forms, not absolute figures.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -17,7 +19,9 @@ import {
   STAGE_CHUNK,
   STAGE_CHUNK_TEXT,
   statementsFor,
+  toJsonRow,
 } from "../src/analytics/store.ts";
+import { rebuildAnalyticsRollups, seedAnalytics } from "./lib/seed.mjs";
 import { ingestBodies } from "./workloads/ingest.mjs";
 
 const { values: opt } = parseArgs({
@@ -36,13 +40,8 @@ for (const f of readdirSync(migrations)
   .sort()) {
   db.exec(readFileSync(path.join(migrations, f), "utf8"));
 }
-// Seeded like bench/lib/seed.mjs in shape: time-ordered ids, 5 events per session, anonymous.
-const t0 = Date.now() - 30 * 86_400_000;
-db.exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${SEEDED - 1})
-  INSERT INTO analytics_events (id, event_type, session_id, page, source, occurred_at, received_at)
-  SELECT printf('seed%012d', i), CASE i % 3 WHEN 0 THEN 'button_click' ELSE 'page_view' END,
-    printf('seed-%08x', (i / 5) * 2654435761 % 4294967296), '/p/' || (i % 40), 'web',
-    ${t0} + i * 2, ${t0} + i * 2 FROM n`);
+seedAnalytics(db, SEEDED);
+rebuildAnalyticsRollups(db);
 
 /** One consumer batch's rows in their JSON form (store.ts toJsonRow), fresh ids and sessions. */
 let batchNo = 0;
@@ -50,19 +49,18 @@ function batchRows() {
   const now = Date.now();
   const prefix = `sql-${batchNo++}-`;
   return ingestBodies(prefix, POSTS_PER_BATCH).flatMap((b, p) =>
-    b.events.map((e, i) => ({
-      id: `${now.toString(36)}-${batchNo}-${p}-${i}`,
-      type: e.event_type,
-      user: null,
-      session: e.session_id,
-      page: e.page,
-      element: e.element ?? null,
-      source: e.source,
-      props: null,
-      at: now,
-      received: now,
-      bot: 0,
-    })),
+    b.events.map((e, i) =>
+      toJsonRow({
+        id: `${now.toString(36)}-${batchNo}-${p}-${i}`,
+        eventType: e.event_type,
+        sessionId: e.session_id,
+        page: e.page,
+        element: e.element,
+        source: e.source,
+        occurredAt: now,
+        receivedAt: now,
+      }),
+    ),
   );
 }
 

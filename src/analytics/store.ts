@@ -76,7 +76,7 @@ export const CLEAR_STAGE = `DELETE FROM ${STAGE}`;
 // Each row object is converted to JSONB once (`r`, MATERIALIZED so the planner cannot inline
 // it back): on json_each's text `value` every ->> re-parses the object, about 15 times per row,
 // and that parse was half of a consumer batch's SQLite time (`npm exec -- node
-// bench/ingest-sql.mjs`: staging 8.4 -> 3.9 µs per event). jsonb() needs SQLite 3.45, and
+// bench/ingest-sql.mjs`: staging 13.1 -> 6.5 µs per event). jsonb() needs SQLite 3.45, and
 // workerd's function allowlist has refused it on Durable Object SQLite before (workerd#4784);
 // D1's documentation does not list it. So the text form stays, and insertJsonRows falls back to
 // it when the database refuses jsonb() (a new binding object probes again: one failed batch).

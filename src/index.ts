@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import { handleQueue } from "./queues";
 import { handleScheduled } from "./scheduled";
 
+export { IngestBudget } from "./analytics";
 export { LiveChannel, TicketRoom } from "./chat";
 
 const app = createApp();

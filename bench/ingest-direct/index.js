@@ -2,13 +2,13 @@
 // Durable Objects, queue consumer and ingest validation, with changes so the bench measures the
 // pipeline and not the abuse limits of one loopback client:
 // - the ingest rate limiters always allow and the daily byte budgets are effectively unlimited
-//   (the budget statement still runs: it is part of the production path);
+//   (the take from the IngestBudget object still runs: it is part of the production path);
 // - `x-bench-ingest: direct` gets an ANALYTICS_QUEUE whose sendBatch writes the messages' rows
 //   straight to ANALYTICS_DB inside the request (insertJsonRows, the consumer's own statements):
 //   the direct path as it was before the queue, side by side with the queued path.
 // And three decomposition sides (`npm run bench -- ingest --only queued,no-budget,ack-only,post-only`),
 // each removing one more part of the queued path, so its parts' costs are measured, not guessed:
-// - `no-budget`: the budget upsert (src/analytics/budget.ts) answers at once without D1;
+// - `no-budget`: the budget take (src/analytics/budget.ts) answers at once, without the object;
 // - `ack-only`: no budget, and the consumer acks the request's messages without writing them
 //   (it knows them by their sessions' prefix, `bench-ingest-ack-only-`);
 // - `post-only`: no budget and no queue: sendBatch resolves at once;
@@ -18,27 +18,16 @@ import { insertJsonRows } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import platform from "../../src/index";
 
-export { LiveChannel, TicketRoom } from "../../src/index";
+export { IngestBudget, LiveChannel, TicketRoom } from "../../src/index";
 
 const allow = { limit: async () => ({ success: true }) };
 const UNLIMITED = String(2 ** 50);
 const ACK_ONLY_PREFIX = "bench-ingest-ack-only-";
 
-/** ANALYTICS_DB whose budget statements (take, refund) succeed without reaching D1. */
-function withoutBudget(d1) {
-  const done = { success: true, meta: {}, results: [] };
-  const noop = { bind: () => noop, run: async () => done, all: async () => done };
-  const wrap = (target) =>
-    new Proxy(target, {
-      get(t, key) {
-        if (key === "prepare") return (q) => (q.includes("analytics_ingest_budget") ? noop : t.prepare(q));
-        if (key === "withSession") return (...args) => wrap(t.withSession(...args));
-        const value = t[key];
-        return typeof value === "function" ? value.bind(t) : value;
-      },
-    });
-  return wrap(d1);
-}
+/** An INGEST_BUDGET whose takes and refunds succeed without reaching the object. */
+const noBudgetObject = {
+  getByName: () => ({ take: async () => null, refund: async () => {} }),
+};
 
 // One wrapped env per real env and mode: config and clients are cached per env object.
 const wrapped = new WeakMap();
@@ -66,7 +55,7 @@ function benchEnv(env, mode) {
         );
       },
     };
-    const noBudget = { ...queued, ANALYTICS_DB: withoutBudget(env.ANALYTICS_DB) };
+    const noBudget = { ...queued, INGEST_BUDGET: noBudgetObject };
     const nowhere = { send: async () => {}, sendBatch: async () => {} };
     w = {
       queued,

@@ -3,7 +3,7 @@
 // show what the local rate-limit simulation costs the history endpoint (`npm run bench -- rest`).
 import platform from "../../src/index";
 
-export { LiveChannel, TicketRoom } from "../../src/index";
+export { IngestBudget, LiveChannel, TicketRoom } from "../../src/index";
 
 const allow = { limit: async () => ({ success: true }) };
 // One wrapped env per real env: config and clients are cached per env object (src/platform/config.ts).

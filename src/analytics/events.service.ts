@@ -6,7 +6,14 @@ import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
 import { eraseTouches } from "./attribution";
 import { classifySessions } from "./bots";
-import { BudgetExceeded, type BudgetTake, refundBudgets, takeBudgets } from "./budget";
+import {
+  BudgetExceeded,
+  type BudgetTake,
+  BudgetUnavailable,
+  budgetCounter,
+  refundBudgets,
+  takeBudgets,
+} from "./budget";
 import { AeWriter } from "./engine";
 import { jsonBytes, MAX_SEND_BATCH_BYTES, packMessages } from "./ingest-queue";
 import { batchAll, rows } from "./reports/sql";
@@ -42,7 +49,7 @@ const QUEUE_RETRY_AFTER_S = 5;
  * (docs/analytics.md, "Ingest pipeline"); the consumer writes them to ANALYTICS_DB.
  */
 export async function ingestEvents(
-  deps: Pick<Deps, "analyticsDb" | "env" | "logger" | "config">,
+  deps: Pick<Deps, "env" | "logger" | "config">,
   items: unknown[],
   userId: string | null,
   clientIp: string,
@@ -87,7 +94,7 @@ export async function ingestEvents(
  * A refused send gives the bytes back: nothing was accepted, so nothing is counted.
  */
 async function enqueueWithinLimits(
-  deps: Pick<Deps, "analyticsDb" | "env" | "config" | "logger">,
+  deps: Pick<Deps, "env" | "config" | "logger">,
   rows: EventRow[],
   sessions: Set<string>,
   clientIp: string,
@@ -105,18 +112,25 @@ async function enqueueWithinLimits(
   }
   const day = Math.floor(receivedAt / DAY_MS);
   const takes = budgetTakes(deps.config, jsonRows, sizes, clientIp);
+  const counter = budgetCounter(deps.env);
   try {
-    await takeBudgets(deps.analyticsDb, takes, day);
+    await takeBudgets(counter, takes, day);
   } catch (err) {
+    if (err instanceof BudgetUnavailable) {
+      deps.logger.warn("analytics budget unavailable", { err: err.cause, events: rows.length });
+      throw new ApiError("UPSTREAM_UNAVAILABLE", "Analytics ingest is unavailable; retry later", {
+        headers: { "Retry-After": String(QUEUE_RETRY_AFTER_S) },
+      });
+    }
     if (!(err instanceof BudgetExceeded)) throw err;
     // The budgets are per UTC day: the batch can be sent again after midnight.
     const retryAfter = Math.max(1, Math.ceil(((day + 1) * DAY_MS - receivedAt) / 1000));
-    const scope = err.refused?.key.split(":")[0] ?? "global";
+    const scope = err.refused.key.split(":")[0];
     const limit =
       scope === "s" ? "session_daily_bytes" : scope === "ip" ? "ip_daily_bytes" : "global_daily_bytes";
     throw new ApiError("RATE_LIMITED", "The daily analytics byte budget is used up", {
       headers: { "Retry-After": String(retryAfter) },
-      details: { limit, cap_bytes: err.refused?.cap ?? deps.config.ANALYTICS_GLOBAL_DAILY_BYTES },
+      details: { limit, cap_bytes: err.refused.cap },
     });
   }
   try {
@@ -126,7 +140,7 @@ async function enqueueWithinLimits(
   } catch (err) {
     deps.logger.warn("analytics queue refused a batch", { err, events: rows.length });
     try {
-      await refundBudgets(deps.analyticsDb, takes, day);
+      await refundBudgets(counter, takes, day);
     } catch (refundErr) {
       // Over-counted, never under: the client is told to retry and may hit its budget early.
       deps.logger.error("analytics budget refund failed", { err: refundErr });

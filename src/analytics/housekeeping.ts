@@ -20,13 +20,10 @@ export async function purgeExpiredAnalytics(
 ): Promise<number> {
   const db = deps.analyticsDb;
   const cutoff = now - deps.config.ANALYTICS_RETENTION_DAYS * DAY_MS;
-  // Budget rows count today's bytes; yesterday's is kept for a day around midnight. Erasure
-  // tombstones are NOT purged here: the events they cover outlive the cutoff in the R2 archive,
-  // which has no expiry, and the export and the archive's re-merge filter through them
-  // (archive.ts, withoutErased). They go with the archive (SECURITY.md, "Retention").
-  await batchAll(db, [
-    rows(sql`DELETE FROM analytics_ingest_budget WHERE day < ${Math.floor(now / DAY_MS) - 1}`),
-  ]);
+  // Erasure tombstones are NOT purged here: the events they cover outlive the cutoff in the R2
+  // archive, which has no expiry, and the export and the archive's re-merge filter through them
+  // (archive.ts, withoutErased). They go with the archive (SECURITY.md, "Retention"). The ingest
+  // budgets purge themselves (ingest-budget.ts).
   let total = 0;
   for (let i = 0; i < PURGE_MAX_DAYS; i++) {
     const oldest = await db.$client

@@ -6,6 +6,8 @@ import * as xr from "./export.routes";
 import * as rh from "./reports.handlers";
 import * as rr from "./reports.routes";
 
+export { IngestBudget } from "./ingest-budget";
+
 export const analyticsRouter = createRouter()
   .openapi(er.ingestRoute, eh.ingestHandler)
   .openapi(rr.behaviorRoute, rh.behaviorHandler)

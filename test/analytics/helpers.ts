@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { BUDGET_OBJECT } from "../../src/analytics/budget";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
@@ -84,4 +85,9 @@ export async function consumeQueue(queue: string, bodies: unknown[]) {
   const ctx = createExecutionContext();
   await worker.queue(batch, env, ctx);
   return { batch, result: await getQueueResult(batch, ctx) };
+}
+
+/** Bytes the IngestBudget object counts for `key` today (or on `day`): 0 when none. */
+export function budgetUsed(key: string, day = Math.floor(Date.now() / DAY)): Promise<number> {
+  return env.INGEST_BUDGET.getByName(BUDGET_OBJECT).used(key, day);
 }

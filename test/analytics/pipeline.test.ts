@@ -9,7 +9,7 @@ import { ApiError } from "../../src/platform/errors";
 import { testDeps } from "../helpers/deps";
 import { eventually } from "../helpers/eventually";
 import { expectEnvelope, postJson } from "../helpers/http";
-import { consumeQueue, DAY, freshMonday } from "./helpers";
+import { budgetUsed, consumeQueue, DAY, freshMonday } from "./helpers";
 
 const adb = env.ANALYTICS_DB;
 const one = async <T>(q: string, ...args: unknown[]) =>
@@ -118,11 +118,8 @@ describe("POST /analytics/events through the queue", () => {
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe("UPSTREAM_UNAVAILABLE");
     expect((err as ApiError).headers?.["Retry-After"]).toBe("5");
-    const budgets = await adb
-      .prepare("SELECT budget_key, bytes FROM analytics_ingest_budget WHERE budget_key IN (?, ?)")
-      .bind(`s:${session}`, `ip:${ip}`)
-      .all<{ budget_key: string; bytes: number }>();
-    expect(budgets.results.map((b) => b.bytes)).toEqual([0, 0]);
+    // Taken, then given back: the refusal counted nothing.
+    expect([await budgetUsed(`s:${session}`), await budgetUsed(`ip:${ip}`)]).toEqual([0, 0]);
   });
 
   it("refuses with 413 what would not fit one sendBatch, before anything is queued or counted", async () => {
@@ -135,7 +132,7 @@ describe("POST /analytics/events through the queue", () => {
     }));
     const res = await postJson("/api/v1/analytics/events", { events }, { "cf-connecting-ip": ip });
     await expectEnvelope(res, 413, "PAYLOAD_TOO_LARGE");
-    expect(await one("SELECT 1 FROM analytics_ingest_budget WHERE budget_key = ?", `ip:${ip}`)).toBeNull();
+    expect(await budgetUsed(`ip:${ip}`)).toBe(0);
   });
 
   it("packs rows into messages under the Queue's 128 KB, all in one sendBatch", () => {
@@ -175,17 +172,14 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, () => ingestEvents(deps, batch(), null, ip)),
     );
-    const row = await one<{ bytes: number; cap: number }>(
-      "SELECT bytes, cap FROM analytics_ingest_budget WHERE budget_key = ?",
-      `ip:${ip}`,
-    );
+    const bytes = await budgetUsed(`ip:${ip}`);
     const ok = results.filter((r) => r.status === "fulfilled").length;
     expect(ok).toBeGreaterThan(0);
     expect(ok).toBeLessThan(12);
-    expect(row?.bytes).toBeLessThanOrEqual(100_000);
+    expect(bytes).toBeLessThanOrEqual(100_000);
     // Each accepted request took ~21 KB; the refused ones took nothing.
-    expect(row?.bytes).toBeGreaterThan(ok * 20_000);
-    expect(row?.bytes).toBeLessThan((ok + 1) * 20_000);
+    expect(bytes).toBeGreaterThan(ok * 20_000);
+    expect(bytes).toBeLessThan((ok + 1) * 20_000);
     for (const r of results) {
       if (r.status === "rejected") {
         expect(r.reason).toBeInstanceOf(ApiError);
@@ -196,13 +190,7 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
   });
 
   it("many IPs together are stopped by the global budget, exactly, under parallel requests", async () => {
-    const used =
-      (
-        await one<{ bytes: number }>(
-          "SELECT bytes FROM analytics_ingest_budget WHERE budget_key = 'global' AND day = ?",
-          Math.floor(Date.now() / DAY),
-        )
-      )?.bytes ?? 0;
+    const used = await budgetUsed("global");
     const cap = used + 100_000;
     const deps = withCaps({ global: cap });
     const results = await Promise.allSettled(
@@ -214,6 +202,9 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
     const refused = results.find((r) => r.status === "rejected");
     if (!refused) throw new Error("no request was refused by the global budget");
     expect((refused.reason as ApiError).details).toMatchObject({ limit: "global_daily_bytes" });
+    const after = await budgetUsed("global");
+    expect(after).toBeLessThanOrEqual(cap);
+    expect(after - used).toBeGreaterThan(ok * 20_000);
   });
 });
 

@@ -153,6 +153,16 @@ function model(a, target) {
     LIMITS.doSockets,
   );
   rate("Queue push: messages", "5,000 msg/s", "one job per 50 tokens", a["push-sends"] / 50, LIMITS.queueMps);
+  // The daily byte budgets: one take per accepted ingest request, all in one object (the global
+  // budget is one counter; src/analytics/ingest-budget.ts).
+  if (target)
+    rate(
+      "IngestBudget DO: budget takes",
+      "1,000 req/s",
+      "one take per ingest request",
+      a["ingest-eps"] / a["ingest-batch"],
+      LIMITS.doRps,
+    );
   if (target)
     rate(
       "Queue analytics-ingest: messages",

@@ -1,4 +1,4 @@
-// `npm run bench [-- <workload>...] [--scale 0.1] [--runs 3] [--duration 5] [--fresh]`
+// `npm run bench [-- <workload>...] [--scale 0.1] [--runs 3] [--duration 5] [--fresh] [--local-tracing]`
 // Starts the platform, the emulators and the baseline worker on loopback with their own
 // persistence under bench/.state, seeds what the chosen workloads need, runs them, keeps the
 // raw results in bench/.results and rewrites the generated part of BENCHMARKS.md.
@@ -9,7 +9,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { signDevToken } from "../scripts/lib/token.mjs";
 import { freePort, RESULTS_DIR, ROOT, STATE_DIR, writeBenchEnv } from "./lib/env.mjs";
-import { killAll, startWrangler, wranglerSync } from "./lib/procs.mjs";
+import { killAll, setLocalTracing, startWrangler, wranglerSync } from "./lib/procs.mjs";
 import { startProfile } from "./lib/profile.mjs";
 import { printFigures, writeBenchmarksMd } from "./lib/report.mjs";
 import {
@@ -36,6 +36,10 @@ const { values: opt, positionals } = parseArgs({
     profile: { type: "boolean", default: false },
     // A comma list of a workload's scenarios to run (chat: big1, big2, many, burst, idle), for profiling one.
     only: { type: "string" },
+    // wrangler dev's local trace store (every invocation and binding call of every server,
+    // written to a SQLite file on the same workerd thread) is a dev-only cost with no production
+    // counterpart, and off by default here (BENCHMARKS.md, "Local tracing"); this turns it on.
+    "local-tracing": { type: "boolean", default: false },
   },
 });
 const selected = positionals.length ? positionals : WORKLOADS;
@@ -46,6 +50,7 @@ if (!(scale > 0 && scale <= 1)) throw new Error("--scale must be in (0, 1]");
 const runs = Math.max(1, Math.min(10, Number(opt.runs)));
 const duration = Math.max(1, Math.min(30, Number(opt.duration)));
 
+setLocalTracing(opt["local-tracing"]);
 const log = (msg) => console.log(`\x1b[36m[bench]\x1b[0m ${msg}`);
 const t0 = Date.now();
 mkdirSync(RESULTS_DIR, { recursive: true });
@@ -61,7 +66,7 @@ function machine() {
   return `${cpu.length} cores (${cpu[0]?.model.trim()}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${workerd}, wrangler ${wrangler}, load avg ${os
     .loadavg()
     .map((x) => x.toFixed(1))
-    .join("/")} at start`;
+    .join("/")} at start, wrangler local tracing ${opt["local-tracing"] ? "on" : "off"}`;
 }
 
 // ---- state: migrations and seed, reused when the previous run seeded the same scale ----

@@ -14,6 +14,11 @@ const ENV = {
   PATH: `${path.join(ROOT, "node_modules/.bin")}${path.delimiter}${process.env.PATH}`,
 };
 
+/** Whether `wrangler dev` keeps its local trace store (X_LOCAL_OBSERVABILITY); bench/run.mjs. */
+export function setLocalTracing(on) {
+  ENV.X_LOCAL_OBSERVABILITY = on ? "true" : "false";
+}
+
 export function killAll() {
   for (const child of children) {
     try {

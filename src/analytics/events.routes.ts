@@ -34,7 +34,7 @@ export const ingestRoute = createRoute({
     // BAD_REQUEST: the body is not JSON at all. RATE_LIMITED: the client IP, a session, or a
     // daily byte budget (docs/analytics.md, "Abuse limits"). PAYLOAD_TOO_LARGE also when the
     // accepted events would not fit one queue sendBatch. UPSTREAM_UNAVAILABLE: the ingest queue
-    // refused them; nothing was accepted or counted, retry after Retry-After.
+    // or the budget object failed; nothing was accepted, retry after Retry-After.
     ...errorResponses("BAD_REQUEST", "UNAUTHENTICATED", "RATE_LIMITED", "UPSTREAM_UNAVAILABLE"),
   },
 });

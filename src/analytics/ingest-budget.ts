@@ -17,7 +17,7 @@ import { DAY_MS } from "./store";
  * commit is durable, so a 202 never rests on a count that could be lost.
  *
  * One object holds every key (the `global` key needs one counter): about 1,000 requests/s per
- * object is its limit (docs/scaling.md, "Ingest budgets"). Rows older than yesterday are
+ * object is its limit (docs/scaling.md, "The plan past each limit"). Rows older than yesterday are
  * deleted on the first take of a new day and by an alarm, so an idle object keeps client IPs
  * and session ids no longer than two days either (SECURITY.md, "Retention").
  */

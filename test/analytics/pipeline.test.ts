@@ -122,6 +122,42 @@ describe("POST /analytics/events through the queue", () => {
     expect([await budgetUsed(`s:${session}`), await budgetUsed(`ip:${ip}`)]).toEqual([0, 0]);
   });
 
+  it("answers 503 with Retry-After when the budget object fails, and queues nothing", async () => {
+    const deps = testDeps();
+    let sent = 0;
+    const failing = {
+      ...deps,
+      env: {
+        ...deps.env,
+        INGEST_BUDGET: {
+          getByName: () => ({
+            take: () => Promise.reject(new Error("Durable Object reset because its code was updated")),
+            refund: () => Promise.resolve(),
+          }),
+        } as unknown as Env["INGEST_BUDGET"],
+        ANALYTICS_QUEUE: {
+          send: async () => {
+            sent++;
+          },
+          sendBatch: async () => {
+            sent++;
+          },
+        } as unknown as Queue,
+      },
+    };
+    const session = crypto.randomUUID();
+    const err = await ingestEvents(
+      failing,
+      [{ event_type: "page_view", session_id: session }],
+      null,
+      "ip-x",
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe("UPSTREAM_UNAVAILABLE");
+    expect((err as ApiError).headers?.["Retry-After"]).toBe("5");
+    expect(sent).toBe(0);
+  });
+
   it("refuses with 413 what would not fit one sendBatch, before anything is queued or counted", async () => {
     const session = crypto.randomUUID();
     const ip = `ip-${crypto.randomUUID()}`;

@@ -159,7 +159,7 @@ function model(a, target) {
     rate(
       "IngestBudget DO: budget takes",
       "1,000 req/s",
-      "one take per ingest request",
+      "one take per ingest request past the rate limiters",
       a["ingest-eps"] / a["ingest-batch"],
       LIMITS.doRps,
     );

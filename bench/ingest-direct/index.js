@@ -24,9 +24,9 @@ const allow = { limit: async () => ({ success: true }) };
 const UNLIMITED = String(2 ** 50);
 const ACK_ONLY_PREFIX = "bench-ingest-ack-only-";
 
-/** An INGEST_BUDGET whose takes and refunds succeed without reaching the object. */
+/** An INGEST_BUDGET whose takes succeed without reaching the object. */
 const noBudgetObject = {
-  getByName: () => ({ take: async () => null, refund: async () => {} }),
+  getByName: () => ({ take: async () => null }),
 };
 
 // One wrapped env per real env and mode: config and clients are cached per env object.

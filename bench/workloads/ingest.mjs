@@ -155,7 +155,7 @@ export function ingestFigures(R) {
   }
   // The decomposition: no target, each is the queued path with parts removed.
   const parts = {
-    "no-budget": "no-budget (bench-only: budget upsert skipped): first POST → rows visible",
+    "no-budget": "no-budget (bench-only: budget take skipped): first POST → rows visible",
     "ack-only": "ack-only (bench-only: no budget, consumer acks without writing): accepted (202) rate",
     "ack-only-budget":
       "ack-only-budget (bench-only: budget, consumer acks without writing): accepted (202) rate",

@@ -1,23 +1,35 @@
+import { createHash } from "node:crypto";
+
 /**
- * Daily byte budgets for ingest (docs/analytics.md, "Abuse limits"), exact and global: keys
- * `s:<session>`, `ip:<client IP>` and `global`, counted per UTC day by the IngestBudget Durable
- * Object (ingest-budget.ts), which takes a request's keys all or none.
+ * Daily byte budgets for ingest (docs/analytics.md, "Abuse limits"), exact and global: one per
+ * session, one per client IP and one for everyone, counted per UTC day by the IngestBudget
+ * Durable Object (ingest-budget.ts), which takes a request's keys all or none.
  * Sessions are client-chosen ids, so the session budget alone bounds nothing: one IP rotating
  * session ids is stopped by its own budget, and everyone together by the global one.
  */
 export type BudgetTake = { key: string; bytes: number; cap: number };
+/** The key that refused a take, its cap, and what it had counted when it refused. */
+export type BudgetRefusal = { key: string; cap: number; used: number };
 
-/** What the budgets need of the object (its RPC methods), so callers and tests name no class. */
+/** What the budgets need of the object (its RPC method), so callers and tests name no class. */
 export type BudgetCounter = {
-  take(takes: BudgetTake[], day: number): Promise<BudgetTake | null>;
-  refund(takes: BudgetTake[], day: number): Promise<void>;
+  take(takes: BudgetTake[], day: number): Promise<BudgetRefusal | null>;
 };
 
 /** The one object holding every key: the `global` budget is one counter (docs/scaling.md). */
 export const BUDGET_OBJECT = "ingest-budget";
 
-export function budgetCounter(env: Pick<Env, "INGEST_BUDGET">): BudgetCounter {
-  return env.INGEST_BUDGET.getByName(BUDGET_OBJECT);
+export type BudgetScope = "s" | "ip" | "global";
+
+/**
+ * The stored key: scope, then 16 bytes of SHA-256 of the value. Client-chosen session ids of up
+ * to 128 characters and IPv6 addresses would make rows several times larger (the object's
+ * storage is bounded by row size, docs/scaling.md), and the object then holds no raw session id
+ * or IP. A hash, not anonymisation: an IPv4 address can be found again by trying them all.
+ */
+export function budgetKey(scope: BudgetScope, value = ""): string {
+  if (scope === "global") return "global";
+  return `${scope}:${createHash("sha256").update(`${scope}\u0000${value}`).digest("base64url").slice(0, 22)}`;
 }
 
 /** Which key refused a take, and its cap, for the 429's details. */
@@ -28,22 +40,59 @@ export class BudgetExceeded extends Error {
   }
 }
 
-/** The object could not be reached, or failed: the request was not counted, nor accepted. */
+/** The object could not be reached, or failed: the request was not accepted. */
 export class BudgetUnavailable extends Error {
   override name = "BudgetUnavailable";
+  /** The object said it is overloaded: clients should back off longer (Cloudflare's advice). */
+  get overloaded(): boolean {
+    return (this.cause as { overloaded?: unknown } | undefined)?.overloaded === true;
+  }
 }
 
-export async function takeBudgets(counter: BudgetCounter, takes: BudgetTake[], day: number): Promise<void> {
-  let refused: BudgetTake | null;
+/**
+ * Refusals this isolate has seen: key → bytes the object had counted by then, for one day.
+ * Counts only grow within a day, so once `known + bytes > cap` the object would refuse too,
+ * and the isolate refuses without the RPC: a client (or a flood) past its budget, or everyone
+ * past the global one, stops costing the one object a request each. Bounded; never exact
+ * about acceptance, only about refusal.
+ */
+const MAX_KNOWN = 10_000;
+let knownDay = -1;
+let known = new Map<string, number>();
+
+function knownRefusal(takes: BudgetTake[], day: number): BudgetTake | undefined {
+  if (day !== knownDay) return undefined;
+  return takes.find((t) => {
+    const used = known.get(t.key);
+    return used !== undefined && used + t.bytes > t.cap;
+  });
+}
+
+function remember(refusal: BudgetRefusal, day: number): void {
+  if (day !== knownDay || known.size >= MAX_KNOWN) {
+    knownDay = day;
+    known = new Map();
+  }
+  known.set(refusal.key, Math.max(refusal.used, known.get(refusal.key) ?? 0));
+}
+
+export async function takeBudgets(
+  env: Pick<Env, "INGEST_BUDGET">,
+  takes: BudgetTake[],
+  day: number,
+): Promise<void> {
+  const local = knownRefusal(takes, day);
+  if (local) throw new BudgetExceeded(local);
+  let refused: BudgetRefusal | null;
   try {
+    const counter: BudgetCounter = env.INGEST_BUDGET.getByName(BUDGET_OBJECT);
     refused = await counter.take(takes, day);
   } catch (err) {
     // A take whose answer was lost may still have committed: over-counted, never under.
     throw new BudgetUnavailable("ingest budget unavailable", { cause: err });
   }
-  if (refused) throw new BudgetExceeded(refused);
-}
-
-export async function refundBudgets(counter: BudgetCounter, takes: BudgetTake[], day: number): Promise<void> {
-  await counter.refund(takes, day);
+  if (refused) {
+    remember(refused, day);
+    throw new BudgetExceeded(takes.find((t) => t.key === refused.key) ?? { ...refused, bytes: 0 });
+  }
 }

@@ -6,14 +6,7 @@ import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
 import { eraseTouches } from "./attribution";
 import { classifySessions } from "./bots";
-import {
-  BudgetExceeded,
-  type BudgetTake,
-  BudgetUnavailable,
-  budgetCounter,
-  refundBudgets,
-  takeBudgets,
-} from "./budget";
+import { BudgetExceeded, type BudgetTake, BudgetUnavailable, budgetKey, takeBudgets } from "./budget";
 import { AeWriter } from "./engine";
 import { jsonBytes, MAX_SEND_BATCH_BYTES, packMessages } from "./ingest-queue";
 import { batchAll, rows } from "./reports/sql";
@@ -40,6 +33,8 @@ type Rejection = IngestResult["errors"][number];
 const encoder = new TextEncoder();
 /** Seconds a client should wait after the queue refused a batch (a transient outage). */
 const QUEUE_RETRY_AFTER_S = 5;
+/** …and after the budget object said it is overloaded. */
+const OVERLOADED_RETRY_AFTER_S = 30;
 
 /**
  * Validates each event on its own: good events are enqueued even when others in the same
@@ -91,7 +86,6 @@ export async function ingestEvents(
  * Abuse limits (docs/analytics.md, "Abuse limits"): the client IP was limited by the route's
  * middleware; here each session named is limited by the binding, then the request's bytes are
  * taken from its sessions', its IP's and the global daily budget (all or none), then sent.
- * A refused send gives the bytes back: nothing was accepted, so nothing is counted.
  */
 async function enqueueWithinLimits(
   deps: Pick<Deps, "env" | "config" | "logger">,
@@ -112,14 +106,15 @@ async function enqueueWithinLimits(
   }
   const day = Math.floor(receivedAt / DAY_MS);
   const takes = budgetTakes(deps.config, jsonRows, sizes, clientIp);
-  const counter = budgetCounter(deps.env);
   try {
-    await takeBudgets(counter, takes, day);
+    await takeBudgets(deps.env, takes, day);
   } catch (err) {
     if (err instanceof BudgetUnavailable) {
       deps.logger.warn("analytics budget unavailable", { err: err.cause, events: rows.length });
+      // An overloaded object must not be retried at once (Cloudflare's DO error handling).
+      const wait = err.overloaded ? OVERLOADED_RETRY_AFTER_S : QUEUE_RETRY_AFTER_S;
       throw new ApiError("UPSTREAM_UNAVAILABLE", "Analytics ingest is unavailable; retry later", {
-        headers: { "Retry-After": String(QUEUE_RETRY_AFTER_S) },
+        headers: { "Retry-After": String(wait) },
       });
     }
     if (!(err instanceof BudgetExceeded)) throw err;
@@ -138,13 +133,9 @@ async function enqueueWithinLimits(
       messages.map((body) => ({ body, contentType: "json" as const })),
     );
   } catch (err) {
+    // Not given back: a sendBatch that failed may still have enqueued (its answer lost), and
+    // the budgets are over-counted, never under. The client's retry is counted again.
     deps.logger.warn("analytics queue refused a batch", { err, events: rows.length });
-    try {
-      await refundBudgets(counter, takes, day);
-    } catch (refundErr) {
-      // Over-counted, never under: the client is told to retry and may hit its budget early.
-      deps.logger.error("analytics budget refund failed", { err: refundErr });
-    }
     throw new ApiError("UPSTREAM_UNAVAILABLE", "Analytics ingest is unavailable; retry later", {
       headers: { "Retry-After": String(QUEUE_RETRY_AFTER_S) },
     });
@@ -167,12 +158,12 @@ function budgetTakes(
   }
   return [
     ...[...perSession].map(([session, bytes]) => ({
-      key: `s:${session}`,
+      key: budgetKey("s", session),
       bytes,
       cap: config.ANALYTICS_SESSION_DAILY_BYTES,
     })),
-    { key: `ip:${clientIp}`, bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
-    { key: "global", bytes: total, cap: config.ANALYTICS_GLOBAL_DAILY_BYTES },
+    { key: budgetKey("ip", clientIp), bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
+    { key: budgetKey("global"), bytes: total, cap: config.ANALYTICS_GLOBAL_DAILY_BYTES },
   ];
 }
 

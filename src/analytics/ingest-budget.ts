@@ -1,117 +1,123 @@
 import { DurableObject } from "cloudflare:workers";
-import type { BudgetTake } from "./budget";
+import type { BudgetRefusal, BudgetTake } from "./budget";
 import { DAY_MS } from "./store";
 
 /**
  * The daily ingest byte budgets (budget.ts), in one Durable Object with its own SQLite.
  *
  * Why not ANALYTICS_DB, where they lived first: every accepted POST took its budgets in one D1
- * upsert, so ingest made one D1 write per request on the writer the queue consumer needs for
- * its batches, and the D1 round trip was a quarter of the queued path's cost in the bench
- * (BENCHMARKS.md). Here a take is one RPC and one local SQLite commit.
+ * upsert, one write per request on the writer the queue consumer needs for its batches.
  *
- * Why exact still holds: a take runs inside `transactionSync`, which has no await, and the
- * object runs one event at a time, so no other take can interleave between the reads and the
- * writes; the CHECK (bytes <= cap) is the constraint behind that, and a throw anywhere rolls
- * every key of the take back (all or none). The output gate holds the RPC's answer until the
- * commit is durable, so a 202 never rests on a count that could be lost.
+ * Why exact: a take is ONE upsert statement over all its keys, and the table's
+ * CHECK (bytes <= cap) fails that statement when any key would pass its cap; SQLite backs a
+ * failed statement out whole, so a take writes every key or none, and no other take runs
+ * inside it (the object runs one event at a time). The output gate holds the RPC's answer
+ * until the commit is durable, so a 202 never rests on a count that could be lost. Counts
+ * only grow within a day (nothing is given back), which is what lets Workers cache refusals
+ * (budget.ts).
  *
- * One object holds every key (the `global` key needs one counter): about 1,000 requests/s per
- * object is its limit (docs/scaling.md, "The plan past each limit"). Rows older than yesterday are
- * deleted on the first take of a new day and by an alarm, so an idle object keeps client IPs
- * and session ids no longer than two days either (SECURITY.md, "Retention").
+ * Size: rows are keyed (day, hashed key), about 70 bytes each; a day's worst case is the
+ * global budget spent in the smallest events (docs/scaling.md). Old days are deleted by the
+ * alarm in chunks, never inside a take, so a purge of millions of rows never stalls ingest.
+ * About 1,000 requests/s per object is its limit (docs/scaling.md, "The plan past each limit").
  */
+const TAKE = `INSERT INTO day_budget (day, budget_key, bytes, cap)
+  SELECT ?2, value->>'key', value->>'bytes', value->>'cap' FROM json_each(?1) WHERE true
+  ON CONFLICT (day, budget_key) DO UPDATE SET bytes = bytes + excluded.bytes, cap = excluded.cap`;
+
+/** Rows deleted per alarm run (a 100k-row delete took 0.3–0.5 s locally; this is ~25 ms). */
+export const PURGE_CHUNK = 5_000;
+
 export class IngestBudget extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  /** The day whose purge already ran in this instance (memory only: running it again is cheap). */
-  private purgedFor = -1;
+  /** The newest day for which this instance made sure a purge alarm is armed (memory only). */
+  private armedFor = -1;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(`CREATE TABLE IF NOT EXISTS budget (
-      budget_key TEXT NOT NULL, day INTEGER NOT NULL, bytes INTEGER NOT NULL, cap INTEGER NOT NULL,
-      PRIMARY KEY (budget_key, day), CHECK (bytes <= cap)) WITHOUT ROWID`);
-    this.sql.exec("CREATE INDEX IF NOT EXISTS budget_day ON budget (day)");
+    // (day, key) first: the purge deletes a range of the primary key, with no second index.
+    this.sql.exec(`CREATE TABLE IF NOT EXISTS day_budget (
+      day INTEGER NOT NULL, budget_key TEXT NOT NULL, bytes INTEGER NOT NULL, cap INTEGER NOT NULL,
+      PRIMARY KEY (day, budget_key), CHECK (bytes <= cap)) WITHOUT ROWID`);
   }
 
-  /** Takes every key's bytes for `day`, or none: returns null when taken, else the first refusal. */
-  async take(takes: BudgetTake[], day: number): Promise<BudgetTake | null> {
+  /** Takes every key's bytes for `day`, or none: null when taken, else the first refusal. */
+  async take(takes: BudgetTake[], day: number): Promise<BudgetRefusal | null> {
     const merged = mergeKeys(takes, day);
-    await this.newDay(day);
-    return this.ctx.storage.transactionSync(() => {
+    await this.armPurge(day);
+    try {
+      this.sql.exec(TAKE, JSON.stringify(merged), day);
+      return null;
+    } catch (err) {
+      if (!String(err).includes("CHECK constraint failed")) throw err;
       for (const t of merged) {
         const used = this.used(t.key, day);
-        if (used + t.bytes > t.cap) return t;
+        if (used + t.bytes > t.cap) return { key: t.key, cap: t.cap, used };
       }
-      for (const t of merged) {
-        this.sql.exec(
-          `INSERT INTO budget (budget_key, day, bytes, cap) VALUES (?, ?, ?, ?)
-           ON CONFLICT (budget_key, day) DO UPDATE SET bytes = bytes + excluded.bytes, cap = excluded.cap`,
-          t.key,
-          day,
-          t.bytes,
-          t.cap,
-        );
-      }
-      return null;
-    });
-  }
-
-  /** Gives back what a take took when what it paid for never happened (the queue refused). */
-  refund(takes: BudgetTake[], day: number): void {
-    const merged = mergeKeys(takes, day);
-    this.ctx.storage.transactionSync(() => {
-      for (const t of merged) {
-        this.sql.exec(
-          "UPDATE budget SET bytes = MAX(0, bytes - ?) WHERE budget_key = ? AND day = ?",
-          t.bytes,
-          t.key,
-          day,
-        );
-      }
-    });
+      throw err;
+    }
   }
 
   /** Bytes counted for one key on one day (0 when none): for tests and operators. */
   used(key: string, day: number): number {
     const row = this.sql.exec<{ bytes: number }>(
-      "SELECT bytes FROM budget WHERE budget_key = ? AND day = ?",
-      key,
+      "SELECT bytes FROM day_budget WHERE day = ? AND budget_key = ?",
       day,
+      key,
     );
     return row.toArray()[0]?.bytes ?? 0;
   }
 
+  /**
+   * Deletes days before yesterday (takes around midnight may still name it), at most
+   * PURGE_CHUNK rows a run: while more are left it runs again at once, as a new event, so
+   * takes are served between chunks. Then it waits for the oldest day left to expire.
+   */
   override async alarm(): Promise<void> {
-    this.purge(Math.floor(Date.now() / DAY_MS));
-    // Rows left (today's, yesterday's): purge again when the newest of them expires.
-    const newest = this.sql.exec<{ day: number | null }>("SELECT MAX(day) AS day FROM budget").one().day;
-    if (newest !== null) await this.ctx.storage.setAlarm((newest + 2) * DAY_MS);
+    const before = Math.floor(Date.now() / DAY_MS) - 1;
+    this.sql.exec(
+      `DELETE FROM day_budget WHERE (day, budget_key) IN
+        (SELECT day, budget_key FROM day_budget WHERE day < ? ORDER BY day LIMIT ?)`,
+      before,
+      PURGE_CHUNK,
+    );
+    const oldest = this.sql.exec<{ day: number | null }>("SELECT MIN(day) AS day FROM day_budget").one().day;
+    if (oldest === null) return;
+    await this.ctx.storage.setAlarm(oldest < before ? Date.now() : (oldest + 2) * DAY_MS);
   }
 
-  /** On the first take of a day: the purge, and an alarm for when today's rows expire. */
-  private async newDay(day: number): Promise<void> {
-    if (day <= this.purgedFor) return;
-    this.purgedFor = day;
-    this.purge(day);
-    // Today's rows must go two days later even if no take ever comes again.
-    await this.ctx.storage.setAlarm((day + 2) * DAY_MS);
-  }
-
-  /** Keeps today and yesterday: takes around midnight may still name yesterday. */
-  private purge(today: number): void {
-    this.sql.exec("DELETE FROM budget WHERE day < ?", today - 1);
+  /** On the first take of a day: today's rows must go two days later, even with no take after. */
+  private async armPurge(day: number): Promise<void> {
+    if (day <= this.armedFor) return;
+    const due = (day + 2) * DAY_MS;
+    const at = await this.ctx.storage.getAlarm();
+    if (at === null || at > due) await this.ctx.storage.setAlarm(due);
+    // Only once the alarm is set: a failure here is retried by the next take.
+    this.armedFor = day;
   }
 }
 
-/** One entry per key (summed): a take naming a key twice must not check each half alone. */
+/**
+ * One entry per key (summed: a take naming a key twice must not check each half alone), and
+ * the day checked against this object's clock: only today and yesterday are takeable (the
+ * Worker's clock may be a little off around midnight), so no caller can write a day the purge
+ * would not reach or one it has already purged.
+ */
 function mergeKeys(takes: BudgetTake[], day: number): BudgetTake[] {
-  if (!Number.isSafeInteger(day)) throw new TypeError("invalid budget day");
+  const today = Math.floor(Date.now() / DAY_MS);
+  if (!Number.isSafeInteger(day) || day < today - 1 || day > today + 1) {
+    throw new RangeError(`budget day ${day} is not around today (${today})`);
+  }
   const byKey = new Map<string, BudgetTake>();
   for (const t of takes) {
-    if (!Number.isSafeInteger(t.bytes) || t.bytes < 0 || !Number.isSafeInteger(t.cap)) {
-      throw new TypeError(`invalid budget take for ${t.key}`);
+    if (
+      typeof t.key !== "string" ||
+      !Number.isSafeInteger(t.bytes) ||
+      t.bytes < 0 ||
+      !Number.isSafeInteger(t.cap)
+    ) {
+      throw new TypeError(`invalid budget take for ${String(t.key)}`);
     }
     const seen = byKey.get(t.key);
     byKey.set(t.key, seen ? { ...t, bytes: seen.bytes + t.bytes, cap: Math.min(seen.cap, t.cap) } : { ...t });

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { IngestBudget } from "../../src/analytics/ingest-budget";
+import { type IngestBudget, PURGE_CHUNK } from "../../src/analytics/ingest-budget";
 import { analyticsEvents } from "../../src/db/schema/analytics";
 import { getConfig } from "../../src/platform/config";
 import { eventually } from "../helpers/eventually";
@@ -56,7 +56,7 @@ async function expectLimited(res: Response) {
   expect(retryAfter).toBeLessThanOrEqual(86_400);
 }
 
-const quotaOf = (session: string) => budgetUsed(`s:${session}`);
+const quotaOf = (session: string) => budgetUsed("s", session);
 const countOf = async (session: string) =>
   (
     await db
@@ -146,24 +146,44 @@ describe("analytics ingest abuse limits", () => {
 
 describe("the ingest budget object", () => {
   const today = Math.floor(Date.now() / 86_400_000);
-  const take = (key: string, bytes: number, day = today, cap = 1_000) => ({ key, bytes, cap, day });
+  const take = (key: string, bytes: number, cap = 1_000) => ({ key, bytes, cap });
 
   /** A fresh object per test (the platform's is one named object; these call it directly). */
   const fresh = () => env.INGEST_BUDGET.getByName(`test-${crypto.randomUUID()}`);
+  const alarmOf = (budget: ReturnType<typeof fresh>) =>
+    runInDurableObject(budget, (_: IngestBudget, state) => state.storage.getAlarm());
+  const rowsOf = (budget: ReturnType<typeof fresh>) =>
+    runInDurableObject(
+      budget,
+      (_: IngestBudget, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM day_budget").one().n,
+    );
+  /** Writes rows as an earlier day's takes left them (a take can only name today or yesterday). */
+  const plant = (budget: ReturnType<typeof fresh>, day: number, n: number) =>
+    runInDurableObject(budget, (_: IngestBudget, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?2)
+         INSERT INTO day_budget (day, budget_key, bytes, cap) SELECT ?1, 's:planted-' || i, 1, 10 FROM k`,
+        day,
+        n,
+      );
+    });
 
-  it("takes every key of a request or none, and refunds what it took", async () => {
+  it("takes every key of a request or none: one statement, backed out whole by the cap's CHECK", async () => {
     const budget = fresh();
     expect(await budget.take([take("a", 600), take("b", 100)], today)).toBeNull();
-    // b would fit, a would not: neither is taken.
-    expect(await budget.take([take("b", 100), take("a", 500)], today)).toMatchObject({ key: "a" });
+    // b is written first and would fit; a would not: the statement fails and b's update goes too.
+    expect(await budget.take([take("b", 100), take("a", 500)], today)).toEqual({
+      key: "a",
+      cap: 1_000,
+      used: 600,
+    });
     expect([await budget.used("a", today), await budget.used("b", today)]).toEqual([600, 100]);
-    await budget.refund([take("a", 600), take("b", 100)], today);
-    expect([await budget.used("a", today), await budget.used("b", today)]).toEqual([0, 0]);
   });
 
   it("checks a key named twice in one take as its sum", async () => {
     const budget = fresh();
-    expect(await budget.take([take("k", 600), take("k", 600)], today)).toMatchObject({ key: "k" });
+    expect(await budget.take([take("k", 600), take("k", 600)], today)).toMatchObject({ key: "k", used: 0 });
     expect(await budget.used("k", today)).toBe(0);
   });
 
@@ -174,7 +194,7 @@ describe("the ingest budget object", () => {
     expect(await budget.used("p", today)).toBe(980);
   });
 
-  it("refuses a malformed take instead of counting it", async () => {
+  it("refuses a malformed take, or a day other than today or yesterday, instead of counting it", async () => {
     const budget = fresh();
     // Awaited through .then: an RPC promise handed to expect().rejects is reported unhandled.
     const refusal = (takes: ReturnType<typeof take>[], day: number) =>
@@ -184,34 +204,37 @@ describe("the ingest budget object", () => {
       );
     expect(await refusal([take("n", -5)], today)).toMatch(/invalid budget take/);
     expect(await refusal([take("n", 1.5)], today)).toMatch(/invalid budget take/);
-    expect(await refusal([take("n", 1)], Number.NaN)).toMatch(/invalid budget day/);
+    expect(await refusal([take("n", 1)], Number.NaN)).toMatch(/not around today/);
+    // A future day would outlive the purge; an old one would write a day already purged.
+    expect(await refusal([take("n", 1)], today + 2)).toMatch(/not around today/);
+    expect(await refusal([take("n", 1)], today - 2)).toMatch(/not around today/);
+    expect(await refusal([take("n", 1)], 1e15)).toMatch(/not around today/);
     expect(await budget.used("n", today)).toBe(0);
+    expect(await budget.take([take("n", 1)], today - 1)).toBeNull();
   });
 
-  it("keeps today and yesterday: the first take of a day purges older days, and so does its alarm", async () => {
+  it("arms its purge on the first take of a day, for two days later", async () => {
     const budget = fresh();
-    const plant = (key: string, day: number) =>
-      runInDurableObject(budget, (_: IngestBudget, state) => {
-        state.storage.sql.exec(
-          "INSERT INTO budget (budget_key, day, bytes, cap) VALUES (?, ?, 1, 10)",
-          key,
-          day,
-        );
-      });
-    const alarm = () => runInDurableObject(budget, (_: IngestBudget, state) => state.storage.getAlarm());
-    await plant("old", today - 2);
-    await plant("yesterday", today - 1);
+    expect(await alarmOf(budget)).toBeNull();
+    expect(await budget.take([take("t", 1)], today)).toBeNull();
+    expect(await alarmOf(budget)).toBe((today + 2) * 86_400_000);
+  });
+
+  it("purges days before yesterday in chunks, never inside a take, and then waits for the oldest day left", async () => {
+    const budget = fresh();
+    await plant(budget, today - 3, PURGE_CHUNK + 10);
+    await plant(budget, today - 1, 3);
     expect(await budget.take([take("today", 1)], today)).toBeNull();
-    expect(await budget.used("old", today - 2)).toBe(0);
-    expect(await budget.used("yesterday", today - 1)).toBe(1);
-    // Today's rows go two days later even if no take ever comes again.
-    expect(await alarm()).toBe((today + 2) * 86_400_000);
-    // The purge ran for today already; what appears later is the alarm's to purge.
-    await plant("stale", today - 3);
+    // The take deleted nothing: the purge is the alarm's.
+    expect(await rowsOf(budget)).toBe(PURGE_CHUNK + 14);
     expect(await runDurableObjectAlarm(budget)).toBe(true);
-    expect(await budget.used("stale", today - 3)).toBe(0);
-    expect(await budget.used("yesterday", today - 1)).toBe(1);
+    expect(await rowsOf(budget)).toBe(14);
+    // More old rows left: it runs again at once.
+    expect(await alarmOf(budget)).toBeLessThanOrEqual(Date.now());
+    expect(await runDurableObjectAlarm(budget)).toBe(true);
+    expect(await rowsOf(budget)).toBe(4);
     expect(await budget.used("today", today)).toBe(1);
-    expect(await alarm()).toBe((today + 2) * 86_400_000);
+    // Yesterday's rows are the oldest left: they expire at the end of today.
+    expect(await alarmOf(budget)).toBe((today + 1) * 86_400_000);
   });
 });

@@ -1,6 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { BUDGET_OBJECT } from "../../src/analytics/budget";
+import { BUDGET_OBJECT, type BudgetScope, budgetKey } from "../../src/analytics/budget";
 import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
@@ -87,7 +87,10 @@ export async function consumeQueue(queue: string, bodies: unknown[]) {
   return { batch, result: await getQueueResult(batch, ctx) };
 }
 
-/** Bytes the IngestBudget object counts for `key` today (or on `day`): 0 when none. */
-export function budgetUsed(key: string, day = Math.floor(Date.now() / DAY)): Promise<number> {
-  return env.INGEST_BUDGET.getByName(BUDGET_OBJECT).used(key, day);
+/** Bytes the IngestBudget object counts for a session, a client IP or everyone today: 0 when none. */
+export function budgetUsed(scope: BudgetScope, value?: string): Promise<number> {
+  return env.INGEST_BUDGET.getByName(BUDGET_OBJECT).used(
+    budgetKey(scope, value),
+    Math.floor(Date.now() / DAY),
+  );
 }

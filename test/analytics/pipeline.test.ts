@@ -95,68 +95,98 @@ describe("ingest queue consumer", () => {
 });
 
 describe("POST /analytics/events through the queue", () => {
-  it("answers 503 with Retry-After when the queue refuses, and counts nothing", async () => {
+  it("answers 503 with Retry-After when sendBatch fails, and keeps the bytes counted (it may have enqueued)", async () => {
     const deps = testDeps();
-    const failing = {
+    const real = deps.env.ANALYTICS_QUEUE;
+    let enqueued = 0;
+    // The queue accepted the messages; its answer never reached the Worker.
+    const lossy = {
       ...deps,
       env: {
         ...deps.env,
         ANALYTICS_QUEUE: {
-          send: () => Promise.reject(new Error("queue down")),
-          sendBatch: () => Promise.reject(new Error("queue down")),
+          send: real.send.bind(real),
+          sendBatch: async (m: Parameters<Queue["sendBatch"]>[0]) => {
+            await real.sendBatch(m);
+            enqueued++;
+            throw new Error("Network connection lost.");
+          },
         } as unknown as Queue,
       },
     };
     const session = crypto.randomUUID();
     const ip = `ip-${crypto.randomUUID()}`;
-    const err = await ingestEvents(
-      failing,
-      [{ event_type: "page_view", session_id: session }],
-      null,
-      ip,
-    ).catch((e: unknown) => e);
+    const err = await ingestEvents(lossy, [{ event_type: "page_view", session_id: session }], null, ip).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe("UPSTREAM_UNAVAILABLE");
     expect((err as ApiError).headers?.["Retry-After"]).toBe("5");
-    // Taken, then given back: the refusal counted nothing.
-    expect([await budgetUsed(`s:${session}`), await budgetUsed(`ip:${ip}`)]).toEqual([0, 0]);
+    expect(enqueued).toBe(1);
+    // Over-counted, never under: the events are in the queue, so their bytes stay counted.
+    const ipBytes = await budgetUsed("ip", ip);
+    expect(ipBytes).toBeGreaterThan(0);
+    expect(await budgetUsed("s", session)).toBe(ipBytes);
   });
 
-  it("answers 503 with Retry-After when the budget object fails, and queues nothing", async () => {
-    const deps = testDeps();
-    let sent = 0;
-    const failing = {
-      ...deps,
-      env: {
-        ...deps.env,
-        INGEST_BUDGET: {
-          getByName: () => ({
-            take: () => Promise.reject(new Error("Durable Object reset because its code was updated")),
-            refund: () => Promise.resolve(),
-          }),
-        } as unknown as Env["INGEST_BUDGET"],
-        ANALYTICS_QUEUE: {
-          send: async () => {
-            sent++;
-          },
-          sendBatch: async () => {
-            sent++;
-          },
-        } as unknown as Queue,
-      },
-    };
-    const session = crypto.randomUUID();
-    const err = await ingestEvents(
-      failing,
-      [{ event_type: "page_view", session_id: session }],
-      null,
-      "ip-x",
-    ).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ApiError);
-    expect((err as ApiError).code).toBe("UPSTREAM_UNAVAILABLE");
-    expect((err as ApiError).headers?.["Retry-After"]).toBe("5");
-    expect(sent).toBe(0);
+  const overloaded = Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), {
+    overloaded: true,
   });
+  const stubWith = (take: () => Promise<never>) => ({ getByName: () => ({ take }) });
+  it.each([
+    [
+      "its RPC fails",
+      stubWith(() => Promise.reject(new Error("Durable Object reset because its code was updated"))),
+      "5",
+    ],
+    [
+      "it is overloaded (a longer wait: not to be retried at once)",
+      stubWith(() => Promise.reject(overloaded)),
+      "30",
+    ],
+    [
+      "no stub can be made",
+      {
+        getByName: () => {
+          throw new TypeError("binding missing");
+        },
+      },
+      "5",
+    ],
+  ])(
+    "answers 503 with Retry-After when the budget object fails (%s), and queues nothing",
+    async (_, binding, wait) => {
+      const deps = testDeps();
+      let sent = 0;
+      const failing = {
+        ...deps,
+        env: {
+          ...deps.env,
+          INGEST_BUDGET: binding as unknown as Env["INGEST_BUDGET"],
+          ANALYTICS_QUEUE: {
+            send: async () => {
+              sent++;
+            },
+            sendBatch: async () => {
+              sent++;
+            },
+          } as unknown as Queue,
+        },
+      };
+      const session = crypto.randomUUID();
+      const ip = `ip-${crypto.randomUUID()}`;
+      const err = await ingestEvents(
+        failing,
+        [{ event_type: "page_view", session_id: session }],
+        null,
+        ip,
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ApiError);
+      expect((err as ApiError).code).toBe("UPSTREAM_UNAVAILABLE");
+      expect((err as ApiError).headers?.["Retry-After"]).toBe(wait);
+      expect(sent).toBe(0);
+    },
+  );
 
   it("refuses with 413 what would not fit one sendBatch, before anything is queued or counted", async () => {
     const session = crypto.randomUUID();
@@ -168,7 +198,7 @@ describe("POST /analytics/events through the queue", () => {
     }));
     const res = await postJson("/api/v1/analytics/events", { events }, { "cf-connecting-ip": ip });
     await expectEnvelope(res, 413, "PAYLOAD_TOO_LARGE");
-    expect(await budgetUsed(`ip:${ip}`)).toBe(0);
+    expect(await budgetUsed("ip", ip)).toBe(0);
   });
 
   it("packs rows into messages under the Queue's 128 KB, all in one sendBatch", () => {
@@ -208,7 +238,7 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
     const results = await Promise.allSettled(
       Array.from({ length: 12 }, () => ingestEvents(deps, batch(), null, ip)),
     );
-    const bytes = await budgetUsed(`ip:${ip}`);
+    const bytes = await budgetUsed("ip", ip);
     const ok = results.filter((r) => r.status === "fulfilled").length;
     expect(ok).toBeGreaterThan(0);
     expect(ok).toBeLessThan(12);
@@ -223,6 +253,48 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
         expect((r.reason as ApiError).details).toMatchObject({ limit: "ip_daily_bytes", cap_bytes: 100_000 });
       }
     }
+  });
+
+  it("after a refusal, an isolate refuses what the object would refuse without asking it, and only that", async () => {
+    const ip = `ip-${crypto.randomUUID()}`;
+    const base = withCaps({ ip: 30_000 });
+    let calls = 0;
+    const real = base.env.INGEST_BUDGET;
+    const deps = {
+      ...base,
+      env: {
+        ...base.env,
+        INGEST_BUDGET: {
+          getByName: (name: string) => {
+            const stub = real.getByName(name);
+            return {
+              take: (...args: Parameters<typeof stub.take>) => {
+                calls++;
+                return stub.take(...args);
+              },
+            };
+          },
+        } as unknown as Env["INGEST_BUDGET"],
+      },
+    };
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => "accepted",
+        (e: ApiError) => e.code,
+      );
+    expect(await code(ingestEvents(deps, batch(), null, ip))).toBe("accepted");
+    expect(await code(ingestEvents(deps, batch(), null, ip))).toBe("RATE_LIMITED");
+    expect(calls).toBe(2);
+    // The object said ~21 KB were used: another ~21 KB cannot fit 30 KB, so no call is made…
+    const local = await ingestEvents(deps, batch(), null, ip).catch((e: unknown) => e);
+    expect((local as ApiError).details).toMatchObject({ limit: "ip_daily_bytes", cap_bytes: 30_000 });
+    expect(calls).toBe(2);
+    // …but a small batch that still fits is asked about, and accepted.
+    const small = [
+      { event_type: "page_view", session_id: crypto.randomUUID(), properties: { pad: "z".repeat(500) } },
+    ];
+    expect(await code(ingestEvents(deps, small, null, ip))).toBe("accepted");
+    expect(calls).toBe(3);
   });
 
   it("many IPs together are stopped by the global budget, exactly, under parallel requests", async () => {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { DAY_MS } from "./store";
 
 /**
  * Daily byte budgets for ingest (docs/analytics.md, "Abuse limits"), exact and global: one per
@@ -8,12 +9,12 @@ import { createHash } from "node:crypto";
  * session ids is stopped by its own budget, and everyone together by the global one.
  */
 export type BudgetTake = { key: string; bytes: number; cap: number };
-/** The key that refused a take, its cap, and what it had counted when it refused. */
-export type BudgetRefusal = { key: string; cap: number; used: number };
+/** The key that refused a take, its cap, what it had counted then, and on which UTC day (its clock). */
+export type BudgetRefusal = { key: string; cap: number; used: number; day: number };
 
 /** What the budgets need of the object (its RPC method), so callers and tests name no class. */
 export type BudgetCounter = {
-  take(takes: BudgetTake[], day: number): Promise<BudgetRefusal | null>;
+  take(takes: BudgetTake[]): Promise<BudgetRefusal | null>;
 };
 
 /** The one object holding every key: the `global` budget is one counter (docs/scaling.md). */
@@ -54,45 +55,51 @@ export class BudgetUnavailable extends Error {
  * Counts only grow within a day, so once `known + bytes > cap` the object would refuse too,
  * and the isolate refuses without the RPC: a client (or a flood) past its budget, or everyone
  * past the global one, stops costing the one object a request each. Bounded; never exact
- * about acceptance, only about refusal.
+ * about acceptance, only about refusal. The day is the object's; this isolate's clock may be
+ * a little off, so the cache is not used within a minute of midnight, when the object may
+ * already count a new day.
  */
 const MAX_KNOWN = 10_000;
+const MIDNIGHT_MARGIN_MS = 60_000;
 let knownDay = -1;
 let known = new Map<string, number>();
 
-function knownRefusal(takes: BudgetTake[], day: number): BudgetTake | undefined {
-  if (day !== knownDay) return undefined;
+function knownRefusal(takes: BudgetTake[], now: number): BudgetTake | undefined {
+  const sinceMidnight = now % DAY_MS;
+  if (sinceMidnight < MIDNIGHT_MARGIN_MS || sinceMidnight > DAY_MS - MIDNIGHT_MARGIN_MS) return undefined;
+  if (Math.floor(now / DAY_MS) !== knownDay) return undefined;
   return takes.find((t) => {
     const used = known.get(t.key);
     return used !== undefined && used + t.bytes > t.cap;
   });
 }
 
-function remember(refusal: BudgetRefusal, day: number): void {
-  if (day !== knownDay || known.size >= MAX_KNOWN) {
-    knownDay = day;
+function remember(refusal: BudgetRefusal): void {
+  if (refusal.day !== knownDay || known.size >= MAX_KNOWN) {
+    knownDay = refusal.day;
     known = new Map();
   }
   known.set(refusal.key, Math.max(refusal.used, known.get(refusal.key) ?? 0));
 }
 
+/** Takes the request's budgets, or throws BudgetExceeded / BudgetUnavailable. `now`: this isolate's clock. */
 export async function takeBudgets(
   env: Pick<Env, "INGEST_BUDGET">,
   takes: BudgetTake[],
-  day: number,
+  now: number,
 ): Promise<void> {
-  const local = knownRefusal(takes, day);
+  const local = knownRefusal(takes, now);
   if (local) throw new BudgetExceeded(local);
   let refused: BudgetRefusal | null;
   try {
     const counter: BudgetCounter = env.INGEST_BUDGET.getByName(BUDGET_OBJECT);
-    refused = await counter.take(takes, day);
+    refused = await counter.take(takes);
   } catch (err) {
     // A take whose answer was lost may still have committed: over-counted, never under.
     throw new BudgetUnavailable("ingest budget unavailable", { cause: err });
   }
   if (refused) {
-    remember(refused, day);
+    remember(refused);
     throw new BudgetExceeded(takes.find((t) => t.key === refused.key) ?? { ...refused, bytes: 0 });
   }
 }

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { requireRole } from "../platform/auth";
+import { clientNetwork } from "../platform/client-ip";
 import { errorResponses, json, jsonBody, optionalSecurity, security } from "../platform/openapi";
 import { rateLimit } from "../platform/rate-limit";
 import { erasureSchema, ingestBodySchema, ingestResultSchema, userIdParamSchema } from "./schemas";
@@ -7,13 +8,14 @@ import { erasureSchema, ingestBodySchema, ingestResultSchema, userIdParamSchema 
 const tags = ["analytics"];
 
 /**
- * Per client IP, signed in or not: Cloudflare sets CF-Connecting-IP on every request and
- * overwrites a client's own. Without it (local tools only) every caller shares one bucket.
+ * Per client network (an IPv4 address, an IPv6 /64), signed in or not: Cloudflare sets
+ * CF-Connecting-IP on every request and overwrites a client's own. Without it (local tools
+ * only) every caller shares one bucket.
  */
 const ipRateLimit = rateLimit({
   binding: (e) => e.ANALYTICS_IP_RATE_LIMITER,
   prefix: "ingest-ip",
-  key: (c) => c.req.header("cf-connecting-ip") ?? "unknown",
+  key: (c) => clientNetwork(c.req.header("cf-connecting-ip") ?? "unknown"),
 });
 
 export const ingestRoute = createRoute({

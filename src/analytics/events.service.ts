@@ -1,4 +1,5 @@
 import { sql } from "drizzle-orm";
+import { clientNetwork } from "../platform/client-ip";
 import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
@@ -107,7 +108,7 @@ async function enqueueWithinLimits(
   const day = Math.floor(receivedAt / DAY_MS);
   const takes = budgetTakes(deps.config, jsonRows, sizes, clientIp);
   try {
-    await takeBudgets(deps.env, takes, day);
+    await takeBudgets(deps.env, takes, receivedAt);
   } catch (err) {
     if (err instanceof BudgetUnavailable) {
       deps.logger.warn("analytics budget unavailable", { err: err.cause, events: rows.length });
@@ -162,7 +163,8 @@ function budgetTakes(
       bytes,
       cap: config.ANALYTICS_SESSION_DAILY_BYTES,
     })),
-    { key: budgetKey("ip", clientIp), bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
+    // Per network (an IPv6 /64, client-ip.ts), like the IP rate limit in front of it.
+    { key: budgetKey("ip", clientNetwork(clientIp)), bytes: total, cap: config.ANALYTICS_IP_DAILY_BYTES },
     { key: budgetKey("global"), bytes: total, cap: config.ANALYTICS_GLOBAL_DAILY_BYTES },
   ];
 }

@@ -16,7 +16,7 @@ import { DAY_MS } from "./store";
  * only grow within a day (nothing is given back), which is what lets Workers cache refusals
  * (budget.ts).
  *
- * Size: rows are keyed (day, hashed key), about 70 bytes each; a day's worst case is the
+ * Size: rows are keyed (day, hashed key), about 45–65 bytes each; a day's worst case is the
  * global budget spent in the smallest events (docs/scaling.md). Old days are deleted by the
  * alarm in chunks, never inside a take, so a purge of millions of rows never stalls ingest.
  * About 1,000 requests/s per object is its limit (docs/scaling.md, "The plan past each limit").
@@ -42,21 +42,27 @@ export class IngestBudget extends DurableObject<Env> {
       PRIMARY KEY (day, budget_key), CHECK (bytes <= cap)) WITHOUT ROWID`);
   }
 
-  /** Takes every key's bytes for `day`, or none: null when taken, else the first refusal. */
-  async take(takes: BudgetTake[], day: number): Promise<BudgetRefusal | null> {
-    const merged = mergeKeys(takes, day);
-    await this.armPurge(day);
+  /**
+   * Takes every key's bytes for today, by this object's clock (one clock for every Worker, so
+   * no caller can name a day the purge would not reach), or none: null when taken, else the
+   * first refusal.
+   */
+  async take(takes: BudgetTake[]): Promise<BudgetRefusal | null> {
+    const merged = mergeKeys(takes);
+    const day = Math.floor(Date.now() / DAY_MS);
     try {
       this.sql.exec(TAKE, JSON.stringify(merged), day);
-      return null;
     } catch (err) {
       if (!String(err).includes("CHECK constraint failed")) throw err;
       for (const t of merged) {
         const used = this.used(t.key, day);
-        if (used + t.bytes > t.cap) return { key: t.key, cap: t.cap, used };
+        if (used + t.bytes > t.cap) return { key: t.key, cap: t.cap, used, day };
       }
       throw err;
     }
+    // After the write, so a take that wrote nothing never marks the day armed.
+    await this.armPurge(day);
+    return null;
   }
 
   /** Bytes counted for one key on one day (0 when none): for tests and operators. */
@@ -75,6 +81,8 @@ export class IngestBudget extends DurableObject<Env> {
    * takes are served between chunks. Then it waits for the oldest day left to expire.
    */
   override async alarm(): Promise<void> {
+    // Whatever was armed has fired: the next take checks again.
+    this.armedFor = -1;
     const before = Math.floor(Date.now() / DAY_MS) - 1;
     this.sql.exec(
       `DELETE FROM day_budget WHERE (day, budget_key) IN
@@ -98,24 +106,17 @@ export class IngestBudget extends DurableObject<Env> {
   }
 }
 
-/**
- * One entry per key (summed: a take naming a key twice must not check each half alone), and
- * the day checked against this object's clock: only today and yesterday are takeable (the
- * Worker's clock may be a little off around midnight), so no caller can write a day the purge
- * would not reach or one it has already purged.
- */
-function mergeKeys(takes: BudgetTake[], day: number): BudgetTake[] {
-  const today = Math.floor(Date.now() / DAY_MS);
-  if (!Number.isSafeInteger(day) || day < today - 1 || day > today + 1) {
-    throw new RangeError(`budget day ${day} is not around today (${today})`);
-  }
+/** One entry per key (summed: a take naming a key twice must not check each half alone). */
+function mergeKeys(takes: BudgetTake[]): BudgetTake[] {
   const byKey = new Map<string, BudgetTake>();
   for (const t of takes) {
+    // At least a byte and a byte of cap: an empty take would write a row that costs nothing.
     if (
       typeof t.key !== "string" ||
       !Number.isSafeInteger(t.bytes) ||
-      t.bytes < 0 ||
-      !Number.isSafeInteger(t.cap)
+      t.bytes < 1 ||
+      !Number.isSafeInteger(t.cap) ||
+      t.cap < 1
     ) {
       throw new TypeError(`invalid budget take for ${String(t.key)}`);
     }

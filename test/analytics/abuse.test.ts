@@ -171,52 +171,66 @@ describe("the ingest budget object", () => {
 
   it("takes every key of a request or none: one statement, backed out whole by the cap's CHECK", async () => {
     const budget = fresh();
-    expect(await budget.take([take("a", 600), take("b", 100)], today)).toBeNull();
+    expect(await budget.take([take("a", 600), take("b", 100)])).toBeNull();
     // b is written first and would fit; a would not: the statement fails and b's update goes too.
-    expect(await budget.take([take("b", 100), take("a", 500)], today)).toEqual({
+    expect(await budget.take([take("b", 100), take("a", 500)])).toEqual({
       key: "a",
       cap: 1_000,
       used: 600,
+      day: today,
     });
     expect([await budget.used("a", today), await budget.used("b", today)]).toEqual([600, 100]);
   });
 
   it("checks a key named twice in one take as its sum", async () => {
     const budget = fresh();
-    expect(await budget.take([take("k", 600), take("k", 600)], today)).toMatchObject({ key: "k", used: 0 });
+    expect(await budget.take([take("k", 600), take("k", 600)])).toMatchObject({ key: "k", used: 0 });
     expect(await budget.used("k", today)).toBe(0);
   });
 
   it("never overdraws under 50 parallel takes", async () => {
     const budget = fresh();
-    const results = await Promise.all(Array.from({ length: 50 }, () => budget.take([take("p", 70)], today)));
+    const results = await Promise.all(Array.from({ length: 50 }, () => budget.take([take("p", 70)])));
     expect(results.filter((r) => r === null)).toHaveLength(14);
     expect(await budget.used("p", today)).toBe(980);
   });
 
-  it("refuses a malformed take, or a day other than today or yesterday, instead of counting it", async () => {
+  it("refuses a malformed take instead of counting it", async () => {
     const budget = fresh();
     // Awaited through .then: an RPC promise handed to expect().rejects is reported unhandled.
-    const refusal = (takes: ReturnType<typeof take>[], day: number) =>
-      budget.take(takes, day).then(
+    const refusal = (takes: ReturnType<typeof take>[]) =>
+      budget.take(takes).then(
         () => "taken",
         (e: unknown) => String(e),
       );
-    expect(await refusal([take("n", -5)], today)).toMatch(/invalid budget take/);
-    expect(await refusal([take("n", 1.5)], today)).toMatch(/invalid budget take/);
-    expect(await refusal([take("n", 1)], Number.NaN)).toMatch(/not around today/);
-    // A future day would outlive the purge; an old one would write a day already purged.
-    expect(await refusal([take("n", 1)], today + 2)).toMatch(/not around today/);
-    expect(await refusal([take("n", 1)], today - 2)).toMatch(/not around today/);
-    expect(await refusal([take("n", 1)], 1e15)).toMatch(/not around today/);
+    expect(await refusal([take("n", -5)])).toMatch(/invalid budget take/);
+    expect(await refusal([take("n", 1.5)])).toMatch(/invalid budget take/);
+    // An empty take would write a row that costs nothing; a cap below 1 is a bug.
+    expect(await refusal([take("n", 0)])).toMatch(/invalid budget take/);
+    expect(await refusal([take("n", 1, 0)])).toMatch(/invalid budget take/);
+    expect(await refusal([take("n", 2 ** 53)])).toMatch(/invalid budget take/);
     expect(await budget.used("n", today)).toBe(0);
-    expect(await budget.take([take("n", 1)], today - 1)).toBeNull();
+    expect(await rowsOf(budget)).toBe(0);
+  });
+
+  it("counts on its own clock and says which day a refusal was on", async () => {
+    const budget = fresh();
+    expect(await budget.take([take("c", 900)])).toBeNull();
+    expect(await budget.take([take("c", 200)])).toEqual({ key: "c", cap: 1_000, used: 900, day: today });
+  });
+
+  it("a refused first take of the day leaves the purge to the next take, which arms it", async () => {
+    const budget = fresh();
+    expect(await budget.take([take("big", 2_000)])).toMatchObject({ key: "big" });
+    expect(await alarmOf(budget)).toBeNull();
+    expect(await budget.take([take("small", 1)])).toBeNull();
+    expect(await alarmOf(budget)).toBe((today + 2) * 86_400_000);
   });
 
   it("arms its purge on the first take of a day, for two days later", async () => {
     const budget = fresh();
     expect(await alarmOf(budget)).toBeNull();
-    expect(await budget.take([take("t", 1)], today)).toBeNull();
+    expect(await budget.take([take("t", 1)])).toBeNull();
     expect(await alarmOf(budget)).toBe((today + 2) * 86_400_000);
   });
 
@@ -224,7 +238,7 @@ describe("the ingest budget object", () => {
     const budget = fresh();
     await plant(budget, today - 3, PURGE_CHUNK + 10);
     await plant(budget, today - 1, 3);
-    expect(await budget.take([take("today", 1)], today)).toBeNull();
+    expect(await budget.take([take("today", 1)])).toBeNull();
     // The take deleted nothing: the purge is the alarm's.
     expect(await rowsOf(budget)).toBe(PURGE_CHUNK + 14);
     expect(await runDurableObjectAlarm(budget)).toBe(true);

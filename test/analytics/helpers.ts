@@ -5,6 +5,7 @@ import { type EventRow, insertEvents } from "../../src/analytics/store";
 import { dbFor } from "../../src/db/client";
 import type { AnalyticsEventType } from "../../src/db/schema/analytics";
 import worker from "../../src/index";
+import { clientNetwork } from "../../src/platform/client-ip";
 import { bodyOf } from "../helpers/body";
 import { api } from "../helpers/http";
 
@@ -89,8 +90,10 @@ export async function consumeQueue(queue: string, bodies: unknown[]) {
 
 /** Bytes the IngestBudget object counts for a session, a client IP or everyone today: 0 when none. */
 export function budgetUsed(scope: BudgetScope, value?: string): Promise<number> {
+  // The IP budget is per network (an IPv6 /64), as ingest keys it.
+  const keyed = scope === "ip" && value !== undefined ? clientNetwork(value) : value;
   return env.INGEST_BUDGET.getByName(BUDGET_OBJECT).used(
-    budgetKey(scope, value),
+    budgetKey(scope, keyed),
     Math.floor(Date.now() / DAY),
   );
 }

@@ -255,6 +255,34 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
     }
   });
 
+  it("one host rotating IPv6 addresses inside its /64 is stopped by one IP budget", async () => {
+    const hextet = () => Math.floor(Math.random() * 0xfffe);
+    const [a, b] = [hextet(), hextet()];
+    const net = (last: number) => `2001:db8:${a.toString(16)}:${last.toString(16)}`;
+    const prefix = net(b);
+    const deps = withCaps({ ip: 50_000 });
+    const results = [];
+    for (let i = 1; i <= 4; i++) {
+      results.push(
+        await ingestEvents(deps, batch(), null, `${prefix}::${i.toString(16)}`).then(
+          () => "accepted",
+          (e: ApiError) => `${e.code}:${String((e.details as Record<string, unknown> | undefined)?.limit)}`,
+        ),
+      );
+    }
+    // ~21 KB a request: two fit 50 KB, the third and fourth address of the same /64 do not.
+    expect(results).toEqual([
+      "accepted",
+      "accepted",
+      "RATE_LIMITED:ip_daily_bytes",
+      "RATE_LIMITED:ip_daily_bytes",
+    ]);
+    // Another /64 has its own budget.
+    await expect(ingestEvents(deps, batch(), null, `${net(b + 1)}::1`)).resolves.toMatchObject({
+      accepted: 20,
+    });
+  });
+
   it("after a refusal, an isolate refuses what the object would refuse without asking it, and only that", async () => {
     const ip = `ip-${crypto.randomUUID()}`;
     const base = withCaps({ ip: 30_000 });

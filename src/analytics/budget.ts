@@ -36,7 +36,11 @@ export function budgetKey(scope: BudgetScope, value = ""): string {
 /** Which key refused a take, and its cap, for the 429's details. */
 export class BudgetExceeded extends Error {
   override name = "BudgetExceeded";
-  constructor(readonly refused: BudgetTake) {
+  /** `day`: the UTC day that refused (the object's clock): the budget is back after it. */
+  constructor(
+    readonly refused: BudgetTake,
+    readonly day: number,
+  ) {
     super("daily byte budget exceeded");
   }
 }
@@ -89,7 +93,7 @@ export async function takeBudgets(
   now: number,
 ): Promise<void> {
   const local = knownRefusal(takes, now);
-  if (local) throw new BudgetExceeded(local);
+  if (local) throw new BudgetExceeded(local, knownDay);
   let refused: BudgetRefusal | null;
   try {
     const counter: BudgetCounter = env.INGEST_BUDGET.getByName(BUDGET_OBJECT);
@@ -100,6 +104,9 @@ export async function takeBudgets(
   }
   if (refused) {
     remember(refused);
-    throw new BudgetExceeded(takes.find((t) => t.key === refused.key) ?? { ...refused, bytes: 0 });
+    throw new BudgetExceeded(
+      takes.find((t) => t.key === refused.key) ?? { ...refused, bytes: 0 },
+      refused.day,
+    );
   }
 }

@@ -105,7 +105,6 @@ async function enqueueWithinLimits(
       details: { limit: "queue_send_batch_bytes", max_bytes: MAX_SEND_BATCH_BYTES },
     });
   }
-  const day = Math.floor(receivedAt / DAY_MS);
   const takes = budgetTakes(deps.config, jsonRows, sizes, clientIp);
   try {
     await takeBudgets(deps.env, takes, receivedAt);
@@ -119,8 +118,9 @@ async function enqueueWithinLimits(
       });
     }
     if (!(err instanceof BudgetExceeded)) throw err;
-    // The budgets are per UTC day: the batch can be sent again after midnight.
-    const retryAfter = Math.max(1, Math.ceil(((day + 1) * DAY_MS - receivedAt) / 1000));
+    // The budgets are per UTC day: the batch can be sent again after the midnight that ends the
+    // refusing day (the object's; this clock may already be past it).
+    const retryAfter = Math.max(1, Math.ceil(((err.day + 1) * DAY_MS - receivedAt) / 1000));
     const scope = err.refused.key.split(":")[0];
     const limit =
       scope === "s" ? "session_daily_bytes" : scope === "ip" ? "ip_daily_bytes" : "global_daily_bytes";

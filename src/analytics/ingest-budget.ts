@@ -20,6 +20,8 @@ import { DAY_MS } from "./store";
  * global budget spent in the smallest events (docs/scaling.md). Old days are deleted by the
  * alarm in chunks, never inside a take, so a purge of millions of rows never stalls ingest.
  * About 1,000 requests/s per object is its limit (docs/scaling.md, "The plan past each limit").
+ * Its RPC signature is shared by Worker and object versions during a gradual deployment (an
+ * object runs one version at a time): change it only compatibly.
  */
 const TAKE = `INSERT INTO day_budget (day, budget_key, bytes, cap)
   SELECT ?2, value->>'key', value->>'bytes', value->>'cap' FROM json_each(?1) WHERE true
@@ -95,10 +97,15 @@ export class IngestBudget extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(oldest < before ? Date.now() : (oldest + 2) * DAY_MS);
   }
 
-  /** On the first take of a day: today's rows must go two days later, even with no take after. */
+  /**
+   * On the first take of a day: today's rows must go two days later, even with no take after;
+   * rows already past that (an alarm that failed all its retries) go at once.
+   */
   private async armPurge(day: number): Promise<void> {
     if (day <= this.armedFor) return;
-    const due = (day + 2) * DAY_MS;
+    const stale =
+      this.sql.exec("SELECT 1 FROM day_budget WHERE day < ? LIMIT 1", day - 1).toArray().length > 0;
+    const due = stale ? Date.now() : (day + 2) * DAY_MS;
     const at = await this.ctx.storage.getAlarm();
     if (at === null || at > due) await this.ctx.storage.setAlarm(due);
     // Only once the alarm is set: a failure here is retried by the next take.

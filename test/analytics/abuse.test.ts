@@ -234,6 +234,13 @@ describe("the ingest budget object", () => {
     expect(await alarmOf(budget)).toBe((today + 2) * 86_400_000);
   });
 
+  it("a first take that finds rows past their day (a purge that failed every retry) arms the purge at once", async () => {
+    const budget = fresh();
+    await plant(budget, today - 3, 2);
+    expect(await budget.take([take("now", 1)])).toBeNull();
+    expect(await alarmOf(budget)).toBeLessThanOrEqual(Date.now());
+  });
+
   it("purges days before yesterday in chunks, never inside a take, and then waits for the oldest day left", async () => {
     const budget = fresh();
     await plant(budget, today - 3, PURGE_CHUNK + 10);

@@ -283,6 +283,32 @@ describe("ingest byte budgets per IP and globally (issue 13 review)", () => {
     });
   });
 
+  it("a refusal's Retry-After runs to the end of the refusing day, the object's, not this clock's", async () => {
+    const deps = testDeps();
+    const day = Math.floor(Date.now() / DAY);
+    // The object still counted yesterday when this Worker's clock had just passed midnight.
+    const refusing = {
+      ...deps,
+      env: {
+        ...deps.env,
+        INGEST_BUDGET: {
+          getByName: () => ({
+            take: async (takes: { key: string; cap: number }[]) => ({ ...takes[0], used: 1, day: day - 1 }),
+          }),
+        } as unknown as Env["INGEST_BUDGET"],
+      },
+    };
+    const err = await ingestEvents(
+      refusing,
+      [{ event_type: "page_view", session_id: crypto.randomUUID() }],
+      null,
+      `ip-${crypto.randomUUID()}`,
+      day * DAY + 500,
+    ).catch((e: unknown) => e);
+    expect((err as ApiError).code).toBe("RATE_LIMITED");
+    expect((err as ApiError).headers?.["Retry-After"]).toBe("1");
+  });
+
   it("after a refusal, an isolate refuses what the object would refuse without asking it, and only that", async () => {
     const ip = `ip-${crypto.randomUUID()}`;
     const base = withCaps({ ip: 30_000 });

@@ -3,8 +3,9 @@ import { DAY_MS } from "./store";
 
 /**
  * Daily byte budgets for ingest (docs/analytics.md, "Abuse limits"), exact and global: one per
- * session, one per client IP and one for everyone, counted per UTC day by the IngestBudget
- * Durable Object (ingest-budget.ts), which takes a request's keys all or none.
+ * session, one per client network (an IPv4 address or an IPv6 /64, client-ip.ts) and one for
+ * everyone, counted per UTC day by the IngestBudget Durable Object (ingest-budget.ts), which
+ * takes a request's keys all or none.
  * Sessions are client-chosen ids, so the session budget alone bounds nothing: one IP rotating
  * session ids is stopped by its own budget, and everyone together by the global one.
  */

@@ -78,7 +78,7 @@ export class IngestBudget extends DurableObject<Env> {
   }
 
   /**
-   * Deletes days before yesterday (takes around midnight may still name it), at most
+   * Deletes days before yesterday (today and yesterday are kept: SECURITY.md, "Retention"), at most
    * PURGE_CHUNK rows a run: while more are left it runs again at once, as a new event, so
    * takes are served between chunks. Then it waits for the oldest day left to expire.
    */

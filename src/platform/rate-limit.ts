@@ -1,12 +1,13 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "./app-env";
+import { clientNetwork } from "./client-ip";
 import { LimitPrecheck, type Precheck } from "./limit-precheck";
 import { enforceLimit, type Limiter } from "./limits";
 
 type Options = {
   /** Picks the binding from env, so the same middleware serves any limiter. */
   binding: (env: Env) => Limiter;
-  /** Key for the caller; defaults to the authenticated user, else the client IP. */
+  /** Key for the caller; defaults to the authenticated user, else the client network (client-ip.ts). */
   key?: (c: Parameters<Parameters<typeof createMiddleware<AppEnv>>[0]>[0]) => string;
   /** Seconds sent in Retry-After; the binding's window. */
   retryAfter?: number;
@@ -19,9 +20,8 @@ type Options = {
 export function rateLimit(opts: Options) {
   const precheck = opts.precheck ? new LimitPrecheck(opts.precheck) : null;
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
-    const who = opts.key
-      ? opts.key(c)
-      : (c.var.principal?.userId ?? c.req.header("cf-connecting-ip") ?? "anon");
+    const ip = c.req.header("cf-connecting-ip");
+    const who = opts.key ? opts.key(c) : (c.var.principal?.userId ?? (ip ? clientNetwork(ip) : "anon"));
     const key = `${opts.prefix}:${who}`;
     if (precheck) {
       const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);
@@ -32,7 +32,8 @@ export function rateLimit(opts: Options) {
 }
 
 /**
- * Counts failed authentications per client IP (`CF-Connecting-IP`): each answer of 401 from
+ * Counts failed authentications per client network (`CF-Connecting-IP`: an IPv4 address or an
+ * IPv6 /64, client-ip.ts, so rotating addresses inside one's /64 gains nothing): each answer of 401 from
  * the rest of the chain takes one from the binding, and once the IP's budget is spent its
  * failures are answered 429 with Retry-After instead. For routes whose per-user limit can
  * only apply after a token verified (WebSocket upgrades): without this a stream of bad
@@ -45,6 +46,6 @@ export function limitFailedAuth(opts: Omit<Options, "key">) {
     await next();
     const ip = c.req.header("cf-connecting-ip");
     if (c.res.status !== 401 || !ip) return;
-    await enforceLimit(opts.binding(c.env), `${opts.prefix}:${ip}`, opts.retryAfter);
+    await enforceLimit(opts.binding(c.env), `${opts.prefix}:${clientNetwork(ip)}`, opts.retryAfter);
   });
 }

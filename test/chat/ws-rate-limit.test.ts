@@ -106,4 +106,22 @@ describe("failed authentication on WebSocket upgrades, per client IP (review of 
     const user = await newCaller("user");
     await expectEnvelope(await upgrade(path, { ...from, ...bearer(user) }), 404, "NOT_FOUND");
   });
+
+  it("counts an IPv6 /64 as one client: rotating addresses inside it does not reset the limit", async () => {
+    const h = () => Math.floor(Math.random() * 0xfffe).toString(16);
+    const net = `2001:db8:${h()}:${h()}`;
+    const path = `/ws/support/${crypto.randomUUID()}`;
+    let limited: Response | undefined;
+    for (let i = 1; i <= 70 && !limited; i++) {
+      // A new address of the same /64 for every try.
+      const res = await upgrade(path, {
+        "cf-connecting-ip": `${net}::${i.toString(16)}`,
+        authorization: "Bearer x",
+      });
+      if (res.status === 429) limited = res;
+      else await expectEnvelope(res, 401, "UNAUTHENTICATED");
+    }
+    if (!limited) throw new Error("70 failed upgrades from one /64 were never limited");
+    await expectLimited(limited);
+  });
 });

@@ -84,9 +84,10 @@ export async function ingestEvents(
 }
 
 /**
- * Abuse limits (docs/analytics.md, "Abuse limits"): the client IP was limited by the route's
- * middleware; here each session named is limited by the binding, then the request's bytes are
- * taken from its sessions', its IP's and the global daily budget (all or none), then sent.
+ * Abuse limits (docs/analytics.md, "Abuse limits"): the client network was limited by the
+ * route's middleware; here each session named is limited by the binding, then the request's
+ * bytes are taken from its sessions', its network's and the global daily budget (all or none),
+ * then sent.
  */
 async function enqueueWithinLimits(
   deps: Pick<Deps, "env" | "config" | "logger">,

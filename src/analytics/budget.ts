@@ -39,7 +39,7 @@ export class BudgetExceeded extends Error {
   override name = "BudgetExceeded";
   /** `day`: the UTC day that refused (the object's clock): the budget is back after it. */
   constructor(
-    readonly refused: BudgetTake,
+    readonly refused: Pick<BudgetTake, "key" | "cap">,
     readonly day: number,
   ) {
     super("daily byte budget exceeded");
@@ -105,9 +105,6 @@ export async function takeBudgets(
   }
   if (refused) {
     remember(refused);
-    throw new BudgetExceeded(
-      takes.find((t) => t.key === refused.key) ?? { ...refused, bytes: 0 },
-      refused.day,
-    );
+    throw new BudgetExceeded(refused, refused.day);
   }
 }

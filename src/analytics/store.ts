@@ -80,7 +80,8 @@ export const CLEAR_STAGE = `DELETE FROM ${STAGE}`;
 // workerd's function allowlist has refused it on Durable Object SQLite before (workerd#4784);
 // D1's documentation does not list it. So the text form stays, and insertJsonRows falls back to
 // it when the database refuses jsonb() (a new binding object probes again: one failed batch).
-const STAGE_SELECT = `INSERT INTO ${STAGE}
+/** The staging insert reading its row objects from `source` (a CTE or json_each itself). */
+const stageFrom = (source: string) => `INSERT INTO ${STAGE}
   (id, type, user_id, session_id, page, element, source, props, at, received, bot, keep, erased)
   SELECT id, type, user_id, session_id, page, element, source, props, at, received, bot,
     NOT erased AND NOT EXISTS (SELECT 1 FROM analytics_events e WHERE e.id = j.id), erased
@@ -90,12 +91,12 @@ const STAGE_SELECT = `INSERT INTO ${STAGE}
       value->>'received' AS received,
       CASE WHEN value->>'type' = 'payment_completed' THEN 0 ELSE COALESCE(value->>'bot', 0) END AS bot,
       NOT ${NOT_ERASED} AS erased
-    FROM r) j WHERE true
+    FROM ${source}) j WHERE true
   ON CONFLICT DO NOTHING`;
 export const STAGE_CHUNK = `WITH r AS MATERIALIZED (SELECT jsonb(value) AS value FROM json_each(?1))
-  ${STAGE_SELECT}`;
+  ${stageFrom("r")}`;
 /** The same statement on json_each's text values: what a database without jsonb() runs. */
-export const STAGE_CHUNK_TEXT = STAGE_SELECT.replace("FROM r) j", "FROM json_each(?1)) j");
+export const STAGE_CHUNK_TEXT = stageFrom("json_each(?1)");
 
 /*
  * The database clients of this isolate that refused the JSONB form (per client, so a test's

@@ -16,12 +16,16 @@ type Options = {
   precheck?: Precheck;
 };
 
+/** A caller without a user: its client network (client-ip.ts), or one shared key without the header. */
+const anonymousKey = (ip: string | undefined) => (ip ? clientNetwork(ip) : "anon");
+
 /** Workers rate-limit binding as middleware: 429 with Retry-After when exceeded. */
 export function rateLimit(opts: Options) {
   const precheck = opts.precheck ? new LimitPrecheck(opts.precheck) : null;
   return createMiddleware<AppEnv>(async function rateLimit(c, next) {
-    const ip = c.req.header("cf-connecting-ip");
-    const who = opts.key ? opts.key(c) : (c.var.principal?.userId ?? (ip ? clientNetwork(ip) : "anon"));
+    const who = opts.key
+      ? opts.key(c)
+      : (c.var.principal?.userId ?? anonymousKey(c.req.header("cf-connecting-ip")));
     const key = `${opts.prefix}:${who}`;
     if (precheck) {
       const defer = (p: Promise<unknown>) => c.executionCtx.waitUntil(p);

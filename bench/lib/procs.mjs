@@ -179,20 +179,32 @@ function cpuSeconds(pid) {
 }
 
 /**
- * Waits until the server's workerd uses under 10% of a core over half a second (at most
- * `maxMs`), so that work a setup step started in the background (e.g. a new ticket's fan-out
- * to every admin's live feed) is not measured as part of the next figure. Returns the ms waited.
+ * Waits until the servers' workerd processes together use under 10% of a core over half a
+ * second (at most `maxMs`), so that work a setup step or the previous figure started in the
+ * background (a new ticket's fan-out to every admin's live feed, an ingest queue still draining,
+ * webhooks the Stripe emulator is still delivering) is not measured as part of the next figure.
+ * Takes one server or several. Returns the ms waited.
  */
-export async function waitQuiet(server, maxMs = 30_000) {
-  const pid = workerdPid(server);
-  if (!pid) return 0;
+export async function waitQuiet(servers, maxMs = 30_000) {
+  const pids = [servers].flat().flatMap((s) => workerdPids(s));
+  if (!pids.length) return 0;
+  const total = () => pids.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
   const started = Date.now();
-  let last = cpuSeconds(pid);
+  let last = total();
   while (Date.now() - started < maxMs) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = cpuSeconds(pid);
+    const now = total();
     if (now - last < 0.05) break;
     last = now;
   }
   return Date.now() - started;
+}
+
+/** cpuSeconds, or 0 for a process that has exited meanwhile. */
+function cpuSecondsOr0(pid) {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
+  }
 }

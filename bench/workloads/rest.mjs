@@ -2,7 +2,9 @@
 // payment and analytics endpoints, each as a ratio to the bare route measured in the same run.
 // Runs are interleaved (bare, ours, bare, ours…) so drift on the shared machine hits both alike.
 import { randomUUID } from "node:crypto";
+import os from "node:os";
 import { call, httpLoad } from "../lib/http-load.mjs";
+import { waitQuiet } from "../lib/procs.mjs";
 import { BENCH_USER } from "../lib/seed.mjs";
 
 const DAY = 86_400_000;
@@ -28,12 +30,14 @@ async function unavailable(base, method, path, opts, ok = [200, 201, 202]) {
 }
 
 function latencyFigures(label, runs, bare, target) {
+  const loads = runs.map((r) => r.load);
   const figs = [
     {
       label: `${label} p50`,
       unit: "ms",
       values: runs.map((r) => r.latency.p50),
       baseline: bare.map((r) => r.latency.p50),
+      loads,
     },
     {
       label: `${label} p99`,
@@ -41,6 +45,7 @@ function latencyFigures(label, runs, bare, target) {
       values: runs.map((r) => r.latency.p99),
       baseline: bare.map((r) => r.latency.p99),
       target: target?.p99,
+      loads,
     },
     {
       label: `${label} throughput`,
@@ -48,6 +53,7 @@ function latencyFigures(label, runs, bare, target) {
       values: runs.map((r) => r.rps),
       baseline: bare.map((r) => r.rps),
       target: target?.rps,
+      loads,
     },
   ];
   const bad = runs.reduce((n, r) => n + r.non2xx + r.errors + r.timeouts, 0);
@@ -60,7 +66,16 @@ export async function run(ctx) {
   const api = `${platform.base}/api/v1`;
   const figures = [];
   const notes = [];
-  const load = (url, extra = {}) => httpLoad({ url, connections: CONNECTIONS, duration, ...extra });
+  // Every figure starts on quiet servers: the ingest case leaves its queue draining and
+  // create-intent leaves webhooks in flight, which otherwise land in the next run's bare route
+  // (a 17:13 run measured the bare route at 700, 337 and 313 req/s in its three runs). Each
+  // result records the 1-minute load average as it started (report.mjs, LOADED_ABOVE).
+  const servers = [platform, baseline, ctx.emulators, ctx.stubbed].filter(Boolean);
+  const load = async (url, extra = {}) => {
+    await waitQuiet(servers);
+    const loadAvg = os.loadavg()[0];
+    return { ...(await httpLoad({ url, connections: CONNECTIONS, duration, ...extra })), load: loadAvg };
+  };
 
   // Identities: admins read the bench user's history (a page of 50 with filters); many distinct
   // callers keep the per-user payment rate limit (30/min) out of the figures. Warm them up once so
@@ -96,6 +111,7 @@ export async function run(ctx) {
 
   const from = new Date(Date.now() - 150 * DAY).toISOString();
   const historyPath = `/api/v1/payments/history?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
+  const historySqlPath = `/bench/history-sql?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
   const ids = seed.benchPaymentIds ?? [];
   const batch = () => ({
     events: Array.from({ length: 50 }, (_, i) => ({
@@ -137,6 +153,15 @@ export async function run(ctx) {
             base: ctx.stubbed.base,
             cfg: { url: `${ctx.stubbed.base}${historyPath}`, tokens: admins },
           },
+          {
+            // The page's statement alone on the same local D1 (bench/stub-limiter): the floor
+            // of any handler that reads these rows locally, with none of our request path.
+            key: "history-sql",
+            label: "history's SQL alone on local D1 (bench-only route, no middleware)",
+            probe: ["GET", historySqlPath, {}],
+            base: ctx.stubbed.base,
+            cfg: { url: `${ctx.stubbed.base}${historySqlPath}` },
+          },
         ]
       : []),
     {
@@ -176,7 +201,8 @@ export async function run(ctx) {
   ];
 
   const available = [];
-  for (const c of cases) {
+  // `--only history,history-stub` measures those cases (and the bare route) alone, e.g. to profile one.
+  for (const c of cases.filter((c) => !ctx.only || ctx.only.has(c.key))) {
     const why = c.probe[1].includes("undefined")
       ? "no seeded payment ids"
       : await unavailable(c.base ?? platform.base, ...c.probe);
@@ -197,9 +223,16 @@ export async function run(ctx) {
   }
 
   figures.unshift(
-    { label: "bare route GET /empty p50", unit: "ms", values: bare.map((r) => r.latency.p50) },
-    { label: "bare route GET /empty p99", unit: "ms", values: bare.map((r) => r.latency.p99) },
-    { label: "bare route GET /empty throughput", unit: "req/s", values: bare.map((r) => r.rps) },
+    ...[
+      ["p50", "ms", (r) => r.latency.p50],
+      ["p99", "ms", (r) => r.latency.p99],
+      ["throughput", "req/s", (r) => r.rps],
+    ].map(([what, unit, pick]) => ({
+      label: `bare route GET /empty ${what}`,
+      unit,
+      values: bare.map(pick),
+      loads: bare.map((r) => r.load),
+    })),
   );
   for (const c of available) {
     const rs = results[c.key];
@@ -214,6 +247,16 @@ export async function run(ctx) {
         values: rs.map((x) => (x.rps * c.events * (x.requests - x.non2xx)) / Math.max(1, x.requests)),
       });
     }
+  }
+  // The endpoint against its own floor in the same runs: what our request path adds to the
+  // statement on local D1 (no target: the issue's targets are against the bare route).
+  if (results.history?.length && results["history-sql"]?.length) {
+    const floor = results["history-sql"];
+    figures.push(
+      ...latencyFigures("GET /payments/history vs its SQL alone", results.history, floor).filter(
+        (f) => !f.label.endsWith("p50"),
+      ),
+    );
   }
   for (const f of figures) if (f.note) notes.push(`${f.label}: ${f.note}`);
   return {

@@ -26,7 +26,7 @@ async function credentials(c: Context<AppEnv>, path: string): Promise<Credential
     const token = offered[1];
     if (!token) throw new ApiError("UNAUTHENTICATED", "Subprotocol 'bearer' must be followed by a token");
     const principal = await verifyToken(token, c.var.deps.config);
-    await rememberUser(c.var.deps.db, principal);
+    await rememberUser(() => c.var.deps.db, principal);
     return { principal, subprotocol: "bearer", via: "token" };
   }
   const ticket = c.req.query("ticket");

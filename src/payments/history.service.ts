@@ -3,10 +3,10 @@ import { payments } from "../db/schema";
 import type { Deps } from "../platform/deps";
 import { forbidden } from "../platform/errors";
 import { assertRange, decodeCursor, pageOf } from "../platform/pagination";
-import type { Db, Principal } from "../platform/types";
+import type { D1Client, Principal } from "../platform/types";
 import { ownerOrAdmin } from "./access";
 import type { HistoryQuery } from "./schemas";
-import { type PaymentRow, paymentView } from "./views";
+import { PAYMENT_VIEW_KEYS, type PaymentViewRow, paymentView } from "./views";
 
 /**
  * Keyset page over (created_at DESC, id DESC), served by payments_user_created_idx.
@@ -20,14 +20,16 @@ export async function paymentHistory(deps: Deps, principal: Principal, q: Histor
   const cursor = decodeCursor(q.cursor);
   const userId = q.user_id ?? principal.userId;
 
-  const rows = await historyPage(deps.db, userId, q, cursor);
+  const rows = await historyPage(deps.d1, userId, q, cursor);
   const page = pageOf(rows, q.limit, (r) => ({ t: r.createdAt, id: r.id }));
   return { items: page.items.map(paymentView), next_cursor: page.next_cursor };
 }
 
-// Column key, SQL name and decoder of every payments column, taken from the drizzle table
-// once, so rows map exactly as drizzle maps them (json metadata parsed, enums as text).
-const COLUMNS = Object.entries(getTableColumns(payments)).map(([key, col]) => ({ key, name: col.name, col }));
+// Column key, SQL name and decoder of each column the view needs (views.ts, PAYMENT_VIEW_KEYS),
+// taken from the drizzle table once, so rows map exactly as drizzle maps them (json metadata
+// parsed, enums as text).
+const TABLE = getTableColumns(payments);
+const COLUMNS = PAYMENT_VIEW_KEYS.map((key) => ({ key, name: TABLE[key].name, col: TABLE[key] }));
 const SELECT = `SELECT ${COLUMNS.map((c) => `"${c.name}"`).join(", ")} FROM payments`;
 
 type Statement = { sql: string; params: (string | number)[] };
@@ -67,23 +69,23 @@ export function historyStatement(
   return { sql: `${SELECT} WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT ?`, params };
 }
 
-function toPaymentRow(raw: Record<string, unknown>): PaymentRow {
+function toPaymentRow(raw: Record<string, unknown>): PaymentViewRow {
   const row: Record<string, unknown> = {};
   for (const { key, name, col } of COLUMNS) {
     const v = raw[name];
     row[key] = v === null || v === undefined ? null : col.mapFromDriverValue(v);
   }
-  return row as PaymentRow;
+  return row as PaymentViewRow;
 }
 
 async function historyPage(
-  db: Db,
+  d1: D1Client,
   userId: string,
   q: HistoryQuery,
   cursor: { t: number; id: string } | null,
-): Promise<PaymentRow[]> {
+): Promise<PaymentViewRow[]> {
   const st = historyStatement(userId, q, cursor);
-  const { results } = await db.$client
+  const { results } = await d1
     .prepare(st.sql)
     .bind(...st.params)
     .all<Record<string, unknown>>();

@@ -18,7 +18,34 @@ export type DisputeRow = typeof disputes.$inferSelect;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function paymentView(p: PaymentRow): PaymentView {
+/**
+ * The payments columns a PaymentView is built from, and nothing else: the history reads only
+ * these (history.service.ts), since a D1 result travels as JSON text that the binding parses,
+ * and the Stripe ids, card and receipt columns were a quarter of each row for nothing.
+ */
+export const PAYMENT_VIEW_KEYS = [
+  "id",
+  "userId",
+  "merchantId",
+  "status",
+  "amount",
+  "amountRefunded",
+  "currency",
+  "description",
+  "orderId",
+  "campaignId",
+  "source",
+  "metadata",
+  "failureCode",
+  "declineCode",
+  "failureMessage",
+  "paidAt",
+  "createdAt",
+  "updatedAt",
+] as const satisfies readonly (keyof PaymentRow)[];
+export type PaymentViewRow = Pick<PaymentRow, (typeof PAYMENT_VIEW_KEYS)[number]>;
+
+export function paymentView(p: PaymentViewRow): PaymentView {
   const failed = p.failureCode !== null || p.declineCode !== null;
   return {
     payment_id: p.id,

@@ -221,7 +221,7 @@ export const authenticate = createMiddleware<AppEnv>(async function authenticate
     if (!token) throw new ApiError("UNAUTHENTICATED", "Authorization header must be 'Bearer <token>'");
     const principal = await verifyToken(token, c.var.config);
     c.set("principal", principal);
-    await rememberUser(c.var.deps.db, principal);
+    await rememberUser(() => c.var.deps.db, principal);
   }
   await next();
 });

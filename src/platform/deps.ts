@@ -43,6 +43,7 @@ export function createDeps(env: Env, opts: DepsOptions): Deps {
       db ??= opts.dbSession ? dbForSession(opts.dbSession) : dbFor(env.DB);
       return db;
     },
+    d1: opts.dbSession ?? env.DB,
     get analyticsDb() {
       analyticsDb ??= opts.analyticsSession ? dbForSession(opts.analyticsSession) : dbFor(env.ANALYTICS_DB);
       return analyticsDb;

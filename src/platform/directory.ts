@@ -7,12 +7,15 @@ import type { Db, Principal } from "./types";
 const seen = new Set<string>();
 const SEEN_MAX = 10_000;
 
-/** Records (or refreshes) a verified caller in the `users` directory. */
-export async function rememberUser(db: Db, p: Principal): Promise<void> {
+/**
+ * Records (or refreshes) a verified caller in the `users` directory. Takes the client lazily:
+ * almost every call is a hit in `seen`, and a request's session client is built on first use.
+ */
+export async function rememberUser(db: () => Db, p: Principal): Promise<void> {
   const key = `${p.userId}|${p.role}|${p.merchantId ?? ""}`;
   if (seen.has(key)) return;
   const t = Date.now();
-  await db
+  await db()
     .insert(users)
     .values({ id: p.userId, role: p.role, merchantId: p.merchantId, createdAt: t, lastSeenAt: t })
     .onConflictDoUpdate({

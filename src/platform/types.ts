@@ -25,6 +25,11 @@ export type Db = DrizzleD1Database<typeof schema> & { $client: D1Client };
 export type BaseDeps = {
   readonly env: Env;
   readonly db: Db;
+  /**
+   * The same database as `db` without drizzle, for static SQL on hot paths (the history page):
+   * a request's session client is built per request, and building it showed in the profile.
+   */
+  readonly d1: D1Client;
   /** ANALYTICS_DB: raw events, rollups, ingest budgets. Never joined with `db` in SQL. */
   readonly analyticsDb: Db;
   readonly config: Config;

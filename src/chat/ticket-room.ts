@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDeps, type Deps } from "../platform/deps";
-import { newId } from "../platform/ids";
+import { newTimeOrderedId } from "../platform/ids";
 import { sinks } from "../sinks";
 import { readyAttachments, toMessageAttachment } from "./attachments.service";
 import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
@@ -171,7 +171,10 @@ export class TicketRoom extends DurableObject<Env> {
     // itself detects a resent client_id (no SELECT first on the common path).
     const { stored, duplicate } = this.store.append(
       {
-        id: newId(),
+        // Time-ordered (UUIDv7, at the message's own created_at): each new id lands at the right
+        // edge of the room's `id` index and of chat_messages' primary key in D1, where a random
+        // one dirtied a random page per message (bench/room-insert.mjs, 20k rows: ~100 -> ~83 µs).
+        id: newTimeOrderedId(t),
         client_id: frame.client_id,
         sender_id: conn.userId,
         sender_role: conn.role,

@@ -51,7 +51,13 @@ describe("D1 mirror", () => {
     const a = await join(admin, id);
     a.send(msg("m1", "hello from support"));
     const ack = await a.nextOf("ack");
-    await o.nextOf("message");
+    const delivered = await o.nextOf("message");
+    // A UUIDv7 whose 48-bit time is the message's own created_at (right-edge inserts in D1).
+    const messageId = String(ack.id);
+    expect(messageId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(Number.parseInt(messageId.replaceAll("-", "").slice(0, 12), 16)).toBe(
+      Date.parse(String(delivered.created_at)),
+    );
     o.send({ type: "read", up_to: 1 });
     await a.nextOf("read");
     const rows = await eventually(async () => {

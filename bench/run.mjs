@@ -35,7 +35,7 @@ const { values: opt, positionals } = parseArgs({
     serve: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
     // A comma list of a workload's scenarios to run (chat: big1, big2, many, burst, idle; rest: health,
-    // history, history-stub, by-id, ingest, create-intent; ingest: its sides), for profiling one.
+    // history, history-stub, history-sql, by-id, ingest, create-intent; ingest: its sides), for profiling one.
     only: { type: "string" },
     // wrangler dev's local trace store (every invocation and binding call of every server,
     // written to a SQLite file on the same workerd thread) is a dev-only cost with no production

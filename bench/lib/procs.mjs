@@ -183,28 +183,32 @@ function cpuSeconds(pid) {
  * second (at most `maxMs`), so that work a setup step or the previous figure started in the
  * background (a new ticket's fan-out to every admin's live feed, an ingest queue still draining,
  * webhooks the Stripe emulator is still delivering) is not measured as part of the next figure.
- * Takes one server or several. Returns the ms waited.
+ * Takes one server or several. Returns the ms waited (`maxMs` or more: never went quiet).
  */
 export async function waitQuiet(servers, maxMs = 30_000) {
   const pids = [servers].flat().flatMap((s) => workerdPids(s));
   if (!pids.length) return 0;
-  const total = () => pids.reduce((sum, pid) => sum + cpuSecondsOr0(pid), 0);
+  // CPU seconds of the pids still alive; a pid that exited between two samples is left out of
+  // both (counting it as 0 would make the sum drop and look quiet).
+  const sample = () => new Map(pids.flatMap((pid) => cpuSecondsOf(pid)));
   const started = Date.now();
-  let last = total();
+  let last = sample();
   while (Date.now() - started < maxMs) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = total();
-    if (now - last < 0.05) break;
+    const now = sample();
+    let used = 0;
+    for (const [pid, s] of now) if (last.has(pid)) used += s - (last.get(pid) ?? s);
+    if (used < 0.05) break;
     last = now;
   }
   return Date.now() - started;
 }
 
-/** cpuSeconds, or 0 for a process that has exited meanwhile. */
-function cpuSecondsOr0(pid) {
+/** [[pid, cpuSeconds]], or [] for a process that has exited. */
+function cpuSecondsOf(pid) {
   try {
-    return cpuSeconds(pid);
+    return [[pid, cpuSeconds(pid)]];
   } catch {
-    return 0;
+    return [];
   }
 }

@@ -3,7 +3,8 @@
 // show what the local rate-limit simulation costs the history endpoint (`npm run bench -- rest`).
 //
 // It also answers GET /bench/history-sql: the history page's own statement (historyStatement)
-// on a read session of the same D1 database, rows returned as D1 gives them, and nothing else
+// on a read session of this server's D1 (its own copy of the same seed, bench/.state-stub, in
+// its own workerd, like the stubbed history), rows returned as D1 gives them, and nothing else
 // (no router, token, limiter or mapping). That is the floor any handler reading this page from
 // the local D1 simulation pays, which the rest workload reports next to the endpoint.
 

@@ -98,8 +98,14 @@ async function enqueueWithinLimits(
 ): Promise<void> {
   const limiter = deps.env.ANALYTICS_SESSION_RATE_LIMITER;
   // All at once: each take is a round trip to the limiter, and one after another they added up
-  // to five per request. Any refusal refuses the request, as before (the others' takes stand).
-  await Promise.all([...sessions].map((session) => enforceLimit(limiter, `ingest-session:${session}`)));
+  // to five per request. Every session named is charged, even when one refuses. The answer is
+  // the first failure in batch order, as with the loop, not whichever settled first: a refusal
+  // (429) and a binding error (500) in one request must not trade places by the binding's timing.
+  const limits = await Promise.allSettled(
+    [...sessions].map((session) => enforceLimit(limiter, `ingest-session:${session}`)),
+  );
+  const failed = limits.find((t) => t.status === "rejected");
+  if (failed) throw failed.reason;
   const jsonRows = rows.map(toJsonRow);
   const sizes = jsonRows.map(jsonBytes);
   const messages = packMessages(jsonRows, sizes);

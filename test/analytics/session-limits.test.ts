@@ -85,26 +85,21 @@ describe("ingest session rate limits, taken in parallel", () => {
   // The first failure in batch order answers, whatever settles first (a fresh-context review
   // found the first version answering 500 here by timing).
   it("which failure answers depends on the batch's order, not on the binding's timing", async () => {
-    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
-    // a (first in the batch) is refused, slowly; b's binding call fails, fast.
-    const r = await post(
-      [a, b],
-      new Map([
-        [key(a), { wait: 15, outcome: "refuse" }],
-        [key(b), { wait: 1, outcome: "throw" }],
-      ]),
-    );
-    expect(r.res.status).toBe(429);
-    expect(r.res.headers.get("retry-after")).toBe("60");
+    // Two sessions: the first in the batch fails slowly, the second fails fast the other way.
+    const slowFirst = (first: Plan["outcome"], second: Plan["outcome"]) => {
+      const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+      const plans = new Map<string, Plan>([
+        [key(a), { wait: 15, outcome: first }],
+        [key(b), { wait: 1, outcome: second }],
+      ]);
+      return post([a, b], plans);
+    };
+    const refusedFirst = await slowFirst("refuse", "throw");
+    expect(refusedFirst.res.status).toBe(429);
+    expect(refusedFirst.res.headers.get("retry-after")).toBe("60");
     // …and the other way round: the binding error first in the batch answers, though it settles last.
-    const r2 = await post(
-      [b, a],
-      new Map([
-        [key(b), { wait: 15, outcome: "throw" }],
-        [key(a), { wait: 1, outcome: "refuse" }],
-      ]),
-    );
-    expect(r2.res.status).toBe(500);
-    expect(r2.body.error?.code).toBe("INTERNAL");
+    const thrownFirst = await slowFirst("throw", "refuse");
+    expect(thrownFirst.res.status).toBe(500);
+    expect(thrownFirst.body.error?.code).toBe("INTERNAL");
   });
 });

@@ -1,7 +1,7 @@
 // The room's per-message SQLite cost next to the bare room's, outside workerd (node:sqlite, WAL,
 // one commit per message as the Durable Object's implicit transaction per event, and 10 per
-// commit): the ticket room's `messages` table (two unique indexes on random text) with and
-// without its old per-message outbox row, against the bare room's one-column `log`.
+// commit): the ticket room's `messages` table (two unique indexes) with random (v4) and
+// time-ordered (v7) ids and with its old per-message outbox row, against the bare room's `log`.
 // `node bench/room-insert.mjs`: prints µs per message; compare ratios, not absolute figures.
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -22,12 +22,24 @@ const message = {
     VALUES (?, ?, ?, ?, 'admin', ?, '[]', ?) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING seq`,
   args: (i) => [i + 1, randomUUID(), randomUUID(), senders[i % 10], body, Date.now()],
 };
+// The room's ids since 2026-12-02 (src/platform/ids.ts newTimeOrderedId): UUIDv7, the 48-bit ms
+// first, so new ids land at the right edge of the `id` index (random within one ms, as there).
+const v7 = () => {
+  const t = Date.now().toString(16).padStart(12, "0");
+  const r = randomUUID().replaceAll("-", "");
+  return `${t.slice(0, 8)}-${t.slice(8)}-7${r.slice(13, 16)}-${r.slice(16, 20)}-${r.slice(20)}`;
+};
+const messageV7 = {
+  sql: message.sql,
+  args: (i) => [i + 1, v7(), randomUUID(), senders[i % 10], body, Date.now()],
+};
 const outbox = { sql: "INSERT INTO outbox (kind, ref) VALUES ('message', ?)", args: (i) => [String(i)] };
 const log = { sql: "INSERT INTO log (body) VALUES (?) RETURNING seq", args: () => [body] };
 
 const CASES = [
   ["bare room log", ["CREATE TABLE log (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)"], [log]],
-  ["room message (cursor)", [MESSAGES], [message]],
+  ["room message, v4 ids (before)", [MESSAGES], [message]],
+  ["room message, v7 ids (now)", [MESSAGES], [messageV7]],
   ["room message + outbox row (before)", [MESSAGES, OUTBOX], [message, outbox]],
 ];
 

@@ -2,9 +2,9 @@
 export const newId = (): string => crypto.randomUUID();
 
 /**
- * UUIDv7 (RFC 9562): 48-bit epoch ms, then 74 random bits. For append-heavy tables
- * (analytics events, chat messages in the room and in D1): new keys land at the right edge of the primary-key B-tree instead
- * of on a random leaf, so a batch dirties a few pages rather than one per row.
+ * UUIDv7 (RFC 9562): 48-bit epoch ms, then 74 random bits. For append-heavy tables (analytics
+ * events, chat messages in the room and in D1): new keys land at the right edge of the B-tree
+ * instead of on a random leaf, so a batch dirties a few pages rather than one per row.
  */
 export function newTimeOrderedId(ms: number = Date.now()): string {
   const b = new Uint8Array(16);

@@ -164,8 +164,9 @@ export async function run(ctx) {
             cfg: { url: `${ctx.stubbed.base}${historyPath}`, tokens: admins },
           },
           {
-            // The page's statement alone on the same local D1 (bench/stub-limiter): the floor
-            // of any handler that reads these rows locally, with none of our request path.
+            // The page's statement alone on local D1 (bench/stub-limiter, on that server's copy
+            // of the seed): the floor of any handler that reads these rows locally, with none of
+            // our request path.
             key: "history-sql",
             label: "history's SQL alone on local D1 (bench-only route, no middleware)",
             probe: ["GET", historySqlPath, {}],
@@ -274,6 +275,8 @@ export async function run(ctx) {
     notes,
     setup: [
       `${seed.payments} payments (bench user owns ~5%), ${seed.analytics} analytics events seeded; autocannon ${CONNECTIONS} connections × ${duration}s per figure per run, separate process`,
+      "every figure starts once all servers' workerd processes are quiet (under 10% of a core for 0.5 s, at most 30 s; a figure that started busy says so in its note); load = 1-minute load average as each run started",
+      "history's SQL alone: the page's statement on a read session of the stub-limiter server's D1 (its copy of the seed), rows returned as D1 gives them, no middleware",
       "history: admin callers with user_id filter, status in (succeeded, refunded, partially_refunded), from = 150 days ago, limit 50; 600 distinct warmed-up callers rotate to stay under the 30/min payment rate limit",
     ],
   };

@@ -120,8 +120,9 @@ export async function run(ctx) {
   }
 
   const from = new Date(Date.now() - 150 * DAY).toISOString();
-  const historyPath = `/api/v1/payments/history?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
-  const historySqlPath = `/bench/history-sql?user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
+  const historyQuery = `user_id=${BENCH_USER}&status=succeeded,refunded,partially_refunded&from=${encodeURIComponent(from)}&limit=50`;
+  const historyPath = `/api/v1/payments/history?${historyQuery}`;
+  const historySqlPath = `/bench/history-sql?${historyQuery}`;
   const ids = seed.benchPaymentIds ?? [];
   const batch = () => ({
     events: Array.from({ length: 50 }, (_, i) => ({

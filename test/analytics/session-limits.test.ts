@@ -13,10 +13,11 @@ type Plan = { wait: number; outcome: "ok" | "refuse" | "throw" };
 function scripted(plans: Map<string, Plan>) {
   const calls: string[] = [];
   let inFlight = 0;
+  let most = 0;
   const limiter = {
     limit: async ({ key }: { key: string }) => {
       calls.push(key);
-      inFlight++;
+      most = Math.max(most, ++inFlight);
       const plan = plans.get(key) ?? { wait: 0, outcome: "ok" };
       await scheduler.wait(plan.wait);
       inFlight--;
@@ -24,7 +25,7 @@ function scripted(plans: Map<string, Plan>) {
       return { success: plan.outcome === "ok" };
     },
   };
-  return { limiter, calls, inFlight: () => inFlight };
+  return { limiter, calls, inFlight: () => inFlight, most: () => most };
 }
 
 async function post(sessions: string[], plans: Map<string, Plan>) {
@@ -54,13 +55,35 @@ async function post(sessions: string[], plans: Map<string, Plan>) {
   // Let every take still in flight settle (a late rejection must not go unhandled).
   while (s.inFlight() > 0) await scheduler.wait(1);
   await waitOnExecutionContext(ctx);
-  const body = (await res.json()) as { error?: { code: string } };
-  return { res, body, sent, points, calls: s.calls, ipBytes: await budgetUsed("ip", ip) };
+  const body = (await res.json()) as { accepted?: number; error?: { code: string } };
+  const ipBytes = await budgetUsed("ip", ip);
+  return { res, body, sent, points, calls: s.calls, most: s.most(), ipBytes };
 }
 
 const key = (s: string) => `ingest-session:${s}`;
 
 describe("ingest session rate limits, taken in parallel", () => {
+  it("takes every session's limit at once; one refused session refuses the request with nothing queued", async () => {
+    const sessions = Array.from({ length: 5 }, () => crypto.randomUUID());
+    const plans = new Map(sessions.map((s) => [key(s), { wait: 5, outcome: "ok" } as Plan]));
+    plans.set(key(sessions[3] ?? ""), { wait: 5, outcome: "refuse" });
+    const r = await post(sessions, plans);
+    expect(r.res.status).toBe(429);
+    expect(r.res.headers.get("retry-after")).toBe("60");
+    expect(r.most).toBe(5);
+    expect([...r.calls].sort()).toEqual(sessions.map(key).sort());
+    expect([r.sent, r.ipBytes]).toEqual([0, 0]);
+    // Without the refused session the same request goes through, every take in parallel again.
+    const ok = await post(
+      sessions.filter((_, i) => i !== 3),
+      plans,
+    );
+    expect(ok.res.status).toBe(202);
+    expect(ok.body.accepted).toBe(4);
+    expect(ok.most).toBe(4);
+    expect(ok.sent).toBe(1);
+  });
+
   it("binding down for every session: 500 envelope, nothing queued, counted or written; late rejections handled", async () => {
     const sessions = Array.from({ length: 5 }, () => crypto.randomUUID());
     const plans = new Map(sessions.map((s, i) => [key(s), { wait: 1 + 3 * i, outcome: "throw" } as Plan]));

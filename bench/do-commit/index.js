@@ -19,7 +19,7 @@ export class Room extends DurableObject {
     ctx.storage.sql.exec(NOID);
   }
 
-  async run(kind, n) {
+  async run(kind, n, per) {
     const sql = this.ctx.storage.sql;
     const senders = Array.from({ length: 10 }, () => crypto.randomUUID());
     for (let i = 0; i < n; i++) {
@@ -37,7 +37,7 @@ export class Room extends DurableObject {
             Date.now(),
           )
           .toArray();
-      await new Promise((r) => setTimeout(r, 0));
+      if ((i + 1) % per === 0) await new Promise((r) => setTimeout(r, 0));
     }
     return { kind, n };
   }
@@ -49,8 +49,9 @@ export default {
     const kind = url.searchParams.get("kind") ?? "none";
     if (!["none", "log", "messages", "noid"].includes(kind)) return new Response("bad kind", { status: 400 });
     const n = Math.min(20_000, Number(url.searchParams.get("n") ?? 1000));
+    const per = Math.max(1, Math.min(100, Number(url.searchParams.get("per") ?? 1)));
     // A fresh object per run: each starts from an empty database, as a new ticket does.
     const room = env.ROOM.get(env.ROOM.newUniqueId());
-    return Response.json(await room.run(kind, n));
+    return Response.json(await room.run(kind, n, per));
   },
 };

@@ -11,10 +11,15 @@ import { killAll, startWrangler, workerdPids } from "../lib/procs.mjs";
 import { acrossRuns } from "../lib/stats.mjs";
 
 const { values } = parseArgs({
-  options: { n: { type: "string", default: "3000" }, runs: { type: "string", default: "3" } },
+  options: {
+    n: { type: "string", default: "3000" },
+    runs: { type: "string", default: "3" },
+    per: { type: "string", default: "1" },
+  },
 });
 const n = intOption(values, "n", 100, 20_000);
 const runs = intOption(values, "runs", 1, 10);
+const per = intOption(values, "per", 1, 100);
 const KINDS = ["none", "log", "messages", "noid"];
 
 /** utime + stime of processes, in ms (clock ticks of 10 ms). */
@@ -40,13 +45,15 @@ try {
   for (let r = 0; r < runs; r++) {
     for (const kind of r % 2 ? [...KINDS].reverse() : KINDS) {
       const before = cpuMs(pid);
-      const res = await fetch(`${server.base}/?kind=${kind}&n=${n}`);
+      const res = await fetch(`${server.base}/?kind=${kind}&n=${n}&per=${per}`);
       if (!res.ok) throw new Error(`${kind}: ${res.status}`);
       await res.json();
       us[kind].push(((cpuMs(pid) - before) * 1000) / n);
     }
   }
-  console.log(`workerd CPU per Durable Object turn, ${n} turns per run, ${runs} runs (median [min–max]):`);
+  console.log(
+    `workerd CPU per insert, ${n} inserts per run, ${per} per turn (one commit each turn), ${runs} runs (median [min–max]):`,
+  );
   for (const k of KINDS) {
     const v = acrossRuns(us[k]);
     console.log(

@@ -100,7 +100,7 @@ async function enqueueWithinLimits(
   // All at once: each take is a round trip to the limiter, and one after another they added up
   // to five per request. Every session named is charged, even when one refuses. The answer is
   // the first failure in batch order, as with the loop, not whichever settled first: a refusal
-  // (429) and a binding error (500) in one request must not trade places by the binding's timing.
+  // (429) and a binding error (503) in one request must not trade places by the binding's timing.
   const limits = await Promise.allSettled(
     [...sessions].map((session) => enforceLimit(limiter, `ingest-session:${session}`)),
   );

@@ -4,13 +4,28 @@ import type { Db } from "./types";
 /** The Workers rate-limit binding's interface (wrangler.toml [[ratelimits]]). */
 export type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
 
+/** Seconds a caller is told to wait when the limiter itself failed: a transient fault, not a refusal. */
+export const LIMITER_DOWN_RETRY_AFTER_S = 5;
+
 /**
  * One take from a rate-limit binding; 429 RATE_LIMITED with Retry-After when exceeded. The
  * middleware (rate-limit.ts) uses it per caller; services use it for keys only the body names
  * (an analytics session).
+ *
+ * A binding that throws fails closed: nothing behind the limit runs unlimited. The caller did
+ * nothing wrong and a retry soon can succeed, so it is a 503 UPSTREAM_UNAVAILABLE with a short
+ * Retry-After rather than a 500 (which clients and SDKs treat as "do not retry blindly").
  */
 export async function enforceLimit(limiter: Limiter, key: string, retryAfter = 60): Promise<void> {
-  const { success } = await limiter.limit({ key });
+  let success: boolean;
+  try {
+    ({ success } = await limiter.limit({ key }));
+  } catch (err) {
+    throw new ApiError("UPSTREAM_UNAVAILABLE", "Rate limiting is unavailable; retry shortly", {
+      headers: { "Retry-After": String(LIMITER_DOWN_RETRY_AFTER_S) },
+      cause: err,
+    });
+  }
   if (!success) {
     throw new ApiError("RATE_LIMITED", "Too many requests; retry later", {
       headers: { "Retry-After": String(retryAfter) },

@@ -49,7 +49,7 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests; see Retry-After",
   INTERNAL: "Internal error",
   UPSTREAM_FAILED: "An upstream service (Stripe, Google) refused or failed",
-  UPSTREAM_UNAVAILABLE: "An upstream service is unavailable; retry later",
+  UPSTREAM_UNAVAILABLE: "An upstream service (or the rate limiter) is unavailable; retry after Retry-After",
 };
 
 // Every route can answer these: the body limit, the validator and onError apply to all of them.
@@ -58,10 +58,13 @@ const ALWAYS: ErrorCode[] = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "INTERNAL
 /**
  * The documented error responses of one operation, built from the closed code enum so a route
  * lists exactly the codes it can return. Codes sharing a status are described together.
+ * A rate-limited route can also answer 503 UPSTREAM_UNAVAILABLE: the limit binding failed and
+ * the request was refused, not let through (limits.ts `enforceLimit`).
  */
 export function errorResponses(...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  for (const code of [...ALWAYS, ...codes]) {
+  const implied: ErrorCode[] = codes.includes("RATE_LIMITED") ? ["UPSTREAM_UNAVAILABLE"] : [];
+  for (const code of [...ALWAYS, ...codes, ...implied]) {
     const list = byStatus.get(ERROR_STATUS[code]) ?? [];
     if (!list.includes(code)) list.push(code);
     byStatus.set(ERROR_STATUS[code], list);

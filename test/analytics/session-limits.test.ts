@@ -84,12 +84,13 @@ describe("ingest session rate limits, taken in parallel", () => {
     expect(ok.sent).toBe(1);
   });
 
-  it("binding down for every session: 500 envelope, nothing queued, counted or written; late rejections handled", async () => {
+  it("binding down for every session: 503 with Retry-After, nothing queued, counted or written; late rejections handled", async () => {
     const sessions = Array.from({ length: 5 }, () => crypto.randomUUID());
     const plans = new Map(sessions.map((s, i) => [key(s), { wait: 1 + 3 * i, outcome: "throw" } as Plan]));
     const r = await post(sessions, plans);
-    expect(r.res.status).toBe(500);
-    expect(r.body.error?.code).toBe("INTERNAL");
+    expect(r.res.status).toBe(503);
+    expect(r.res.headers.get("retry-after")).toBe("5");
+    expect(r.body.error?.code).toBe("UPSTREAM_UNAVAILABLE");
     expect([r.sent, r.points, r.ipBytes]).toEqual([0, 0, 0]);
   });
 
@@ -122,7 +123,7 @@ describe("ingest session rate limits, taken in parallel", () => {
     expect(refusedFirst.res.headers.get("retry-after")).toBe("60");
     // …and the other way round: the binding error first in the batch answers, though it settles last.
     const thrownFirst = await slowFirst("throw", "refuse");
-    expect(thrownFirst.res.status).toBe(500);
-    expect(thrownFirst.body.error?.code).toBe("INTERNAL");
+    expect(thrownFirst.res.status).toBe(503);
+    expect(thrownFirst.body.error?.code).toBe("UPSTREAM_UNAVAILABLE");
   });
 });

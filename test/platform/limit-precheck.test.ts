@@ -108,6 +108,11 @@ describe("LimitPrecheck (a per-isolate pre-check in front of a rate-limit bindin
     const mine: Promise<unknown>[] = [];
     await pre.take(limiter, "pay:e", (p) => mine.push(p));
     await Promise.allSettled(mine);
-    await expect(pre.take(limiter, "pay:e", defer)).rejects.toThrow("binding down");
+    const err = await pre.take(limiter, "pay:e", defer).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ code: "UPSTREAM_UNAVAILABLE", headers: { "Retry-After": "5" } });
+    expect((err as Error).cause).toMatchObject({ message: "binding down" });
   });
 });

@@ -1475,7 +1475,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -1615,7 +1615,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -1765,7 +1765,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -1870,6 +1870,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     listDisputes: {
@@ -1960,6 +1970,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getPayment: {
@@ -2038,6 +2058,16 @@ export interface operations {
             };
             /** @description INTERNAL: Internal error */
             500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
@@ -2188,7 +2218,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -2274,6 +2304,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     listSubscriptions: {
@@ -2342,6 +2382,16 @@ export interface operations {
             };
             /** @description INTERNAL: Internal error */
             500: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
@@ -2490,7 +2540,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -2632,7 +2682,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -2784,7 +2834,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -2936,7 +2986,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -4240,6 +4290,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getTicket: {
@@ -4400,7 +4460,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -4739,7 +4799,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
@@ -4965,6 +5025,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            503: {
+                headers: {
+                    "x-d1-bookmark": components["headers"]["D1Bookmark"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     ingestAnalyticsEvents: {
@@ -5062,7 +5132,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry later */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
             503: {
                 headers: {
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];

@@ -175,6 +175,13 @@ const within = (times) => times.filter((t) => t <= deadline);
 const inWindow = within(deliveryTimes);
 // Delivery rate: deliveries that made the window, over first send → the last of them.
 const lastInWindow = inWindow.reduce((a, b) => Math.max(a, b), started);
+// Delivery latency by the second its message was sent in: shows whether a tail is a warm-up, a
+// periodic stall (e.g. drains aligning) or spread evenly. Computed before summary() sorts in place.
+const bySecond = [];
+for (let i = 0; i < delivery.length; i++) {
+  const s = Math.floor((deliveryTimes[i] - delivery[i] - started) / 1000);
+  if (s >= 0) (bySecond[s] ??= []).push(delivery[i]);
+}
 const summary = (xs) => {
   const s = xs.sort((a, b) => a - b);
   const p = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : null);
@@ -196,6 +203,10 @@ console.log(
     msgs_per_s: counts.acked / elapsed,
     ack: summary(ack),
     delivery: summary(delivery),
+    delivery_by_second: bySecond.map((xs) => {
+      const { n, p50, p99, max } = summary(xs ?? []);
+      return { n, p50, p99, max };
+    }),
   }),
 );
 process.exit(0);

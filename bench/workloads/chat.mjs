@@ -104,6 +104,11 @@ async function sides(ctx, n, perRoom, load, tickets, admins) {
   out.persist = await drive(bareRooms(ctx, n, perRoom, true), load);
   if (ctx.reference)
     out.reference = await drive(referenceRooms(ctx, n, perRoom), { ...load, protocol: "reference" });
+  // Where in the run a tail sits (warm-up, periodic stalls, spread): p99 by the second of sending.
+  for (const [side, r] of Object.entries(out)) {
+    const secs = r?.delivery_by_second?.map((b) => (b.p99 === null ? "-" : Math.round(b.p99)));
+    if (secs?.length) ctx.log(`chat:     ${side} delivery p99 by second (ms): ${secs.join(" ")}`);
+  }
   return out;
 }
 

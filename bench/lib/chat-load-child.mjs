@@ -180,7 +180,9 @@ const lastInWindow = inWindow.reduce((a, b) => Math.max(a, b), started);
 const bySecond = [];
 for (let i = 0; i < delivery.length; i++) {
   const s = Math.floor((deliveryTimes[i] - delivery[i] - started) / 1000);
-  if (s >= 0) (bySecond[s] ??= []).push(delivery[i]);
+  if (s < 0) continue;
+  bySecond[s] ??= [];
+  bySecond[s].push(delivery[i]);
 }
 const summary = (xs) => {
   const s = xs.sort((a, b) => a - b);

@@ -25,6 +25,9 @@ export const ERROR_STATUS = {
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/** Retry-After (seconds) of a 503 whose thrower named none: a transient fault, retry soon. */
+export const UNAVAILABLE_RETRY_AFTER_S = 5;
+
 export type ErrorDetail = { path?: string; message: string; [k: string]: unknown };
 
 export type ErrorBody = {

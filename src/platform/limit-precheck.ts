@@ -1,3 +1,4 @@
+import { ApiError } from "./errors";
 import { enforceLimit, type Limiter } from "./limits";
 
 /**
@@ -19,6 +20,12 @@ import { enforceLimit, type Limiter } from "./limits";
  * practice the caller's concurrency. Isolates do not share this state, so across k isolates the
  * bound is k × `under`. `under` must be well below the binding's limit, and only for routes
  * where that overshoot is harmless (reads).
+ *
+ * A binding that fails (throws, or answers something that is not `{ success }`) is failed closed
+ * as far as an unawaited take allows: the first failure this isolate learns of makes it await
+ * every take, of every caller, until an awaited take succeeds again. So what a failing binding
+ * lets through is the reads in flight when its first failure comes back in this isolate: at
+ * most `under` per caller, in practice one per concurrent caller, once per isolate.
  */
 export type Precheck = { under: number; windowMs: number };
 
@@ -32,6 +39,8 @@ export class LimitPrecheck {
   private seen = new Map<string, Seen>();
   /** Callers the binding refused, with when this isolate may stop awaiting them (survives windows). */
   private refusedUntil = new Map<string, number>();
+  /** The binding failed and has not answered an awaited take since: await every caller. */
+  private failing = false;
 
   constructor(private readonly opts: Precheck) {}
 
@@ -65,20 +74,32 @@ export class LimitPrecheck {
       if (this.refusedUntil.size < MAX_KEYS || this.refusedUntil.has(key))
         this.refusedUntil.set(key, now + this.opts.windowMs);
     };
-    if (!seen || seen.refused || seen.count >= this.opts.under) {
-      return enforceLimit(limiter, key, retryAfter).catch((err: unknown) => {
-        refused();
-        throw err;
-      });
+    if (this.failing || !seen || seen.refused || seen.count >= this.opts.under) {
+      return enforceLimit(limiter, key, retryAfter).then(
+        () => {
+          this.failing = false;
+        },
+        (err: unknown) => {
+          if (err instanceof ApiError && err.code === "UPSTREAM_UNAVAILABLE") this.failing = true;
+          refused();
+          throw err;
+        },
+      );
     }
     seen.count += 1;
+    const failed = () => {
+      this.failing = true;
+      refused();
+    };
+    // Through a promise so a binding that throws synchronously is a rejection here too.
     defer(
-      limiter.limit({ key }).then(
-        ({ success }) => {
-          if (!success) refused();
+      new Promise<{ success?: unknown } | null | undefined>((r) => r(limiter.limit({ key }))).then(
+        (outcome) => {
+          // A malformed answer is a failing binding, as enforceLimit reads it; never an unhandled rejection.
+          if (typeof outcome?.success !== "boolean") failed();
+          else if (!outcome.success) refused();
         },
-        // A failing binding: fall back to awaiting it for this caller, so its errors surface.
-        refused,
+        failed,
       ),
     );
   }

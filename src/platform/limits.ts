@@ -1,11 +1,8 @@
-import { ApiError } from "./errors";
+import { ApiError, UNAVAILABLE_RETRY_AFTER_S } from "./errors";
 import type { Db } from "./types";
 
 /** The Workers rate-limit binding's interface (wrangler.toml [[ratelimits]]). */
 export type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
-
-/** Seconds a caller is told to wait when the limiter itself failed: a transient fault, not a refusal. */
-export const LIMITER_DOWN_RETRY_AFTER_S = 5;
 
 /**
  * One take from a rate-limit binding; 429 RATE_LIMITED with Retry-After when exceeded. The
@@ -19,10 +16,13 @@ export const LIMITER_DOWN_RETRY_AFTER_S = 5;
 export async function enforceLimit(limiter: Limiter, key: string, retryAfter = 60): Promise<void> {
   let success: boolean;
   try {
-    ({ success } = await limiter.limit({ key }));
+    const outcome: { success?: unknown } | null | undefined = await limiter.limit({ key });
+    // Anything but { success: boolean } is a broken binding, not a refusal of this caller.
+    if (typeof outcome?.success !== "boolean") throw new TypeError("malformed rate-limit outcome");
+    success = outcome.success;
   } catch (err) {
     throw new ApiError("UPSTREAM_UNAVAILABLE", "Rate limiting is unavailable; retry shortly", {
-      headers: { "Retry-After": String(LIMITER_DOWN_RETRY_AFTER_S) },
+      headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) },
       cause: err,
     });
   }

@@ -5,7 +5,7 @@ import { ZodError } from "zod";
 import type { AppEnv } from "./app-env";
 import { bearerChallenge } from "./auth";
 import { ConfigError } from "./config";
-import { ApiError, type ErrorCode, errorBody } from "./errors";
+import { ApiError, type ErrorCode, errorBody, UNAVAILABLE_RETRY_AFTER_S } from "./errors";
 import { createLogger } from "./logger";
 import { zodDetails } from "./validation";
 
@@ -35,7 +35,13 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
 
   if (err instanceof ApiError) {
     if (err.status >= 500) logger.error("request failed", { code: err.code, err, cause: err.cause });
-    const headers = err.status === 401 ? withChallenge(c, err.message, err.headers) : err.headers;
+    const headers =
+      err.status === 401
+        ? withChallenge(c, err.message, err.headers)
+        : err.status === 503 && !err.headers?.["Retry-After"]
+          ? // Every 503 says when to come back (README, the OpenAPI document): a transient fault.
+            { ...err.headers, "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) }
+          : err.headers;
     return c.json(errorBody(err.code, err.message, requestId, err.details), err.status, headers);
   }
   if (err instanceof ZodError) {

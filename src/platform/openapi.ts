@@ -49,7 +49,19 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
   RATE_LIMITED: "Too many requests; see Retry-After",
   INTERNAL: "Internal error",
   UPSTREAM_FAILED: "An upstream service (Stripe, Google) refused or failed",
-  UPSTREAM_UNAVAILABLE: "An upstream service (or the rate limiter) is unavailable; retry after Retry-After",
+  UPSTREAM_UNAVAILABLE: "An upstream service is unavailable; retry after Retry-After",
+};
+
+// What UPSTREAM_UNAVAILABLE means on a rate-limited operation: the limiter may be what failed.
+const LIMITER_UNAVAILABLE = "An upstream service or the rate limiter is unavailable; retry after Retry-After";
+
+// The statuses whose answers carry Retry-After (enforceLimit, on-error.ts): declared as a header.
+const RETRY_AFTER_STATUSES = new Set([ERROR_STATUS.RATE_LIMITED, ERROR_STATUS.UPSTREAM_UNAVAILABLE]);
+const retryAfterHeader = {
+  "Retry-After": {
+    description: "Seconds to wait before retrying",
+    schema: { type: "integer" as const, minimum: 0 },
+  },
 };
 
 // Every route can answer these: the body limit, the validator and onError apply to all of them.
@@ -63,15 +75,21 @@ const ALWAYS: ErrorCode[] = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "INTERNAL
  */
 export function errorResponses(...codes: ErrorCode[]) {
   const byStatus = new Map<number, ErrorCode[]>();
-  const implied: ErrorCode[] = codes.includes("RATE_LIMITED") ? ["UPSTREAM_UNAVAILABLE"] : [];
+  const limited = codes.includes("RATE_LIMITED");
+  const implied: ErrorCode[] = limited ? ["UPSTREAM_UNAVAILABLE"] : [];
+  const describe = (c: ErrorCode) =>
+    `${c}: ${limited && c === "UPSTREAM_UNAVAILABLE" ? LIMITER_UNAVAILABLE : DESCRIPTIONS[c]}`;
   for (const code of [...ALWAYS, ...codes, ...implied]) {
     const list = byStatus.get(ERROR_STATUS[code]) ?? [];
     if (!list.includes(code)) list.push(code);
     byStatus.set(ERROR_STATUS[code], list);
   }
-  const out: Record<number, ReturnType<typeof json>> = {};
+  const out: Record<number, ReturnType<typeof json> & { headers?: typeof retryAfterHeader }> = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
-    out[status] = json(errorEnvelopeSchema, list.map((c) => `${c}: ${DESCRIPTIONS[c]}`).join("; "));
+    const response = json(errorEnvelopeSchema, list.map(describe).join("; "));
+    out[status] = RETRY_AFTER_STATUSES.has(status as 429 | 503)
+      ? { ...response, headers: retryAfterHeader }
+      : response;
   }
   return out;
 }

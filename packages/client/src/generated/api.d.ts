@@ -1475,9 +1475,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1588,6 +1590,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1615,9 +1619,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1738,6 +1744,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1765,9 +1773,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1853,6 +1863,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1870,9 +1882,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1953,6 +1967,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1970,9 +1986,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2049,6 +2067,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2066,9 +2086,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2191,6 +2213,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2218,9 +2242,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2287,6 +2313,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2304,9 +2332,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2373,6 +2403,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2390,9 +2422,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2513,6 +2547,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2540,9 +2576,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2655,6 +2693,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2682,9 +2722,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2807,6 +2849,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2834,9 +2878,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2959,6 +3005,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2986,9 +3034,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4273,6 +4323,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4290,9 +4342,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4460,9 +4514,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4782,6 +4838,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4799,9 +4857,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -5008,6 +5068,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -5025,9 +5087,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -5113,6 +5177,8 @@ export interface operations {
             /** @description RATE_LIMITED: Too many requests; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;
@@ -5132,9 +5198,11 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description UPSTREAM_UNAVAILABLE: An upstream service (or the rate limiter) is unavailable; retry after Retry-After */
+            /** @description UPSTREAM_UNAVAILABLE: An upstream service or the rate limiter is unavailable; retry after Retry-After */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     "x-d1-analytics-bookmark": components["headers"]["D1AnalyticsBookmark"];
                     [name: string]: unknown;

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { errorResponses } from "./openapi";
+import { UNAVAILABLE_RETRY_AFTER_S } from "./errors";
+import { errorResponses, retryAfterHeader } from "./openapi";
 import { createRouter } from "./router";
 
 const healthSchema = z
@@ -19,7 +20,11 @@ const route = createRoute({
   summary: "Liveness and D1 reachability",
   responses: {
     200: { description: "Healthy", content: { "application/json": { schema: healthSchema } } },
-    503: { description: "D1 unreachable", content: { "application/json": { schema: healthSchema } } },
+    503: {
+      description: "D1 unreachable",
+      headers: retryAfterHeader,
+      content: { "application/json": { schema: healthSchema } },
+    },
     // authenticate runs on every /api/v1 route: a present but bad token is a 401 here too.
     ...errorResponses("UNAUTHENTICATED"),
   },
@@ -39,5 +44,6 @@ export const healthRouter = createRouter().openapi(route, async (c) => {
     checks: { d1: { ok, latency_ms: Math.round((performance.now() - started) * 100) / 100 } },
     time: new Date().toISOString(),
   };
-  return ok ? c.json(body, 200) : c.json(body, 503);
+  // Degraded is transient (a D1 blip): like every 503, it says when to look again.
+  return ok ? c.json(body, 200) : c.json(body, 503, { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) });
 });

@@ -1,5 +1,5 @@
 import { ApiError } from "./errors";
-import { enforceLimit, type Limiter } from "./limits";
+import { askLimiter, enforceLimit, type Limiter } from "./limits";
 
 /**
  * A per-isolate pre-check in front of a rate-limit binding (BENCHMARKS.md, "History vs the bare
@@ -21,11 +21,13 @@ import { enforceLimit, type Limiter } from "./limits";
  * bound is k × `under`. `under` must be well below the binding's limit, and only for routes
  * where that overshoot is harmless (reads).
  *
- * A binding that fails (throws, or answers something that is not `{ success }`) is failed closed
- * as far as an unawaited take allows: the first failure this isolate learns of makes it await
- * every take, of every caller, until an awaited take succeeds again. So what a failing binding
- * lets through is the reads in flight when its first failure comes back in this isolate: at
- * most `under` per caller, in practice one per concurrent caller, once per isolate.
+ * A binding that fails (throws, hangs past LIMIT_TIMEOUT_MS, or answers something that is not
+ * `{ success }`: askLimiter) is failed closed as far as an unawaited take allows: the first
+ * failure this isolate learns of makes it await every take, of every caller, until a take sent
+ * after that failure succeeds (an older one in flight says nothing about the binding now). So
+ * what a failing binding lets through is the reads in flight when its first failure comes back
+ * in this isolate: at most `under` per caller, in practice one per concurrent caller, once per
+ * isolate per outage.
  */
 export type Precheck = { under: number; windowMs: number };
 
@@ -39,15 +41,34 @@ export class LimitPrecheck {
   private seen = new Map<string, Seen>();
   /** Callers the binding refused, with when this isolate may stop awaiting them (survives windows). */
   private refusedUntil = new Map<string, number>();
-  /** The binding failed and has not answered an awaited take since: await every caller. */
+  /** The binding failed and has not since answered a take sent after that failure: await every caller. */
   private failing = false;
+  /** Failures learned so far: a success clears `failing` only if none was learned after its take left. */
+  private failures = 0;
+  /** The latest time any take named: when an answer that comes back later was learned, at the soonest. */
+  private clock = 0;
 
   constructor(private readonly opts: Precheck) {}
 
+  /** The binding refused `key`: await it for a full window from now, in whichever window is current. */
+  private refuse(key: string) {
+    const s = this.seen.get(key);
+    if (s) s.refused = true;
+    if (this.refusedUntil.size < MAX_KEYS || this.refusedUntil.has(key))
+      this.refusedUntil.set(key, this.clock + this.opts.windowMs);
+  }
+
+  private fail(key: string) {
+    this.failing = true;
+    this.failures += 1;
+    this.refuse(key);
+  }
+
   /**
    * Takes one from `limiter` for `key`. Resolves when the caller may proceed; throws
-   * RATE_LIMITED (via enforceLimit) when an awaited take is refused. `defer` keeps a take that
-   * is not awaited alive after the response (ExecutionContext.waitUntil).
+   * RATE_LIMITED (via enforceLimit) when an awaited take is refused, UPSTREAM_UNAVAILABLE when
+   * the binding failed. `defer` keeps a take that is not awaited alive after the response
+   * (ExecutionContext.waitUntil).
    */
   async take(
     limiter: Limiter,
@@ -56,6 +77,7 @@ export class LimitPrecheck {
     retryAfter?: number,
     now = Date.now(),
   ): Promise<void> {
+    this.clock = Math.max(this.clock, now);
     const window = Math.floor(now / this.opts.windowMs);
     if (window !== this.window) {
       this.window = window;
@@ -63,43 +85,32 @@ export class LimitPrecheck {
       for (const [k, until] of this.refusedUntil) if (until <= now) this.refusedUntil.delete(k);
     }
     const refusedUntil = this.refusedUntil.get(key);
-    let s = this.seen.get(key);
-    if (!s && this.seen.size < MAX_KEYS) {
-      s = { count: 0, refused: refusedUntil !== undefined && refusedUntil > now };
-      this.seen.set(key, s);
+    let seen = this.seen.get(key);
+    if (!seen && this.seen.size < MAX_KEYS) {
+      seen = { count: 0, refused: refusedUntil !== undefined && refusedUntil > now };
+      this.seen.set(key, seen);
     }
-    const seen = s;
-    const refused = () => {
-      if (seen) seen.refused = true;
-      if (this.refusedUntil.size < MAX_KEYS || this.refusedUntil.has(key))
-        this.refusedUntil.set(key, now + this.opts.windowMs);
-    };
+    const failuresBefore = this.failures;
     if (this.failing || !seen || seen.refused || seen.count >= this.opts.under) {
       return enforceLimit(limiter, key, retryAfter).then(
         () => {
-          this.failing = false;
+          // A take that left before the last failure was learned says nothing about the binding now.
+          if (this.failures === failuresBefore) this.failing = false;
         },
         (err: unknown) => {
-          if (err instanceof ApiError && err.code === "UPSTREAM_UNAVAILABLE") this.failing = true;
-          refused();
+          if (err instanceof ApiError && err.code === "UPSTREAM_UNAVAILABLE") this.fail(key);
+          else this.refuse(key);
           throw err;
         },
       );
     }
     seen.count += 1;
-    const failed = () => {
-      this.failing = true;
-      refused();
-    };
-    // Through a promise so a binding that throws synchronously is a rejection here too.
     defer(
-      new Promise<{ success?: unknown } | null | undefined>((r) => r(limiter.limit({ key }))).then(
-        (outcome) => {
-          // A malformed answer is a failing binding, as enforceLimit reads it; never an unhandled rejection.
-          if (typeof outcome?.success !== "boolean") failed();
-          else if (!outcome.success) refused();
+      askLimiter(limiter, key).then(
+        (success) => {
+          if (!success) this.refuse(key);
         },
-        failed,
+        () => this.fail(key),
       ),
     );
   }

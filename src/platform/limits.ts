@@ -5,21 +5,47 @@ import type { Db } from "./types";
 export type Limiter = { limit(opts: { key: string }): Promise<{ success: boolean }> };
 
 /**
+ * How long a take may wait for the binding's answer. The binding is local to the colo and
+ * answers in well under a millisecond; one that hangs must not hold every rate-limited request
+ * open with it, so past this it counts as failing (fail closed, 503).
+ */
+export const LIMIT_TIMEOUT_MS = 3_000;
+
+/**
+ * One call to the binding: its `success`, or a rejection when the binding failed: it threw
+ * (synchronously too), answered something that is not `{ success: boolean }` (a broken binding,
+ * not a refusal of this caller), or did not answer within LIMIT_TIMEOUT_MS.
+ */
+export async function askLimiter(limiter: Limiter, key: string): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("rate limiter did not answer")), LIMIT_TIMEOUT_MS);
+  });
+  try {
+    const outcome: { success?: unknown } | null | undefined = await Promise.race([
+      new Promise<Awaited<ReturnType<Limiter["limit"]>>>((r) => r(limiter.limit({ key }))),
+      timeout,
+    ]);
+    if (typeof outcome?.success !== "boolean") throw new TypeError("malformed rate-limit outcome");
+    return outcome.success;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * One take from a rate-limit binding; 429 RATE_LIMITED with Retry-After when exceeded. The
  * middleware (rate-limit.ts) uses it per caller; services use it for keys only the body names
  * (an analytics session).
  *
- * A binding that throws fails closed: nothing behind the limit runs unlimited. The caller did
- * nothing wrong and a retry soon can succeed, so it is a 503 UPSTREAM_UNAVAILABLE with a short
- * Retry-After rather than a 500 (which clients and SDKs treat as "do not retry blindly").
+ * A binding that fails (askLimiter) fails closed: nothing behind the limit runs unlimited. The
+ * caller did nothing wrong and a retry soon can succeed, so it is a 503 UPSTREAM_UNAVAILABLE with
+ * a short Retry-After rather than a 500 (which clients and SDKs treat as "do not retry blindly").
  */
 export async function enforceLimit(limiter: Limiter, key: string, retryAfter = 60): Promise<void> {
   let success: boolean;
   try {
-    const outcome: { success?: unknown } | null | undefined = await limiter.limit({ key });
-    // Anything but { success: boolean } is a broken binding, not a refusal of this caller.
-    if (typeof outcome?.success !== "boolean") throw new TypeError("malformed rate-limit outcome");
-    success = outcome.success;
+    success = await askLimiter(limiter, key);
   } catch (err) {
     throw new ApiError("UPSTREAM_UNAVAILABLE", "Rate limiting is unavailable; retry shortly", {
       headers: { "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) },

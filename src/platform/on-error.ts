@@ -28,6 +28,9 @@ function withChallenge(
   return { ...headers, "WWW-Authenticate": bearerChallenge(c.req, message) };
 }
 
+const hasHeader = (headers: Record<string, string> | undefined, name: string) =>
+  Object.keys(headers ?? {}).some((h) => h.toLowerCase() === name);
+
 /** The single place an error becomes a response. Internals never leave through here. */
 export function onError(err: Error, c: Context<AppEnv>): Response {
   const requestId = c.var.requestId ?? "unknown";
@@ -38,7 +41,7 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     const headers =
       err.status === 401
         ? withChallenge(c, err.message, err.headers)
-        : err.status === 503 && !err.headers?.["Retry-After"]
+        : err.status === 503 && !hasHeader(err.headers, "retry-after")
           ? // Every 503 says when to come back (README, the OpenAPI document): a transient fault.
             { ...err.headers, "Retry-After": String(UNAVAILABLE_RETRY_AFTER_S) }
           : err.headers;

@@ -55,13 +55,24 @@ const DESCRIPTIONS: Record<ErrorCode, string> = {
 // What UPSTREAM_UNAVAILABLE means on a rate-limited operation: the limiter may be what failed.
 const LIMITER_UNAVAILABLE = "An upstream service or the rate limiter is unavailable; retry after Retry-After";
 
-// The statuses whose answers carry Retry-After (enforceLimit, on-error.ts): declared as a header.
-const RETRY_AFTER_STATUSES = new Set([ERROR_STATUS.RATE_LIMITED, ERROR_STATUS.UPSTREAM_UNAVAILABLE]);
-const retryAfterHeader = {
+/** Retry-After as a documented response header (every 429 and 503; health.ts's 503 too). */
+export const retryAfterHeader = {
   "Retry-After": {
     description: "Seconds to wait before retrying",
     schema: { type: "integer" as const, minimum: 0 },
   },
+};
+/** On a 409, Retry-After is there only when the request is still in progress and may be retried. */
+const conflictRetryAfterHeader = {
+  "Retry-After": {
+    ...retryAfterHeader["Retry-After"],
+    description: "Present when the same request is still in progress: seconds to wait before retrying it",
+  },
+};
+const RETRY_AFTER_HEADERS: Partial<Record<number, typeof retryAfterHeader>> = {
+  [ERROR_STATUS.CONFLICT]: conflictRetryAfterHeader,
+  [ERROR_STATUS.RATE_LIMITED]: retryAfterHeader,
+  [ERROR_STATUS.UPSTREAM_UNAVAILABLE]: retryAfterHeader,
 };
 
 // Every route can answer these: the body limit, the validator and onError apply to all of them.
@@ -87,9 +98,8 @@ export function errorResponses(...codes: ErrorCode[]) {
   const out: Record<number, ReturnType<typeof json> & { headers?: typeof retryAfterHeader }> = {};
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
     const response = json(errorEnvelopeSchema, list.map(describe).join("; "));
-    out[status] = RETRY_AFTER_STATUSES.has(status as 429 | 503)
-      ? { ...response, headers: retryAfterHeader }
-      : response;
+    const headers = RETRY_AFTER_HEADERS[status];
+    out[status] = headers ? { ...response, headers } : response;
   }
   return out;
 }

@@ -80,18 +80,36 @@ describe("what the documents promise about 503", () => {
     expect(wrong).toEqual([]);
   });
 
-  it("a response the document tells to 'retry after Retry-After' declares a Retry-After header", async () => {
+  it("the document declares Retry-After on every 429 and 503 of every operation (and optionally on 409)", async () => {
     const doc = (await openApiDoc()) as unknown as Doc;
     const missing: string[] = [];
     for (const [path, ops] of Object.entries(doc.paths))
       for (const [method, op] of Object.entries(ops))
-        for (const status of ["429", "503"]) {
+        for (const status of ["409", "429", "503"]) {
           const r = op.responses[status];
-          if (!r?.description?.includes("Retry-After")) continue;
+          if (!r) continue;
           const names = Object.keys(r.headers ?? {}).map((h) => h.toLowerCase());
           if (!names.includes("retry-after")) missing.push(`${method.toUpperCase()} ${path} ${status}`);
         }
     expect(missing).toEqual([]);
+  });
+
+  it("GET /api/v1/health with D1 unreachable answers 503 with Retry-After (it answers around onError)", async () => {
+    const unreachable = {
+      prepare: () => {
+        throw new Error("d1 unreachable");
+      },
+      batch: () => Promise.reject(new Error("d1 unreachable")),
+      exec: () => Promise.reject(new Error("d1 unreachable")),
+      getBookmark: () => null,
+    };
+    const DB = { ...env.DB, withSession: () => unreachable, prepare: unreachable.prepare };
+    const res = await call("/api/v1/health", {}, { DB });
+    await res.body?.cancel();
+    expect({ status: res.status, retryAfter: res.headers.get("retry-after") }).toEqual({
+      status: 503,
+      retryAfter: "5",
+    });
   });
 });
 

@@ -1368,6 +1368,8 @@ export interface operations {
             /** @description D1 unreachable */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1428,6 +1430,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1550,6 +1554,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -1704,6 +1710,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2173,6 +2181,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2507,6 +2517,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2653,6 +2665,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2809,6 +2823,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -2965,6 +2981,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state; IDEMPOTENCY_CONFLICT: The Idempotency-Key was used with another request */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4602,6 +4620,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -4798,6 +4818,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };
@@ -5038,6 +5060,8 @@ export interface operations {
             /** @description CONFLICT: Conflicts with the resource's current state */
             409: {
                 headers: {
+                    /** @description Present when the same request is still in progress: seconds to wait before retrying it */
+                    "Retry-After"?: number;
                     "x-d1-bookmark": components["headers"]["D1Bookmark"];
                     [name: string]: unknown;
                 };

@@ -49,7 +49,17 @@ export class RoomStore {
   private seqCache: number | undefined;
   private mirroredCache: number | undefined;
 
-  constructor(private readonly sql: SqlStorage) {
+  /**
+   * `transact` runs one frame's statements as a unit (the room passes storage.transactionSync,
+   * a savepoint inside the turn's implicit transaction): a frame is a message row plus its outbox
+   * rows, or a read mark plus its outbox row, and a failure half-way must not keep the first half
+   * (an "unavailable, resend" answer would then meet a stored duplicate with no broadcast, no
+   * `replied`, no mirror).
+   */
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly transact: <T>(fn: () => T) => T = (fn) => fn(),
+  ) {
     for (const stmt of SCHEMA) sql.exec(stmt);
     // Before any handler can append: a room stored before the cursor is converted here, so a
     // message this code appends is never mistaken for one the old outbox had already mirrored.
@@ -164,6 +174,17 @@ export class RoomStore {
     alsoQueue: OutboxKind[] = [],
   ): { stored: StoredMessage; duplicate: boolean } {
     const seq = this.lastSeq() + 1;
+    const result = this.transact(() => this.insert(seq, m, alsoQueue));
+    // Only once the whole frame is written: a rolled-back frame must not leave a seq gap.
+    if (!result.duplicate) this.seqCache = seq;
+    return result;
+  }
+
+  private insert(
+    seq: number,
+    m: Omit<StoredMessage, "seq" | "read_at">,
+    alsoQueue: OutboxKind[],
+  ): { stored: StoredMessage; duplicate: boolean } {
     const inserted = this.sql.exec(
       `INSERT INTO messages (seq, id, client_id, sender_id, sender_role, body, attachments, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING seq`,
@@ -181,9 +202,22 @@ export class RoomStore {
       if (!existing) throw new Error("message insert skipped without a stored duplicate");
       return { stored: existing, duplicate: true };
     }
-    this.seqCache = seq;
     for (const kind of alsoQueue) this.enqueue(kind, m.id);
     return { stored: { ...m, seq, read_at: null }, duplicate: false };
+  }
+
+  /**
+   * After a failed write: whether SQLite rolled back the whole transaction (a full disk or an I/O
+   * error does, not only the statement), taking messages this instance appended earlier in the
+   * turn with it. Their seqs are then above what the log holds; the caches start over from SQLite.
+   */
+  lostWrites(): boolean {
+    if (this.seqCache === undefined) return false;
+    const onDisk = this.sql.exec<{ s: number }>("SELECT COALESCE(MAX(seq), 0) AS s FROM messages").one().s;
+    if (onDisk >= this.seqCache) return false;
+    this.seqCache = undefined;
+    this.mirroredCache = undefined;
+    return true;
   }
 
   since(seq: number, limit: number): StoredMessage[] {
@@ -194,6 +228,10 @@ export class RoomStore {
 
   /** Marks others' messages up to `upTo` as read; returns how many changed. */
   markRead(readerId: string, upTo: number, at: number): number {
+    return this.transact(() => this.mark(readerId, upTo, at));
+  }
+
+  private mark(readerId: string, upTo: number, at: number): number {
     const changed = this.sql
       .exec(
         "UPDATE messages SET read_at = ? WHERE seq <= ? AND sender_id != ? AND read_at IS NULL RETURNING seq",

@@ -75,7 +75,7 @@ export class TicketRoom extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new RoomStore(ctx.storage.sql);
+    this.store = new RoomStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -122,6 +122,9 @@ export class TicketRoom extends DurableObject<Env> {
     const t = Date.now();
     const verdict = inspect(raw, conn.guard, t);
     if (!verdict.ok) {
+      // Answered now, out of band: first the frames this socket (or any) sent before, so their
+      // acks are not overtaken by an error, or lost behind a close the client takes as final.
+      this.flushPending();
       if ("close" in verdict) {
         ws.close(verdict.close, verdict.reason);
         return;
@@ -182,49 +185,71 @@ export class TicketRoom extends DurableObject<Env> {
     this.pendingTimer ??= setTimeout(() => this.commitPending(), 0);
   }
 
+  private flushPending(): void {
+    if (this.pendingTimer === null) return;
+    clearTimeout(this.pendingTimer);
+    this.commitPending();
+  }
+
+  /**
+   * Writes the batch, each frame as a unit (RoomStore's `transact`), and only then answers it:
+   * acks and broadcasts leave in this same synchronous step, behind the output gate. A failed
+   * write stops the batch there. Nothing after it is written this turn: SQLite answers some
+   * errors (a full disk, I/O) by rolling back the whole transaction, and a later frame would then
+   * be committed on its own, ahead of its predecessors' resends. If the rollback took frames
+   * written earlier in the batch, those are not answered as stored either.
+   */
   private commitPending(): void {
     this.pendingTimer = null;
     const batch = this.pending;
     this.pending = [];
     const meta = this.store.meta();
     if (!meta) return;
-    for (const item of batch) {
+    const replies: Array<() => void> = [];
+    for (const [i, item] of batch.entries()) {
       try {
-        if (item.kind === "read") this.applyRead(item.conn, item.upTo, item.t);
-        else this.applyMessage(meta, item);
+        replies.push(item.kind === "read" ? this.applyRead(item) : this.applyMessage(meta, item));
       } catch (err) {
-        // The frame is not stored (or not acked): the client resends it under its client_id.
         this.deps().logger.error("chat: write failed", { ticket_id: meta.ticketId, err });
-        if (item.kind === "message")
-          send(item.ws, {
-            type: "error",
-            code: "UNAVAILABLE",
-            message: "Could not store the message; resend it",
-            client_id: item.frame.client_id,
-          });
+        const lostAll = this.store.lostWrites();
+        if (lostAll) replies.length = 0;
+        // Not stored: each client resends under its client_id (a read is sent again on the next view).
+        for (const unstored of lostAll ? batch : batch.slice(i))
+          if (unstored.kind === "message") replies.push(() => this.unavailable(unstored));
+        break;
       }
     }
+    for (const reply of replies) reply();
   }
 
-  private applyMessage(meta: RoomMeta, item: Extract<Accepted, { kind: "message" }>): void {
+  private unavailable(item: Extract<Accepted, { kind: "message" }>): void {
+    send(item.ws, {
+      type: "error",
+      code: "UNAVAILABLE",
+      message: "Could not store the message; resend it",
+      client_id: item.frame.client_id,
+    });
+  }
+
+  /** Writes one message frame; returns what to send once the batch is written. */
+  private applyMessage(meta: RoomMeta, item: Extract<Accepted, { kind: "message" }>): () => void {
     const { ws, conn, frame, attachments, t } = item;
     if (frame.body.trim() === "" && attachments.length === 0) {
       // A resend of a stored client_id is still acked as a duplicate, whatever it carries now.
       const existing = this.store.byClientId(conn.userId, frame.client_id);
-      if (existing) this.ackDuplicate(ws, frame.client_id, existing);
-      else
+      if (existing) return () => this.ackDuplicate(ws, frame.client_id, existing);
+      return () =>
         send(ws, {
           type: "error",
           code: "VALIDATION_FAILED",
           message: "A message needs a body or an attachment",
           client_id: frame.client_id,
         });
-      return;
     }
     // An agent writing while the owner has no socket open: the owner hears about it by push.
     const notifyOwner = conn.role === "admin" && conn.userId !== meta.ownerId && !this.isOnline(meta.ownerId);
-    // Synchronous from here to the ack: the seq is taken and stored in one step, and the output
-    // gate holds the ack until the commit. The insert itself detects a resent client_id (no
+    // Synchronous from here to the ack (sent at the end of this batch, in the same step): the seq
+    // is taken and stored in one step, and the output gate holds the ack until the commit. The insert itself detects a resent client_id (no
     // SELECT first on the common path).
     const { stored, duplicate } = this.store.append(
       {
@@ -242,16 +267,15 @@ export class TicketRoom extends DurableObject<Env> {
       },
       notifyOwner ? ["replied"] : [],
     );
-    if (duplicate) {
-      this.ackDuplicate(ws, frame.client_id, stored);
-      return;
-    }
-    // Safety net set in the same synchronous step as the write (the output gate holds the ack
-    // until both are durable): if this instance dies before the mirror, the alarm redoes it.
-    this.armAlarm(t);
-    this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
-    send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
-    this.scheduleMirror();
+    if (duplicate) return () => this.ackDuplicate(ws, frame.client_id, stored);
+    return () => {
+      // Safety net set in the same synchronous step as the write (the output gate holds the ack
+      // until both are durable): if this instance dies before the mirror, the alarm redoes it.
+      this.armAlarm(t);
+      this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
+      send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
+      this.scheduleMirror();
+    };
   }
 
   /**
@@ -291,12 +315,20 @@ export class TicketRoom extends DurableObject<Env> {
     send(ws, { type: "ack", client_id: clientId, id: m.id, seq: m.seq, duplicate: true });
   }
 
-  private applyRead(conn: Conn, upTo: number, t: number): void {
+  /** Writes one read frame; returns what to send once the batch is written. */
+  private applyRead({ conn, upTo, t }: Extract<Accepted, { kind: "read" }>): () => void {
     const capped = Math.min(upTo, this.store.lastSeq());
-    if (this.store.markRead(conn.userId, capped, t) === 0) return;
-    this.armAlarm(t);
-    this.broadcast({ type: "read", user_id: conn.userId, up_to: capped, read_at: new Date(t).toISOString() });
-    this.scheduleMirror();
+    if (this.store.markRead(conn.userId, capped, t) === 0) return () => {};
+    return () => {
+      this.armAlarm(t);
+      this.broadcast({
+        type: "read",
+        user_id: conn.userId,
+        up_to: capped,
+        read_at: new Date(t).toISOString(),
+      });
+      this.scheduleMirror();
+    };
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {

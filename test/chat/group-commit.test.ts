@@ -1,13 +1,14 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { CLOSE, LIMITS } from "../../src/chat/protocol";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
 import { type Frame, join, msg, openTicket, roomStub } from "./helpers";
 
 // The room writes the frames it accepted in one turn together on the next (one commit for all,
 // src/chat/ticket-room.ts `accept`). These prove the guarantees survive the deferral: arrival
-// order, client_id dedup inside one batch, the empty-resend rule, no write after an erase, and a
-// failed write answered per frame instead of lost.
+// order, client_id dedup inside one batch, the empty-resend rule, no write after an erase, a
+// failed write stopping the batch, and out-of-band answers not overtaking the batch's acks.
 
 const stored = (id: string) =>
   runInDurableObject(roomStub(id), (_o, state) =>
@@ -78,34 +79,58 @@ describe("TicketRoom group commit", () => {
     expect(o.seen.some((f) => f.type === "ack" && f.client_id === "late")).toBe(false);
   });
 
-  it("a write that fails answers its frame UNAVAILABLE, acks nothing for it, and the rest of the batch goes on", async () => {
+  it("a write that fails stops the batch: earlier frames are acked, it and every later frame are answered UNAVAILABLE and written by their resends, in order", async () => {
     const owner = await newCaller("user");
     const agent = await newCaller("admin");
     const { id } = await openTicket(owner);
     const o = await join(owner, id);
     const ag = await join(agent, id);
     await runInDurableObject(roomStub(id), (room: TicketRoom) => {
-      // The store is private; failing its next append once stands in for a full disk.
+      // The store is private; failing its second append once stands in for a full disk.
       const store = (room as unknown as { store: { append: (...a: unknown[]) => unknown } }).store;
       const append = store.append.bind(store);
       let calls = 0;
       store.append = (...a: unknown[]) => {
         calls++;
-        if (calls === 1) throw new Error("SQLITE_FULL: database or disk is full");
+        if (calls === 2) throw new Error("SQLITE_FULL: database or disk is full");
         return append(...a);
       };
     });
     o.send(msg("f-1"));
     o.send(msg("f-2"));
-    expect(await o.nextOf("error")).toMatchObject({ code: "UNAVAILABLE", client_id: "f-1" });
-    expect(await o.nextOf("ack")).toMatchObject({ client_id: "f-2", seq: 1 });
-    // The client resends what was refused; it is stored once, after f-2.
-    o.send(msg("f-1"));
-    expect(await o.nextOf("ack")).toMatchObject({ client_id: "f-1", seq: 2 });
-    expect((await stored(id)).map((r) => r.client_id)).toEqual(["f-2", "f-1"]);
-    expect(o.seen.filter((f) => f.type === "ack").map((f) => f.client_id)).toEqual(["f-2", "f-1"]);
-    await ag.nextOf("message", (m) => m.client_id === "f-1");
+    o.send(msg("f-3"));
+    expect(await o.nextOf("ack")).toMatchObject({ client_id: "f-1", seq: 1 });
+    expect(await o.nextOf("error", (e) => e.client_id === "f-2")).toMatchObject({ code: "UNAVAILABLE" });
+    // f-3 came after the failure: not written in that turn (it would overtake f-2's resend).
+    expect(await o.nextOf("error", (e) => e.client_id === "f-3")).toMatchObject({ code: "UNAVAILABLE" });
+    expect((await stored(id)).map((r) => r.client_id)).toEqual(["f-1"]);
+    // The client resends what was refused, in order; each is stored once, after f-1.
+    o.send(msg("f-2"));
+    o.send(msg("f-3"));
+    expect(await o.nextOf("ack", (a) => a.client_id === "f-3")).toMatchObject({ seq: 3 });
+    expect((await stored(id)).map((r) => r.client_id)).toEqual(["f-1", "f-2", "f-3"]);
+    expect(o.seen.filter((f) => f.type === "ack").map((f) => f.client_id)).toEqual(["f-1", "f-2", "f-3"]);
+    await ag.nextOf("message", (m) => m.client_id === "f-3");
     o.close();
     ag.close();
+  });
+
+  it("an out-of-band answer first writes and answers the frames before it: the ack precedes an error, and a close does not lose it", async () => {
+    const owner = await newCaller("user");
+    const { id } = await openTicket(owner);
+    const o = await join(owner, id);
+    o.send(msg("o-1"));
+    o.send("not json");
+    await o.nextOf("error", (e) => e.code !== undefined && e.client_id === undefined);
+    expect(o.seen.filter((f) => f.type === "ack" || f.type === "error").map((f) => f.type)).toEqual([
+      "ack",
+      "error",
+    ]);
+    // A frame too big to parse closes the socket (1009, final for the shipped client): o-2's ack comes first.
+    o.send(msg("o-2"));
+    o.send("x".repeat(LIMITS.maxFrameBytes + 1));
+    expect((await o.closed()).code).toBe(CLOSE.tooBig);
+    expect(o.seen.filter((f) => f.type === "ack").map((f) => f.client_id)).toEqual(["o-1", "o-2"]);
+    expect((await stored(id)).map((r) => r.client_id)).toEqual(["o-1", "o-2"]);
   });
 });

@@ -213,7 +213,8 @@ export class TicketRoom extends DurableObject<Env> {
         this.deps().logger.error("chat: write failed", { ticket_id: meta.ticketId, err });
         const lostAll = this.store.lostWrites();
         if (lostAll) replies.length = 0;
-        // Not stored: each client resends under its client_id (a read is sent again on the next view).
+        // Not stored: each client resends under its client_id (a lost read mark is redone by the
+        // reader's next read frame, which covers every message up to it).
         for (const unstored of lostAll ? batch : batch.slice(i))
           if (unstored.kind === "message") replies.push(() => this.unavailable(unstored));
         break;

@@ -58,7 +58,7 @@ export class RoomStore {
    */
   constructor(
     private readonly sql: SqlStorage,
-    private readonly transact: <T>(fn: () => T) => T = (fn) => fn(),
+    private readonly transact: <T>(fn: () => T) => T,
   ) {
     for (const stmt of SCHEMA) sql.exec(stmt);
     // Before any handler can append: a room stored before the cursor is converted here, so a

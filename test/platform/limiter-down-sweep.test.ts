@@ -1,10 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import { ROLES } from "../../src/platform/types";
 import { newCaller } from "../helpers/auth";
-import { expectEnvelope } from "../helpers/http";
+import { apiWithEnv, expectEnvelope } from "../helpers/http";
 import { openApiDoc } from "../helpers/openapi";
 
 /**
@@ -41,17 +38,8 @@ const noQueue = {
   },
 };
 
-async function call(method: string, path: string, headers: Record<string, string>, body?: BodyInit) {
-  const ctx = createExecutionContext();
-  const res = await createApp().request(
-    `http://x${path}`,
-    { method: method.toUpperCase(), headers, body },
-    { ...env, ...allDown },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx).catch(() => {});
-  return res;
-}
+const call = (method: string, path: string, headers: Record<string, string>, body?: BodyInit) =>
+  apiWithEnv(path, { method: method.toUpperCase(), headers, body }, allDown, () => {});
 
 type Outcome = { status: number; code?: string; message?: string; retryAfter: string | null };
 
@@ -176,23 +164,19 @@ describe("every operation with every rate-limit binding down", () => {
 
   it("analytics ingest with the IP limiter down queues nothing and writes no Analytics Engine point", async () => {
     let points = 0;
-    const ctx = createExecutionContext();
-    const res = await createApp().request(
-      "http://x/api/v1/analytics/events",
+    const res = await apiWithEnv(
+      "/api/v1/analytics/events",
       {
         method: "POST",
         headers: { "content-type": "application/json", "cf-connecting-ip": "203.0.113.10" },
         body: JSON.stringify({ events: [{ event_type: "page_view", session_id: crypto.randomUUID() }] }),
       },
       {
-        ...env,
         ANALYTICS_IP_RATE_LIMITER: down,
         ANALYTICS_QUEUE: noQueue,
         ANALYTICS: { writeDataPoint: () => void points++ },
       },
-      ctx,
     );
-    await waitOnExecutionContext(ctx);
     expect(res.headers.get("retry-after")).toBe("5");
     await expectEnvelope(res, 503, "UPSTREAM_UNAVAILABLE");
     expect(points).toBe(0);

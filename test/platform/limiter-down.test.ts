@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import { newCaller } from "../helpers/auth";
-import { api, expectEnvelope, postJson } from "../helpers/http";
+import { api, apiWithEnv, expectEnvelope, postJson } from "../helpers/http";
 
 /**
  * A rate-limit binding that throws fails closed with 503 UPSTREAM_UNAVAILABLE and a short
@@ -12,12 +10,8 @@ import { api, expectEnvelope, postJson } from "../helpers/http";
  */
 const down = { limit: () => Promise.reject(new Error("rate limiter unreachable")) };
 
-async function call(path: string, init: RequestInit, overrides: Record<string, unknown>) {
-  const ctx = createExecutionContext();
-  const res = await createApp().request(`http://x${path}`, init, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
+const call = (path: string, init: RequestInit, overrides: Record<string, unknown>) =>
+  apiWithEnv(path, init, overrides);
 
 async function expectLimiterDown(res: Response) {
   expect(res.headers.get("retry-after")).toBe("5");

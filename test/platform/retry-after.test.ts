@@ -1,10 +1,8 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import { openTicket } from "../chat/helpers";
 import { newCaller } from "../helpers/auth";
-import { expectEnvelope, postJson } from "../helpers/http";
+import { apiWithEnv, expectEnvelope, postJson } from "../helpers/http";
 import { openApiDoc } from "../helpers/openapi";
 
 /**
@@ -12,12 +10,8 @@ import { openApiDoc } from "../helpers/openapi";
  * `UPSTREAM_UNAVAILABLE` 503 comes "with `Retry-After`"; the OpenAPI document tells clients to
  * "retry after Retry-After" on 429 and 503, and names the rate limiter only where there is one.
  */
-async function call(path: string, init: RequestInit, overrides: Record<string, unknown>) {
-  const ctx = createExecutionContext();
-  const res = await createApp().request(`http://x${path}`, init, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx).catch(() => {});
-  return res;
-}
+const call = (path: string, init: RequestInit, overrides: Record<string, unknown>) =>
+  apiWithEnv(path, init, overrides, () => {});
 
 type Doc = {
   paths: Record<

@@ -48,6 +48,18 @@ export class FramePacer {
     this.kick();
   }
 
+  /**
+   * The room could not store a frame (UNAVAILABLE): send nothing for `ms`, so the resend, and
+   * every frame queued behind it, waits for the storage to recover instead of failing again.
+   */
+  pause(ms: number): void {
+    this.stop();
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick();
+    }, ms);
+  }
+
   /** Takes a token for a frame that may be skipped (typing) only if plenty are left. */
   tryExtra(): boolean {
     this.refill();

@@ -59,6 +59,8 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
   private readSent = 0;
   private readWanted = 0;
   private typingAt = 0;
+  /** UNAVAILABLE answers since the last ack: how long the next resend waits. */
+  private unavailableStreak = 0;
   private historyCursor: string | null | undefined = undefined;
   /** The `since` of the current socket's handshake. */
   private connectSince = 0;
@@ -303,6 +305,7 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
   private settle(clientId: string, id: string, seq: number, duplicate: boolean): void {
     if (!this.outboxMap.delete(clientId)) return;
     this.sentOnSocket.delete(clientId);
+    this.unavailableStreak = 0;
     this.emit("ack", { client_id: clientId, id, seq, duplicate });
     this.emit("tick", { client_id: clientId, tick: this.tickOf({ client_id: clientId, seq }) });
   }
@@ -312,6 +315,17 @@ export class SupportChat extends ChannelClient<SupportChatEvents> {
       // The frame was dropped, and the error does not say which: everything unacked goes again.
       this.sentOnSocket.clear();
       this.pacer.backOff();
+    } else if (f.code === "UNAVAILABLE") {
+      // Not stored (the room's storage or D1 failed): it stays in the outbox and goes again, in
+      // order with the rest, after a growing pause. Dropping it would lose it for good.
+      if (f.client_id !== undefined) this.sentOnSocket.delete(f.client_id);
+      // A failed batch answers each of its frames: the streak grows once per round, at its head.
+      const head = this.outboxMap.keys().next().value;
+      if (f.client_id === undefined || f.client_id === head) {
+        this.unavailableStreak = Math.min(this.unavailableStreak + 1, 6);
+      }
+      const ms = 500 * 2 ** this.unavailableStreak; // 1 s, 2 s … 32 s
+      this.pacer.pause(ms * (0.8 + Math.random() * 0.4)); // jittered: a room's clients do not resend in step
     } else if (f.client_id !== undefined && this.outboxMap.delete(f.client_id)) {
       // Rejected on its merits (validation): resending would be rejected again.
       this.sentOnSocket.delete(f.client_id);

@@ -15,6 +15,7 @@ import {
 } from "./protocol";
 import { drainOutbox, mirrorWindowMs, retryDelayMs } from "./room-mirror";
 import { type RoomMeta, RoomStore, type StoredMessage, toWire } from "./room-store";
+import { SocketOrder } from "./socket-order";
 
 /** What each socket carries through hibernation (serializeAttachment). */
 type Conn = { userId: string; role: string; typingAt: number; guard: GuardState };
@@ -72,6 +73,9 @@ export class TicketRoom extends DurableObject<Env> {
   /** Frames accepted since the last write turn, in arrival order (see `accept`). */
   private pending: Accepted[] = [];
   private pendingTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly order = new SocketOrder((err) =>
+    this.deps().logger.error("chat: frame step failed", { err }),
+  );
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -121,41 +125,52 @@ export class TicketRoom extends DurableObject<Env> {
     if (!conn) return;
     const t = Date.now();
     const verdict = inspect(raw, conn.guard, t);
+    // The guard's state (tokens, strikes) is taken at arrival; what the frame does happens in
+    // this socket's order (SocketOrder), behind a message still waiting on its attachment check.
     if (!verdict.ok) {
-      // Answered now, out of band: first the frames this socket (or any) sent before, so their
-      // acks are not overtaken by an error, or lost behind a close the client takes as final.
-      this.flushPending();
-      if ("close" in verdict) {
-        ws.close(verdict.close, verdict.reason);
-        return;
-      }
-      const { ok: _ok, ...error } = verdict;
-      send(ws, { type: "error", ...error });
-      const abusive = strike(conn.guard, t);
-      ws.serializeAttachment(conn);
-      if (abusive) ws.close(CLOSE.policy, "too many rejected frames");
-      return;
+      const abusive = !("close" in verdict) && strike(conn.guard, t);
+      if (!("close" in verdict)) ws.serializeAttachment(conn);
+      return this.order.run(ws, () => {
+        // Answered now, out of band: first the frames this socket (or any) sent before, so their
+        // acks are not overtaken by an error, or lost behind a close the client takes as final.
+        this.flushPending();
+        if ("close" in verdict) return this.closeFor(ws, verdict.close, verdict.reason);
+        const { ok: _ok, ...error } = verdict;
+        send(ws, { type: "error", ...error });
+        if (abusive) this.closeFor(ws, CLOSE.policy, "too many rejected frames");
+      });
     }
     const frame = verdict.frame;
-    if (frame.type === "typing" && t - conn.typingAt >= LIMITS.typingThrottleMs) {
-      conn.typingAt = t;
-      ws.serializeAttachment(conn);
-      this.broadcast({ type: "typing", user_id: conn.userId }, ws);
-    }
     // An accepted frame only spends a token, which lives in memory until the next write-back
     // (a rejection or a typing frame). Hibernation needs ~10 s without events, by which time
     // the bucket (10 tokens, 2/s) is full again anyway, so waiting for it gains a client nothing;
     // strikes, the state that does matter across a wake-up, are always written back.
-    if (frame.type === "message") return this.onMessage(ws, conn, frame, t);
-    if (frame.type === "read") this.accept({ kind: "read", conn, upTo: frame.up_to, t });
+    return this.order.run(ws, () => {
+      // Re-read the clock: a step held behind an attachment check runs later, and created_at
+      // must not go backwards past a message sequenced meanwhile.
+      const now = Math.max(t, Date.now());
+      if (frame.type === "typing" && now - conn.typingAt >= LIMITS.typingThrottleMs) {
+        conn.typingAt = now;
+        ws.serializeAttachment(conn);
+        this.broadcast({ type: "typing", user_id: conn.userId }, ws);
+      }
+      if (frame.type === "message") return this.onMessage(ws, conn, frame, now);
+      if (frame.type === "read") this.accept({ kind: "read", conn, upTo: frame.up_to, t: now });
+    });
   }
 
-  private async onMessage(
+  private closeFor(ws: WebSocket, code: number, reason: string): void {
+    this.order.end(ws);
+    ws.close(code, reason);
+  }
+
+  /** Accepts a message frame now, or (with `attachment_ids`) once D1 has vouched for the files. */
+  private onMessage(
     ws: WebSocket,
     conn: Conn,
     frame: Extract<ClientFrame, { type: "message" }>,
     at: number,
-  ): Promise<void> {
+  ): void | Promise<void> {
     const ids = frame.attachment_ids ?? [];
     if (ids.length === 0)
       return this.accept({ kind: "message", ws, conn, frame, attachments: frame.attachments ?? [], t: at });
@@ -163,12 +178,11 @@ export class TicketRoom extends DurableObject<Env> {
     if (!meta) return;
     const existing = this.store.byClientId(conn.userId, frame.client_id);
     if (existing) return this.ackDuplicate(ws, frame.client_id, existing);
-    const files = await this.uploadedFiles(ws, meta.ticketId, frame, ids);
-    if (!files) return;
-    // Re-read the clock: the check awaited D1, and created_at must not go backwards past a
-    // message sequenced meanwhile.
-    const attachments = [...(frame.attachments ?? []), ...files];
-    this.accept({ kind: "message", ws, conn, frame, attachments, t: Math.max(at, Date.now()) });
+    return this.uploadedFiles(ws, meta.ticketId, frame, ids).then((files) => {
+      if (!files) return;
+      const attachments = [...(frame.attachments ?? []), ...files];
+      this.accept({ kind: "message", ws, conn, frame, attachments, t: Math.max(at, Date.now()) });
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { Deps } from "../platform/deps";
+import { ApiError } from "../platform/errors";
 import type { Principal } from "../platform/types";
 import { assertSocketAccess, type SocketTarget } from "./access";
 import { INTERNAL, INTERNAL_PREFIX } from "./protocol";
@@ -35,9 +36,21 @@ export async function openSocket(
     headers.set(INTERNAL.ticketId, ticket.id);
     headers.set(INTERNAL.ticketOwner, ticket.userId);
     if (ticket.merchantId) headers.set(INTERNAL.ticketMerchant, ticket.merchantId);
-    return deps.env.TICKET_ROOM.getByName(ticket.id).fetch(new Request(url, { headers }));
+    return reach(deps.env.TICKET_ROOM.getByName(ticket.id).fetch(new Request(url, { headers })));
   }
   const channel = `${target.kind}:${target.id}`;
   headers.set(INTERNAL.channel, channel);
-  return deps.env.LIVE_CHANNEL.getByName(channel).fetch(new Request(url, { headers }));
+  return reach(deps.env.LIVE_CHANNEL.getByName(channel).fetch(new Request(url, { headers })));
+}
+
+/**
+ * The object could not be reached (overloaded, reset, moved, or it threw): nothing was opened,
+ * so the upgrade is safe to retry, and the client hears 503 with Retry-After rather than a 500.
+ */
+async function reach(upgrade: Promise<Response>): Promise<Response> {
+  try {
+    return await upgrade;
+  } catch (err) {
+    throw new ApiError("UPSTREAM_UNAVAILABLE", "The chat room is unavailable; retry", { cause: err });
+  }
 }

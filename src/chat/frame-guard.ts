@@ -92,10 +92,25 @@ function quickFrame(d: Record<string, unknown>): ClientFrame | null {
   }
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Whether a frame is over the cap, counted in UTF-8 bytes as the cap is stated (a string's length
+ * counts UTF-16 units, so 'é' or CJK would pass at 2-3x the cap). A unit is 1 to 3 bytes, so only
+ * a frame between a third of the cap and the cap in units is encoded to be measured; chat frames
+ * are far below that.
+ */
+function tooBig(raw: string | ArrayBuffer): boolean {
+  const cap = LIMITS.maxFrameBytes;
+  if (typeof raw !== "string") return raw.byteLength > cap;
+  if (raw.length > cap) return true;
+  if (raw.length * 3 <= cap) return false;
+  return utf8.encode(raw).byteLength > cap;
+}
+
 /** Size, rate, JSON, type, then schema: the cheapest checks first. */
 export function inspect(raw: string | ArrayBuffer, g: GuardState, t: number): Verdict {
-  const size = typeof raw === "string" ? raw.length : raw.byteLength;
-  if (size > LIMITS.maxFrameBytes) return { ok: false, close: 1009, reason: "frame too big" };
+  if (tooBig(raw)) return { ok: false, close: 1009, reason: "frame too big" };
   if (!takeToken(g, t)) return { ok: false, code: "RATE_LIMITED", message: "Slow down: too many frames" };
   if (typeof raw !== "string")
     return { ok: false, code: "UNSUPPORTED_FRAME", message: "Send JSON text frames" };

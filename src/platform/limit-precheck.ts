@@ -45,6 +45,13 @@ export class LimitPrecheck {
   private failing = false;
   /** Failures learned so far: a success clears `failing` only if none was learned after its take left. */
   private failures = 0;
+  /**
+   * Unawaited takes per caller that the binding has not answered yet. They count toward the
+   * caller's `under` in the next window too: a hanging binding is learned as failing only at
+   * LIMIT_TIMEOUT_MS, and a reset at the boundary would otherwise serve `under` more reads of the
+   * same caller with no answer at all.
+   */
+  private unanswered = new Map<string, number>();
   /** The latest time any take named: when an answer that comes back later was learned, at the soonest. */
   private clock = 0;
 
@@ -87,7 +94,8 @@ export class LimitPrecheck {
     const refusedUntil = this.refusedUntil.get(key);
     let seen = this.seen.get(key);
     if (!seen && this.seen.size < MAX_KEYS) {
-      seen = { count: 0, refused: refusedUntil !== undefined && refusedUntil > now };
+      const count = this.unanswered.get(key) ?? 0;
+      seen = { count, refused: refusedUntil !== undefined && refusedUntil > now };
       this.seen.set(key, seen);
     }
     const failuresBefore = this.failures;
@@ -105,13 +113,20 @@ export class LimitPrecheck {
       );
     }
     seen.count += 1;
+    this.unanswered.set(key, (this.unanswered.get(key) ?? 0) + 1);
     defer(
-      askLimiter(limiter, key).then(
-        (success) => {
-          if (!success) this.refuse(key);
-        },
-        () => this.fail(key),
-      ),
+      askLimiter(limiter, key)
+        .then(
+          (success) => {
+            if (!success) this.refuse(key);
+          },
+          () => this.fail(key),
+        )
+        .finally(() => {
+          const left = (this.unanswered.get(key) ?? 1) - 1;
+          if (left > 0) this.unanswered.set(key, left);
+          else this.unanswered.delete(key);
+        }),
     );
   }
 }

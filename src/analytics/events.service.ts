@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import { clientNetwork } from "../platform/client-ip";
 import type { Deps } from "../platform/deps";
-import { ApiError } from "../platform/errors";
+import { ApiError, OVERLOADED_RETRY_AFTER_S } from "../platform/errors";
 import { newTimeOrderedId } from "../platform/ids";
 import { enforceLimit } from "../platform/limits";
 import type { Principal } from "../platform/types";
@@ -34,8 +34,6 @@ type Rejection = IngestResult["errors"][number];
 const encoder = new TextEncoder();
 /** Seconds a client should wait after the queue refused a batch (a transient outage). */
 const QUEUE_RETRY_AFTER_S = 5;
-/** …and after the budget object said it is overloaded. */
-const OVERLOADED_RETRY_AFTER_S = 30;
 
 /**
  * Validates each event on its own: good events are enqueued even when others in the same

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { withDeadline } from "../platform/deadline";
 import { createDeps, type Deps } from "../platform/deps";
 import { newTimeOrderedId } from "../platform/ids";
 import { sinks } from "../sinks";
@@ -30,6 +31,23 @@ type Accepted =
       t: number;
     }
   | { kind: "read"; conn: Conn; upTo: number; t: number };
+
+/** How long a message's attachment check may hold its socket's later frames. */
+const ATTACHMENT_CHECK_TIMEOUT_MS = 3_000;
+
+const unavailableFrame = (clientId: string): ServerFrame => ({
+  type: "error",
+  code: "UNAVAILABLE",
+  message: "Could not store the message; resend it",
+  client_id: clientId,
+});
+const duplicateAck = (clientId: string, m: StoredMessage): ServerFrame => ({
+  type: "ack",
+  client_id: clientId,
+  id: m.id,
+  seq: m.seq,
+  duplicate: true,
+});
 
 const send = (ws: WebSocket, frame: ServerFrame) => {
   try {
@@ -171,18 +189,28 @@ export class TicketRoom extends DurableObject<Env> {
     frame: Extract<ClientFrame, { type: "message" }>,
     at: number,
   ): void | Promise<void> {
+    // After a message of this socket that was not stored: refused too until it is resent.
+    if (this.order.mustRefuse(ws, frame.client_id, at))
+      return this.answerNow(ws, unavailableFrame(frame.client_id));
     const ids = frame.attachment_ids ?? [];
     if (ids.length === 0)
       return this.accept({ kind: "message", ws, conn, frame, attachments: frame.attachments ?? [], t: at });
     const meta = this.store.meta();
     if (!meta) return;
     const existing = this.store.byClientId(conn.userId, frame.client_id);
-    if (existing) return this.ackDuplicate(ws, frame.client_id, existing);
+    if (existing) return this.answerNow(ws, duplicateAck(frame.client_id, existing));
     return this.uploadedFiles(ws, meta.ticketId, frame, ids).then((files) => {
-      if (!files) return;
+      // The room closed the socket (ticket closed, bad frame) during the check: not accepted.
+      if (!files || !this.order.isOpen(ws)) return;
       const attachments = [...(frame.attachments ?? []), ...files];
       this.accept({ kind: "message", ws, conn, frame, attachments, t: Math.max(at, Date.now()) });
     });
+  }
+
+  /** An answer outside the batch: the frames accepted before it are written and answered first. */
+  private answerNow(ws: WebSocket, frame: ServerFrame): void {
+    this.flushPending();
+    send(ws, frame);
   }
 
   /**
@@ -238,12 +266,8 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   private unavailable(item: Extract<Accepted, { kind: "message" }>): void {
-    send(item.ws, {
-      type: "error",
-      code: "UNAVAILABLE",
-      message: "Could not store the message; resend it",
-      client_id: item.frame.client_id,
-    });
+    this.order.holdUntilResent(item.ws, item.frame.client_id, item.t);
+    send(item.ws, unavailableFrame(item.frame.client_id));
   }
 
   /** Writes one message frame; returns what to send once the batch is written. */
@@ -306,14 +330,26 @@ export class TicketRoom extends DurableObject<Env> {
   ): Promise<Attachment[] | null> {
     const total = ids.length + (frame.attachments?.length ?? 0);
     const fail = (code: "VALIDATION_FAILED" | "UNAVAILABLE", message: string, details?: unknown) => {
-      send(ws, { type: "error", code, message, client_id: frame.client_id, ...(details ? { details } : {}) });
+      if (code === "UNAVAILABLE") this.order.holdUntilResent(ws, frame.client_id, Date.now());
+      this.answerNow(ws, {
+        type: "error",
+        code,
+        message,
+        client_id: frame.client_id,
+        ...(details ? { details } : {}),
+      });
       return null;
     };
     if (total > LIMITS.maxAttachments)
       return fail("VALIDATION_FAILED", `At most ${LIMITS.maxAttachments} attachments per message`);
     let rows: Awaited<ReturnType<typeof readyAttachments>>;
     try {
-      rows = await readyAttachments(this.deps().db, ticketId, ids);
+      // Bounded: the socket's later frames wait behind this check (SocketOrder).
+      rows = await withDeadline(
+        readyAttachments(this.deps().db, ticketId, ids),
+        ATTACHMENT_CHECK_TIMEOUT_MS,
+        "attachment check did not answer",
+      );
     } catch (err) {
       this.deps().logger.error("attachment check failed", { ticket_id: ticketId, err });
       return fail("UNAVAILABLE", "Could not check the attachments; resend the message");
@@ -327,7 +363,7 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   private ackDuplicate(ws: WebSocket, clientId: string, m: StoredMessage): void {
-    send(ws, { type: "ack", client_id: clientId, id: m.id, seq: m.seq, duplicate: true });
+    send(ws, duplicateAck(clientId, m));
   }
 
   /** Writes one read frame; returns what to send once the batch is written. */
@@ -361,8 +397,12 @@ export class TicketRoom extends DurableObject<Env> {
 
   /** Called by PATCH status=closed: every socket is closed with 4000 and the reason. */
   async closeRoom(reason: string): Promise<number> {
+    // Frames already accepted are written and acked before the close the client takes as final;
+    // a message still on its attachment check, and anything after, is dropped (never acked).
+    this.flushPending();
     const sockets = this.ctx.getWebSockets();
     for (const ws of sockets) {
+      this.order.end(ws);
       try {
         ws.close(CLOSE.ticketClosed, reason.slice(0, 120));
       } catch {

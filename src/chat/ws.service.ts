@@ -1,5 +1,5 @@
 import type { Deps } from "../platform/deps";
-import { ApiError } from "../platform/errors";
+import { ApiError, OVERLOADED_RETRY_AFTER_S, UNAVAILABLE_RETRY_AFTER_S } from "../platform/errors";
 import type { Principal } from "../platform/types";
 import { assertSocketAccess, type SocketTarget } from "./access";
 import { INTERNAL, INTERNAL_PREFIX } from "./protocol";
@@ -46,11 +46,18 @@ export async function openSocket(
 /**
  * The object could not be reached (overloaded, reset, moved, or it threw): nothing was opened,
  * so the upgrade is safe to retry, and the client hears 503 with Retry-After rather than a 500.
+ * An overloaded object gets a longer wait: retrying it at once makes the overload worse
+ * (Cloudflare's Durable Object error handling).
  */
 async function reach(upgrade: Promise<Response>): Promise<Response> {
   try {
     return await upgrade;
   } catch (err) {
-    throw new ApiError("UPSTREAM_UNAVAILABLE", "The chat room is unavailable; retry", { cause: err });
+    const overloaded = (err as { overloaded?: unknown } | null)?.overloaded === true;
+    const wait = overloaded ? OVERLOADED_RETRY_AFTER_S : UNAVAILABLE_RETRY_AFTER_S;
+    throw new ApiError("UPSTREAM_UNAVAILABLE", "The chat room is unavailable; retry", {
+      cause: err,
+      headers: { "Retry-After": String(wait) },
+    });
   }
 }

@@ -27,6 +27,8 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /** Retry-After (seconds) of a 503 whose thrower named none: a transient fault, retry soon. */
 export const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** …and of one caused by an overloaded Durable Object, which must not be retried at once. */
+export const OVERLOADED_RETRY_AFTER_S = 30;
 
 export type ErrorDetail = { path?: string; message: string; [k: string]: unknown };
 

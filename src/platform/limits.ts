@@ -1,3 +1,4 @@
+import { withDeadline } from "./deadline";
 import { ApiError, UNAVAILABLE_RETRY_AFTER_S } from "./errors";
 import type { Db } from "./types";
 
@@ -17,20 +18,13 @@ export const LIMIT_TIMEOUT_MS = 3_000;
  * not a refusal of this caller), or did not answer within LIMIT_TIMEOUT_MS.
  */
 export async function askLimiter(limiter: Limiter, key: string): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error("rate limiter did not answer")), LIMIT_TIMEOUT_MS);
-  });
-  try {
-    const outcome: { success?: unknown } | null | undefined = await Promise.race([
-      new Promise<Awaited<ReturnType<Limiter["limit"]>>>((r) => r(limiter.limit({ key }))),
-      timeout,
-    ]);
-    if (typeof outcome?.success !== "boolean") throw new TypeError("malformed rate-limit outcome");
-    return outcome.success;
-  } finally {
-    clearTimeout(timer);
-  }
+  const outcome: { success?: unknown } | null | undefined = await withDeadline(
+    new Promise<Awaited<ReturnType<Limiter["limit"]>>>((r) => r(limiter.limit({ key }))),
+    LIMIT_TIMEOUT_MS,
+    "rate limiter did not answer",
+  );
+  if (typeof outcome?.success !== "boolean") throw new TypeError("malformed rate-limit outcome");
+  return outcome.success;
 }
 
 /**

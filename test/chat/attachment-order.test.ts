@@ -1,10 +1,7 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
 import { newCaller } from "../helpers/auth";
-import { bodyOf } from "../helpers/body";
-import { api } from "../helpers/http";
-import { join, msg, openTicket, roomStub } from "./helpers";
+import { join, msg, openTicket, storedClientIds, uploadedPng } from "./helpers";
 
 // A message frame that names attachment_ids is checked against D1 (an await) before the room
 // accepts it into the batch; a frame without them used to be accepted at once. So a plain message
@@ -12,45 +9,24 @@ import { join, msg, openTicket, roomStub } from "./helpers";
 // before its ack (or the message was stored after the close, unacked). SocketOrder keeps each
 // socket's frames in arrival order across that await.
 
-type Caller = Awaited<ReturnType<typeof newCaller>>;
-const PNG = Uint8Array.from(
-  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="),
-  (ch) => ch.charCodeAt(0),
-);
-async function uploaded(who: Caller, ticketId: string): Promise<{ id: string }> {
-  const res = await api(`/api/v1/support/tickets/${ticketId}/attachments?filename=shot.png`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${who.token}`, "content-type": "image/png" },
-    body: PNG,
-  });
-  return bodyOf(res, "POST /support/tickets/:id/attachments", 201);
-}
-const stored = (id: string) =>
-  runInDurableObject(roomStub(id), (_o, state) =>
-    state.storage.sql
-      .exec<{ seq: number; client_id: string }>("SELECT seq, client_id FROM messages ORDER BY seq")
-      .toArray()
-      .map((r) => r.client_id),
-  );
-
 describe("group commit and messages with attachment_ids", () => {
   it("keeps one socket's arrival order: the screenshot sent first gets the lower seq", async () => {
     const owner = await newCaller("user");
     const { id } = await openTicket(owner);
-    const a = await uploaded(owner, id);
+    const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
     o.send({ type: "message", client_id: "p-1", body: "see screenshot", attachment_ids: [a.id] });
     o.send(msg("p-2", "as you can see, it failed"));
     await o.nextOf("ack", (f) => f.client_id === "p-1");
     await o.nextOf("ack", (f) => f.client_id === "p-2");
-    expect(await stored(id)).toEqual(["p-1", "p-2"]);
+    expect(await storedClientIds(id)).toEqual(["p-1", "p-2"]);
     o.close();
   });
 
   it("a close for an oversized frame comes after the ack of the attachment message sent before it", async () => {
     const owner = await newCaller("user");
     const { id } = await openTicket(owner);
-    const a = await uploaded(owner, id);
+    const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
     o.send({ type: "message", client_id: "q-1", body: "see screenshot", attachment_ids: [a.id] });
     o.send("x".repeat(LIMITS.maxFrameBytes + 1));
@@ -58,7 +34,7 @@ describe("group commit and messages with attachment_ids", () => {
     expect((await o.closed()).code).toBe(CLOSE.tooBig);
     await new Promise((r) => setTimeout(r, 200));
     // q-1 is stored (it arrived first) ...
-    expect(await stored(id)).toEqual(["q-1"]);
+    expect(await storedClientIds(id)).toEqual(["q-1"]);
     // ... so its ack must have preceded the close, which the shipped client takes as final.
     expect(o.seen.filter((f) => f.type === "ack").map((f) => f.client_id)).toEqual(["q-1"]);
   });

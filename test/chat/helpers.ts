@@ -1,10 +1,11 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
-import { postJson, upgrade } from "../helpers/http";
+import { api, postJson, upgrade } from "../helpers/http";
 
 export type Frame = { type: string; [k: string]: unknown };
-type Caller = Awaited<ReturnType<typeof newCaller>>;
+export type Caller = Awaited<ReturnType<typeof newCaller>>;
 
 /** A client socket that buffers every frame so a test can await the next one it cares about. */
 export class Sock {
@@ -126,3 +127,26 @@ export async function settledPayment(userId: string, merchantId: string): Promis
 export const roomStub = (ticketId: string) => env.TICKET_ROOM.getByName(ticketId);
 
 export const msg = (client_id: string, body = `hello ${client_id}`) => ({ type: "message", client_id, body });
+
+/** A 1x1 PNG, uploaded to a ticket as a `ready` attachment; answers its id. */
+export async function uploadedPng(who: Caller, ticketId: string): Promise<{ id: string }> {
+  const png = Uint8Array.from(
+    atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="),
+    (ch) => ch.charCodeAt(0),
+  );
+  const res = await api(`/api/v1/support/tickets/${ticketId}/attachments?filename=shot.png`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${who.token}`, "content-type": "image/png" },
+    body: png,
+  });
+  return bodyOf(res, "POST /support/tickets/:id/attachments", 201);
+}
+
+/** The client_ids in the room's own log, in seq order. */
+export const storedClientIds = (ticketId: string) =>
+  runInDurableObject(roomStub(ticketId), (_o, state) =>
+    state.storage.sql
+      .exec<{ client_id: string }>("SELECT client_id FROM messages ORDER BY seq")
+      .toArray()
+      .map((r) => r.client_id),
+  );

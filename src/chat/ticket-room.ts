@@ -199,9 +199,12 @@ export class TicketRoom extends DurableObject<Env> {
     if (!meta) return;
     const existing = this.store.byClientId(conn.userId, frame.client_id);
     if (existing) return this.answerNow(ws, duplicateAck(frame.client_id, existing));
-    return this.uploadedFiles(ws, meta.ticketId, frame, ids).then((files) => {
+    return this.uploadedFiles(ws, conn.userId, meta.ticketId, frame, ids).then((files) => {
       // The room closed the socket (ticket closed, bad frame) during the check: not accepted.
       if (!files || !this.order.isOpen(ws)) return;
+      // An earlier message of this socket was refused while this one was on its check.
+      if (this.order.mustRefuse(ws, frame.client_id, Date.now()))
+        return this.answerNow(ws, unavailableFrame(frame.client_id));
       const attachments = [...(frame.attachments ?? []), ...files];
       this.accept({ kind: "message", ws, conn, frame, attachments, t: Math.max(at, Date.now()) });
     });
@@ -324,14 +327,25 @@ export class TicketRoom extends DurableObject<Env> {
    */
   private async uploadedFiles(
     ws: WebSocket,
+    userId: string,
     ticketId: string,
     frame: Extract<ClientFrame, { type: "message" }>,
     ids: string[],
   ): Promise<Attachment[] | null> {
     const total = ids.length + (frame.attachments?.length ?? 0);
     const fail = (code: "VALIDATION_FAILED" | "UNAVAILABLE", message: string, details?: unknown) => {
-      if (code === "UNAVAILABLE") this.order.holdUntilResent(ws, frame.client_id, Date.now());
-      this.answerNow(ws, {
+      // The frames before it first: an earlier message's failed write holds the socket on that
+      // one, and an earlier copy of this message (a resend) may be stored by the flush.
+      this.flushPending();
+      if (code === "UNAVAILABLE") {
+        const stored = this.store.byClientId(userId, frame.client_id);
+        if (stored) {
+          this.ackDuplicate(ws, frame.client_id, stored);
+          return null;
+        }
+        this.order.holdUntilResent(ws, frame.client_id, Date.now());
+      }
+      send(ws, {
         type: "error",
         code,
         message,

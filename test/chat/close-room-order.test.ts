@@ -4,7 +4,16 @@ import { CLOSE, LIMITS } from "../../src/chat/protocol";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
 import { api } from "../helpers/http";
-import { type Caller, join, msg, openTicket, roomStub, storedClientIds, uploadedPng } from "./helpers";
+import {
+  type Caller,
+  join,
+  msg,
+  openTicket,
+  roomStub,
+  slowAttachmentCheck,
+  storedClientIds,
+  uploadedPng,
+} from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
 // docs/chat-protocol.md ("Sending"): whatever a socket sends after a message with attachment_ids
@@ -15,17 +24,6 @@ import { type Caller, join, msg, openTicket, roomStub, storedClientIds, uploaded
 // and the caption behind it are stored after the 4000 close, their acks go to a closed socket
 // (the shipped client takes 4000 as final and shows them unsent), and a frame the runtime still
 // delivers after that close is stored in the closed ticket too.
-
-/** D1 answers the room's attachment check after `ms` (a slow D1 round trip), then as usual. */
-const slowAttachmentCheck = (ticketId: string, ms: number) =>
-  runInDurableObject(roomStub(ticketId), (room: TicketRoom) => {
-    const r = room as unknown as { uploadedFiles: (...a: unknown[]) => Promise<unknown> };
-    const real = r.uploadedFiles.bind(room);
-    r.uploadedFiles = async (...a: unknown[]) => {
-      await new Promise((res) => setTimeout(res, ms));
-      return real(...a);
-    };
-  });
 
 const closeTicket = async (admin: Caller, id: string) => {
   const res = await api(`/api/v1/support/tickets/${id}`, {

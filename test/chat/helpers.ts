@@ -150,3 +150,14 @@ export const storedClientIds = (ticketId: string) =>
       .toArray()
       .map((r) => r.client_id),
   );
+
+/** The room's attachment check answers after `ms` (a slow D1 round trip), then as usual. */
+export const slowAttachmentCheck = (ticketId: string, ms: number) =>
+  runInDurableObject(roomStub(ticketId), (room) => {
+    const r = room as unknown as { uploadedFiles: (...a: unknown[]) => Promise<unknown> };
+    const real = r.uploadedFiles.bind(room);
+    r.uploadedFiles = async (...a: unknown[]) => {
+      await new Promise((res) => setTimeout(res, ms));
+      return real(...a);
+    };
+  });

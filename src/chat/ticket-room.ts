@@ -457,7 +457,12 @@ export class TicketRoom extends DurableObject<Env> {
   private armAlarm(t: number): void {
     if (this.alarmArmed) return;
     this.alarmArmed = true;
-    void this.ctx.storage.setAlarm(t + retryDelayMs(1));
+    // Not awaited (the output gate holds the ack until it is durable); a failure is logged, and
+    // the next write arms it again, rather than escaping as an unhandled rejection.
+    this.ctx.storage.setAlarm(t + retryDelayMs(1)).catch((err: unknown) => {
+      this.alarmArmed = false;
+      this.deps().logger.error("chat: could not arm the safety-net alarm", { err });
+    });
   }
 
   private leave(ws: WebSocket): void {

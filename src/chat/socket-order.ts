@@ -21,12 +21,16 @@ export class SocketOrder {
   /** Runs `step` in order; returns what the event handler should await, if anything. */
   run(ws: WebSocket, step: () => void | Promise<void>): Promise<void> | undefined {
     const tail = this.tails.get(ws);
-    const guarded = () => (this.isOpen(ws) ? step() : undefined);
     if (!tail) {
-      const r = guarded();
+      // The common path: nothing waiting, so no closure or promise per frame.
+      if (!this.isOpen(ws)) return undefined;
+      const r = step();
       return r instanceof Promise ? this.track(ws, r) : undefined;
     }
-    return this.track(ws, tail.then(guarded));
+    return this.track(
+      ws,
+      tail.then(() => (this.isOpen(ws) ? step() : undefined)),
+    );
   }
 
   /**

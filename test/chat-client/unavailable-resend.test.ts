@@ -1,8 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { SupportChat } from "../../packages/client/src/chat/support-chat";
-import type { TicketRoom } from "../../src/chat/ticket-room";
-import { openTicket, roomStub } from "../chat/helpers";
+import { failInsertOf, openTicket, roomStub, storedClientIds } from "../chat/helpers";
 import { newCaller } from "../helpers/auth";
 import { eventually } from "../helpers/eventually";
 import { workerdTransport } from "./workerd-socket";
@@ -12,17 +11,6 @@ import { workerdTransport } from "./workerd-socket";
 // any message answered with an error naming its client_id unless it was RATE_LIMITED, so one
 // transient storage failure lost a batch of messages for good. Now they stay in the outbox and go
 // again, in order, after a pause.
-
-const storedIds = (ticketId: string) =>
-  runInDurableObject(roomStub(ticketId), (_r: TicketRoom, state) =>
-    state.storage.sql
-      .exec<{ client_id: string }>("SELECT client_id FROM messages ORDER BY seq")
-      .toArray()
-      .map((r) => r.client_id),
-  );
-
-const FAIL_U1 =
-  "CREATE TRIGGER fail_u1 BEFORE INSERT ON messages WHEN NEW.client_id = 'u-1' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END";
 
 async function chatWithFailingFirstWrite() {
   const owner = await newCaller("user");
@@ -42,37 +30,30 @@ async function chatWithFailingFirstWrite() {
   await eventually(async () => chat.status === "open" && chat.self, "welcome");
 
   // A storage failure for u-1's insert (statement-level, as SQLITE_FULL with a journal is).
-  await runInDurableObject(roomStub(id), (_r, state) => {
-    state.storage.sql.exec(FAIL_U1);
-  });
+  const recover = await failInsertOf(id, "u-1");
   chat.send("first");
   chat.send("second"); // same batch: answered UNAVAILABLE because u-1 failed
   await eventually(
     async () => errors.filter((e) => e.code === "UNAVAILABLE").length >= 2,
     "both UNAVAILABLE",
   );
-  return { id, chat, errors };
+  return { id, chat, errors, recover };
 }
-const recover = (id: string) =>
-  runInDurableObject(roomStub(id), (_r, state) => {
-    state.storage.sql.exec("DROP TRIGGER IF EXISTS fail_u1");
-  });
-
 describe("UNAVAILABLE from a failed batch write and SupportChat's outbox", () => {
   it("keeps both messages and stores them by its own resend on the same socket, in order", async () => {
-    const { id, chat } = await chatWithFailingFirstWrite();
-    await recover(id);
+    const { id, chat, recover } = await chatWithFailingFirstWrite();
+    await recover();
     // docs: "nothing stored or acked; resend (same client_id)". The client must still hold both.
     expect(chat.outbox.map((p) => p.client_id)).toEqual(["u-1", "u-2"]);
     await eventually(async () => chat.outbox.length === 0, "outbox drained by the paced resend", {
       tries: 60,
     });
-    expect(await storedIds(id)).toEqual(["u-1", "u-2"]);
+    expect(await storedClientIds(id)).toEqual(["u-1", "u-2"]);
     chat.close();
   });
 
   it("keeps retrying while the storage keeps failing, and is stored after a reconnect once it recovers", async () => {
-    const { id, chat, errors } = await chatWithFailingFirstWrite();
+    const { id, chat, errors, recover } = await chatWithFailingFirstWrite();
     // Still failing: the paced resend is answered UNAVAILABLE again, and nothing leaves the outbox.
     await eventually(
       async () => errors.filter((e) => e.code === "UNAVAILABLE").length >= 3,
@@ -82,21 +63,21 @@ describe("UNAVAILABLE from a failed batch write and SupportChat's outbox", () =>
       },
     );
     expect(chat.outbox.map((p) => p.client_id)).toEqual(["u-1", "u-2"]);
-    expect(await storedIds(id)).toEqual([]);
-    await recover(id);
+    expect(await storedClientIds(id)).toEqual([]);
+    await recover();
 
     // A new socket resends the outbox too (after the pause still running).
     await runInDurableObject(roomStub(id), (_r, state) => {
       for (const ws of state.getWebSockets()) ws.close(1012, "service restart");
     });
     await eventually(
-      async () => (await storedIds(id)).length === 2,
+      async () => (await storedClientIds(id)).length === 2,
       "both messages stored after the resend",
       {
         tries: 120,
       },
     );
-    expect(await storedIds(id)).toEqual(["u-1", "u-2"]);
+    expect(await storedClientIds(id)).toEqual(["u-1", "u-2"]);
     chat.close();
   });
 });

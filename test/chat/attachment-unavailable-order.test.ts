@@ -1,9 +1,15 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TicketRoom } from "../../src/chat/ticket-room";
-import type { Deps } from "../../src/platform/deps";
 import { newCaller } from "../helpers/auth";
-import { type Frame, join, msg, openTicket, roomStub, storedClientIds, uploadedPng } from "./helpers";
+import {
+  d1Lost,
+  type Frame,
+  interceptRoomSelects,
+  join,
+  msg,
+  openTicket,
+  storedClientIds,
+  uploadedPng,
+} from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
 // docs/chat-protocol.md ("Sending"): "Frames from the same socket keep their order: whatever the
@@ -15,36 +21,13 @@ import { type Frame, join, msg, openTicket, roomStub, storedClientIds, uploadedP
 // screenshot's resend lands after its caption: the order the commit promises is lost on exactly
 // the failure path that asks the client to resend.
 
-/** The room's next D1 query fails once, as a dropped D1 connection does ("D1_ERROR: Network connection lost"). */
-const failNextD1Select = (ticketId: string) =>
-  runInDurableObject(roomStub(ticketId), (room: TicketRoom) => {
-    const r = room as unknown as { deps: () => Deps };
-    const real = r.deps.bind(room);
-    let left = 1;
-    r.deps = () => {
-      const d = real();
-      const db = new Proxy(d.db, {
-        get(target, key, receiver) {
-          if (key === "select" && left > 0) {
-            left--;
-            return () => {
-              throw new Error("D1_ERROR: Network connection lost.");
-            };
-          }
-          return Reflect.get(target, key, receiver);
-        },
-      });
-      return { ...d, db } as Deps;
-    };
-  });
-
 describe("an attachment check that fails (UNAVAILABLE) and the frames queued behind it", () => {
   it("a caption sent after its screenshot is still stored after it once the client resends what was refused", async () => {
     const owner = await newCaller("user");
     const { id } = await openTicket(owner);
     const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
-    await failNextD1Select(id);
+    await interceptRoomSelects(id, (n) => (n === 1 ? d1Lost : undefined)); // one dropped D1 connection
 
     const shot = { type: "message", client_id: "shot-1", body: "see screenshot", attachment_ids: [a.id] };
     o.send(shot);

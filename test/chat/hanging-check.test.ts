@@ -1,10 +1,7 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
-import type { TicketRoom } from "../../src/chat/ticket-room";
-import type { Deps } from "../../src/platform/deps";
 import { newCaller } from "../helpers/auth";
-import { join, msg, openTicket, roomStub, uploadedPng } from "./helpers";
+import { interceptRoomSelects, join, msg, openTicket, uploadedPng } from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
 // SocketOrder holds everything a socket sends after a message with attachment_ids until its D1
@@ -16,23 +13,11 @@ import { join, msg, openTicket, roomStub, uploadedPng } from "./helpers";
 // 3 s) for exactly this; the bound asserted here is a generous 10 s.
 
 /** The room's D1 queries hang: no answer for a minute (then a D1 error). */
-const hangD1 = (ticketId: string) =>
-  runInDurableObject(roomStub(ticketId), (room: TicketRoom) => {
-    const r = room as unknown as { deps: () => Deps };
-    const real = r.deps.bind(room);
-    const hanging = () =>
-      new Promise((_, reject) => setTimeout(() => reject(new Error("D1_ERROR: timed out")), 60_000));
-    r.deps = () => {
-      const d = real();
-      const db = new Proxy(d.db, {
-        get(target, key, receiver) {
-          if (key === "select") return () => ({ from: () => ({ where: hanging }) });
-          return Reflect.get(target, key, receiver);
-        },
-      });
-      return { ...d, db } as Deps;
-    };
-  });
+const hangD1 = (ticketId: string) => {
+  const hanging = () =>
+    new Promise((_, reject) => setTimeout(() => reject(new Error("D1_ERROR: timed out")), 60_000));
+  return interceptRoomSelects(ticketId, () => () => ({ from: () => ({ where: hanging }) }));
+};
 
 const BOUND_MS = 10_000;
 

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { Deps } from "../../src/platform/deps";
 import type { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
 import { api, postJson, upgrade } from "../helpers/http";
@@ -159,5 +160,48 @@ export const slowAttachmentCheck = (ticketId: string, ms: number) =>
     r.uploadedFiles = async (...a: unknown[]) => {
       await new Promise((res) => setTimeout(res, ms));
       return real(...a);
+    };
+  });
+
+/**
+ * The room's SQLite refuses the insert of `clientId`'s message as a full disk does (a statement
+ * error, the transaction survives). Answers the way to lift it.
+ */
+export async function failInsertOf(ticketId: string, clientId: string): Promise<() => Promise<void>> {
+  const trigger = `fail_${clientId.replace(/\W/g, "_")}`;
+  await runInDurableObject(roomStub(ticketId), (_r, state) => {
+    state.storage.sql.exec(
+      `CREATE TRIGGER ${trigger} BEFORE INSERT ON messages WHEN NEW.client_id = '${clientId}' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+  });
+  return () =>
+    runInDurableObject(roomStub(ticketId), (_r, state) => {
+      state.storage.sql.exec(`DROP TRIGGER IF EXISTS ${trigger}`);
+    });
+}
+
+/** A dropped D1 connection, as the room's `db.select` would throw it. */
+export const d1Lost = () => {
+  throw new Error("D1_ERROR: Network connection lost.");
+};
+
+/**
+ * Replaces the room's D1 `select` for the calls (counted from 1) that `standIn` answers a
+ * function for; the others go to D1 as usual.
+ */
+export const interceptRoomSelects = (ticketId: string, standIn: (n: number) => (() => unknown) | undefined) =>
+  runInDurableObject(roomStub(ticketId), (room) => {
+    const r = room as unknown as { deps: () => Deps };
+    const real = r.deps.bind(room);
+    let n = 0;
+    r.deps = () => {
+      const d = real();
+      const db = new Proxy(d.db, {
+        get(target, key, receiver) {
+          const fake = key === "select" ? standIn(++n) : undefined;
+          return fake ?? Reflect.get(target, key, receiver);
+        },
+      });
+      return { ...d, db } as Deps;
     };
   });

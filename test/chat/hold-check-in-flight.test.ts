@@ -1,12 +1,11 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newCaller } from "../helpers/auth";
 import {
   type Frame,
+  failInsertOf,
   join,
   msg,
   openTicket,
-  roomStub,
   slowAttachmentCheck,
   storedClientIds,
   uploadedPng,
@@ -28,11 +27,7 @@ describe("an UNAVAILABLE hold and a later message already on its attachment chec
     const { id } = await openTicket(owner);
     const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec(
-        "CREATE TRIGGER fail_w BEFORE INSERT ON messages WHEN NEW.client_id = 'w-1' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-      );
-    });
+    const recover = await failInsertOf(id, "w-1");
     await slowAttachmentCheck(id, 300);
 
     const shot = { type: "message", client_id: "x-2", body: "see screenshot", attachment_ids: [a.id] };
@@ -41,9 +36,7 @@ describe("an UNAVAILABLE hold and a later message already on its attachment chec
 
     expect((await o.nextOf("error", (f) => f.client_id === "w-1")).code).toBe("UNAVAILABLE");
     const second: Frame = await o.next((f) => f.client_id === "x-2");
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec("DROP TRIGGER fail_w");
-    });
+    await recover();
 
     // The client resends what was refused, in order, same client_ids (SupportChat's outbox).
     o.send(msg("w-1", "it fails when I pay:"));

@@ -1,9 +1,16 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { TicketRoom } from "../../src/chat/ticket-room";
-import type { Deps } from "../../src/platform/deps";
 import { newCaller } from "../helpers/auth";
-import { type Frame, join, msg, openTicket, roomStub, storedClientIds, uploadedPng } from "./helpers";
+import {
+  d1Lost,
+  type Frame,
+  failInsertOf,
+  interceptRoomSelects,
+  join,
+  msg,
+  openTicket,
+  storedClientIds,
+  uploadedPng,
+} from "./helpers";
 
 // Regression tests from review s11 (fixed: the hold is re-checked after the attachment check, set after the flush, and a stored copy is acked instead). The text below describes the defect as found.
 // Review s11 of 9824ea9: SocketOrder's hold must be on the EARLIEST message of the socket that was
@@ -11,26 +18,6 @@ import { type Frame, join, msg, openTicket, roomStub, storedClientIds, uploadedP
 // hold is released only by that client_id.
 
 /** The room's `n`-th D1 select from now fails at once (a dropped D1 connection). */
-const failNthD1Select = (ticketId: string, n: number) =>
-  runInDurableObject(roomStub(ticketId), (room: TicketRoom) => {
-    const r = room as unknown as { deps: () => Deps };
-    const real = r.deps.bind(room);
-    let seen = 0;
-    r.deps = () => {
-      const d = real();
-      const db = new Proxy(d.db, {
-        get(target, key, receiver) {
-          if (key === "select" && ++seen === n) {
-            return () => {
-              throw new Error("D1_ERROR: Network connection lost.");
-            };
-          }
-          return Reflect.get(target, key, receiver);
-        },
-      });
-      return { ...d, db } as Deps;
-    };
-  });
 
 describe("the hold's client_id", () => {
   // uploadedFiles' fail(): holdUntilResent(X) runs BEFORE answerNow() flushes the pending batch.
@@ -43,20 +30,14 @@ describe("the hold's client_id", () => {
     const { id } = await openTicket(owner);
     const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec(
-        "CREATE TRIGGER fail_w BEFORE INSERT ON messages WHEN NEW.client_id = 'w-1' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-      );
-    });
-    await failNthD1Select(id, 1);
+    const recover = await failInsertOf(id, "w-1");
+    await interceptRoomSelects(id, (n) => (n === 1 ? d1Lost : undefined));
     const shot = { type: "message", client_id: "x-2", body: "see screenshot", attachment_ids: [a.id] };
     o.send(msg("w-1", "it fails when I pay:"));
     o.send(shot);
     expect((await o.nextOf("error", (f) => f.client_id === "w-1")).code).toBe("UNAVAILABLE");
     expect((await o.nextOf("error", (f) => f.client_id === "x-2")).code).toBe("UNAVAILABLE");
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec("DROP TRIGGER fail_w");
-    });
+    await recover();
 
     // SupportChat after its pause: the outbox in order, in one burst (the pacer has tokens).
     o.send(msg("w-1", "it fails when I pay:"));
@@ -84,7 +65,7 @@ describe("the hold's client_id", () => {
     const { id } = await openTicket(owner);
     const a = await uploadedPng(owner, id);
     const o = await join(owner, id);
-    await failNthD1Select(id, 2);
+    await interceptRoomSelects(id, (n) => (n === 2 ? d1Lost : undefined));
     const shot = { type: "message", client_id: "x-1", body: "see screenshot", attachment_ids: [a.id] };
     o.send(shot);
     o.send(shot);

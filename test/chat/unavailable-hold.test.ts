@@ -1,7 +1,6 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { newCaller } from "../helpers/auth";
-import { join, msg, openTicket, roomStub, storedClientIds } from "./helpers";
+import { failInsertOf, join, msg, openTicket, storedClientIds } from "./helpers";
 
 // After a message of a socket is answered UNAVAILABLE, the socket's later messages are refused
 // too until it is resent (SocketOrder.holdUntilResent): a message the client sent before it saw
@@ -12,16 +11,10 @@ describe("UNAVAILABLE holds the socket's later messages until the refused one is
     const owner = await newCaller("user");
     const { id } = await openTicket(owner);
     const o = await join(owner, id);
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec(
-        "CREATE TRIGGER fail_h1 BEFORE INSERT ON messages WHEN NEW.client_id = 'h-1' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-      );
-    });
+    const recover = await failInsertOf(id, "h-1");
     o.send(msg("h-1"));
     expect((await o.nextOf("error", (f) => f.client_id === "h-1")).code).toBe("UNAVAILABLE");
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec("DROP TRIGGER fail_h1");
-    });
+    await recover();
 
     o.send(msg("h-2")); // sent as if before the error arrived: storing it now would put it first
     expect((await o.nextOf("error", (f) => f.client_id === "h-2")).code).toBe("UNAVAILABLE");
@@ -43,11 +36,7 @@ describe("UNAVAILABLE holds the socket's later messages until the refused one is
     const { id } = await openTicket(owner);
     const a = await join(owner, id);
     const b = await join(owner, id);
-    await runInDurableObject(roomStub(id), (_r, state) => {
-      state.storage.sql.exec(
-        "CREATE TRIGGER fail_a1 BEFORE INSERT ON messages WHEN NEW.client_id = 'a-1' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-      );
-    });
+    await failInsertOf(id, "a-1");
     a.send(msg("a-1"));
     await a.nextOf("error", (f) => f.client_id === "a-1");
     b.send(msg("b-1"));

@@ -184,6 +184,17 @@ for (let i = 0; i < delivery.length; i++) {
   bySecond[s] ??= [];
   bySecond[s].push(delivery[i]);
 }
+// BENCH_CHAT_DUMP=<file>: one line per side, [send time, latency] of every delivery in epoch ms,
+// for bench/timeline.mjs to line up with what else the runtime did (see that file).
+if (process.env.BENCH_CHAT_DUMP) {
+  const { appendFileSync } = await import("node:fs");
+  const o = performance.timeOrigin;
+  const d = delivery.map((x, i) => [Math.round(o + deliveryTimes[i] - x), Math.round(x * 10) / 10]);
+  appendFileSync(
+    process.env.BENCH_CHAT_DUMP,
+    `${JSON.stringify({ url: cfg.rooms[0]?.url, started: o + started, d })}\n`,
+  );
+}
 const summary = (xs) => {
   const s = xs.sort((a, b) => a - b);
   const p = (q) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] : null);

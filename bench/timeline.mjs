@@ -1,0 +1,108 @@
+// Lines up a chat run's slowest moments with what the local runtime did to its SQLite files.
+// How the eviction stall in BENCHMARKS.md (status of 2026-12-04) was found:
+//
+//   node bench/timeline.mjs watch /tmp/sqlite.log &            # polls bench/.state every 20 ms
+//   BENCH_CHAT_DUMP=/tmp/chat.ndjson npm run bench -- chat --runs 2 --no-write --only many
+//   kill %1; node bench/timeline.mjs report /tmp/chat.ndjson /tmp/sqlite.log
+//
+// In WAL mode a SQLite database's main file changes only when its WAL is checkpointed, which for
+// a Durable Object's local file happens when workerd closes it: at eviction. A burst of such
+// changes across one class of objects is a burst of evictions on the runtime's one thread.
+import fs from "node:fs";
+import path from "node:path";
+import { STATE_DIR } from "./lib/env.mjs";
+
+const [mode, a, b] = process.argv.slice(2);
+
+function sqliteFiles(dir, acc = []) {
+  let entries = [];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return acc;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) sqliteFiles(p, acc);
+    else if (e.name.endsWith(".sqlite")) acc.push(p);
+  }
+  return acc;
+}
+
+/** Appends `<epoch ms> <bytes> <path>` whenever a main database file's mtime changes. */
+function watch(out) {
+  const fd = fs.openSync(out, "w");
+  const seen = new Map();
+  let files = [];
+  let tick = 0;
+  setInterval(() => {
+    if (tick++ % 100 === 0) files = sqliteFiles(STATE_DIR); // new objects appear as the run goes
+    for (const f of files) {
+      let st;
+      try {
+        st = fs.statSync(f);
+      } catch {
+        continue;
+      }
+      const prev = seen.get(f);
+      if (prev !== undefined && prev !== st.mtimeMs)
+        fs.writeSync(fd, `${Date.now()} ${st.size} ${path.relative(STATE_DIR, f)}\n`);
+      seen.set(f, st.mtimeMs);
+    }
+  }, 20);
+}
+
+const sideOf = (url) =>
+  url.includes("/ws/support/")
+    ? "ours"
+    : url.includes("/api/room/")
+      ? "reference"
+      : url.includes("persist=1")
+        ? "persist"
+        : "bare";
+
+/** Per side: its five slowest 100 ms windows of sending, and the bursts of file changes during it. */
+function report(dumpFile, watchFile) {
+  const changes = fs
+    .readFileSync(watchFile, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [t, , file] = l.split(" ");
+      // The object class: the directory above the file (e.g. edge-platform-LiveChannel).
+      return { t: Number(t), cls: path.basename(path.dirname(file)) };
+    });
+  for (const line of fs.readFileSync(dumpFile, "utf8").trim().split("\n")) {
+    const run = JSON.parse(line);
+    const windows = new Map();
+    for (const [sent, latency] of run.d) {
+      const w = Math.floor((sent - run.started) / 100);
+      windows.set(w, Math.max(windows.get(w) ?? 0, latency));
+    }
+    const worst = [...windows].sort((x, y) => y[1] - x[1]).slice(0, 5);
+    console.log(
+      `${sideOf(run.url)}: slowest windows (s into the run: max ms) ${worst.map(([w, ms]) => `${(w / 10).toFixed(1)}: ${ms}`).join(", ")}`,
+    );
+    const during = changes.filter((c) => c.t >= run.started && c.t <= run.started + 15_000);
+    const bursts = [];
+    for (const c of during) {
+      const last = bursts.at(-1);
+      if (last && last.cls === c.cls && c.t - last.to < 500) {
+        last.to = c.t;
+        last.n++;
+      } else bursts.push({ cls: c.cls, from: c.t, to: c.t, n: 1 });
+    }
+    for (const x of bursts.filter((x) => x.n >= 5))
+      console.log(
+        `  ${x.n} ${x.cls} files changed ${((x.from - run.started) / 1000).toFixed(2)}–${((x.to - run.started) / 1000).toFixed(2)} s`,
+      );
+  }
+}
+
+if (mode === "watch" && a) watch(a);
+else if (mode === "report" && a && b) report(a, b);
+else {
+  console.error("usage: node bench/timeline.mjs watch <log> | report <chat dump> <log>");
+  process.exit(2);
+}

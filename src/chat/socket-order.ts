@@ -9,7 +9,7 @@
  * eviction nothing is waiting, and the frames that were had not been acked.
  */
 /** Longer than SupportChat's longest pause before a resend (32 s, +20% jitter). */
-const HOLD_MS = 45_000;
+export const HOLD_MS = 45_000;
 
 export class SocketOrder {
   private readonly tails = new Map<WebSocket, Promise<void>>();

@@ -1,25 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
-import { withDeadline } from "../platform/deadline";
 import { createDeps, type Deps } from "../platform/deps";
 import { newTimeOrderedId } from "../platform/ids";
 import { sinks } from "../sinks";
-import { readyAttachments, toMessageAttachment } from "./attachments.service";
-import { freshGuard, type GuardState, inspect, strike } from "./frame-guard";
-import {
-  type Attachment,
-  CLOSE,
-  type ClientFrame,
-  INTERNAL,
-  LIMITS,
-  type Participant,
-  type ServerFrame,
-} from "./protocol";
-import { drainOutbox, mirrorWindowMs, retryDelayMs } from "./room-mirror";
+import { freshGuard, inspect, strike } from "./frame-guard";
+import { messageFiles } from "./message-files";
+import { MirrorSchedule } from "./mirror-schedule";
+import { type Attachment, CLOSE, type ClientFrame, INTERNAL, LIMITS, type ServerFrame } from "./protocol";
+import { type Conn, RoomSockets, send } from "./room-sockets";
 import { type RoomMeta, RoomStore, type StoredMessage, toWire } from "./room-store";
 import { SocketOrder } from "./socket-order";
 
-/** What each socket carries through hibernation (serializeAttachment). */
-type Conn = { userId: string; role: string; typingAt: number; guard: GuardState };
 /** A frame that passed the guard, waiting for the room's next write turn (`accept`). */
 type Accepted =
   | {
@@ -31,9 +21,6 @@ type Accepted =
       t: number;
     }
   | { kind: "read"; conn: Conn; upTo: number; t: number };
-
-/** How long a message's attachment check may hold its socket's later frames. */
-const ATTACHMENT_CHECK_TIMEOUT_MS = 3_000;
 
 const unavailableFrame = (clientId: string): ServerFrame => ({
   type: "error",
@@ -49,14 +36,6 @@ const duplicateAck = (clientId: string, m: StoredMessage): ServerFrame => ({
   duplicate: true,
 });
 
-const send = (ws: WebSocket, frame: ServerFrame) => {
-  try {
-    ws.send(JSON.stringify(frame));
-  } catch {
-    // The socket is closing; its close handler cleans up presence.
-  }
-};
-
 /**
  * One per support ticket (docs/chat-protocol.md, "Storage, mirroring and notifications").
  * Hibernation API throughout: nothing the room has confirmed lives only in memory, so
@@ -65,29 +44,10 @@ const send = (ws: WebSocket, frame: ServerFrame) => {
  */
 export class TicketRoom extends DurableObject<Env> {
   private readonly store: RoomStore;
-  private flushing: Promise<void> | null = null;
-  private flushAgain = false;
-  /** The pending coalesced drain, if any (in memory only: the safety-net alarm is the durable backstop). */
-  private mirrorTimer: ReturnType<typeof setTimeout> | null = null;
-  /** Writes since the pending timer started; how many the previous window collected, and when it closed. */
-  private windowWrites = 0;
-  private lastWindowWrites = 0;
-  private lastWindowAt = 0;
+  private readonly sockets: RoomSockets;
+  private readonly mirror: MirrorSchedule;
   /** Built on first use and kept for the instance's life (a new drizzle per drain showed in profiles). */
   private depsCache: Deps | null = null;
-  /**
-   * Whether this instance knows a safety-net alarm is set. Unknown after a wake-up, so the first
-   * write arms it again (a harmless overwrite); then one setAlarm per alarm period, not per message.
-   */
-  private alarmArmed = false;
-  /**
-   * The open sockets and their decoded attachments, kept for the instance's life (as
-   * partyserver does): per frame, `deserializeAttachment` and `getWebSockets()` (a fresh array
-   * of wrappers) showed in profiles. Rebuilt from the runtime on first use after a wake-up,
-   * so it holds nothing the runtime does not. Attachments are written back only when a field
-   * that must survive hibernation changes (see `webSocketMessage`).
-   */
-  private liveCache: Map<WebSocket, Conn> | null = null;
   /** Frames accepted since the last write turn, in arrival order (see `accept`). */
   private pending: Accepted[] = [];
   private pendingTimer: ReturnType<typeof setTimeout> | null = null;
@@ -98,6 +58,8 @@ export class TicketRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RoomStore(ctx.storage.sql, (fn) => ctx.storage.transactionSync(fn));
+    this.sockets = new RoomSockets(ctx);
+    this.mirror = new MirrorSchedule(this.store, ctx.storage, () => this.deps());
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -114,19 +76,16 @@ export class TicketRoom extends DurableObject<Env> {
     this.store.saveMeta({ ticketId, ownerId, merchantId: h.get(INTERNAL.ticketMerchant) });
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    const wasOnline = this.isOnline(userId);
-    const live = this.live();
-    this.ctx.acceptWebSocket(server, [`user:${userId}`]);
-    const conn: Conn = { userId, role, typingAt: 0, guard: freshGuard(Date.now()) };
-    server.serializeAttachment(conn);
-    live.set(server, conn);
+    const wasOnline = this.sockets.isOnline(userId);
+    this.sockets.add(server, { userId, role, typingAt: 0, guard: freshGuard(Date.now()) });
 
-    if (!wasOnline) this.broadcast({ type: "presence", user_id: userId, role, status: "online" }, server);
+    if (!wasOnline)
+      this.sockets.broadcast({ type: "presence", user_id: userId, role, status: "online" }, server);
     send(server, {
       type: "welcome",
       ticket_id: ticketId,
       you: { user_id: userId, role },
-      participants: this.participants(),
+      participants: this.sockets.participants(),
       last_seq: this.store.lastSeq(),
     });
     // Replay and live delivery happen in this one synchronous step, so nothing falls in between.
@@ -139,7 +98,7 @@ export class TicketRoom extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
-    const conn = this.connOf(ws);
+    const conn = this.sockets.connOf(ws);
     if (!conn) return;
     const t = Date.now();
     const verdict = inspect(raw, conn.guard, t);
@@ -170,7 +129,7 @@ export class TicketRoom extends DurableObject<Env> {
       if (frame.type === "typing" && now - conn.typingAt >= LIMITS.typingThrottleMs) {
         conn.typingAt = now;
         ws.serializeAttachment(conn);
-        this.broadcast({ type: "typing", user_id: conn.userId }, ws);
+        this.sockets.broadcast({ type: "typing", user_id: conn.userId }, ws);
       }
       if (frame.type === "message") return this.onMessage(ws, conn, frame, now);
       if (frame.type === "read") this.accept({ kind: "read", conn, upTo: frame.up_to, t: now });
@@ -289,7 +248,8 @@ export class TicketRoom extends DurableObject<Env> {
         });
     }
     // An agent writing while the owner has no socket open: the owner hears about it by push.
-    const notifyOwner = conn.role === "admin" && conn.userId !== meta.ownerId && !this.isOnline(meta.ownerId);
+    const notifyOwner =
+      conn.role === "admin" && conn.userId !== meta.ownerId && !this.sockets.isOnline(meta.ownerId);
     // Synchronous from here to the ack (sent at the end of this batch, in the same step): the seq
     // is taken and stored in one step, and the output gate holds the ack until the commit. The insert itself detects a resent client_id (no
     // SELECT first on the common path).
@@ -311,19 +271,16 @@ export class TicketRoom extends DurableObject<Env> {
     );
     if (duplicate) return () => this.ackDuplicate(ws, frame.client_id, stored);
     return () => {
-      // Safety net set in the same synchronous step as the write (the output gate holds the ack
-      // until both are durable): if this instance dies before the mirror, the alarm redoes it.
-      this.armAlarm(t);
-      this.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
+      this.mirror.armAlarm(t);
+      this.sockets.broadcast({ type: "message", ...toWire(stored, attachments) }, ws);
       send(ws, { type: "ack", client_id: frame.client_id, id: stored.id, seq: stored.seq });
-      this.scheduleMirror();
+      this.mirror.wrote();
     };
   }
 
   /**
-   * The uploaded files a frame names, in its order, as message attachments; or null after an
-   * error frame, when any id is not a ready attachment of this ticket (another ticket's, a
-   * pending or deleted one, or none at all: one answer for all, so ids leak nothing).
+   * The uploaded files a frame names (message-files.ts), or null once the refusal is answered.
+   * Bounded: the socket's later frames wait behind this check (SocketOrder).
    */
   private async uploadedFiles(
     ws: WebSocket,
@@ -332,48 +289,22 @@ export class TicketRoom extends DurableObject<Env> {
     frame: Extract<ClientFrame, { type: "message" }>,
     ids: string[],
   ): Promise<Attachment[] | null> {
-    const total = ids.length + (frame.attachments?.length ?? 0);
-    const fail = (code: "VALIDATION_FAILED" | "UNAVAILABLE", message: string, details?: unknown) => {
-      // The frames before it first: an earlier message's failed write holds the socket on that
-      // one, and an earlier copy of this message (a resend) may be stored by the flush.
-      this.flushPending();
-      if (code === "UNAVAILABLE") {
-        const stored = this.store.byClientId(userId, frame.client_id);
-        if (stored) {
-          this.ackDuplicate(ws, frame.client_id, stored);
-          return null;
-        }
-        this.order.holdUntilResent(ws, frame.client_id, Date.now());
+    const deps = this.deps();
+    const checked = await messageFiles(deps.db, deps.logger, ticketId, frame, ids);
+    if ("files" in checked) return checked.files;
+    // The frames before it first: an earlier message's failed write holds the socket on that one,
+    // and an earlier copy of this message (a resend) may be stored by the flush.
+    this.flushPending();
+    if (checked.code === "UNAVAILABLE") {
+      const stored = this.store.byClientId(userId, frame.client_id);
+      if (stored) {
+        this.ackDuplicate(ws, frame.client_id, stored);
+        return null;
       }
-      send(ws, {
-        type: "error",
-        code,
-        message,
-        client_id: frame.client_id,
-        ...(details ? { details } : {}),
-      });
-      return null;
-    };
-    if (total > LIMITS.maxAttachments)
-      return fail("VALIDATION_FAILED", `At most ${LIMITS.maxAttachments} attachments per message`);
-    let rows: Awaited<ReturnType<typeof readyAttachments>>;
-    try {
-      // Bounded: the socket's later frames wait behind this check (SocketOrder).
-      rows = await withDeadline(
-        readyAttachments(this.deps().db, ticketId, ids),
-        ATTACHMENT_CHECK_TIMEOUT_MS,
-        "attachment check did not answer",
-      );
-    } catch (err) {
-      this.deps().logger.error("attachment check failed", { ticket_id: ticketId, err });
-      return fail("UNAVAILABLE", "Could not check the attachments; resend the message");
+      this.order.holdUntilResent(ws, frame.client_id, Date.now());
     }
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    const unknown = ids.flatMap((id, i) =>
-      byId.has(id) ? [] : [{ path: `attachment_ids.${i}`, message: "not a ready attachment of this ticket" }],
-    );
-    if (unknown.length > 0) return fail("VALIDATION_FAILED", "Unknown attachment", unknown);
-    return ids.map((id) => toMessageAttachment(byId.get(id) as (typeof rows)[number]));
+    send(ws, { type: "error", ...checked, client_id: frame.client_id });
+    return null;
   }
 
   private ackDuplicate(ws: WebSocket, clientId: string, m: StoredMessage): void {
@@ -385,14 +316,14 @@ export class TicketRoom extends DurableObject<Env> {
     const capped = Math.min(upTo, this.store.lastSeq());
     if (this.store.markRead(conn.userId, capped, t) === 0) return () => {};
     return () => {
-      this.armAlarm(t);
-      this.broadcast({
+      this.mirror.armAlarm(t);
+      this.sockets.broadcast({
         type: "read",
         user_id: conn.userId,
         up_to: capped,
         read_at: new Date(t).toISOString(),
       });
-      this.scheduleMirror();
+      this.mirror.wrote();
     };
   }
 
@@ -436,143 +367,25 @@ export class TicketRoom extends DurableObject<Env> {
     this.pendingTimer = null;
     this.pending = [];
     await this.closeRoom(reason);
-    if (this.mirrorTimer !== null) clearTimeout(this.mirrorTimer);
-    this.mirrorTimer = null;
-    // A drain in flight holds messages and outbox rows it read before the erase and would write
-    // them to D1 (and move the cursor, re-arm the alarm) after the caller's D1 delete: let it
-    // finish first. Nothing starts another: the sockets are closed, the timer cleared, and the
-    // erase below follows the last check synchronously.
-    while (this.flushing) await this.flushing.catch(() => undefined);
+    // No drain may write what it read before the erase after the caller's D1 delete; nothing
+    // starts another once the sockets are closed.
+    await this.mirror.stop();
     this.store.erase();
-    this.alarmArmed = false;
-    await this.ctx.storage.deleteAlarm();
+    await this.mirror.disarm();
   }
 
   override async alarm(): Promise<void> {
-    // The alarm that is running is spent; drain() sets a new one if work remains.
-    this.alarmArmed = false;
-    await this.flush();
-  }
-
-  private armAlarm(t: number): void {
-    if (this.alarmArmed) return;
-    this.alarmArmed = true;
-    // Not awaited (the output gate holds the ack until it is durable); a failure is logged, and
-    // the next write arms it again, rather than escaping as an unhandled rejection.
-    this.ctx.storage.setAlarm(t + retryDelayMs(1)).catch((err: unknown) => {
-      this.alarmArmed = false;
-      this.deps().logger.error("chat: could not arm the safety-net alarm", { err });
-    });
+    await this.mirror.alarm();
   }
 
   private leave(ws: WebSocket): void {
-    const conn = this.connOf(ws);
-    this.live().delete(ws);
-    if (!conn || this.isOnline(conn.userId)) return;
-    this.broadcast({ type: "presence", user_id: conn.userId, role: conn.role, status: "offline" }, ws);
-  }
-
-  private live(): Map<WebSocket, Conn> {
-    if (this.liveCache === null) {
-      this.liveCache = new Map();
-      for (const ws of this.ctx.getWebSockets()) {
-        const c = ws.deserializeAttachment() as Conn | null;
-        if (c) this.liveCache.set(ws, c);
-      }
-    }
-    return this.liveCache;
-  }
-
-  private connOf(ws: WebSocket): Conn | null {
-    const live = this.live();
-    const cached = live.get(ws);
-    if (cached) return cached;
-    // Accepted by an earlier instance but not seen by this one's rebuild (cannot normally happen).
-    const c = ws.deserializeAttachment() as Conn | null;
-    if (c) live.set(ws, c);
-    return c;
-  }
-
-  /** Whether `userId` has an open socket here (a linear scan: a room holds at most a few hundred). */
-  private isOnline(userId: string): boolean {
-    for (const [ws, c] of this.live())
-      if (c.userId === userId && ws.readyState === WebSocket.OPEN) return true;
-    return false;
-  }
-
-  private participants(): Participant[] {
-    const seen = new Map<string, Participant>();
-    for (const [ws, c] of this.live()) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      if (!seen.has(c.userId)) seen.set(c.userId, { user_id: c.userId, role: c.role });
-    }
-    return [...seen.values()];
-  }
-
-  private broadcast(frame: ServerFrame, except?: WebSocket): void {
-    const text = JSON.stringify(frame);
-    for (const ws of this.live().keys()) {
-      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
-      try {
-        ws.send(text);
-      } catch {
-        // Closing; cleaned up by webSocketClose.
-      }
-    }
-  }
-
-  /**
-   * Coalesces the D1 mirror: the first write after a drain starts a short timer, and every write
-   * until it fires rides in the same drain (one D1 batch instead of one round trip per message;
-   * at 10 msg/s per room the per-message round trips saturated the CPU, bench/notes/chat.md).
-   * Acks and delivery never wait for it; only the REST history lags, by at most the window
-   * (mirrorWindowMs: longer while the room stays busy) plus the drain. If the instance is
-   * evicted or hibernates first, the timer is gone but the writes are stored and the alarm armed
-   * with the first of them drains them.
-   */
-  private scheduleMirror(): void {
-    this.windowWrites++;
-    if (this.mirrorTimer !== null) return;
-    const windowMs = mirrorWindowMs(this.lastWindowWrites, Date.now() - this.lastWindowAt);
-    this.mirrorTimer = setTimeout(() => {
-      this.mirrorTimer = null;
-      this.lastWindowWrites = this.windowWrites;
-      this.lastWindowAt = Date.now();
-      this.windowWrites = 0;
-      this.flush().catch((err: unknown) => {
-        // The rows stay in the outbox; the armed alarm retries them.
-        this.deps().logger.error("chat outbox: coalesced drain failed", { err });
-      });
-    }, windowMs);
-  }
-
-  /** One drain at a time; a request arriving mid-drain makes it go round once more. */
-  private flush(): Promise<void> {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return this.flushing;
-    }
-    this.flushing = this.drain().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
-  }
-
-  private async drain(): Promise<void> {
-    const meta = this.store.meta();
-    if (!meta) return;
-    let failedAttempts: number | null;
-    do {
-      this.flushAgain = false;
-      failedAttempts = await drainOutbox(this.store, meta, this.deps());
-    } while (this.flushAgain && failedAttempts === null);
-    // On success the safety-net alarm is left to fire once on an empty outbox (one cheap SELECT)
-    // rather than deleted and re-armed around every drain: under traffic that is one setAlarm per
-    // 10 s instead of a setAlarm and a deleteAlarm per message.
-    if (failedAttempts !== null) {
-      this.alarmArmed = true;
-      await this.ctx.storage.setAlarm(Date.now() + retryDelayMs(failedAttempts));
-    }
+    const conn = this.sockets.connOf(ws);
+    this.sockets.remove(ws);
+    if (!conn || this.sockets.isOnline(conn.userId)) return;
+    this.sockets.broadcast(
+      { type: "presence", user_id: conn.userId, role: conn.role, status: "offline" },
+      ws,
+    );
   }
 
   private deps(): Deps {

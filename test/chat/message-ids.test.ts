@@ -4,6 +4,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import type { MirrorSchedule } from "../../src/chat/mirror-schedule";
 import type { RoomStore } from "../../src/chat/room-store";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newTimeOrderedId } from "../../src/platform/ids";
@@ -28,7 +29,7 @@ describe("UUIDv7 chat message ids", () => {
     // Legacy messages, ids chosen to sort on both sides of any v7 id, so id order ≠ seq order.
     const legacy = ["ffffffff-ffff-4fff-bfff-ffffffffffff", "00000000-0000-4000-8000-000000000001"];
     await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
-      const room = instance as unknown as { store: RoomStore; scheduleMirror(): void };
+      const room = instance as unknown as { store: RoomStore; mirror: MirrorSchedule };
       legacy.forEach((lid, i) => {
         room.store.append({
           id: lid,
@@ -40,7 +41,7 @@ describe("UUIDv7 chat message ids", () => {
           created_at: Date.now(),
         });
       });
-      room.scheduleMirror();
+      room.mirror.wrote();
     });
     const o = await join(owner, id);
     for (const n of [1, 2, 3]) {

@@ -1,6 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { MirrorSchedule } from "../../src/chat/mirror-schedule";
 import { MIRROR_BUSY_COALESCE_MS, MIRROR_COALESCE_MS } from "../../src/chat/room-mirror";
 import type { RoomStore } from "../../src/chat/room-store";
 import type { TicketRoom } from "../../src/chat/ticket-room";
@@ -198,9 +199,9 @@ describe("D1 mirror", () => {
     const o = await join(owner, id);
     o.close();
     await runInDurableObject(roomStub(id), async (instance: TicketRoom) => {
-      const room = instance as unknown as { store: RoomStore; flush(): Promise<void> };
+      const room = instance as unknown as { store: RoomStore; mirror: MirrorSchedule };
       for (const n of [1, 2, 3]) room.store.append(ownerMessage(`erase-race-${id}-${n}`, n, owner.sub));
-      const inFlight = room.flush();
+      const inFlight = room.mirror.flush();
       await instance.eraseRoom("ticket deleted");
       // What eraseTicket does next, once the room has answered.
       await env.DB.prepare("DELETE FROM chat_messages WHERE ticket_id = ?").bind(id).run();
@@ -216,13 +217,13 @@ describe("D1 mirror", () => {
     const { id } = await openTicket(owner);
     const o = await join(owner, id);
     o.close();
-    type Room = { store: RoomStore; scheduleMirror(): void };
+    type Room = { store: RoomStore; mirror: MirrorSchedule };
     // A busy window: two writes ride one timer, which drains them.
     await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
       const room = instance as unknown as Room;
       for (const n of [1, 2]) {
         room.store.append(ownerMessage(`busy-${id}-${n}`, n, owner.sub));
-        room.scheduleMirror();
+        room.mirror.wrote();
       }
     });
     await eventually(
@@ -234,7 +235,7 @@ describe("D1 mirror", () => {
     const windowMs = await runInDurableObject(roomStub(id), (instance: TicketRoom) => {
       const spy = vi.spyOn(globalThis, "setTimeout");
       try {
-        (instance as unknown as Room).scheduleMirror();
+        (instance as unknown as Room).mirror.wrote();
         return spy.mock.calls[0]?.[1];
       } finally {
         spy.mockRestore();
@@ -256,7 +257,7 @@ describe("D1 mirror", () => {
     a.close();
     const ids = [1, 2].map((n) => `held-${id}-${n}`);
     await runInDurableObject(roomStub(id), async (instance: TicketRoom) => {
-      const room = instance as unknown as { store: RoomStore; flush(): Promise<void> };
+      const room = instance as unknown as { store: RoomStore; mirror: MirrorSchedule };
       for (const [n, mid] of ids.entries())
         room.store.append(
           {
@@ -270,7 +271,7 @@ describe("D1 mirror", () => {
           },
           ["replied"],
         );
-      await room.flush();
+      await room.mirror.flush();
     });
     const published = (mid: string) =>
       env.DB.prepare("SELECT id FROM domain_events WHERE id = ?").bind(`ticket.replied:${mid}`).first();

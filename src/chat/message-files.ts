@@ -1,6 +1,5 @@
 import { withDeadline } from "../platform/deadline";
-import type { Logger } from "../platform/logger";
-import type { Db } from "../platform/types";
+import type { Deps } from "../platform/deps";
 import { readyAttachments, toMessageAttachment } from "./attachments.service";
 import { type Attachment, type ClientFrame, LIMITS } from "./protocol";
 
@@ -21,8 +20,7 @@ export type FilesRefused = {
  * time, and the client resends.
  */
 export async function messageFiles(
-  db: Db,
-  logger: Logger,
+  deps: Pick<Deps, "db" | "logger">,
   ticketId: string,
   frame: Extract<ClientFrame, { type: "message" }>,
   ids: string[],
@@ -31,13 +29,14 @@ export async function messageFiles(
     return { code: "VALIDATION_FAILED", message: `At most ${LIMITS.maxAttachments} attachments per message` };
   let rows: Awaited<ReturnType<typeof readyAttachments>>;
   try {
+    // deps.db inside the try: building the client can throw too, and is answered the same way.
     rows = await withDeadline(
-      readyAttachments(db, ticketId, ids),
+      readyAttachments(deps.db, ticketId, ids),
       ATTACHMENT_CHECK_TIMEOUT_MS,
       "attachment check did not answer",
     );
   } catch (err) {
-    logger.error("attachment check failed", { ticket_id: ticketId, err });
+    deps.logger.error("attachment check failed", { ticket_id: ticketId, err });
     return { code: "UNAVAILABLE", message: "Could not check the attachments; resend the message" };
   }
   const byId = new Map(rows.map((r) => [r.id, r]));

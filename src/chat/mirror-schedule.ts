@@ -78,8 +78,9 @@ export class MirrorSchedule {
   /**
    * Before the room's copy is erased: no timer left, and no drain in flight, which holds messages
    * and outbox rows it read before the erase and would write them to D1 (and move the cursor,
-   * re-arm the alarm) after the caller's D1 delete. The caller erases right after, synchronously
-   * after the last check, with nothing left to start another drain.
+   * re-arm the alarm) after the caller's D1 delete. The caller erases right after this resolves:
+   * only microtasks run in between, and with the sockets closed and the timer cleared nothing
+   * starts another drain (an alarm is an event, so it cannot run in that gap either).
    */
   async stop(): Promise<void> {
     if (this.timer !== null) clearTimeout(this.timer);

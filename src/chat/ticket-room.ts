@@ -289,8 +289,7 @@ export class TicketRoom extends DurableObject<Env> {
     frame: Extract<ClientFrame, { type: "message" }>,
     ids: string[],
   ): Promise<Attachment[] | null> {
-    const deps = this.deps();
-    const checked = await messageFiles(deps.db, deps.logger, ticketId, frame, ids);
+    const checked = await messageFiles(this.deps(), ticketId, frame, ids);
     if ("files" in checked) return checked.files;
     // The frames before it first: an earlier message's failed write holds the socket on that one,
     // and an earlier copy of this message (a resend) may be stored by the flush.
@@ -303,7 +302,8 @@ export class TicketRoom extends DurableObject<Env> {
       }
       this.order.holdUntilResent(ws, frame.client_id, Date.now());
     }
-    send(ws, { type: "error", ...checked, client_id: frame.client_id });
+    const { code, message, details } = checked;
+    send(ws, { type: "error", code, message, client_id: frame.client_id, ...(details ? { details } : {}) });
     return null;
   }
 

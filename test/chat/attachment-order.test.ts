@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
-import { newCaller } from "../helpers/auth";
-import { join, msg, openTicket, storedClientIds, uploadedPng } from "./helpers";
+import { msg, ownerWithScreenshot, storedClientIds } from "./helpers";
 
 // A message frame that names attachment_ids is checked against D1 (an await) before the room
 // accepts it into the batch; a frame without them used to be accepted at once. So a plain message
@@ -11,10 +10,7 @@ import { join, msg, openTicket, storedClientIds, uploadedPng } from "./helpers";
 
 describe("group commit and messages with attachment_ids", () => {
   it("keeps one socket's arrival order: the screenshot sent first gets the lower seq", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     o.send({ type: "message", client_id: "p-1", body: "see screenshot", attachment_ids: [a.id] });
     o.send(msg("p-2", "as you can see, it failed"));
     await o.nextOf("ack", (f) => f.client_id === "p-1");
@@ -24,10 +20,7 @@ describe("group commit and messages with attachment_ids", () => {
   });
 
   it("a close for an oversized frame comes after the ack of the attachment message sent before it", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     o.send({ type: "message", client_id: "q-1", body: "see screenshot", attachment_ids: [a.id] });
     o.send("x".repeat(LIMITS.maxFrameBytes + 1));
     o.send(msg("q-2", "sent after the bad frame")); // the room has closed the socket by then: dropped

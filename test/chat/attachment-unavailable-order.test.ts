@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { newCaller } from "../helpers/auth";
 import {
   d1Lost,
   type Frame,
   interceptRoomSelects,
-  join,
   msg,
-  openTicket,
+  ownerWithScreenshot,
   storedClientIds,
-  uploadedPng,
 } from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
@@ -23,10 +20,7 @@ import {
 
 describe("an attachment check that fails (UNAVAILABLE) and the frames queued behind it", () => {
   it("a caption sent after its screenshot is still stored after it once the client resends what was refused", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await interceptRoomSelects(id, (n) => (n === 1 ? d1Lost : undefined)); // one dropped D1 connection
 
     const shot = { type: "message", client_id: "shot-1", body: "see screenshot", attachment_ids: [a.id] };

@@ -1,8 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Deps } from "../../src/platform/deps";
-import { newCaller } from "../helpers/auth";
-import { join, msg, openTicket, roomStub, storedClientIds, uploadedPng } from "./helpers";
+import { msg, ownerWithScreenshot, roomStub, storedClientIds } from "./helpers";
 
 // Review s12 of ec53e9a: the split moved the room's read of `deps.db` (a getter that builds the
 // drizzle client) out of the attachment check's try. A client that cannot be built then escaped
@@ -27,10 +26,7 @@ const dbClientThrows = (ticketId: string) =>
 
 describe("an attachment check whose D1 client cannot be built", () => {
   it("answers UNAVAILABLE with the client_id and holds the socket's later message", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await dbClientThrows(id);
     o.send({ type: "message", client_id: "c-1", body: "see screenshot", attachment_ids: [a.id] });
     const refused = await o.nextOf("error", (f) => f.client_id === "c-1");

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
-import { newCaller } from "../helpers/auth";
-import { interceptRoomSelects, join, msg, openTicket, uploadedPng } from "./helpers";
+import { interceptRoomSelects, msg, ownerWithScreenshot } from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
 // SocketOrder holds everything a socket sends after a message with attachment_ids until its D1
@@ -23,10 +22,7 @@ const BOUND_MS = 10_000;
 
 describe("a D1 attachment check that hangs", () => {
   it("does not hold the socket's later plain message past a bound", { timeout: 20_000 }, async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await hangD1(id);
     o.send({ type: "message", client_id: "h-1", body: "see screenshot", attachment_ids: [a.id] });
     o.send(msg("h-2", "plain text, nothing to check"));
@@ -42,10 +38,7 @@ describe("a D1 attachment check that hangs", () => {
   it("does not hold the room's 1009 close of a hostile client's oversized frames past a bound", {
     timeout: 20_000,
   }, async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await hangD1(id);
     o.send({ type: "message", client_id: "h-3", body: "see screenshot", attachment_ids: [a.id] });
     for (let i = 0; i < 5; i++) o.send("x".repeat(LIMITS.maxFrameBytes + 1));

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { Deps } from "../../src/platform/deps";
-import type { newCaller } from "../helpers/auth";
+import { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
 import { api, postJson, upgrade } from "../helpers/http";
 
@@ -141,6 +141,15 @@ export async function uploadedPng(who: Caller, ticketId: string): Promise<{ id: 
     body: png,
   });
   return bodyOf(res, "POST /support/tickets/:id/attachments", 201);
+}
+
+/** A new owner's ticket with one uploaded screenshot, and the owner's socket in its room. */
+export async function ownerWithScreenshot() {
+  const owner = await newCaller("user");
+  const { id } = await openTicket(owner);
+  const a = await uploadedPng(owner, id);
+  const o = await join(owner, id);
+  return { owner, id, a, o };
 }
 
 /** The client_ids in the room's own log, in seq order. */

@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { newCaller } from "../helpers/auth";
 import {
   type Frame,
   failInsertOf,
-  join,
   msg,
-  openTicket,
+  ownerWithScreenshot,
   slowAttachmentCheck,
   storedClientIds,
-  uploadedPng,
 } from "./helpers";
 
 // Regression tests from review s11 (fixed: the hold is re-checked after the attachment check, set after the flush, and a stored copy is acked instead). The text below describes the defect as found.
@@ -23,10 +20,7 @@ import {
 
 describe("an UNAVAILABLE hold and a later message already on its attachment check", () => {
   it("a screenshot sent after a refused message is not stored ahead of that message's resend", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     const recover = await failInsertOf(id, "w-1");
     await slowAttachmentCheck(id, 300);
 

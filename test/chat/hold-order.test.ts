@@ -1,15 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { newCaller } from "../helpers/auth";
 import {
   d1Lost,
   type Frame,
   failInsertOf,
   interceptRoomSelects,
-  join,
   msg,
-  openTicket,
+  ownerWithScreenshot,
   storedClientIds,
-  uploadedPng,
 } from "./helpers";
 
 // Regression tests from review s11 (fixed: the hold is re-checked after the attachment check, set after the flush, and a stored copy is acked instead). The text below describes the defect as found.
@@ -26,10 +23,7 @@ describe("the hold's client_id", () => {
   // releases the hold and is stored; W comes after it. (Or, if the client waits for W, the
   // socket refuses everything for 45 s.)
   it("holds the earlier message when a batch write and a later check fail together", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     const recover = await failInsertOf(id, "w-1");
     await interceptRoomSelects(id, (n) => (n === 1 ? d1Lost : undefined));
     const shot = { type: "message", client_id: "x-2", body: "see screenshot", attachment_ids: [a.id] };
@@ -61,10 +55,7 @@ describe("the hold's client_id", () => {
   // then `error UNAVAILABLE x-1`. SupportChat settles x-1 on the ack and never sends it again, so
   // nothing releases the hold: every new message of the socket is refused for 45 s.
   it("does not hold a socket on a client_id it has just stored and acked", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await interceptRoomSelects(id, (n) => (n === 2 ? d1Lost : undefined));
     const shot = { type: "message", client_id: "x-1", body: "see screenshot", attachment_ids: [a.id] };
     o.send(shot);

@@ -192,7 +192,7 @@ if (process.env.BENCH_CHAT_DUMP) {
   const d = delivery.map((x, i) => [Math.round(o + deliveryTimes[i] - x), Math.round(x * 10) / 10]);
   appendFileSync(
     process.env.BENCH_CHAT_DUMP,
-    `${JSON.stringify({ url: cfg.rooms[0]?.url, started: o + started, d })}\n`,
+    `${JSON.stringify({ url: cfg.rooms[0]?.url, started: o + started, ended: o + performance.now(), d })}\n`,
   );
 }
 const summary = (xs) => {

@@ -34,7 +34,7 @@ const { values: opt, positionals } = parseArgs({
     "no-write": { type: "boolean", default: false },
     serve: { type: "boolean", default: false },
     profile: { type: "boolean", default: false },
-    // A comma list of a workload's scenarios to run (chat: big1, big2, many, burst, idle; rest: health,
+    // A comma list of a workload's scenarios to run (chat: big1, big2, many, busy, burst, idle; rest: health,
     // history, history-stub, history-sql, by-id, ingest, create-intent; ingest: its sides), for profiling one.
     only: { type: "string" },
     // wrangler dev's local trace store (every invocation and binding call of every server,

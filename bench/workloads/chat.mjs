@@ -108,12 +108,40 @@ const EVICTION_SETTLE_MS = 11_000;
  */
 const ROOM_ALARM_MS = 10_000;
 let lastTouched = 0;
+const settle = () => sleep(Math.max(0, lastTouched + EVICTION_SETTLE_MS - Date.now()));
 async function driveSettled(rooms, extra, wakesAfterMs = 0) {
-  const wait = lastTouched + EVICTION_SETTLE_MS - Date.now();
-  if (wait > 0) await sleep(wait);
+  await settle();
   const out = await drive(rooms, extra);
   lastTouched = Date.now() + wakesAfterMs;
   return out;
+}
+
+/**
+ * Runs `measure` while new owners open tickets at `perS` a second, each fanned out to every
+ * known agent's live feed (a busy support desk); answers what `measure` does and what the
+ * openings did. It starts on a fresh minute: the admin fan-out budget (ADMIN_FANOUTS_PER_MINUTE,
+ * 30 in each epoch minute, src/chat/on-event.ts) is spent by the scenario's own 50 tickets, and
+ * a window's openings must fan out, not be deferred.
+ */
+async function withTicketsOpening(ctx, perS, measure) {
+  await settle();
+  await sleep(60_000 - (Date.now() % 60_000) + 200);
+  const opened = { ok: 0, failed: 0 };
+  let stop = false;
+  const opener = (async () => {
+    while (!stop) {
+      const next = Date.now() + 1000 / perS;
+      await createTickets(ctx, 1).then(
+        () => opened.ok++,
+        () => opened.failed++,
+      );
+      await sleep(Math.max(0, next - Date.now()));
+    }
+  })();
+  const out = await measure();
+  stop = true;
+  await opener;
+  return out && { ...out, tickets_opened: opened };
 }
 
 /** Ours, the bare room, the bare room + SQLite append and (when served) the reference, in that order. */
@@ -125,7 +153,16 @@ async function sides(ctx, n, perRoom, load, tickets, admins) {
   // Creating a ticket fans out to every admin's live feed in the background; let it finish first.
   await waitQuiet(ctx.platform);
   lastTouched = Date.now();
-  out.ours = await driveSettled(platformRooms(ctx, tickets, perRoom, admins), load, ROOM_ALARM_MS);
+  const rooms = platformRooms(ctx, tickets, perRoom, admins);
+  if (load.ticketsPerS) {
+    // Ours alone: the load added is ours' (the baselines have no tickets); compare with `many`.
+    const measure = () => driveSettled(rooms, load, ROOM_ALARM_MS);
+    out.ours = await withTicketsOpening(ctx, load.ticketsPerS, measure);
+    const o = out.ours?.tickets_opened;
+    if (o) ctx.log(`chat:     tickets opened during ours: ${o.ok} (${o.failed} failed)`);
+    return out;
+  }
+  out.ours = await driveSettled(rooms, load, ROOM_ALARM_MS);
   out.bare = await driveSettled(bareRooms(ctx, n, perRoom, false), load);
   out.persist = await driveSettled(bareRooms(ctx, n, perRoom, true), load);
   if (ctx.reference)
@@ -157,17 +194,28 @@ export async function run(ctx) {
   const admins = await Promise.all(
     Array.from({ length: ADMIN_POOL }, () => ctx.token("admin", randomUUID())),
   );
+  // Each agent makes one request, so the platform knows them from run 1 on: a new ticket's
+  // fan-out reaches the agents it has seen (src/platform/directory.ts), in every run alike.
+  for (const token of admins) {
+    const res = await call(ctx.platform.base, "GET", "/api/v1/support/tickets?limit=1", { token });
+    if (res.status !== 200) throw new Error(`an agent's GET /support/tickets answered ${res.status}`);
+  }
   const durationMs = Math.round(Math.max(3000, 10_000 * scale));
   const rate = (r) => ({ mode: "rate", rate: r, durationMs });
 
   // One entry per run of each scenario; every run interleaves all sides of every scenario.
-  const R = { big1: [], big2: [], many: [], burst: [], idle: [] };
+  const R = { big1: [], big2: [], many: [], busy: [], burst: [], idle: [] };
   const want = (scenario) => !ctx.only || ctx.only.has(scenario);
   for (let r = 0; r < runs; r++) {
     log(`chat: run ${r + 1}/${runs}`);
     if (want("big1")) R.big1.push(await sides(ctx, 1, 100, rate(1), await createTickets(ctx, 1), admins));
     if (want("big2")) R.big2.push(await sides(ctx, 1, 100, rate(2), await createTickets(ctx, 1), admins));
     if (want("many")) R.many.push(await sides(ctx, 50, 10, rate(1), await createTickets(ctx, 50), admins));
+    // The same, while a ticket a second is opened and fanned out to all 99 agents' live feeds.
+    if (want("busy"))
+      R.busy.push(
+        await sides(ctx, 50, 10, { ...rate(1), ticketsPerS: 1 }, await createTickets(ctx, 50), admins),
+      );
     // Throughput: 20 clients each fire 10 messages at once (the room's per-socket burst allowance).
     if (want("burst"))
       R.burst.push(
@@ -261,6 +309,15 @@ export async function run(ctx) {
     fig("50 rooms × 10 clients × 1 msg/s: delivery p99", R.many, "ours", d99, "ms", le(50, "≤ 50 ms")),
     fig("50 rooms × 10 clients: ack p99", R.many, "ours", a99, "ms"),
     fig("bare room + SQLite append, 50 × 10: delivery p99", R.many, "persist", d99, "ms"),
+    fig(
+      "50 × 10 while a ticket a second is opened (fan-out to 99 agents): delivery p99",
+      R.busy,
+      "ours",
+      d99,
+      "ms",
+      undefined,
+      null,
+    ),
     fig(
       "burst (1 room, 20 clients × 10 msgs): messages/s",
       R.burst,

@@ -1,7 +1,7 @@
 // Lines up a chat run's slowest moments with what the local runtime did to its SQLite files.
 // How the eviction stall in BENCHMARKS.md (status of 2026-12-04) was found:
 //
-//   node bench/timeline.mjs watch /tmp/sqlite.log &            # polls bench/.state every 20 ms
+//   node bench/timeline.mjs watch /tmp/sqlite.log &            # polls bench/.state every 100 ms
 //   BENCH_CHAT_DUMP=/tmp/chat.ndjson npm run bench -- chat --runs 2 --no-write --only many
 //   kill %1; node bench/timeline.mjs report /tmp/chat.ndjson /tmp/sqlite.log
 //
@@ -10,7 +10,9 @@
 // file, at eviction. Many files of one class changing together, each written far less than 4 MB
 // since it was opened, are evictions; a busy file (the D1 database) checkpoints on its own.
 // What this cannot see: a file's first sighting (new files are found every 2 s) and anything a
-// process does outside SQLite.
+// process does outside SQLite. It costs CPU on the bench's own cores: statting about 2,600 files
+// every 20 ms, as it first did, took about half a core (review s12), so read a run taken with it
+// for where its stalls are, not for its figures.
 import fs from "node:fs";
 import path from "node:path";
 import { STATE_DIR } from "./lib/env.mjs";
@@ -39,7 +41,7 @@ function watch(out) {
   let files = [];
   let tick = 0;
   setInterval(() => {
-    if (tick++ % 100 === 0) files = sqliteFiles(STATE_DIR); // new objects appear as the run goes
+    if (tick++ % 20 === 0) files = sqliteFiles(STATE_DIR); // new objects appear as the run goes
     for (const f of files) {
       let st;
       try {
@@ -53,7 +55,7 @@ function watch(out) {
         fs.writeSync(fd, `${Math.round(st.mtimeMs)} ${st.size} ${path.relative(STATE_DIR, f)}\n`);
       seen.set(f, st.mtimeMs);
     }
-  }, 20);
+  }, 100);
 }
 
 const sideOf = (url) =>

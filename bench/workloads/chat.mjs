@@ -93,13 +93,13 @@ async function idleSockets(server, urls, headersFor, settleMs) {
 
 /*
  * workerd evicts an object 10 s after its last event (workerd#1138) and closes its SQLite file,
- * on the thread every object of that process shares. From the second run on, creating 50
- * tickets writes to the 99 agents' LiveChannel objects (the new-ticket feed; in run 1 the agents
- * are not known yet), and measured about 5 s later those 99 evictions fell inside ours' window,
+ * on the thread every object of that process shares. Creating 50 tickets writes to the 99
+ * agents' LiveChannel objects (the new-ticket feed; before the agents' warm-up request in run(),
+ * only from run 2 on), and measured about 5 s later those 99 evictions fell inside ours' window,
  * where its slowest 100 ms windows were (BENCHMARKS.md, status of 2026-12-04; `node
  * bench/timeline.mjs`). So each side starts only once the objects the bench touched before, in
- * any process, have been evicted. This measures chat alone: ticket creation and its fan-out
- * running alongside chat is a load of its own that no scenario here measures yet.
+ * any process, have been evicted. That measures chat alone; the `busy` scenario measures it with
+ * tickets being opened alongside (withTicketsOpening).
  */
 const EVICTION_SETTLE_MS = 11_000;
 /**
@@ -150,9 +150,11 @@ async function sides(ctx, n, perRoom, load, tickets, admins) {
   ctx.log(
     `chat:   ${n} × ${perRoom} ${load.mode === "burst" ? `burst ${load.burst}` : `@${load.rate} msg/s`}`,
   );
-  // Creating a ticket fans out to every admin's live feed in the background; let it finish first.
+  // Creating a ticket fans out to every admin's live feed (the POST's sinks, and what they leave
+  // running); let it finish first.
   await waitQuiet(ctx.platform);
-  lastTouched = Date.now();
+  // Never earlier than a side before asked for (the ours before this one: its alarm wake-up).
+  lastTouched = Math.max(lastTouched, Date.now());
   const rooms = platformRooms(ctx, tickets, perRoom, admins);
   if (load.ticketsPerS) {
     // Ours alone: the load added is ours' (the baselines have no tickets); compare with `many`.
@@ -347,6 +349,16 @@ export async function run(ctx) {
       );
   } else notes.push("idle sockets: workerd process not found under wrangler; RSS not measured");
 
+  // The busy figure means something only if tickets were opened throughout (one a second).
+  for (const x of R.busy) {
+    const o = x.ours?.tickets_opened;
+    if (!o) continue;
+    const expected = Math.floor(durationMs / 1000);
+    const few =
+      o.ok < 0.8 * expected ? `; fewer than 80% of the ${expected} expected: this run says little` : "";
+    notes.push(`busy: ${o.ok} tickets opened during ours (${o.failed} failed)${few}`);
+  }
+
   for (const [name, xs] of Object.entries(R)) {
     if (name === "idle") continue;
     for (const side of ["ours", "bare", "persist", "reference"]) {
@@ -381,6 +393,7 @@ export async function run(ctx) {
 /** 1,000 idle sockets: 50 tickets × 20 on ours, then the same on the bare room; RSS of each workerd. */
 async function idleRun(ctx, admins) {
   ctx.log("chat: 1,000 idle sockets");
+  await settle(); // the rooms of the side before must not be evicted under the RSS reading
   const load = os.loadavg()[0];
   const idleTickets = await createTickets(ctx, 50);
   await waitQuiet(ctx.platform);
@@ -403,5 +416,6 @@ async function idleRun(ctx, admins) {
     () => ({}),
     12_000,
   );
+  lastTouched = Date.now();
   return ours && bare ? { ours, bare, load } : null;
 }

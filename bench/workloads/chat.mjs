@@ -200,7 +200,10 @@ export async function run(ctx) {
   // fan-out reaches the agents it has seen (src/platform/directory.ts), in every run alike.
   for (const token of admins) {
     const res = await call(ctx.platform.base, "GET", "/api/v1/support/tickets?limit=1", { token });
-    if (res.status !== 200) throw new Error(`an agent's GET /support/tickets answered ${res.status}`);
+    if (res.status !== 200) {
+      const unavailable = `an agent's GET /support/tickets answered ${res.status}`;
+      return { figures: [{ label: "chat", unavailable }], notes };
+    }
   }
   const durationMs = Math.round(Math.max(3000, 10_000 * scale));
   const rate = (r) => ({ mode: "rate", rate: r, durationMs });

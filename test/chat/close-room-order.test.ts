@@ -1,18 +1,15 @@
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
-import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
 import { api } from "../helpers/http";
 import {
   type Caller,
-  join,
+  inRoomWithSocket,
   msg,
-  openTicket,
-  roomStub,
+  ownerWithOneMessage,
+  ownerWithScreenshot,
   slowAttachmentCheck,
   storedClientIds,
-  uploadedPng,
 } from "./helpers";
 
 // Regression tests from review s10 (fixed: SocketOrder holds, closeRoom ends queues, the check has a deadline). The text below describes the defect as found.
@@ -36,11 +33,8 @@ const closeTicket = async (admin: Caller, id: string) => {
 
 describe("the room's 4000 close (ticket closed) and SocketOrder", () => {
   it("every message the room stores was acked before the 4000 close (or is not stored)", async () => {
-    const owner = await newCaller("user");
     const admin = await newCaller("admin");
-    const { id } = await openTicket(owner);
-    const a = await uploadedPng(owner, id);
-    const o = await join(owner, id);
+    const { id, a, o } = await ownerWithScreenshot();
     await slowAttachmentCheck(id, 400);
 
     o.send({ type: "message", client_id: "k-1", body: "see screenshot", attachment_ids: [a.id] });
@@ -55,31 +49,21 @@ describe("the room's 4000 close (ticket closed) and SocketOrder", () => {
   });
 
   it("(control, passes) a frame delivered after the room's own 1009 close is dropped", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const o = await join(owner, id);
-    o.send(msg("before"));
-    await o.nextOf("ack");
-    await runInDurableObject(roomStub(id), async (room: TicketRoom, state) => {
-      const [ws] = state.getWebSockets();
-      await room.webSocketMessage(ws as WebSocket, "x".repeat(LIMITS.maxFrameBytes + 1));
-      await room.webSocketMessage(ws as WebSocket, JSON.stringify(msg("after-close")));
+    const { id } = await ownerWithOneMessage("before");
+    await inRoomWithSocket(id, async (room, ws) => {
+      await room.webSocketMessage(ws, "x".repeat(LIMITS.maxFrameBytes + 1));
+      await room.webSocketMessage(ws, JSON.stringify(msg("after-close")));
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(await storedClientIds(id)).toEqual(["before"]);
   });
 
   it("a frame delivered after the room's 4000 close is dropped, like one after its 1009/1008", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const o = await join(owner, id);
-    o.send(msg("before"));
-    await o.nextOf("ack");
-    await runInDurableObject(roomStub(id), async (room: TicketRoom, state) => {
-      const [ws] = state.getWebSockets();
+    const { id } = await ownerWithOneMessage("before");
+    await inRoomWithSocket(id, async (room, ws) => {
       await room.closeRoom("ticket closed");
       // A client that does not honour the close keeps sending; the runtime still delivers it.
-      await room.webSocketMessage(ws as WebSocket, JSON.stringify(msg("after-close")));
+      await room.webSocketMessage(ws, JSON.stringify(msg("after-close")));
     });
     await new Promise((r) => setTimeout(r, 50));
     expect(await storedClientIds(id)).toEqual(["before"]);

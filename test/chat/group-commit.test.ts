@@ -3,7 +3,15 @@ import { describe, expect, it } from "vitest";
 import { CLOSE, LIMITS } from "../../src/chat/protocol";
 import type { TicketRoom } from "../../src/chat/ticket-room";
 import { newCaller } from "../helpers/auth";
-import { type Frame, join, msg, openTicket, roomStub } from "./helpers";
+import {
+  type Frame,
+  inRoomWithSocket,
+  join,
+  msg,
+  openTicket,
+  ownerWithOneMessage,
+  roomStub,
+} from "./helpers";
 
 // The room writes the frames it accepted in one turn together on the next (one commit for all,
 // src/chat/ticket-room.ts `accept`). These prove the guarantees survive the deferral: arrival
@@ -62,16 +70,11 @@ describe("TicketRoom group commit", () => {
   });
 
   it("frames accepted but not yet written are dropped by an erase, never written after it", async () => {
-    const owner = await newCaller("user");
-    const { id } = await openTicket(owner);
-    const o = await join(owner, id);
-    o.send(msg("first"));
-    await o.nextOf("ack");
-    await runInDurableObject(roomStub(id), async (room: TicketRoom, state) => {
-      const [ws] = state.getWebSockets();
+    const { id, o } = await ownerWithOneMessage("first");
+    await inRoomWithSocket(id, async (room, ws) => {
       // Accepted in this turn, due in the next; the erase comes before that turn. Two things keep
       // it out: the erase drops the pending frames, and a room without meta writes nothing.
-      await room.webSocketMessage(ws as WebSocket, JSON.stringify(msg("late")));
+      await room.webSocketMessage(ws, JSON.stringify(msg("late")));
       await room.eraseRoom("ticket deleted");
     });
     await new Promise((r) => setTimeout(r, 50));

@@ -1,5 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { TicketRoom } from "../../src/chat/ticket-room";
 import type { Deps } from "../../src/platform/deps";
 import { newCaller } from "../helpers/auth";
 import { bodyOf } from "../helpers/body";
@@ -151,6 +152,26 @@ export async function ownerWithScreenshot() {
   const o = await join(owner, id);
   return { owner, id, a, o };
 }
+
+/** A new owner's ticket whose room has stored (and acked) one message, and the owner's socket. */
+export async function ownerWithOneMessage(clientId: string) {
+  const owner = await newCaller("user");
+  const { id } = await openTicket(owner);
+  const o = await join(owner, id);
+  o.send(msg(clientId));
+  await o.nextOf("ack");
+  return { owner, id, o };
+}
+
+/** Runs `step` inside the ticket's room with its first socket, as the runtime hands events to it. */
+export const inRoomWithSocket = (
+  ticketId: string,
+  step: (room: TicketRoom, ws: WebSocket) => Promise<void>,
+) =>
+  runInDurableObject(roomStub(ticketId), async (room: TicketRoom, state) => {
+    const [ws] = state.getWebSockets();
+    await step(room, ws as WebSocket);
+  });
 
 /** The client_ids in the room's own log, in seq order. */
 export const storedClientIds = (ticketId: string) =>

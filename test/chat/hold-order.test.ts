@@ -14,8 +14,6 @@ import {
 // refused ("The earliest refusal holds"), because the client resends its outbox in order and the
 // hold is released only by that client_id.
 
-/** The room's `n`-th D1 select from now fails at once (a dropped D1 connection). */
-
 describe("the hold's client_id", () => {
   // uploadedFiles' fail(): holdUntilResent(X) runs BEFORE answerNow() flushes the pending batch.
   // If that batch holds the socket's earlier message W and W's write fails, unavailable(W) finds

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ANALYTICS_EVENT_TYPES, type AnalyticsEventType } from "../db/schema/analytics";
 import { isoDateParam } from "../platform/pagination";
+import { unicodeText } from "../platform/text";
 import { ATTRIBUTION_MODELS } from "./reports/attribution";
 import type { FunnelStep } from "./reports/funnel";
 import { DAY_MS } from "./store";
@@ -14,18 +15,8 @@ export const MAX_PROPERTIES_DEPTH = 3;
 /** Distinct session ids one batch may carry; events naming more are rejected (TOO_MANY_SESSIONS). */
 export const MAX_SESSIONS_PER_BATCH = 5;
 
-/**
- * A lone surrogate (JSON can spell one, "\ud800") is not Unicode text: D1 stores it as invalid
- * UTF-8 and reads it back as U+FFFD, so the stored page would differ from the one sent. With the
- * `u` flag a paired surrogate (an emoji) is one code point, not in Cs.
- */
-const LONE_SURROGATE = /\p{Cs}/u;
-const shortText = (max: number) =>
-  z
-    .string()
-    .min(1)
-    .max(max)
-    .refine((s) => !LONE_SURROGATE.test(s), "must be Unicode text: no unpaired surrogate");
+/** Stored as sent, so Unicode text only (platform/text.ts): the stored page equals the one sent. */
+const shortText = (max: number) => unicodeText(z.string().min(1).max(max));
 
 export const clientEventSchema = z
   .object({

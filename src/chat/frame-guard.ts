@@ -1,3 +1,4 @@
+import { isUnicodeText } from "../platform/text";
 import {
   CLIENT_FRAME_TYPES,
   type ClientFrame,
@@ -69,6 +70,7 @@ function quickFrame(d: Record<string, unknown>): ClientFrame | null {
         CLIENT_ID.test(client_id) &&
         typeof body === "string" &&
         body.length <= LIMITS.maxBodyChars &&
+        isUnicodeText(body) &&
         onlyKeys(d, ["type", "client_id", "body"])
       )
         return { type: "message", client_id, body };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unicodeText } from "../platform/text";
 
 /**
  * The chat wire protocol (docs/chat-protocol.md): JSON text frames.
@@ -30,7 +31,7 @@ export const CLOSE = {
 
 export const attachmentSchema = z.strictObject({
   url: z.url({ protocol: /^https$/, error: "must be an https URL" }).max(2048),
-  name: z.string().min(1).max(255),
+  name: unicodeText(z.string().min(1).max(255)),
   content_type: z
     .string()
     .max(127)
@@ -48,7 +49,8 @@ export const clientFrameSchema = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("message"),
     client_id: clientId,
-    body: z.string().max(LIMITS.maxBodyChars),
+    // Stored in the room and the D1 mirror: what the history serves must be what was delivered.
+    body: unicodeText(z.string().max(LIMITS.maxBodyChars)),
     attachments: z.array(attachmentSchema).max(LIMITS.maxAttachments).optional(),
     /** Files uploaded with POST /support/tickets/{id}/attachments (docs/chat-protocol.md, "Attachments"). */
     attachment_ids: z

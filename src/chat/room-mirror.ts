@@ -1,6 +1,7 @@
 import { publish } from "../events/publish";
 import type { Deps } from "../platform/deps";
 import { ApiError } from "../platform/errors";
+import { truncateText } from "../platform/text";
 import type { OutboxItem, RoomMeta, RoomStore, StoredMessage } from "./room-store";
 
 /** Retry schedule for a failing mirror: 10 s, 20 s, 40 s … capped at 5 minutes. */
@@ -99,7 +100,8 @@ async function publishReplied(m: StoredMessage, meta: RoomMeta, deps: Deps): Pro
       merchant_id: meta.merchantId,
       message_id: m.id,
       sender_id: m.sender_id,
-      preview: m.body.slice(0, 200),
+      // Never half an emoji: the event schema refuses an unpaired surrogate (platform/text.ts).
+      preview: truncateText(m.body, 200),
     },
   });
 }

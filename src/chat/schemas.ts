@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { type chatAttachments, type chatMessages, TICKET_STATUSES } from "../db/schema";
 import { toIso } from "../platform/ids";
 import { cursorSchema, limitSchema } from "../platform/pagination";
+import { unicodeText } from "../platform/text";
 import type { TicketRow } from "./access";
 import { downloadPath } from "./attachments.service";
 import { attachmentSchema as linkSchema } from "./protocol";
@@ -70,7 +71,7 @@ export const toChatMessage = (m: typeof chatMessages.$inferSelect): z.infer<type
 export const idParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 export const createTicketBody = z.strictObject({
-  subject: z.string().trim().min(1).max(200),
+  subject: unicodeText(z.string().trim().min(1).max(200)),
   merchant_id: z.string().min(1).max(128).optional(),
 });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unicodeText } from "../platform/text";
 import type { BaseDeps } from "../platform/types";
 
 /**
@@ -10,7 +11,12 @@ import type { BaseDeps } from "../platform/types";
  * missing (templates/check.ts proves each placeholder against these schemas), so a blank
  * accepted here would be an event whose notification can never be rendered.
  */
-const nonBlank = (max: number) => z.string().max(max).regex(/\S/, "must not be blank");
+const nonBlank = (max: number) => unicodeText(z.string().max(max).regex(/\S/, "must not be blank"));
+/**
+ * Free text a notification may say: Unicode text only (platform/text.ts). Pushes carry it to FCM
+ * and the in-app history stores it; half an emoji would be stored as U+FFFD.
+ */
+const text = (max: number) => unicodeText(z.string().max(max));
 // ISO 4217, as Stripe sends it (three letters); templates format money with it.
 const money = { amount: z.number().int(), currency: z.string().regex(/^[A-Za-z]{3}$/, "must be ISO 4217") };
 const id = nonBlank(128);
@@ -50,14 +56,14 @@ export const eventDataSchemas = {
   }),
   "dispute.updated": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
   "dispute.closed": z.object({ dispute_id: id, payment_id: id.nullable(), status: z.string() }),
-  "ticket.created": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), subject: z.string() }),
+  "ticket.created": z.object({ ticket_id: id, user_id: id, merchant_id: id.nullable(), subject: text(200) }),
   "ticket.replied": z.object({
     ticket_id: id,
     user_id: id,
     merchant_id: id.nullable(),
     message_id: id,
     sender_id: id,
-    preview: z.string().max(200),
+    preview: text(200),
   }),
   "ticket.status_changed": z.object({
     ticket_id: id,
@@ -73,23 +79,23 @@ export const eventDataSchemas = {
     // The status is what the notification says (templates/*.json).
     from: nonBlank(64),
     to: nonBlank(64),
-    name: z.string().max(200).optional(),
+    name: text(200).optional(),
   }),
   "feature_flag.enabled": z.object({
     flag: nonBlank(128),
     user_ids: z.array(id).min(1).max(1000),
     merchant_id: id.optional(),
-    description: z.string().max(500).optional(),
+    description: text(500).optional(),
   }),
   "merchant_application.approved": z.object({
     merchant_id: id,
     user_id: id,
-    business_name: z.string().max(200).optional(),
+    business_name: text(200).optional(),
   }),
   "security.alert": z.object({
     user_id: id,
     kind: z.enum(["new_login", "password_changed", "mfa_disabled", "suspicious_activity", "api_key_created"]),
-    detail: z.string().max(500).optional(),
+    detail: text(500).optional(),
   }),
 } as const;
 

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { EXTERNAL_EVENT_TYPES } from "../events/types";
 import { cursorSchema, limitSchema } from "../platform/pagination";
+import { unicodeText } from "../platform/text";
 import { HH_MM, isValidTimeZone } from "./quiet-hours";
 import { canonicalLocale } from "./templates/index";
 import { DELIVERY_MODES, DELIVERY_STATUSES, NOTIFICATION_TYPES } from "./types";
@@ -20,11 +21,11 @@ const hhmm = z.string().regex(HH_MM, "must be HH:MM (24h)").openapi({ example: "
 
 export const deviceInput = z
   .strictObject({
-    token: z.string().min(8).max(4096).openapi({ description: "FCM registration token" }),
+    token: unicodeText(z.string().min(8).max(4096)).openapi({ description: "FCM registration token" }),
     platform: z.enum(["android", "ios", "web"]),
-    model: z.string().max(128).optional(),
-    os_version: z.string().max(64).optional(),
-    app_version: z.string().max(64).optional(),
+    model: unicodeText(z.string().max(128)).optional(),
+    os_version: unicodeText(z.string().max(64)).optional(),
+    app_version: unicodeText(z.string().max(64)).optional(),
     locale: z
       .string()
       .max(35)
@@ -151,14 +152,15 @@ export const deliveriesOut = z
   })
   .openapi("NotificationDeliveries");
 
-const stringMap = z.record(z.string().max(64), z.string().max(1024));
+// Forwarded to FCM and stored with the notification: Unicode text only (platform/text.ts).
+const stringMap = z.record(unicodeText(z.string().max(64)), unicodeText(z.string().max(1024)));
 
 export const testSendIn = z
   .strictObject({
     user_id: z.string().min(1).max(128),
     type: notificationType,
-    title: z.string().min(1).max(200).default("Test notification"),
-    body: z.string().max(1000).default("This is a test notification."),
+    title: unicodeText(z.string().min(1).max(200)).default("Test notification"),
+    body: unicodeText(z.string().max(1000)).default("This is a test notification."),
     data: stringMap.optional(),
     silent: z.boolean().default(false),
   })

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema/payments";
 import { amountSchema, chargeAmountProblem, currencySchema } from "../platform/money";
 import { cursorSchema, isoDateParam, limitSchema } from "../platform/pagination";
+import { UNICODE_TEXT_PATTERN, unicodeText } from "../platform/text";
 import { PLAN_IDS } from "./plans";
 
 /** An amount in minor units always travels with its decimal string and currency. */
@@ -15,16 +16,11 @@ export const idempotencyHeader = z.object({
 
 /**
  * Free text that is forwarded to Stripe. A lone UTF-16 surrogate cannot be form-encoded
- * (encodeURIComponent throws), so it is a 400 here instead of a 502 after the call fails.
+ * (encodeURIComponent throws), so it is a 400 here instead of a 502 after the call fails
+ * (platform/text.ts); the document states the rule as a pattern for client-side validators.
  */
 const stripeText = (max: number) =>
-  z
-    .string()
-    .max(max)
-    .regex(/^[^\uD800-\uDFFF]*$/u, "must be valid Unicode text")
-    // zod-to-openapi writes a regex's flags into `pattern` ("…$/u", which matches nothing); JSON
-    // Schema patterns are read with Unicode semantics, so the bare source means the same.
-    .openapi({ pattern: "^[^\\uD800-\\uDFFF]*$" });
+  unicodeText(z.string().max(max)).openapi({ pattern: UNICODE_TEXT_PATTERN });
 
 const idLike = z
   .string()

@@ -26,7 +26,20 @@ const clientIds = fc.oneof(
   fc.string({ maxLength: 70 }),
 );
 const bodies = fc.oneof(
-  fc.constantFrom("", " ", "hi", "x".repeat(4000), "x".repeat(4001), "😀".repeat(2000), "😀".repeat(2001)),
+  fc.constantFrom(
+    "",
+    " ",
+    "hi",
+    "x".repeat(4000),
+    "x".repeat(4001),
+    "😀".repeat(2000),
+    "😀".repeat(2001),
+    // Unpaired surrogates: the fast path must refuse what the schema refuses (platform/text.ts).
+    "a\ud800b",
+    "\udc00",
+    "😀".slice(0, 1),
+    `${"x".repeat(3999)}\ud83d`,
+  ),
   fc.string({ maxLength: 50 }),
 );
 const anyValue = fc.oneof(

@@ -72,7 +72,7 @@ export const idParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in
 
 export const createTicketBody = z.strictObject({
   subject: unicodeText(z.string().trim().min(1).max(200)),
-  merchant_id: z.string().min(1).max(128).optional(),
+  merchant_id: unicodeText(z.string().min(1).max(128)).optional(),
 });
 
 export const listTicketsQuery = z.object({

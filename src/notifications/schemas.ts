@@ -157,7 +157,7 @@ const stringMap = z.record(unicodeText(z.string().max(64)), unicodeText(z.string
 
 export const testSendIn = z
   .strictObject({
-    user_id: z.string().min(1).max(128),
+    user_id: unicodeText(z.string().min(1).max(128)),
     type: notificationType,
     title: unicodeText(z.string().min(1).max(200)).default("Test notification"),
     body: unicodeText(z.string().max(1000)).default("This is a test notification."),
@@ -211,7 +211,9 @@ export const redriveOut = z
 
 export const eventIn = z
   .strictObject({
-    id: z.string().min(1).max(128),
+    // A key (domain_events.id): an unpaired surrogate would be stored as U+FFFD and never match
+    // itself again, so the retry cron could not claim its deliveries (platform/text.ts).
+    id: unicodeText(z.string().min(1).max(128)),
     type: z.enum(EXTERNAL_EVENT_TYPES),
     data: z.record(z.string(), z.unknown()),
     occurred_at: z.iso.datetime({ offset: true }).optional(),

@@ -12,6 +12,7 @@ import type { AppEnv } from "./app-env";
 import type { Config } from "./config";
 import { rememberUser } from "./directory";
 import { ApiError } from "./errors";
+import { unicodeText } from "./text";
 import { type Principal, ROLES, type Role } from "./types";
 
 const claimsSchema = z
@@ -22,7 +23,8 @@ const claimsSchema = z
       .max(128)
       .regex(/^[\w.:@-]+$/),
     role: z.enum(ROLES),
-    merchant_id: z.string().min(1).max(128).optional(),
+    // Stored on tickets and published in events, whose schemas refuse an unpaired surrogate.
+    merchant_id: unicodeText(z.string().min(1).max(128)).optional(),
     // Required by jwtVerify (requiredClaims) before this runs; typed here for the lifetime check.
     exp: z.number(),
     iat: z.number(),

@@ -6,9 +6,11 @@ import type { ZodString } from "zod";
  * JSON can spell an unpaired UTF-16 surrogate ("\ud800"), and a string holding one is not Unicode
  * text: D1 and Durable Object SQLite store it as invalid UTF-8 and read it back as U+FFFD, so a
  * chat message delivered live as sent came back from the history changed (and a ticket's subject
- * answered 201 differed from the stored one); Stripe's form encoding throws on it. So every free
- * text a client or a service names is refused with its schema's 400 instead. A paired surrogate
- * (an emoji) is one code point and is fine.
+ * answered 201 differed from the stored one), a key holding one never matches itself again (a
+ * service's event id: its deliveries could not be claimed for retry); Stripe's form encoding
+ * throws on it. So the input schemas refuse it wherever a string is stored or forwarded as-is
+ * (strings kept inside JSON text stay escaped and are not affected). A paired surrogate (an
+ * emoji) is one code point and is fine.
  */
 const UNPAIRED = /\p{Cs}/u;
 export const UNICODE_TEXT_MESSAGE = "must be Unicode text: no unpaired surrogate";
@@ -26,6 +28,7 @@ export const unicodeText = (schema: ZodString): ZodString =>
  * halves of an emoji would make the very unpaired surrogate the schemas refuse.
  */
 export function truncateText(s: string, max: number): string {
+  if (max <= 0) return "";
   if (s.length <= max) return s;
   const cut = s.slice(0, max);
   const last = cut.charCodeAt(max - 1);

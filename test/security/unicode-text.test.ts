@@ -28,8 +28,21 @@ describe("unicode text", () => {
     const bad = await postJson("/api/v1/support/tickets", { subject: `help ${LONE}` }, owner.headers);
     const err = await expectEnvelope(bad, 400, "VALIDATION_FAILED");
     expect(JSON.stringify(err.error.details)).toContain("subject");
-    const none = await env.DB.prepare("SELECT COUNT(*) AS n FROM support_tickets WHERE user_id = ?")
-      .bind(owner.sub)
+
+    const byMerchant = await postJson(
+      "/api/v1/support/tickets",
+      { subject: "help", merchant_id: LONE },
+      owner.headers,
+    );
+    const merchantErr = await expectEnvelope(byMerchant, 400, "VALIDATION_FAILED");
+    expect(JSON.stringify(merchantErr.error.details)).toContain("merchant_id");
+    // A merchant token whose merchant_id claim is not Unicode text is refused at authentication,
+    // before a ticket could be stored and its ticket.created event then refused.
+    const merchant = await newCaller("merchant", `m-${LONE}`);
+    const refused = await postJson("/api/v1/support/tickets", { subject: "help" }, merchant.headers);
+    await expectEnvelope(refused, 401, "UNAUTHENTICATED");
+    const none = await env.DB.prepare("SELECT COUNT(*) AS n FROM support_tickets WHERE user_id IN (?, ?)")
+      .bind(owner.sub, merchant.sub)
       .first<{ n: number }>();
     expect(none?.n).toBe(0);
 
@@ -52,6 +65,10 @@ describe("unicode text", () => {
     // The same text with its attachments list present goes through the schema, not the fast path.
     o.send({ ...msg("lone-2", LONE), attachments: [] });
     expect(await o.nextOf("error")).toMatchObject({ code: "VALIDATION_FAILED", client_id: "lone-2" });
+
+    const link = { url: "https://example.com/a.png", name: LONE, content_type: "image/png", size: 10 };
+    o.send({ ...msg("lone-3", "see file"), attachments: [link] });
+    expect(await o.nextOf("error")).toMatchObject({ code: "VALIDATION_FAILED", client_id: "lone-3" });
 
     const body = "thanks 😀 — é";
     o.send(msg("ok", body));
@@ -82,7 +99,8 @@ describe("unicode text", () => {
           .first<{ payload: string }>(),
       "the ticket.replied event",
     );
-    expect(JSON.parse(event.payload).preview).toBe("a".repeat(199));
+    // Compared as JSON text: a raw unpaired surrogate in a failure diff would crash the test pool.
+    expect(JSON.stringify(JSON.parse(event.payload).preview)).toBe(JSON.stringify("a".repeat(199)));
     a.close();
   });
 
@@ -94,6 +112,7 @@ describe("unicode text", () => {
       ["body", { body: LONE }],
       ["data", { data: { k: LONE } }],
       ["data", { data: { [LONE]: "v" } }],
+      ["user_id", { user_id: LONE }],
     ] as const) {
       const body = { user_id: user.sub, type: "payment_received", ...extra };
       const res = await postJson("/api/v1/notifications/test", body, admin.headers);
@@ -142,6 +161,19 @@ describe("unicode text", () => {
     await expectEnvelope(res, 400, "VALIDATION_FAILED");
     const row = await env.DB.prepare("SELECT id FROM domain_events WHERE id = ?").bind(eventId).first();
     expect(row).toBeNull();
+    // The id too: stored as U+FFFD it would never match itself, and its deliveries could never be
+    // claimed for a retry (the cron's claim is an UPDATE … WHERE event_id = the id read back).
+    const badId = await publishEvent(
+      "feature_flag.enabled",
+      { flag: "beta", user_ids: [user.sub] },
+      `evt-${LONE}`,
+    );
+    const idErr = await expectEnvelope(badId.res, 400, "VALIDATION_FAILED");
+    expect(JSON.stringify(idErr.error.details)).toContain("id");
+    const idRow = await env.DB.prepare("SELECT COUNT(*) AS n FROM domain_events WHERE id LIKE ?")
+      .bind(`ext:%:evt-a%`)
+      .first<{ n: number }>();
+    expect(idRow?.n).toBe(0);
     const good = await publishEvent("feature_flag.enabled", {
       flag: "beta",
       user_ids: [user.sub],
